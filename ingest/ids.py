@@ -1,0 +1,75 @@
+"""Stable ids, text normalisation and content hashes (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+_TRACKING_PARAMS = re.compile(
+    r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|_ga|_hs\w+|ref|ref_src|"
+    r"cmpid|ocid|smid|sr_share|at_\w+|ito|cid)$",
+    re.IGNORECASE,
+)
+_SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def canonical_url(url: str) -> str:
+    """Lower-case scheme and host, drop fragment, default ports and tracking parameters."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
+        host = f"{host}:{port}"
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not _TRACKING_PARAMS.match(k)
+    ]
+    path = parts.path or "/"
+    return urlunsplit((scheme, host, path, urlencode(sorted(query)), ""))
+
+
+def normalise_text(text: str) -> str:
+    """NFC, unified line endings and spaces, paragraphs separated by one blank line.
+
+    Lines inside a paragraph are joined, and a paragraph broken mid-sentence (no closing
+    punctuation, next one starting in lower case) is mended, as copy-pasted articles often are.
+    """
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _ZERO_WIDTH.sub("", text)
+    paragraphs: list[str] = []
+    for block in _BLANK_LINES.split(text):
+        para = " ".join(_SPACES.sub(" ", line).strip() for line in block.split("\n"))
+        para = _SPACES.sub(" ", para).strip()
+        if not para:
+            continue
+        if paragraphs and _continues(paragraphs[-1], para):
+            paragraphs[-1] = f"{paragraphs[-1]} {para}"
+        else:
+            paragraphs.append(para)
+    return "\n\n".join(paragraphs)
+
+
+def _continues(previous: str, following: str) -> bool:
+    return previous[-1] not in ".!?:;\"'”’)]…" and following[0].islower()
+
+
+def sha256(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+def text_hash(text: str) -> str:
+    """Hash of the body for duplicate detection: case and whitespace do not matter."""
+    return sha256(" ".join(text.lower().split()))
+
+
+def chunk_id(article_id: str, index: int) -> str:
+    return f"{article_id}#{index}"

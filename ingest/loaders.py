@@ -1,0 +1,430 @@
+"""Turn sources (files, directories, URLs, feeds) into Articles or per-item Failures.
+
+Each format is wrapped by one small function; nothing here touches the store or the model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import feedparser
+import lxml.html
+import trafilatura
+from pydantic import ValidationError
+
+from ingest.errors import SourceError
+from ingest.fetch import Fetched
+from ingest.ids import canonical_url, normalise_text, sha256, text_hash
+from ingest.parse import parse_date, parse_text_article
+from ingest.records import Article, ArticleIn, Failure
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+JSON_SUFFIXES = {".json"}
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+FEED_SUFFIXES = {".rss", ".atom", ".xml"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | JSONL_SUFFIXES | FEED_SUFFIXES
+# Files that describe a folder rather than being articles; skipped when walking directories
+# (a file named explicitly is still ingested).
+_NOT_ARTICLES = ("readme", "license", "licence", "changelog", "contributing")
+
+LoadResult = Article | Failure
+
+
+class Fetcher(Protocol):
+    def get(self, url: str) -> Fetched: ...
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """One thing to load: a file (found under `root`) or a URL. `origin` is what the user named."""
+
+    location: str
+    origin: str
+    root: Path | None = None
+
+    @property
+    def is_url(self) -> bool:
+        return is_url(self.location)
+
+
+@dataclass(frozen=True)
+class LoaderLimits:
+    max_file_bytes: int = 20_000_000
+    min_entry_chars: int = 400
+    fetch_entry_links: bool = True
+
+
+def is_url(location: str) -> bool:
+    return location.startswith(("http://", "https://"))
+
+
+def discover(sources: Sequence[str]) -> tuple[list[SourceItem], list[Failure]]:
+    """Expand directories recursively (supported suffixes, no hidden files), keep files and URLs."""
+    items: list[SourceItem] = []
+    failures: list[Failure] = []
+    for source in sources:
+        if is_url(source):
+            items.append(SourceItem(location=source, origin=source))
+            continue
+        path = Path(source).expanduser()
+        origin = str(path.resolve())
+        if path.is_dir():
+            root = path.resolve()
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    file = Path(dirpath, name)
+                    if _is_candidate(file):
+                        items.append(SourceItem(location=str(file), origin=origin, root=root))
+        elif path.is_file():
+            items.append(SourceItem(location=origin, origin=origin, root=path.resolve().parent))
+        else:
+            failures.append(Failure(source, "no such file or directory"))
+    return items, failures
+
+
+def _is_candidate(file: Path) -> bool:
+    return (
+        not file.name.startswith(".")
+        and file.suffix.lower() in SUPPORTED_SUFFIXES
+        and file.stem.lower() not in _NOT_ARTICLES
+    )
+
+
+def path_article_id(item: SourceItem) -> str:
+    path = Path(item.location)
+    return path.relative_to(item.root).as_posix() if item.root else path.as_posix()
+
+
+def load(item: SourceItem, fetcher: Fetcher, limits: LoaderLimits) -> Iterator[LoadResult]:
+    """Yield the articles of one source, and a Failure for each part that cannot be read."""
+    try:
+        if item.is_url:
+            yield from _load_url(item, fetcher, limits)
+        else:
+            yield from _load_file(item, fetcher, limits)
+    except SourceError as exc:
+        yield Failure(exc.source, exc.reason)
+
+
+# -- files -----------------------------------------------------------------------------------
+
+
+def _load_file(item: SourceItem, fetcher: Fetcher, limits: LoaderLimits) -> Iterator[LoadResult]:
+    path = Path(item.location)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise SourceError(str(path), f"unsupported file type {suffix or '(none)'}")
+    try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            raise SourceError(
+                str(path), f"file too large ({size} bytes; limit {limits.max_file_bytes})"
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise SourceError(str(path), "empty file")
+    text = decode_bytes(data, str(path))
+    fallback_id = path_article_id(item)
+    defaults = _file_defaults(item)
+    if suffix in TEXT_SUFFIXES:
+        parsed = parse_text_article(text)
+        if parsed.url:
+            defaults["source"] = None  # the article's own site names it better than a folder
+        yield make_article(
+            source_name=str(path), fallback_id=fallback_id, origin=item.origin,
+            title=parsed.title, text=parsed.body, url=parsed.url, author=parsed.author,
+            published=parsed.published, **defaults,
+        )
+    elif suffix in HTML_SUFFIXES:
+        yield _html_article(text, str(path), fallback_id, item.origin, None, defaults)
+    elif suffix in JSON_SUFFIXES:
+        yield from _json_articles(text, str(path), fallback_id, item.origin, defaults)
+    elif suffix in JSONL_SUFFIXES:
+        yield from _jsonl_articles(text, str(path), fallback_id, item.origin, defaults)
+    else:
+        yield from _feed_articles(data, str(path), item.origin, fetcher, limits)
+
+
+def _file_defaults(item: SourceItem) -> dict[str, Any]:
+    """Source = the ingested folder's name; category = the first sub-folder, if any."""
+    relative = Path(path_article_id(item))
+    source = Path(item.origin).name if item.root and Path(item.origin).is_dir() else None
+    category = relative.parts[0] if len(relative.parts) > 1 else None
+    return {"source": source, "category": category}
+
+
+def decode_bytes(data: bytes, source: str) -> str:
+    """UTF-8 (BOM or not), UTF-16 with a BOM, else Windows-1252/Latin-1; binary is refused."""
+    head = data[:8192]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise SourceError(source, "invalid UTF-16 text") from None
+    if b"\x00" in head or _control_ratio(head) > 0.1:
+        raise SourceError(source, "binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(data) - 3:
+            # A multi-byte character cut off at the end: the file was truncated.
+            log.warning("%s: truncated UTF-8 at byte %d; keeping the text before it", source,
+                        exc.start)
+            return data[: exc.start].decode("utf-8-sig")
+    log.info("%s: not UTF-8, reading as Windows-1252/Latin-1", source)
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _control_ratio(sample: bytes) -> float:
+    if not sample:
+        return 0.0
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    return controls / len(sample)
+
+
+# -- article construction ------------------------------------------------------------------------
+
+
+def make_article(
+    *,
+    source_name: str,
+    fallback_id: str,
+    origin: str,
+    title: str,
+    text: str,
+    url: str | None = None,
+    author: str | None = None,
+    source: str | None = None,
+    published: datetime | None = None,
+    category: str | None = None,
+) -> Article:
+    """Normalise fields, pick the stable id and compute hashes; no text is a SourceError."""
+    body = normalise_text(text)
+    if not body:
+        raise SourceError(source_name, "no article text found")
+    canonical = canonical_url(url) if url and is_url(url) else None
+    title = " ".join(title.split()) or body.split("\n", 1)[0][:100]
+    if canonical and not source:
+        source = (urlsplit(canonical).hostname or "").removeprefix("www.") or None
+    author = " ".join(author.split()) if author else None
+    published_iso = published.astimezone(UTC).isoformat() if published else ""
+    return Article(
+        id=canonical or fallback_id,
+        title=title,
+        text=body,
+        url=canonical,
+        source=source,
+        author=author or None,
+        published=published,
+        category=category,
+        origin=origin,
+        content_hash=sha256(
+            title, body, canonical or "", source or "", author or "", published_iso, category or ""
+        ),
+        text_hash=text_hash(body),
+    )
+
+
+def _html_article(
+    html: str, source_name: str, fallback_id: str, origin: str, url: str | None,
+    defaults: dict[str, Any],
+) -> Article:
+    doc: Any = trafilatura.bare_extraction(
+        html, url=url, with_metadata=True, include_comments=False, include_tables=False
+    )
+    if doc is None or not getattr(doc, "text", None):
+        raise SourceError(source_name, "no article text found in the HTML")
+    title = doc.title or ""
+    paragraphs = [line for line in doc.text.split("\n") if line.strip()]
+    if paragraphs and title and paragraphs[0].strip() == title.strip():
+        paragraphs = paragraphs[1:]  # trafilatura repeats the headline as the first line
+    return make_article(
+        source_name=source_name, fallback_id=fallback_id, origin=origin,
+        title=title, text="\n\n".join(paragraphs), url=doc.url or url, author=doc.author,
+        published=parse_date(doc.date),
+        source=doc.sitename or defaults.get("source"),
+        category=(doc.categories[0] if doc.categories else defaults.get("category")),
+    )
+
+
+# -- JSON ----------------------------------------------------------------------------------------
+
+
+def _json_articles(
+    text: str, path: str, fallback_id: str, origin: str, defaults: dict[str, Any]
+) -> Iterator[LoadResult]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SourceError(path, f"invalid JSON: {exc.msg} at line {exc.lineno}") from None
+    if isinstance(data, dict):
+        for key in ("articles", "items", "data", "results"):
+            if isinstance(data.get(key), list):
+                data = data[key]
+                break
+    records = data if isinstance(data, list) else [data]
+    for position, record in enumerate(records, start=1):
+        label = f"{path}[{position}]" if len(records) > 1 else path
+        item_id = f"{fallback_id}#{position}" if len(records) > 1 else fallback_id
+        yield _json_record(record, label, item_id, origin, defaults)
+
+
+def _jsonl_articles(
+    text: str, path: str, fallback_id: str, origin: str, defaults: dict[str, Any]
+) -> Iterator[LoadResult]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        label = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Failure(label, f"invalid JSON line: {exc.msg}")
+            continue
+        yield _json_record(record, label, f"{fallback_id}:{number}", origin, defaults)
+
+
+def _json_record(
+    record: Any, label: str, fallback_id: str, origin: str, defaults: dict[str, Any]
+) -> LoadResult:
+    if not isinstance(record, dict):
+        return Failure(label, f"expected a JSON object, got {type(record).__name__}")
+    try:
+        fields = ArticleIn.model_validate(record)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        return Failure(label, f"invalid article field {problem['loc'][0]}: {problem['msg']}")
+    try:
+        return make_article(
+            source_name=label,
+            fallback_id=str(fields.id) if fields.id is not None else fallback_id,
+            origin=origin, title=fields.title, text=fields.text, url=fields.url,
+            author=fields.author, source=fields.source or defaults.get("source"),
+            published=parse_date(fields.published),
+            category=fields.category or defaults.get("category"),
+        )
+    except SourceError as exc:
+        return Failure(exc.source, exc.reason)
+
+
+# -- URLs and feeds ------------------------------------------------------------------------------
+
+
+def _looks_like_feed(fetched: Fetched) -> bool:
+    if any(t in fetched.content_type for t in ("rss", "atom", "xml")):
+        return "html" not in fetched.content_type
+    head = fetched.content[:512].lstrip().lower()
+    return head.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf"))
+
+
+def _load_url(item: SourceItem, fetcher: Fetcher, limits: LoaderLimits) -> Iterator[LoadResult]:
+    fetched = fetcher.get(item.location)
+    if not fetched.content.strip():
+        raise SourceError(item.location, "empty response")
+    if _looks_like_feed(fetched):
+        yield from _feed_articles(fetched.content, item.location, item.origin, fetcher, limits)
+        return
+    text = decode_bytes(fetched.content, item.location)
+    yield _html_article(text, item.location, canonical_url(fetched.url), item.origin,
+                        fetched.url, {})
+
+
+def _feed_articles(
+    data: bytes, location: str, origin: str, fetcher: Fetcher, limits: LoaderLimits
+) -> Iterator[LoadResult]:
+    feed = feedparser.parse(data)
+    if not feed.entries:
+        reason = f"not a valid feed ({feed.bozo_exception})" if feed.bozo else "feed has no entries"
+        raise SourceError(location, reason)
+    feed_title = feed.feed.get("title") or None
+    for position, entry in enumerate(feed.entries, start=1):
+        label = f"{location} entry {position}"
+        try:
+            yield _feed_entry(entry, label, feed_title, origin, fetcher, limits)
+        except SourceError as exc:
+            yield Failure(exc.source, exc.reason)
+
+
+def _feed_entry(
+    entry: Any, label: str, feed_title: str | None, origin: str, fetcher: Fetcher,
+    limits: LoaderLimits,
+) -> Article:
+    link = entry.get("link")
+    content = entry.get("content") or []
+    html = content[0].get("value", "") if content else entry.get("summary", "")
+    text = html_fragment_text(html)
+    published = None
+    for key in ("published_parsed", "updated_parsed"):
+        if entry.get(key):
+            year, month, day, hour, minute, second = entry[key][:6]
+            published = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+            break
+    tags = entry.get("tags") or []
+    category = tags[0].get("term") if tags else None
+    if len(text) < limits.min_entry_chars and link and limits.fetch_entry_links:
+        try:
+            page = fetcher.get(link)
+            article = _html_article(
+                decode_bytes(page.content, link), link, canonical_url(link), origin, link,
+                {"source": feed_title, "category": category},
+            )
+            if len(article.text) > len(text):
+                return _with_feed_fields(article, entry, published, feed_title, category)
+        except SourceError as exc:
+            if not text:
+                raise
+            log.info("%s: using the feed summary; linked page failed: %s", label, exc.reason)
+    return make_article(
+        source_name=label,
+        fallback_id=entry.get("id") or f"{origin}#{label.rsplit(' ', 1)[-1]}",
+        origin=origin, title=entry.get("title", ""), text=text, url=link,
+        author=entry.get("author"), source=feed_title, published=published, category=category,
+    )
+
+
+def _with_feed_fields(
+    article: Article, entry: Any, published: datetime | None, feed_title: str | None,
+    category: str | None,
+) -> Article:
+    """Prefer the feed's own metadata over what was scraped from the linked page."""
+    return make_article(
+        source_name=article.id, fallback_id=article.id, origin=article.origin,
+        title=entry.get("title") or article.title, text=article.text, url=article.url,
+        author=entry.get("author") or article.author, source=feed_title or article.source,
+        published=published or article.published, category=category or article.category,
+    )
+
+
+_BLOCK_TAGS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr")
+
+
+def html_fragment_text(html: str) -> str:
+    """Text of an HTML fragment (feed content), one paragraph per block element."""
+    if not html or not html.strip():
+        return ""
+    if "<" not in html:
+        return normalise_text(html)
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except (ValueError, lxml.etree.ParserError):
+        return normalise_text(html)
+    for element in root.iter(*_BLOCK_TAGS):
+        element.tail = "\n\n" + (element.tail or "")
+    return normalise_text(root.text_content())

@@ -1,0 +1,136 @@
+"""Pure parsing of article text: the plain-text/Markdown layout, dates and Markdown clean-up."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from dateutil import parser as date_parser
+
+from ingest.ids import normalise_text
+
+_BYLINE = re.compile(r"^\s*(?:by|written by)\s*[:\-]?\s+(?P<who>.+?)\s*$", re.IGNORECASE)
+_URL_LINE = re.compile(
+    r"^\s*(?:original\s+url|source\s+url|original|url|source|link)\s*:\s*(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+_URL = re.compile(r"<?(?P<url>https?://[^\s<>]+)>?")
+_MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[(?P<label>[^\]]*)\]\([^)]*\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__|(?<!\w)[*_](?=\S))|((?<=\S)[*_](?!\w))")
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE)
+_TERMINAL = tuple(".!?\"'”’:;…)")
+_CREDIT_MAX_WORDS = 14
+
+
+@dataclass(frozen=True)
+class ParsedText:
+    title: str
+    body: str
+    author: str | None = None
+    published: datetime | None = None
+    url: str | None = None
+
+
+def strip_markdown(text: str) -> str:
+    text = _MD_IMAGE.sub("", text)
+    text = _MD_LINK.sub(lambda m: m.group("label"), text)
+    text = _MD_HEADING.sub("", text)
+    return _MD_EMPHASIS.sub("", text)
+
+
+def parse_date(value: Any) -> datetime | None:
+    """A timezone-aware datetime from an ISO/RFC 822/free-form string or epoch seconds.
+
+    Naive values are taken as UTC. Returns None for anything that is not a date.
+    """
+    if value is None or value == "":
+        return None
+    parsed: datetime
+    try:
+        if isinstance(value, datetime):
+            parsed = value
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = value / 1000 if value > 10**11 else value  # milliseconds in some exports
+            parsed = datetime.fromtimestamp(seconds, tz=UTC)
+        elif isinstance(value, str):
+            parsed = date_parser.parse(value.strip())
+        else:
+            return None
+    except (ValueError, OverflowError, OSError, date_parser.ParserError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _looks_like_date_line(line: str) -> datetime | None:
+    if len(line) > 40 or not re.search(r"\d", line):
+        return None
+    return parse_date(line)
+
+
+def _is_credit(line: str) -> bool:
+    return (
+        len(line.split()) <= _CREDIT_MAX_WORDS
+        and not line.endswith(_TERMINAL)
+        and not _URL_LINE.match(line)
+    )
+
+
+def parse_text_article(raw: str) -> ParsedText:
+    """Parse a plain-text or Markdown article.
+
+    Understands the layout news exports use (title; `By ...` byline; date line; image credit;
+    body; `Original url: <...>`) and the bare "headline, blank line, body" layout. Metadata
+    lines are removed from the body.
+    """
+    lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    nonblank = [i for i, line in enumerate(lines) if line.strip()]
+    if not nonblank:
+        return ParsedText(title="", body="")
+    title = strip_markdown(lines[nonblank[0]]).strip()
+
+    url, end = _trailing_url(lines)
+    author: str | None = None
+    published: datetime | None = None
+    body_start = nonblank[0] + 1
+    saw_front_matter = False
+    for index in nonblank[1:]:
+        if index >= end:
+            break
+        line = lines[index].strip()
+        byline = _BYLINE.match(strip_markdown(line))
+        if author is None and byline and len(byline.group("who").split()) <= 8:
+            author = byline.group("who").strip()
+        elif published is None and (date := _looks_like_date_line(line)) is not None:
+            published = date
+        elif saw_front_matter and _is_credit(line):
+            # An image credit sits between the date/byline and the body; one line at most.
+            body_start = index + 1
+            break
+        else:
+            break
+        saw_front_matter = True
+        body_start = index + 1
+
+    body = normalise_text(strip_markdown("\n".join(lines[body_start:end])))
+    return ParsedText(title=title, body=body, author=author, published=published, url=url)
+
+
+def _trailing_url(lines: list[str]) -> tuple[str | None, int]:
+    """Find an `Original url:` footer in the last lines; return the URL and where the body ends."""
+    tail_start = max(0, len(lines) - 8)
+    for index in range(len(lines) - 1, tail_start - 1, -1):
+        match = _URL_LINE.match(lines[index])
+        if not match:
+            continue
+        found = _URL.search(match.group("rest"))
+        if not found:
+            following = [ln for ln in lines[index + 1:] if ln.strip()]
+            found = _URL.search(following[0]) if following else None
+        if found:
+            return found.group("url").rstrip(").,;"), index
+    return None, len(lines)

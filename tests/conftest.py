@@ -1,0 +1,120 @@
+"""Shared fixtures. Integration tests use the real model, a real Chroma directory and real
+HTTP servers on 127.0.0.1; the model is loaded once per test session."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# The suite never reaches a model hub; make an accidental download fail fast instead of hanging.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SAMPLES = Path(__file__).parent.parent / "docs" / "samples"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Any:
+    from ingest.embedding import SentenceTransformerEmbedder
+
+    model = SentenceTransformerEmbedder("all-MiniLM-L6-v2", threads=2)
+    model.embed(["warm up"])
+    return model
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "data"
+    monkeypatch.setenv("NEWSDESK_DATA_DIR", str(path))
+    for name in list(os.environ):
+        if name.startswith("NEWSDESK_") and name != "NEWSDESK_DATA_DIR":
+            monkeypatch.delenv(name)
+    return path
+
+
+Route = Callable[[BaseHTTPRequestHandler], None]
+
+
+class LocalServer:
+    """A stdlib HTTP server on 127.0.0.1:0 serving routes; records every request path."""
+
+    def __init__(self, routes: dict[str, Route]) -> None:
+        self.routes = routes
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests.append(self.path)
+                route = server.routes.get(self.path)
+                if route is None:
+                    self.send_error(404, "Not Found")
+                else:
+                    route(self)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> LocalServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def respond(body: str | bytes, content_type: str = "text/html; charset=utf-8",
+            status: int = 200) -> Route:
+    data = body.encode() if isinstance(body, str) else body
+
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    return route
+
+
+@pytest.fixture
+def local_server() -> Iterator[Callable[[dict[str, Route]], LocalServer]]:
+    servers: list[LocalServer] = []
+
+    def start(routes: dict[str, Route]) -> LocalServer:
+        server = LocalServer(routes).__enter__()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.__exit__()
+
+
+def write_article(folder: Path, name: str, title: str, body: str, *, url: str | None = None,
+                  date: str = "March 3, 2024", author: str = "Test Desk") -> Path:
+    """An article in the exported layout: title, byline, date, credit, body, original url."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [title, "", f"By [{author}](#)", "", date, "", "", "Test photo/Fixtures", "", body]
+    if url:
+        lines += ["", "Original url:", "", f"<{url}>"]
+    path = folder / name
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path

@@ -1,0 +1,58 @@
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ingest.parse import parse_date, parse_text_article, strip_markdown
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+def test_exported_layout_parses_into_metadata_and_clean_body() -> None:
+    parsed = parse_text_article((FIXTURES / "exported-article.txt").read_text())
+    assert parsed.title == "Ferry Operator Orders Three Electric Ships"
+    assert parsed.author == "Coastal Wire"
+    assert parsed.published == datetime(2024, 2, 12, tzinfo=UTC)
+    assert parsed.url is not None and parsed.url.startswith("https://news.example.org/2024/02/")
+    assert parsed.body.startswith("The ferry operator Baltline ordered")
+    assert parsed.body.endswith("in twelve minutes.")
+    for leftover in ("By [", "Coastal Wire", "Fixture photo", "Original url", "https://"):
+        assert leftover not in parsed.body
+    # A paragraph broken mid-sentence is joined back together.
+    assert "was released to investors." in parsed.body
+
+
+def test_bare_headline_blank_line_body_layout() -> None:
+    raw = "Ad sales boost profit\n\nQuarterly profits jumped 76%.\n\nThe firm said so.\n"
+    parsed = parse_text_article(raw)
+    assert parsed.title == "Ad sales boost profit"
+    assert parsed.body == "Quarterly profits jumped 76%.\n\nThe firm said so."
+    assert (parsed.author, parsed.published, parsed.url) == (None, None, None)
+
+
+def test_body_that_starts_with_a_short_line_is_not_taken_for_a_credit() -> None:
+    raw = "Title here\n\nShort opening line\n\nSecond paragraph."
+    assert parse_text_article(raw).body.startswith("Short opening line")
+
+
+def test_markdown_title_and_inline_markup_are_cleaned() -> None:
+    raw = "# A **bold** title\n\nBy Jane Roe\n\nSee [the report](https://x.org) and *this*.\n"
+    parsed = parse_text_article(raw)
+    assert parsed.title == "A bold title"
+    assert parsed.author == "Jane Roe"
+    assert parsed.body == "See the report and this."
+    assert strip_markdown("![img](a.png)text") == "text"
+
+
+def test_empty_input_gives_empty_record() -> None:
+    parsed = parse_text_article("\n\n  \n")
+    assert parsed.title == "" and parsed.body == ""
+
+
+def test_dates_are_timezone_aware() -> None:
+    assert parse_date("2024-05-01T10:00:00+02:00").utcoffset().total_seconds() == 7200  # type: ignore[union-attr]
+    assert parse_date("Tue, 05 Mar 2024 10:00:00 GMT") == datetime(2024, 3, 5, 10, tzinfo=UTC)
+    assert parse_date(1_700_000_000) == datetime.fromtimestamp(1_700_000_000, tz=UTC)
+    assert parse_date(1_700_000_000_000) == datetime.fromtimestamp(1_700_000_000, tz=UTC)
+    naive = parse_date("2024-01-02")
+    assert naive is not None and naive.tzinfo is not None
+    assert parse_date("not a date") is None
+    assert parse_date(None) is None

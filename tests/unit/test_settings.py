@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+
+from config import load_settings
+from ingest.errors import ConfigError
+
+
+def test_defaults_come_from_the_shipped_file(data_dir: Path) -> None:
+    settings = load_settings()
+    assert settings.embedding.model == "all-MiniLM-L6-v2"
+    assert settings.chunking.max_tokens == 256
+    assert settings.data_dir == data_dir  # NEWSDESK_DATA_DIR
+
+
+def test_file_then_env_then_flags(tmp_path: Path, data_dir: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    user = tmp_path / "mine.toml"
+    user.write_text("[retrieval]\nk = 3\nrrf_k = 10\n[embedding]\nthreads = 1\n")
+    settings = load_settings(user)
+    assert (settings.retrieval.k, settings.retrieval.rrf_k, settings.embedding.threads) == (3, 10, 1)
+    assert settings.retrieval.per_article_cap == 2  # untouched keys keep the defaults
+
+    monkeypatch.setenv("NEWSDESK_RETRIEVAL__K", "4")
+    assert load_settings(user).retrieval.k == 4
+    assert load_settings(user).retrieval.rrf_k == 10
+    assert load_settings(user, **{"retrieval.k": 5}).retrieval.k == 5
+
+
+def test_config_file_from_env_and_chroma_url_alias(tmp_path: Path, data_dir: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    user = tmp_path / "mine.toml"
+    user.write_text('[store]\ncollection = "team-news"\n')
+    monkeypatch.setenv("NEWSDESK_CONFIG", str(user))
+    monkeypatch.setenv("NEWSDESK_CHROMA_URL", "http://127.0.0.1:8123")
+    settings = load_settings()
+    assert settings.store.collection == "team-news"
+    assert settings.store.url == "http://127.0.0.1:8123"
+
+
+def test_bad_values_and_missing_files_are_config_errors(tmp_path: Path, data_dir: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "nope.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[retrieval\n")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_settings(broken)
+    monkeypatch.setenv("NEWSDESK_RETRIEVAL__K", "many")
+    with pytest.raises(ConfigError, match=r"retrieval\.k"):
+        load_settings()
+
+
+def test_data_dir_expands_user(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    monkeypatch.setenv("NEWSDESK_DATA_DIR", "~/nd")
+    assert load_settings().data_dir == Path("~/nd").expanduser()
