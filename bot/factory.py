@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from config import Settings
-from ingest.embedding import SentenceTransformerEmbedder
+from ingest.embedding import Embedder, SentenceTransformerEmbedder
 from ingest.errors import ConfigError, StoreError
 from ingest.fetch import HttpFetcher
 from ingest.loaders import LoaderLimits
@@ -53,11 +53,13 @@ def build_chroma_client(settings: Settings) -> tuple[Any, str]:
 class Components:
     """Lazily built, shared components for one process (the model loads once)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
+        if embedder is not None:
+            self.__dict__["embedder"] = embedder  # share an already loaded model
 
     @cached_property
-    def embedder(self) -> SentenceTransformerEmbedder:
+    def embedder(self) -> Embedder:
         cfg = self.settings.embedding
         return SentenceTransformerEmbedder(
             cfg.model, device=cfg.device, batch_size=cfg.batch_size, threads=cfg.threads

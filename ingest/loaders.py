@@ -359,7 +359,8 @@ def _feed_articles(
         try:
             yield _feed_entry(entry, label, feed_title, origin, fetcher, limits)
         except SourceError as exc:
-            yield Failure(exc.source, exc.reason)
+            malformed = f" (malformed feed: {feed.bozo_exception})" if feed.bozo else ""
+            yield Failure(exc.source, exc.reason + malformed)
 
 
 def _feed_entry(

@@ -178,6 +178,7 @@ class Ingestor:
             else:
                 run.summary.added += 1
         run.summary.chunks += len(chunks)
+        log.info("wrote %d chunks of %d articles", len(chunks), len(run.pending))
         run.pending.clear()
         run.pending_chunks = 0
 
