@@ -6,14 +6,20 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import BaseModel, ValidationError
 
 from bot.factory import Components
 from config import Settings, load_settings
 from ingest.errors import NewsdeskError
+from ingest.parse import parse_date
+from retrieval.evaluation import EvalQuestion, score_question, summarise
+from retrieval.records import Answer, Passage, SearchFilter
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +136,260 @@ def stats(ctx: click.Context, as_json: bool) -> None:
         click.echo("sources")
         for name, count in data["sources"].items():
             click.echo(f"  {count:6d}  {name}")
+
+
+# -- asking -------------------------------------------------------------------------------------
+
+
+def _filter(sources: tuple[str, ...], since: str | None, until: str | None) -> SearchFilter:
+    def when(value: str | None, end_of_day: bool) -> datetime | None:
+        if not value:
+            return None
+        parsed = parse_date(value)
+        if parsed is None:
+            raise click.BadParameter(f"not a date: {value!r}")
+        if end_of_day and len(value.strip()) <= 10:  # a bare date includes that whole day
+            parsed += timedelta(days=1, microseconds=-1)
+        return parsed
+
+    return SearchFilter(sources=sources, since=when(since, False), until=when(until, True))
+
+
+def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("--until", help="Only articles published on or before (YYYY-MM-DD).")(
+        command)
+    command = click.option("--since", help="Only articles published on or after (YYYY-MM-DD).")(
+        command)
+    command = click.option("--source", "sources", multiple=True,
+                           help="Only articles from this source (repeatable).")(command)
+    return click.option("-k", "k", type=click.IntRange(1, 100),
+                        help="Passages to retrieve (default from settings).")(command)
+
+
+def _render(answer: Answer, streamed: str | None = None) -> None:
+    if streamed is None or streamed.strip() != answer.answer:
+        if streamed:
+            click.echo()
+        click.echo(answer.answer)
+    else:
+        click.echo()
+    if answer.note:
+        click.secho(f"({answer.note})", fg="yellow", err=True)
+    if answer.citations:
+        click.echo()
+        click.secho("Sources", bold=True)
+        for citation in answer.citations:
+            click.echo(f"  [{citation.n}] {_describe(citation.passage)}")
+
+
+def _describe(passage: Passage) -> str:
+    details = [x for x in (passage.source, passage.published.date().isoformat()
+                           if passage.published else None) if x]
+    text = passage.title or passage.article_id
+    if details:
+        text += f" ({', '.join(details)})"
+    return text + (f" <{passage.url}>" if passage.url else f" [{passage.article_id}]")
+
+
+@cli.command()
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
+@click.option("--jsonl", is_flag=True,
+              help="Read questions from stdin (text or {question, history} objects), one per "
+                   "line; write one JSON Answer per line.")
+@_filter_options
+@click.pass_context
+def ask(ctx: click.Context, question: str | None, as_json: bool, jsonl: bool, k: int | None,
+        sources: tuple[str, ...], since: str | None, until: str | None) -> None:
+    """Answer QUESTION from the ingested articles, citing passages as [n]."""
+    where = _filter(sources, since, until)
+    engine = _components(ctx).build_engine()
+    if jsonl:
+        for number, line in enumerate(sys.stdin, start=1):
+            if not line.strip():
+                continue
+            try:
+                request = _jsonl_request(line)
+            except ValueError as exc:
+                _print_json({"error": f"line {number}: {exc}"})
+                continue
+            answer = engine.ask(request.question, request.history, k=k, where=where)
+            _print_json(answer.as_dict())
+            sys.stdout.flush()
+        return
+    if not question:
+        raise click.UsageError("give a QUESTION, or --jsonl to read questions from stdin")
+    if as_json:
+        _print_json(engine.ask(question, k=k, where=where).as_dict())
+        return
+    streaming = _components(ctx).settings.answer.mode == "llm" and sys.stdout.isatty()
+    echo = _StreamEcho()
+    answer = engine.ask(question, k=k, where=where, on_token=echo if streaming else None)
+    _render(answer, echo.text if streaming else None)
+
+
+class _StreamEcho:
+    """Prints an LLM's tokens as they arrive and keeps them to compare with the final text."""
+
+    def __init__(self) -> None:
+        self._pieces: list[str] = []
+
+    def __call__(self, piece: str) -> None:
+        self._pieces.append(piece)
+        click.echo(piece, nl=False)
+
+    @property
+    def text(self) -> str:
+        return "".join(self._pieces)
+
+
+class _AskRequest(BaseModel):
+    question: str
+    history: list[tuple[str, str]] = []
+
+
+def _jsonl_request(line: str) -> _AskRequest:
+    text = line.strip()
+    if not text.startswith("{"):
+        return _AskRequest(question=text)
+    try:
+        return _AskRequest.model_validate_json(text)
+    except ValidationError as exc:
+        raise ValueError(exc.errors()[0]["msg"]) from None
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print passages as JSON.")
+@_filter_options
+@click.pass_context
+def search(ctx: click.Context, question: str, as_json: bool, k: int | None,
+           sources: tuple[str, ...], since: str | None, until: str | None) -> None:
+    """Show the ranked passages retrieved for QUESTION."""
+    engine = _components(ctx).build_engine()
+    passages = engine.search(question, k=k, where=_filter(sources, since, until))
+    if as_json:
+        _print_json([{"rank": i, **p.as_dict()} for i, p in enumerate(passages, start=1)])
+        return
+    for rank, passage in enumerate(passages, start=1):
+        click.secho(f"{rank}. {_describe(passage)}  score {passage.score:.4f}", bold=True)
+        click.echo(f"   {passage.text[:400]}{'…' if len(passage.text) > 400 else ''}")
+
+
+CHAT_HELP = "Commands: /sources (passages behind the last answer), /reset (new conversation), " \
+            "/help, /quit."
+
+
+@cli.command()
+@_filter_options
+@click.pass_context
+def chat(ctx: click.Context, k: int | None, sources: tuple[str, ...], since: str | None,
+         until: str | None) -> None:
+    """Chat about the articles; follow-up questions use the conversation so far."""
+    where = _filter(sources, since, until)
+    components = _components(ctx)
+    engine = components.build_engine()
+    stats = components.store.stats()
+    click.secho(f"Newsdesk — {stats['articles']} articles. Ask a question. {CHAT_HELP}",
+                dim=True)
+    history: list[tuple[str, str]] = []
+    last: Answer | None = None
+    streaming = components.settings.answer.mode == "llm"
+    while True:
+        try:
+            question = click.prompt(click.style("you", fg="cyan", bold=True),
+                                    prompt_suffix="> ").strip()
+        except (EOFError, KeyboardInterrupt, click.Abort):
+            click.echo()
+            return
+        if not question:
+            continue
+        command = question.lower()
+        if command in {"/quit", "/exit", "/q"}:
+            return
+        if command == "/help":
+            click.echo(CHAT_HELP)
+            continue
+        if command == "/reset":
+            history.clear()
+            last = None
+            click.secho("(new conversation)", dim=True)
+            continue
+        if command == "/sources":
+            _show_passages(last)
+            continue
+        click.secho("newsdesk> ", fg="green", bold=True, nl=False)
+        echo = _StreamEcho()
+        try:
+            last = engine.ask(question, history, k=k, where=where,
+                              on_token=echo if streaming else None)
+        except NewsdeskError as exc:
+            click.secho(f"\nSorry, that failed: {exc}", fg="red")
+            continue
+        _render(last, echo.text if streaming else None)
+        history.append((question, last.answer))
+
+
+def _show_passages(answer: Answer | None) -> None:
+    if answer is None:
+        click.echo("No answer yet.")
+        return
+    for rank, passage in enumerate(answer.passages, start=1):
+        click.secho(f"{rank}. {_describe(passage)}", bold=True)
+        click.echo(f"   {passage.text[:300]}{'…' if len(passage.text) > 300 else ''}")
+
+
+@cli.command(name="eval")
+@click.argument("questions", type=click.File("r"))
+@click.option("--k", "k", type=click.IntRange(1, 100), default=10, show_default=True,
+              help="Passages retrieved per question (hits and recall are reported up to k).")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+@click.option("--details", type=click.File("w"),
+              help="Write each question's answer and scores to this JSONL file.")
+@click.pass_context
+def eval_command(ctx: click.Context, questions: Any, k: int, as_json: bool,
+                 details: Any) -> None:
+    """Score retrieval and answers on a question file (bbc-qa format)."""
+    items = _read_questions(questions)
+    engine = _components(ctx).build_engine()
+    ks = sorted({x for x in (1, 5, 10, k) if x <= k})
+    scores = []
+    with _Progress("Evaluating") as (on_total, on_advance):
+        on_total(len(items))
+        for item in items:
+            answer = engine.ask(item.question, item.history, k=k)
+            score = score_question(item, answer, ks, recall_k=k)
+            scores.append(score)
+            if details:
+                details.write(json.dumps({"id": item.id, "type": item.type,
+                                          "gold": item.answer, "score": asdict(score),
+                                          **answer.as_dict()}) + "\n")
+            on_advance()
+    summary = summarise(scores, ks, recall_k=k)
+    if as_json:
+        _print_json(summary)
+        return
+    rows = {"overall": summary["overall"], **summary["by_type"]}
+    metrics = list(summary["overall"])
+    click.echo(f"{'metric':24}" + "".join(f"{name:>14}" for name in rows))
+    for metric in metrics:
+        cells = "".join(
+            f"{'-' if rows[n][metric] is None else rows[n][metric]:>14}" for n in rows
+        )
+        click.echo(f"{metric:24}{cells}")
+
+
+def _read_questions(handle: Any) -> list[EvalQuestion]:
+    items = []
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(EvalQuestion.model_validate_json(line))
+        except ValidationError as exc:
+            raise click.BadParameter(f"line {number}: {exc.errors()[0]['msg']}",
+                                     param_hint="QUESTIONS") from None
+    return items
 
 
 class _Progress:

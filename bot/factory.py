@@ -13,6 +13,12 @@ from ingest.fetch import HttpFetcher
 from ingest.loaders import LoaderLimits
 from ingest.pipeline import Ingestor
 from ingest.store import ChromaStore
+from retrieval.answerers import ExtractiveAnswerer
+from retrieval.engine import AnswerEngine
+from retrieval.extractive import ExtractiveConfig
+from retrieval.llm import LLMAnswerer, build_chat_model
+from retrieval.retriever import NewsdeskRetriever
+from retrieval.search import HybridConfig, HybridSearcher
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +76,38 @@ class Components:
         client, location = build_chroma_client(self.settings)
         return ChromaStore(client, self.settings.store.collection, self.settings.embedding.model,
                            location)
+
+    @cached_property
+    def searcher(self) -> HybridSearcher:
+        cfg = self.settings.retrieval
+        return HybridSearcher(
+            self.store, self.embedder, self.settings.data_dir / "bm25" / self.store.name,
+            HybridConfig(dense_candidates=cfg.dense_candidates,
+                         bm25_candidates=cfg.bm25_candidates, rrf_k=cfg.rrf_k,
+                         per_article_cap=cfg.per_article_cap),
+        )
+
+    def build_engine(self) -> AnswerEngine:
+        settings = self.settings
+        retriever = NewsdeskRetriever(searcher=self.searcher, k=settings.retrieval.k)
+        extractive = ExtractiveAnswerer(
+            self.searcher.bm25,
+            ExtractiveConfig(max_sentences=settings.answer.max_sentences,
+                             max_words=settings.answer.max_words,
+                             min_evidence=settings.answer.min_evidence),
+        )
+        if settings.answer.mode == "extractive":
+            return AnswerEngine(retriever, extractive, k=settings.retrieval.k)
+        llm = settings.llm
+        key = settings.secret("NEWSDESK_LLM_API_KEY",
+                              "ANTHROPIC_API_KEY" if llm.provider == "anthropic"
+                              else "OPENAI_API_KEY")
+        model = build_chat_model(llm.provider, llm.model, llm.base_url,
+                                 key.get_secret_value() if key else None, llm.temperature,
+                                 llm.timeout, llm.max_tokens)
+        answerer = LLMAnswerer(model, extractive, stream=llm.stream)
+        return AnswerEngine(retriever, answerer, k=settings.retrieval.k,
+                            condenser=answerer.condense if llm.condense else None)
 
     def build_ingestor(self) -> Ingestor:
         cfg = self.settings.ingest

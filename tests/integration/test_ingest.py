@@ -120,7 +120,7 @@ def test_exact_duplicates_are_skipped_and_reported(data_dir: Path, tmp_path: Pat
                                                    embedder: Embedder) -> None:
     corpus = tmp_path / "dups"
     write_article(corpus, "a.txt", "Original", "The same body text.\n\nTwo paragraphs.")
-    write_article(corpus, "b.txt", "Copy with another title", "The  same body TEXT.\nTwo paragraphs.")
+    write_article(corpus, "b.txt", "Copy, new title", "The  same body TEXT.\nTwo paragraphs.")
     ingestor, store, _ = build(embedder)
     summary = ingestor.ingest([str(corpus)])
     assert summary.added == 1
@@ -239,8 +239,8 @@ def test_sigkill_mid_ingest_then_rerun_matches_an_uninterrupted_run(tmp_path: Pa
     assert proc.returncode == -signal.SIGKILL, "ingest finished before it could be killed"
 
     for target in (killed_dir, clean_dir):
-        done = subprocess.run(command + ["--json"], env={**env, "NEWSDESK_DATA_DIR": str(target)},
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run([*command, "--json"], check=False, capture_output=True, text=True,
+                              env={**env, "NEWSDESK_DATA_DIR": str(target)}, timeout=300)
         assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["added"] == 40

@@ -3,8 +3,6 @@
 import json
 from pathlib import Path
 
-import pytest
-
 from ingest.fetch import Fetched
 from ingest.loaders import LoaderLimits, discover, load
 from ingest.records import Article, Failure

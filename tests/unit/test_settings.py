@@ -18,7 +18,8 @@ def test_file_then_env_then_flags(tmp_path: Path, data_dir: Path,
     user = tmp_path / "mine.toml"
     user.write_text("[retrieval]\nk = 3\nrrf_k = 10\n[embedding]\nthreads = 1\n")
     settings = load_settings(user)
-    assert (settings.retrieval.k, settings.retrieval.rrf_k, settings.embedding.threads) == (3, 10, 1)
+    retrieval = settings.retrieval
+    assert (retrieval.k, retrieval.rrf_k, settings.embedding.threads) == (3, 10, 1)
     assert settings.retrieval.per_article_cap == 2  # untouched keys keep the defaults
 
     monkeypatch.setenv("NEWSDESK_RETRIEVAL__K", "4")

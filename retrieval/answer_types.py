@@ -1,0 +1,83 @@
+"""What kind of answer a question asks for, and whether a sentence offers one (pure)."""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+
+class AnswerType(Enum):
+    MONEY = "money"
+    NUMBER = "number"
+    PERCENT = "percent"
+    DATE = "date"
+    PERSON = "person"
+    PLACE = "place"
+    NAME = "name"  # some proper name or title, e.g. "which band", "what is it called"
+    ANY = "any"
+
+
+_RULES: list[tuple[re.Pattern[str], AnswerType]] = [
+    (re.compile(r"\b(what|which) (percentage|percent|proportion|share)\b"), AnswerType.PERCENT),
+    (re.compile(r"\bhow much\b.*\b(cost|pay|paid|worth|spend|spent|price|invest|fine|fined|"
+                r"raise|raised|charge|sold|sell|earn|bid|offer|deal|fee|value|valued|"
+                r"money|budget|profit|loss|lost|owe|debt|compensation|damages)\b"),
+     AnswerType.MONEY),
+    (re.compile(r"\bhow (many|much|long|old|far|big|large|tall|fast|often)\b|\bwhat age\b|"
+                r"\bwhat (was|is) the score\b|\bby how much\b"), AnswerType.NUMBER),
+    (re.compile(r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|month|day)\b"),
+     AnswerType.DATE),
+    (re.compile(r"^(who|whom|whose)\b|\b(who|whom|whose)\b"), AnswerType.PERSON),
+    (re.compile(r"^where\b|\bwhere (is|was|are|were|will|did|does|do)\b"), AnswerType.PLACE),
+    (re.compile(r"\b(which|what) (band|group|company|firm|club|team|country|city|film|"
+                r"album|song|show|series|brand|channel|newspaper|party|province|county|"
+                r"network|airline|bank|game|book|award|title)\b|\bcalled\b|\bnamed?\b"),
+     AnswerType.NAME),
+]
+
+_MONEY = re.compile(
+    r"[$£€¥]\s?\d|\d\s?(bn|m|k)\b|\b\d[\d,.]*\s?(million|billion|trillion|euros?|dollars?|"
+    r"pounds?|pence|cents?|yen|yuan|rupees?)\b|\b(million|billion)\b", re.IGNORECASE)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
+    r"thirty|forty|fifty|hundred|thousand|million|billion|dozen|half|double|twice)\b",
+    re.IGNORECASE)
+_PERCENT = re.compile(r"\d\s?%|\bper ?cent\b|\bpercentage\b", re.IGNORECASE)
+_DATE = re.compile(
+    r"\b(1[89]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|september|"
+    r"october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"yesterday|today|tomorrow|last (week|month|year)|next (week|month|year))\b",
+    re.IGNORECASE)
+_PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’-]+")
+
+
+def answer_type(question: str) -> AnswerType:
+    q = question.lower()
+    for pattern, kind in _RULES:
+        if pattern.search(q):
+            return kind
+    return AnswerType.ANY
+
+
+def offers(sentence: str, kind: AnswerType, question: str) -> bool:
+    """Whether `sentence` contains something of the asked-for kind that the question lacks."""
+    if kind is AnswerType.ANY:
+        return True
+    if kind is AnswerType.MONEY:
+        return bool(_MONEY.search(sentence))
+    if kind is AnswerType.NUMBER:
+        return bool(_NUMBER.search(_without(sentence, question)))
+    if kind is AnswerType.PERCENT:
+        return bool(_PERCENT.search(sentence))
+    if kind is AnswerType.DATE:
+        return bool(_DATE.search(_without(sentence, question)))
+    # PERSON, PLACE, NAME: a capitalised word that the question does not already contain.
+    asked = {w.lower() for w in re.findall(r"[\w'’-]+", question)}
+    return any(m.group().lower() not in asked for m in _PROPER.finditer(sentence)) or bool(
+        kind is AnswerType.NAME and re.search(r"[\"“'‘]\w", sentence))
+
+
+def _without(sentence: str, question: str) -> str:
+    """The sentence minus tokens the question already has (so '2004' in both is no answer)."""
+    asked = {w.lower() for w in re.findall(r"\w+", question)}
+    return " ".join(w for w in re.findall(r"[\w%$£€.,'-]+", sentence) if w.lower() not in asked)

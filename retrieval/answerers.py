@@ -1,0 +1,50 @@
+"""Answerers turn a question and ranked passages into a draft with `[n]` markers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from retrieval.extractive import (
+    ExtractiveConfig,
+    TermAnalyzer,
+    abstention_text,
+    compose,
+    find_evidence,
+)
+from retrieval.records import Passage
+
+TokenSink = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An answer before citation checking: markers number `passages` from 1."""
+
+    text: str
+    abstained: bool
+    note: str | None = None
+
+
+class Answerer(Protocol):
+    def answer(self, question: str, context: str, passages: Sequence[Passage],
+               on_token: TokenSink | None = None) -> Draft: ...
+
+
+class ExtractiveAnswerer:
+    """The offline default: selected sentences with citations, or an abstention."""
+
+    def __init__(self, analyzer: Callable[[], TermAnalyzer], config: ExtractiveConfig) -> None:
+        self._analyzer = analyzer  # called per answer: the BM25 index may have been rebuilt
+        self.config = config
+
+    def answer(self, question: str, context: str, passages: Sequence[Passage],
+               on_token: TokenSink | None = None) -> Draft:
+        evidence = find_evidence(question, passages, self._analyzer(), self.config, context)
+        if evidence.abstain:
+            return Draft(abstention_text(passages), abstained=True)
+        text = compose(evidence, self.config.max_words)
+        if on_token:
+            on_token(text)
+        return Draft(text, abstained=False)

@@ -1,0 +1,173 @@
+"""The offline answerer: pick the sentences that answer the question and cite them (pure).
+
+No generative model: candidate sentences from the top passages are scored by how much of the
+question's (IDF-weighted) content they cover, in the sentence itself and in its immediate
+context, and by whether they contain the kind of answer the question asks for (an amount, a
+date, a name...). Too little evidence means abstaining.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ingest.sentences import split_sentences
+from retrieval.answer_types import AnswerType, answer_type, offers
+from retrieval.records import Passage
+
+
+class TermAnalyzer(Protocol):
+    """Index-consistent terms (stemmed, stop-words removed) and their IDF."""
+
+    def terms(self, text: str) -> list[str]: ...
+
+    def idf(self, term: str) -> float: ...
+
+
+@dataclass(frozen=True)
+class ExtractiveConfig:
+    max_sentences: int = 3
+    max_words: int = 80
+    min_evidence: float = 0.35
+    passages_considered: int = 6
+    context_weight: float = 0.5
+    type_bonus: float = 0.15
+    type_penalty: float = 0.25
+    rank_prior: float = 0.08
+    context_term_weight: float = 0.4
+
+
+@dataclass(frozen=True)
+class Candidate:
+    passage_index: int
+    text: str
+    covered: frozenset[str]
+    coverage: float
+    type_ok: bool
+    score: float
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The chosen sentences (best first); empty when the passages do not answer."""
+
+    chosen: tuple[Candidate, ...]
+    best_score: float
+    abstain: bool
+
+
+def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnalyzer,
+                  config: ExtractiveConfig, context: str = "") -> Evidence:
+    """`context` is what the conversation adds (earlier turns); its terms count for less."""
+    weights = {t: analyzer.idf(t) * config.context_term_weight
+               for t in set(analyzer.terms(context))}
+    weights.update({t: analyzer.idf(t) for t in set(analyzer.terms(question))})
+    total = sum(weights.values())
+    if not passages or total <= 0:
+        return Evidence((), 0.0, True)
+    kind = answer_type(question)
+    candidates = _candidates(question, passages[: config.passages_considered], analyzer,
+                             weights, total, kind, config)
+    if not candidates:
+        return Evidence((), 0.0, True)
+    ranked = sorted(candidates, key=lambda c: -c.score)
+    best = ranked[0]
+    if best.score < config.min_evidence or (kind is not AnswerType.ANY and not best.type_ok):
+        return Evidence((), best.score, True)
+    return Evidence(_choose(ranked, weights, total, config), best.score, False)
+
+
+def _candidates(question: str, passages: Sequence[Passage], analyzer: TermAnalyzer,
+                weights: dict[str, float], total: float, kind: AnswerType,
+                config: ExtractiveConfig) -> list[Candidate]:
+    seen: set[str] = set()
+    out: list[Candidate] = []
+    for index, passage in enumerate(passages):
+        sentences = [passage.text[s:e] for s, e in split_sentences(passage.text)]
+        term_sets = [set(analyzer.terms(s)) for s in sentences]
+        title_terms = set(analyzer.terms(passage.title))
+        prior = config.rank_prior * (1 - index / max(1, len(passages)))
+        for position, sentence in enumerate(sentences):
+            key = " ".join(sentence.split()).lower()
+            if key in seen or len(sentence.split()) < 4:
+                continue  # overlapping chunks repeat sentences; fragments answer nothing
+            seen.add(key)
+            own = term_sets[position] & weights.keys()
+            context = (title_terms | _neighbours(term_sets, position)) & weights.keys()
+            coverage = (sum(weights[t] for t in own)
+                        + config.context_weight * sum(weights[t] for t in context - own)) / total
+            type_ok = offers(sentence, kind, question)
+            bonus = 0.0 if kind is AnswerType.ANY else (
+                config.type_bonus if type_ok else -config.type_penalty)
+            out.append(Candidate(index, sentence.strip(), frozenset(own | context), coverage,
+                                 type_ok, coverage + bonus + prior))
+    return out
+
+
+def _neighbours(term_sets: list[set[str]], position: int) -> set[str]:
+    near: set[str] = set()
+    for other in (position - 1, position + 1):
+        if 0 <= other < len(term_sets):
+            near |= term_sets[other]
+    return near
+
+
+def _choose(ranked: list[Candidate], weights: dict[str, float], total: float,
+            config: ExtractiveConfig) -> tuple[Candidate, ...]:
+    """The best sentence, then sentences that cover question content still missing (often from
+    a second article), or that are nearly as good, within the sentence and word limits."""
+    chosen = [ranked[0]]
+    covered = set(ranked[0].covered)
+    words = ranked[0].words
+    for candidate in ranked[1:]:
+        if len(chosen) >= config.max_sentences:
+            break
+        if words + candidate.words > config.max_words:
+            continue
+        gain = sum(weights[t] for t in candidate.covered - covered) / total
+        close = candidate.score >= 0.9 * ranked[0].score
+        if (gain >= 0.2 and candidate.score >= 0.6 * ranked[0].score) or close:
+            chosen.append(candidate)
+            covered |= candidate.covered
+            words += candidate.words
+    return tuple(chosen)
+
+
+def compose(evidence: Evidence, max_words: int) -> str:
+    """Answer text with a `[n]` marker (1-based passage number) after each sentence; a single
+    sentence longer than the word limit is cut with an ellipsis."""
+    parts: list[str] = []
+    budget = max_words
+    for candidate in evidence.chosen:
+        words = candidate.text.split()
+        if budget <= 0:
+            break
+        text = candidate.text if len(words) <= budget else " ".join(words[:budget]) + " …"
+        budget -= len(words)
+        parts.append(f"{text} [{candidate.passage_index + 1}]")
+    return " ".join(parts)
+
+
+def abstention_text(passages: Sequence[Passage], closest: int = 3) -> str:
+    titles: list[str] = []
+    seen: set[str] = set()
+    for passage in passages:
+        if passage.article_id in seen:
+            continue
+        seen.add(passage.article_id)
+        details = ", ".join(
+            x for x in (passage.source, passage.published.date().isoformat()
+                        if passage.published else None) if x
+        )
+        titles.append(f"“{passage.title}”" + (f" ({details})" if details else ""))
+        if len(titles) == closest:
+            break
+    text = "The articles don't say."
+    if titles:
+        text += " The closest articles: " + "; ".join(titles) + "."
+    return text

@@ -1,0 +1,48 @@
+"""Conversation handling for retrieval: is this a follow-up, and what to search for (pure)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from retrieval.records import Turn
+
+_ANAPHORA = re.compile(
+    r"\b(he|she|it|its|it's|they|them|their|theirs|his|her|hers|him|there|then|"
+    r"the (first|second|former|latter|same|other|company|firm|club|team|band|deal|show|film|"
+    r"group|player|man|woman))\b"
+    # Demonstratives only where they point back ("is that deal", "of those"), not as relative
+    # pronouns ("the CD that got ...").
+    r"|(^|\b(of|is|was|are|were|about|in|for|does|did|by|from|with|to)\s+)"
+    r"(that|this|those|these)\b",
+    re.IGNORECASE,
+)
+_CONTINUATION = re.compile(r"^\s*(and|but|so|also|what about|how about|why|really)\b",
+                           re.IGNORECASE)
+FOLLOWUP_MAX_WORDS = 5
+
+
+def is_followup(question: str, history: Sequence[Turn]) -> bool:
+    """A question that leans on earlier turns: pronouns, 'and ...', or a very short question."""
+    if not history:
+        return False
+    return bool(
+        _ANAPHORA.search(question)
+        or _CONTINUATION.search(question)
+        or len(question.split()) <= FOLLOWUP_MAX_WORDS
+    )
+
+
+def conversation_context(question: str, history: Sequence[Turn], turns: int = 2) -> str:
+    """The earlier questions and answers a follow-up refers to (most recent last); '' when
+    the question stands on its own."""
+    if not is_followup(question, history):
+        return ""
+    recent = history[-turns:]
+    return " ".join(f"{q} {a}" for q, a in recent)
+
+
+def search_query(question: str, history: Sequence[Turn]) -> str:
+    """What to retrieve with: the question, plus the conversation it follows up on."""
+    context = conversation_context(question, history)
+    return f"{question} {context}".strip() if context else question

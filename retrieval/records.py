@@ -1,0 +1,128 @@
+"""Answer-side records: passages, citations and the Answer contract (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with what a reader needs to judge and open it."""
+
+    chunk_id: str
+    article_id: str
+    title: str
+    text: str
+    score: float
+    url: str | None = None
+    source: str | None = None
+    published: datetime | None = None
+    start: int = 0
+    end: int = 0
+
+    @classmethod
+    def from_metadata(cls, chunk_id: str, text: str, meta: dict[str, Any],
+                      score: float) -> Passage:
+        published = meta.get("published")
+        return cls(
+            chunk_id=chunk_id,
+            article_id=str(meta.get("article_id", chunk_id.rsplit("#", 1)[0])),
+            title=str(meta.get("title", "")),
+            text=text,
+            score=float(score),
+            url=meta.get("url"),
+            source=meta.get("source"),
+            published=datetime.fromtimestamp(int(published), tz=UTC) if published is not None
+            else None,
+            start=int(meta.get("start", 0)),
+            end=int(meta.get("end", 0)),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "article_id": self.article_id,
+            "title": self.title,
+            "url": self.url,
+            "source": self.source,
+            "published": self.published.isoformat() if self.published else None,
+            "chunk_id": self.chunk_id,
+            "text": self.text,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Citation number `n` as it appears in the answer text, and the passage behind it."""
+
+    n: int
+    passage: Passage
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"n": self.n, **self.passage.as_dict()}
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    abstained: bool
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    timings: dict[str, float] = field(default_factory=dict)
+    # Set when the configured answerer failed and a fallback produced this answer.
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [c.as_dict() for c in self.citations],
+            "passages": [p.as_dict() for p in self.passages],
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+        if self.note:
+            data["note"] = self.note
+        return data
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Restrictions on which articles may be retrieved."""
+
+    sources: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.sources and self.since is None and self.until is None
+
+    def chroma_where(self) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if self.sources:
+            clauses.append({"source": {"$in": list(self.sources)}})
+        if self.since is not None:
+            clauses.append({"published": {"$gte": int(self.since.timestamp())}})
+        if self.until is not None:
+            clauses.append({"published": {"$lte": int(self.until.timestamp())}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def accepts(self, source: str | None, published: int | None) -> bool:
+        """The same rule as chroma_where, for indexes that filter in Python (BM25)."""
+        if self.sources and source not in self.sources:
+            return False
+        if self.since is not None and (published is None or published < self.since.timestamp()):
+            return False
+        return not (self.until is not None
+                    and (published is None or published > self.until.timestamp()))
+
+
+Turn = tuple[str, str]  # (question, answer)
+
+

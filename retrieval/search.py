@@ -1,0 +1,102 @@
+"""Hybrid search: dense (Chroma) + BM25, fused with reciprocal rank fusion, capped per article."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from ingest.embedding import Embedder
+from ingest.store import ChromaStore, StoredChunk
+from retrieval.bm25 import BM25Index, IndexedChunk
+from retrieval.fusion import cap_per_group, reciprocal_rank_fusion
+from retrieval.records import Passage, SearchFilter
+
+log = logging.getLogger(__name__)
+
+
+class Searcher(Protocol):
+    """What the answer chain needs from retrieval."""
+
+    def search(self, query: str, k: int, where: SearchFilter | None = None) -> list[Passage]: ...
+
+
+@dataclass(frozen=True)
+class HybridConfig:
+    dense_candidates: int = 40
+    bm25_candidates: int = 40
+    rrf_k: int = 60
+    per_article_cap: int = 2
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+
+
+class HybridSearcher:
+    def __init__(self, store: ChromaStore, embedder: Embedder, index_dir: Path,
+                 config: HybridConfig) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._index_dir = index_dir
+        self._config = config
+        self._bm25: BM25Index | None = None
+        self._lock = threading.Lock()
+
+    # -- BM25 kept in step with the store ------------------------------------------------------
+
+    def bm25(self) -> BM25Index:
+        """The BM25 index for the store as it is now; rebuilt when the store's stamp moved."""
+        stamp = self._store.stamp()
+        with self._lock:
+            if self._bm25 is not None and self._bm25.stamp == stamp:
+                return self._bm25
+            loaded = BM25Index.load(self._index_dir)
+            if loaded is not None and loaded.stamp == stamp:
+                self._bm25 = loaded
+                return loaded
+            log.info("building the BM25 index (store changed or index missing)")
+            index = BM25Index.build(
+                (IndexedChunk(c.id, _index_text(c), c.metadata.get("source"),
+                              c.metadata.get("published"))
+                 for c in self._store.iter_chunks()),
+                stamp,
+            )
+            try:
+                index.save(self._index_dir)
+            except OSError as exc:  # a read-only data dir still gets a correct in-memory index
+                log.warning("cannot save the BM25 index to %s: %s", self._index_dir, exc)
+            self._bm25 = index
+            return index
+
+    # -- search -------------------------------------------------------------------------------
+
+    def embed_query(self, query: str) -> np.ndarray:
+        return self._embedder.embed([query])[0]
+
+    def search(self, query: str, k: int, where: SearchFilter | None = None,
+               query_vector: np.ndarray | None = None) -> list[Passage]:
+        config = self._config
+        where = where or SearchFilter()
+        vector = query_vector if query_vector is not None else self.embed_query(query)
+        dense = self._store.query(vector, config.dense_candidates, where.chroma_where())
+        sparse = self.bm25().search(query, config.bm25_candidates, where)
+        fused = reciprocal_rank_fusion(
+            [[c.id for c, _ in dense], [cid for cid, _ in sparse]],
+            k=config.rrf_k, weights=[config.dense_weight, config.bm25_weight],
+        )
+        capped = cap_per_group(fused, lambda cid: cid.rsplit("#", 1)[0],
+                               config.per_article_cap)[:k]
+        known: dict[str, StoredChunk] = {c.id: c for c, _ in dense}
+        missing = [cid for cid, _ in capped if cid not in known]
+        known.update({c.id: c for c in self._store.get(missing)})
+        return [
+            Passage.from_metadata(cid, known[cid].text, known[cid].metadata, score)
+            for cid, score in capped if cid in known
+        ]
+
+
+def _index_text(chunk: StoredChunk) -> str:
+    return f"{chunk.metadata.get('title', '')}\n{chunk.text}"
