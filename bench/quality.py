@@ -22,14 +22,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import RESULTS, SHARED, bbc_corpus, median, percentile, save  # noqa: E402
-from bot.factory import Components  # noqa: E402
-from config import load_settings  # noqa: E402
-from ingest.embedding import Embedder  # noqa: E402
-from ingest.loaders import decode_bytes  # noqa: E402
-from retrieval.evaluation import EvalQuestion, score_question, summarise  # noqa: E402
-from retrieval.history import search_query  # noqa: E402
-from retrieval.records import Answer, Passage  # noqa: E402
+from bench.common import RESULTS, SHARED, bbc_corpus, median, percentile, save
+from bot.factory import Components
+from config import load_settings
+from ingest.embedding import Embedder
+from ingest.loaders import decode_bytes
+from retrieval.evaluation import EvalQuestion, score_question, summarise
+from retrieval.history import search_query
+from retrieval.records import Answer, Passage
 
 KS = [1, 5, 10]
 

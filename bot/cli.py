@@ -50,7 +50,8 @@ def cli(ctx: click.Context, config_file: Path | None, data_dir: Path | None, ver
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers", "trafilatura"):
+    for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers", "trafilatura",
+                  "bm25s"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.DEBUG if verbose > 1
                                                else logging.WARNING))
     ctx.obj = _LazySettings(config_file, {"data_dir": data_dir})

@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from config import Settings
-from ingest.embedding import Embedder, SentenceTransformerEmbedder
+from ingest.embedding import Embedder, EmbeddingSimilarity, SentenceTransformerEmbedder
 from ingest.errors import ConfigError, StoreError
 from ingest.fetch import HttpFetcher
 from ingest.loaders import LoaderLimits
@@ -84,7 +84,8 @@ class Components:
             self.store, self.embedder, self.settings.data_dir / "bm25" / self.store.name,
             HybridConfig(dense_candidates=cfg.dense_candidates,
                          bm25_candidates=cfg.bm25_candidates, rrf_k=cfg.rrf_k,
-                         per_article_cap=cfg.per_article_cap),
+                         per_article_cap=cfg.per_article_cap, dense_weight=cfg.dense_weight,
+                         bm25_weight=cfg.bm25_weight),
         )
 
     def build_engine(self) -> AnswerEngine:
@@ -95,6 +96,7 @@ class Components:
             ExtractiveConfig(max_sentences=settings.answer.max_sentences,
                              max_words=settings.answer.max_words,
                              min_evidence=settings.answer.min_evidence),
+            EmbeddingSimilarity(self.embedder),
         )
         if settings.answer.mode == "extractive":
             return AnswerEngine(retriever, extractive, k=settings.retrieval.k)

@@ -56,7 +56,9 @@ class RetrievalSettings(BaseModel):
     k: int = Field(6, ge=1, le=100)
     dense_candidates: int = Field(40, ge=1)
     bm25_candidates: int = Field(40, ge=1)
-    rrf_k: int = Field(60, ge=1)
+    rrf_k: int = Field(10, ge=1)
+    dense_weight: float = Field(0.5, ge=0)
+    bm25_weight: float = Field(1.0, ge=0)
     per_article_cap: int = Field(2, ge=0)
     reranker: str = ""
 
@@ -65,7 +67,7 @@ class AnswerSettings(BaseModel):
     mode: Literal["extractive", "llm"] = "extractive"
     max_sentences: int = Field(3, ge=1)
     max_words: int = Field(80, ge=5)
-    min_evidence: float = 0.35
+    min_evidence: float = 1.0
 
 
 class LLMSettings(BaseModel):

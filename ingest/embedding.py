@@ -102,3 +102,16 @@ class SentenceTransformerEmbedder:
             return []
         encoded = self._model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
         return [len(ids) for ids in encoded]
+
+
+class EmbeddingSimilarity:
+    """Cosine similarity of a query to sentences with an Embedder (vectors are normalised)."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self._embedder = embedder
+
+    def __call__(self, query: str, sentences: Sequence[str]) -> list[float]:
+        if not sentences:
+            return []
+        vectors = self._embedder.embed([query, *sentences])
+        return [float(x) for x in vectors[1:] @ vectors[0]]

@@ -193,6 +193,19 @@ class ChromaStore:
         }
         return [found[i] for i in ids if i in found]
 
+    def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]:
+        """All chunks of the given articles, in article order then chunk order."""
+        if not article_ids:
+            return []
+        page = self._collection.get(where={"article_id": {"$in": list(article_ids)}},
+                                    include=["metadatas", "documents"])
+        chunks = [StoredChunk(i, d or "", dict(m or {}))
+                  for i, d, m in zip(page["ids"], page["documents"], page["metadatas"],
+                                     strict=True)]
+        order = {article_id: n for n, article_id in enumerate(article_ids)}
+        return sorted(chunks, key=lambda c: (order.get(str(c.metadata.get("article_id")), 0),
+                                             int(c.metadata.get("chunk_index", 0))))
+
     def stats(self) -> dict[str, Any]:
         articles: set[str] = set()
         sources: Counter[str] = Counter()

@@ -24,14 +24,15 @@ _RULES: list[tuple[re.Pattern[str], AnswerType]] = [
                 r"money|budget|profit|loss|lost|owe|debt|compensation|damages)\b"),
      AnswerType.MONEY),
     (re.compile(r"\bhow (many|much|long|old|far|big|large|tall|fast|often)\b|\bwhat age\b|"
-                r"\bwhat (was|is) the score\b|\bby how much\b"), AnswerType.NUMBER),
+                r"\bscore\b|\bby how much\b"), AnswerType.NUMBER),
     (re.compile(r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|month|day)\b"),
      AnswerType.DATE),
     (re.compile(r"^(who|whom|whose)\b|\b(who|whom|whose)\b"), AnswerType.PERSON),
     (re.compile(r"^where\b|\bwhere (is|was|are|were|will|did|does|do)\b"), AnswerType.PLACE),
     (re.compile(r"\b(which|what) (band|group|company|firm|club|team|country|city|film|"
                 r"album|song|show|series|brand|channel|newspaper|party|province|county|"
-                r"network|airline|bank|game|book|award|title)\b|\bcalled\b|\bnamed?\b"),
+                r"network|airline|bank|game|book|award|title)\b|\bcalled\b|\bnamed?\b|"
+                r"^which \w+"),
      AnswerType.NAME),
 ]
 

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from retrieval.extractive import (
     ExtractiveConfig,
+    Similarity,
     TermAnalyzer,
     abstention_text,
     compose,
@@ -35,13 +36,16 @@ class Answerer(Protocol):
 class ExtractiveAnswerer:
     """The offline default: selected sentences with citations, or an abstention."""
 
-    def __init__(self, analyzer: Callable[[], TermAnalyzer], config: ExtractiveConfig) -> None:
+    def __init__(self, analyzer: Callable[[], TermAnalyzer], config: ExtractiveConfig,
+                 similarity: Similarity | None = None) -> None:
         self._analyzer = analyzer  # called per answer: the BM25 index may have been rebuilt
         self.config = config
+        self._similarity = similarity
 
     def answer(self, question: str, context: str, passages: Sequence[Passage],
                on_token: TokenSink | None = None) -> Draft:
-        evidence = find_evidence(question, passages, self._analyzer(), self.config, context)
+        evidence = find_evidence(question, passages, self._analyzer(), self.config, context,
+                                 self._similarity)
         if evidence.abstain:
             return Draft(abstention_text(passages), abstained=True)
         text = compose(evidence, self.config.max_words)

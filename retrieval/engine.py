@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.retrievers import BaseRetriever
@@ -24,13 +25,21 @@ from retrieval.retriever import NewsdeskRetriever, to_passages
 Condenser = Callable[[str, Sequence[Turn]], str]
 
 
+@dataclass(frozen=True)
+class _Retrieved:
+    ranked: list[Passage]
+    context: list[Passage]
+
+
 class AnswerEngine:
     def __init__(self, retriever: BaseRetriever, answerer: Answerer, *, k: int = 6,
-                 answer_passages: int = 6, condenser: Condenser | None = None) -> None:
+                 answer_passages: int = 6, context_articles: int = 3,
+                 condenser: Condenser | None = None) -> None:
         self.retriever = retriever
         self.answerer = answerer
         self.k = k
         self.answer_passages = answer_passages
+        self.context_articles = context_articles
         self.condenser = condenser
         self.chain: Runnable[dict[str, Any], Answer] = (
             RunnablePassthrough.assign(query=RunnableLambda(self._query))
@@ -48,8 +57,9 @@ class AnswerEngine:
 
     def search(self, question: str, *, k: int | None = None,
                where: SearchFilter | None = None) -> list[Passage]:
-        return self._retrieve({"query": {"search": question}, "k": k or self.k, "where": where,
-                               "timings": {}})
+        if isinstance(self.retriever, NewsdeskRetriever):
+            return self.retriever.search(question, k or self.k, where)
+        return to_passages(self.retriever.invoke(question))[: k or self.k]
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -66,28 +76,39 @@ class AnswerEngine:
         state["timings"]["condense"] = time.perf_counter() - started
         return {"search": search, "context": context}
 
-    def _retrieve(self, state: dict[str, Any]) -> list[Passage]:
+    def _retrieve(self, state: dict[str, Any]) -> _Retrieved:
         started = time.perf_counter()
         query, k, where = state["query"]["search"], state["k"], state["where"]
+        context: list[Passage] = []
         if isinstance(self.retriever, NewsdeskRetriever):
-            passages = self.retriever.search(query, k, where)
+            ranked = self.retriever.search(query, k, where)
+            # The answerer also reads the rest of the top articles: an article's best chunk
+            # for the query is not always the one that holds the answer.
+            context = self.retriever.context(ranked[: self.answer_passages],
+                                             self.context_articles)
         else:
-            passages = to_passages(self.retriever.invoke(query))[:k]
+            ranked = to_passages(self.retriever.invoke(query))[:k]
         state["timings"]["retrieve"] = time.perf_counter() - started
-        return passages
+        return _Retrieved(ranked, context)
 
     def _answer(self, state: dict[str, Any]) -> Draft:
         started = time.perf_counter()
         draft = self.answerer.answer(state["question"], state["query"]["context"],
-                                     state["passages"][: self.answer_passages],
+                                     self._answer_passages(state),
                                      on_token=state["on_token"])
         state["timings"]["answer"] = time.perf_counter() - started
         return draft
 
+    def _answer_passages(self, state: dict[str, Any]) -> list[Passage]:
+        """The passages the answerer reads: the top ranked ones, then the context chunks."""
+        retrieved: _Retrieved = state["passages"]
+        return retrieved.ranked[: self.answer_passages] + retrieved.context
+
     def _finalize(self, state: dict[str, Any]) -> Answer:
         draft: Draft = state["draft"]
-        passages: list[Passage] = state["passages"]
-        text, citations = validate_citations(draft.text, passages[: self.answer_passages])
+        retrieved: _Retrieved = state["passages"]
+        passages = retrieved.ranked + retrieved.context
+        text, citations = validate_citations(draft.text, self._answer_passages(state))
         abstained = draft.abstained or not citations
         if abstained and not draft.abstained:
             # Every claim must cite a passage; an answer left with none is no answer.

@@ -8,13 +8,20 @@ date, a name...). Too little evidence means abstaining.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ingest.sentences import split_sentences
 from retrieval.answer_types import AnswerType, answer_type, offers
 from retrieval.records import Passage
+
+
+class Similarity(Protocol):
+    """Semantic similarity of a query to each of some sentences (cosine, about 0..1)."""
+
+    def __call__(self, query: str, sentences: Sequence[str]) -> list[float]: ...
 
 
 class TermAnalyzer(Protocol):
@@ -29,13 +36,17 @@ class TermAnalyzer(Protocol):
 class ExtractiveConfig:
     max_sentences: int = 3
     max_words: int = 80
-    min_evidence: float = 0.35
-    passages_considered: int = 6
-    context_weight: float = 0.5
+    min_evidence: float = 1.0
+    topic_weight: float = 1.0
+    focus_weight: float = 1.0
+    context_weight: float = 0.4
     type_bonus: float = 0.15
     type_penalty: float = 0.25
     rank_prior: float = 0.08
     context_term_weight: float = 0.4
+    # How many of the lexically best sentences get a semantic similarity score (0 = none).
+    rerank: int = 10
+    similarity_weight: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,7 @@ class Candidate:
     passage_index: int
     text: str
     covered: frozenset[str]
+    # Share of the question's weight found in this sentence and its neighbours.
     coverage: float
     type_ok: bool
     score: float
@@ -62,7 +74,8 @@ class Evidence:
 
 
 def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnalyzer,
-                  config: ExtractiveConfig, context: str = "") -> Evidence:
+                  config: ExtractiveConfig, context: str = "",
+                  similarity: Similarity | None = None) -> Evidence:
     """`context` is what the conversation adds (earlier turns); its terms count for less."""
     weights = {t: analyzer.idf(t) * config.context_term_weight
                for t in set(analyzer.terms(context))}
@@ -71,11 +84,12 @@ def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnal
     if not passages or total <= 0:
         return Evidence((), 0.0, True)
     kind = answer_type(question)
-    candidates = _candidates(question, passages[: config.passages_considered], analyzer,
-                             weights, total, kind, config)
+    candidates = _candidates(question, passages, analyzer, weights, total, kind, config)
     if not candidates:
         return Evidence((), 0.0, True)
     ranked = sorted(candidates, key=lambda c: -c.score)
+    if similarity is not None and config.rerank > 0:
+        ranked = _rerank(question, ranked, similarity, config)
     best = ranked[0]
     if best.score < config.min_evidence or (kind is not AnswerType.ANY and not best.type_ok):
         return Evidence((), best.score, True)
@@ -85,28 +99,69 @@ def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnal
 def _candidates(question: str, passages: Sequence[Passage], analyzer: TermAnalyzer,
                 weights: dict[str, float], total: float, kind: AnswerType,
                 config: ExtractiveConfig) -> list[Candidate]:
+    """Score every distinct sentence of the passages, article by article.
+
+    An article's `topic` score is how much of the question it covers anywhere (title included);
+    a sentence's `focus` score counts the question terms it holds itself, each weighted down
+    the more sentences of its article share it: the article's subject (a name, say) is in many
+    sentences, while the words that single out the answer are in few.
+    """
+    by_article: dict[str, list[tuple[int, str]]] = {}
+    titles: dict[str, str] = {}
     seen: set[str] = set()
-    out: list[Candidate] = []
     for index, passage in enumerate(passages):
-        sentences = [passage.text[s:e] for s, e in split_sentences(passage.text)]
-        term_sets = [set(analyzer.terms(s)) for s in sentences]
-        title_terms = set(analyzer.terms(passage.title))
-        prior = config.rank_prior * (1 - index / max(1, len(passages)))
-        for position, sentence in enumerate(sentences):
+        titles.setdefault(passage.article_id, passage.title)
+        for start, end in split_sentences(passage.text):
+            sentence = passage.text[start:end].strip()
             key = " ".join(sentence.split()).lower()
-            if key in seen or len(sentence.split()) < 4:
-                continue  # overlapping chunks repeat sentences; fragments answer nothing
+            if key in seen:
+                continue  # overlapping chunks repeat sentences
             seen.add(key)
+            by_article.setdefault(passage.article_id, []).append((index, sentence))
+    out: list[Candidate] = []
+    for rank, (article_id, sentences) in enumerate(by_article.items()):
+        term_sets = [set(analyzer.terms(text)) for _, text in sentences]
+        title_terms = set(analyzer.terms(titles[article_id]))
+        article_terms = set().union(title_terms, *term_sets) & weights.keys()
+        topic = sum(weights[t] for t in article_terms) / total
+        spread = {t: sum(t in ts for ts in term_sets) for t in article_terms}
+        n = len(sentences)
+        prior = config.rank_prior * (1 - rank / len(by_article))
+        for position, (index, sentence) in enumerate(sentences):
+            if len(sentence.split()) < 4:
+                continue  # fragments answer nothing
             own = term_sets[position] & weights.keys()
-            context = (title_terms | _neighbours(term_sets, position)) & weights.keys()
-            coverage = (sum(weights[t] for t in own)
-                        + config.context_weight * sum(weights[t] for t in context - own)) / total
+            near = (_neighbours(term_sets, position) | title_terms) & weights.keys()
+            focus = sum(weights[t] * _local_weight(spread[t], n) for t in own) / total
+            context = sum(weights[t] for t in near - own) / total
             type_ok = offers(sentence, kind, question)
             bonus = 0.0 if kind is AnswerType.ANY else (
                 config.type_bonus if type_ok else -config.type_penalty)
-            out.append(Candidate(index, sentence.strip(), frozenset(own | context), coverage,
-                                 type_ok, coverage + bonus + prior))
+            score = (config.topic_weight * topic + config.focus_weight * focus
+                     + config.context_weight * context + bonus + prior)
+            local = own | (_neighbours(term_sets, position) & weights.keys())
+            coverage = sum(weights[t] for t in local) / total
+            out.append(Candidate(index, sentence, frozenset(own | near), coverage, type_ok,
+                                 score))
     return out
+
+
+def _rerank(question: str, ranked: list[Candidate], similarity: Similarity,
+            config: ExtractiveConfig) -> list[Candidate]:
+    """Add semantic similarity to the lexically best few: it sees paraphrases that shared
+    words miss ("whose place did he take" / "takes over from")."""
+    head, tail = ranked[: config.rerank], ranked[config.rerank:]
+    sims = similarity(question, [c.text for c in head])
+    rescored = [replace(c, score=c.score + config.similarity_weight * sim)
+                for c, sim in zip(head, sims, strict=True)]
+    return sorted(rescored, key=lambda c: -c.score) + tail
+
+
+def _local_weight(sentences_with_term: int, sentences: int) -> float:
+    """1 for a term in one sentence of the article, falling towards 0 for one in all."""
+    if sentences <= 1:
+        return 1.0
+    return math.log(1 + sentences / max(1, sentences_with_term)) / math.log(1 + sentences)
 
 
 def _neighbours(term_sets: list[set[str]], position: int) -> set[str]:

@@ -29,6 +29,9 @@ class NewsdeskRetriever(BaseRetriever):
         searcher: Searcher = self.searcher
         return searcher.search(query, k or self.k, where if where is not None else self.where)
 
+    def context(self, passages: list[Passage], articles: int) -> list[Passage]:
+        return list(self.searcher.context(passages, articles)) if articles > 0 else []
+
     def _get_relevant_documents(self, query: str, *,
                                 run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         return [to_document(p) for p in self.search(query)]

@@ -13,7 +13,7 @@ import numpy as np
 from ingest.embedding import Embedder
 from ingest.store import ChromaStore, StoredChunk
 from retrieval.bm25 import BM25Index, IndexedChunk
-from retrieval.fusion import cap_per_group, reciprocal_rank_fusion
+from retrieval.fusion import fuse_by_article
 from retrieval.records import Passage, SearchFilter
 
 log = logging.getLogger(__name__)
@@ -83,12 +83,11 @@ class HybridSearcher:
         vector = query_vector if query_vector is not None else self.embed_query(query)
         dense = self._store.query(vector, config.dense_candidates, where.chroma_where())
         sparse = self.bm25().search(query, config.bm25_candidates, where)
-        fused = reciprocal_rank_fusion(
-            [[c.id for c, _ in dense], [cid for cid, _ in sparse]],
+        capped = fuse_by_article(
+            [[c.id for c, _ in dense], [cid for cid, _ in sparse]], _article_of,
             k=config.rrf_k, weights=[config.dense_weight, config.bm25_weight],
-        )
-        capped = cap_per_group(fused, lambda cid: cid.rsplit("#", 1)[0],
-                               config.per_article_cap)[:k]
+            cap=config.per_article_cap,
+        )[:k]
         known: dict[str, StoredChunk] = {c.id: c for c, _ in dense}
         missing = [cid for cid, _ in capped if cid not in known]
         known.update({c.id: c for c in self._store.get(missing)})
@@ -96,6 +95,21 @@ class HybridSearcher:
             Passage.from_metadata(cid, known[cid].text, known[cid].metadata, score)
             for cid, score in capped if cid in known
         ]
+
+    def context(self, passages: list[Passage], articles: int) -> list[Passage]:
+        """The other chunks of the top `articles` articles, for the answerer to read: the best
+        chunk of an article is not always the one that holds the answer."""
+        top = list(dict.fromkeys(p.article_id for p in passages))[:articles]
+        have = {p.chunk_id for p in passages}
+        score = {p.article_id: p.score for p in passages}
+        return [
+            Passage.from_metadata(c.id, c.text, c.metadata, score[str(c.metadata["article_id"])])
+            for c in self._store.chunks_of(top) if c.id not in have
+        ]
+
+
+def _article_of(chunk_id: str) -> str:
+    return chunk_id.rsplit("#", 1)[0]
 
 
 def _index_text(chunk: StoredChunk) -> str:

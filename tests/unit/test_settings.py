@@ -16,15 +16,15 @@ def test_defaults_come_from_the_shipped_file(data_dir: Path) -> None:
 def test_file_then_env_then_flags(tmp_path: Path, data_dir: Path,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     user = tmp_path / "mine.toml"
-    user.write_text("[retrieval]\nk = 3\nrrf_k = 10\n[embedding]\nthreads = 1\n")
+    user.write_text("[retrieval]\nk = 3\nrrf_k = 7\n[embedding]\nthreads = 1\n")
     settings = load_settings(user)
     retrieval = settings.retrieval
-    assert (retrieval.k, retrieval.rrf_k, settings.embedding.threads) == (3, 10, 1)
+    assert (retrieval.k, retrieval.rrf_k, settings.embedding.threads) == (3, 7, 1)
     assert settings.retrieval.per_article_cap == 2  # untouched keys keep the defaults
 
     monkeypatch.setenv("NEWSDESK_RETRIEVAL__K", "4")
     assert load_settings(user).retrieval.k == 4
-    assert load_settings(user).retrieval.rrf_k == 10
+    assert load_settings(user).retrieval.rrf_k == 7
     assert load_settings(user, **{"retrieval.k": 5}).retrieval.k == 5
 
 

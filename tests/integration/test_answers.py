@@ -1,0 +1,175 @@
+"""The answer engine end to end: real model, real Chroma, real BM25, fixture articles."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.factory import Components
+from config import load_settings
+from ingest.embedding import Embedder
+from retrieval.records import SearchFilter
+from tests.conftest import SAMPLES, write_article
+
+pytestmark = pytest.mark.slow
+
+BRIDGE = "https://example.com/samples/2025/03/harbour-bridge-reopens"
+CUP = "https://example.com/samples/2025/05/cup-final-penalties"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "news"
+    shutil.copytree(SAMPLES, folder)
+    return folder
+
+
+@pytest.fixture
+def components(data_dir: Path, corpus: Path, embedder: Embedder) -> Components:
+    built = Components(load_settings(), embedder=embedder)
+    built.build_ingestor().ingest([str(corpus)])
+    return built
+
+
+def test_cited_answer_from_the_right_passage(components: Components) -> None:
+    answer = components.build_engine().ask("How much did the Kestrel Harbour Bridge repair cost?")
+    assert not answer.abstained
+    assert "84 million euros" in answer.answer
+    assert answer.answer.endswith("[1]")
+    assert [c.passage.article_id for c in answer.citations] == [BRIDGE]
+    assert answer.citations[0].passage.title == "Harbour Bridge Reopens After Two-Year Repair"
+    assert answer.passages[0].article_id == BRIDGE
+    assert set(answer.timings) >= {"retrieve", "answer", "total"}
+
+
+def test_unrelated_question_abstains_and_names_closest_articles(components: Components) -> None:
+    answer = components.build_engine().ask("What is the boiling point of liquid nitrogen?")
+    assert answer.abstained
+    assert answer.citations == ()
+    assert answer.answer.startswith("The articles don't say.")
+    assert "closest articles" in answer.answer
+
+
+def test_question_the_articles_touch_but_do_not_answer_abstains(components: Components) -> None:
+    answer = components.build_engine().ask("How much was the Cup final's prize money?")
+    assert answer.abstained, answer.answer
+
+
+def test_followup_is_resolved_against_history(components: Components) -> None:
+    history = [("Who scored both goals for Port Alder United in the Coastal Cup final?",
+                "Nadia Kowalski scored both of their goals. [1]")]
+    engine = components.build_engine()
+    answer = engine.ask("How much did the club pay for her?", history)
+    assert not answer.abstained
+    assert "3.5 million euros" in answer.answer
+    assert {c.passage.article_id for c in answer.citations} == {CUP}
+    # Without the history the same words do not find the answer.
+    alone = engine.ask("How much did the club pay for her?")
+    assert alone.abstained or "3.5 million" not in alone.answer
+
+
+def test_filters_restrict_retrieval(components: Components) -> None:
+    engine = components.build_engine()
+    late = engine.search("bridge repair cost", k=6,
+                         where=SearchFilter(since=load_date("2025-10-01")))
+    assert late and all(p.published and p.published.isoformat() >= "2025-10-01" for p in late)
+    none = engine.search("bridge", where=SearchFilter(sources=("elsewhere.org",)))
+    assert none == []
+
+
+def load_date(text: str) -> Any:
+    from ingest.parse import parse_date
+
+    return parse_date(text)
+
+
+def test_bm25_follows_update_and_prune(components: Components, corpus: Path) -> None:
+    engine = components.build_engine()
+    assert not any("zeppelin" in p.text for p in engine.search("zeppelin hangar"))
+    write_article(corpus, "airship.txt", "Airship hangar opens",
+                  "A zeppelin hangar opened at the old airfield on Monday.")
+    components.build_ingestor().ingest([str(corpus)])
+    found = engine.search("zeppelin hangar")
+    assert found[0].article_id == "airship.txt"
+    bm25_ids = components.searcher.bm25().ids
+    assert "airship.txt#0" in bm25_ids
+
+    write_article(corpus, "airship.txt", "Airship hangar opens",
+                  "A blimp hangar opened at the old airfield on Monday.")
+    components.build_ingestor().ingest([str(corpus)])
+    assert components.searcher.bm25().search("zeppelin", 5) == []
+
+    (corpus / "airship.txt").unlink()
+    components.build_ingestor().ingest([str(corpus)], prune=True)
+    assert "airship.txt#0" not in components.searcher.bm25().ids
+    assert all(p.article_id != "airship.txt" for p in engine.search("blimp hangar airfield"))
+
+
+def test_bm25_index_is_rebuilt_when_missing_and_reused_when_current(
+        components: Components, data_dir: Path) -> None:
+    index = components.searcher.bm25()
+    index_dir = data_dir / "bm25" / "newsdesk"
+    assert (index_dir / "newsdesk.json").exists()
+    fresh = Components(load_settings(), embedder=components.embedder)
+    assert fresh.searcher.bm25().ids == index.ids  # loaded from disk, same stamp
+    shutil.rmtree(index_dir)
+    rebuilt = Components(load_settings(), embedder=components.embedder).searcher.bm25()
+    assert sorted(rebuilt.ids) == sorted(index.ids)
+
+
+def test_ask_json_and_jsonl_round_trip(components: Components) -> None:
+    runner = CliRunner()
+    single = runner.invoke(cli, ["ask", "How many suspension cables were replaced?", "--json"])
+    assert single.exit_code == 0, single.output
+    data = json.loads(single.stdout)
+    assert set(data) >= {"question", "answer", "abstained", "citations", "passages", "timings"}
+    assert "212" in data["answer"]
+    assert set(data["citations"][0]) == {"n", "article_id", "title", "url", "source",
+                                         "published", "chunk_id", "text", "score"}
+    lines = "\n".join([
+        "How many suspension cables were replaced?",
+        json.dumps({"question": "How much did the club pay for her?",
+                    "history": [["Who scored both goals for United in the cup final?",
+                                 "Nadia Kowalski"]]}),
+        "{broken",
+    ])
+    batch = runner.invoke(cli, ["ask", "--jsonl"], input=lines + "\n")
+    assert batch.exit_code == 0, batch.output
+    answers = [json.loads(line) for line in batch.stdout.splitlines()]
+    assert len(answers) == 3
+    assert "212" in answers[0]["answer"]
+    assert "3.5 million euros" in answers[1]["answer"]
+    assert answers[2]["error"].startswith("line 3")
+
+
+def test_eval_on_a_fixture_question_set(components: Components, tmp_path: Path) -> None:
+    questions = tmp_path / "qs.jsonl"
+    rows = [
+        {"id": "q1", "type": "factoid", "question": "How much did the bridge repair cost?",
+         "answer": "84 million euros", "aliases": [], "history": [],
+         "evidence": [{"doc": BRIDGE, "quote": "cost the city 84 million euros"}]},
+        {"id": "q2", "type": "factoid", "question": "Who saved two penalties in the shoot-out?",
+         "answer": "Jonas Lind", "aliases": [], "history": [],
+         "evidence": [{"doc": CUP, "quote": "Goalkeeper Jonas Lind saved two penalties"}]},
+        {"id": "q3", "type": "unanswerable", "question": "What is the boiling point of neon?",
+         "answer": "", "aliases": [], "history": [], "evidence": []},
+        {"id": "q4", "type": "factoid", "question": "Who saved two penalties in the shoot-out?",
+         "answer": "Paul Brandt", "aliases": [], "history": [],
+         "evidence": [{"doc": BRIDGE, "quote": "not there"}]},
+    ]
+    questions.write_text("\n".join(json.dumps(r) for r in rows))
+    result = CliRunner().invoke(cli, ["eval", str(questions), "--k", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    overall = json.loads(result.stdout)["overall"]
+    assert overall["doc_hits@1"] == pytest.approx(2 / 3, abs=1e-3)  # q4's evidence is elsewhere
+    assert overall["evidence_recall@5"] == pytest.approx(2 / 3, abs=1e-3)
+    assert overall["answer_accuracy"] == pytest.approx(2 / 3, abs=1e-3)
+    assert overall["abstention_accuracy"] == 1.0
+    assert overall["false_abstention_rate"] == 0.0
+    assert overall["citation_precision"] == pytest.approx(2 / 3, abs=1e-3)
