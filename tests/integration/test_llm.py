@@ -1,0 +1,221 @@
+"""The `llm` answerer against a local OpenAI-compatible server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.factory import Components
+from config import load_settings
+from ingest.embedding import Embedder
+from tests.conftest import SAMPLES
+
+pytestmark = pytest.mark.slow
+
+BRIDGE = "https://example.com/samples/2025/03/harbour-bridge-reopens"
+CUP = "https://example.com/samples/2025/05/cup-final-penalties"
+SECRET = "sk-test-very-secret-0123456789"
+
+Reply = Callable[[dict[str, Any]], str]
+
+
+class ChatStub:
+    """Answers /v1/chat/completions like OpenAI, streaming or not; records every request."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.reply: Reply = lambda request: "No reply configured."
+        self.delay = 0.0
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                stub.requests.append(body)
+                stub.headers.append({k.lower(): v for k, v in self.headers.items()})
+                time.sleep(stub.delay)
+                text = stub.reply(body)
+                try:
+                    self._send(body, text)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (the timeout test)
+
+            def _send(self, body: dict[str, Any], text: str) -> None:
+                if body.get("stream"):
+                    self._stream(text)
+                else:
+                    self._json({"id": "c1", "object": "chat.completion", "created": 0,
+                                "model": body["model"], "choices": [{
+                                    "index": 0, "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": text}}],
+                                "usage": {"prompt_tokens": 1, "completion_tokens": 1,
+                                          "total_tokens": 2}})
+
+            def _json(self, data: dict[str, Any]) -> None:
+                payload = json.dumps(data).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _stream(self, text: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                words = text.split(" ")
+                for i, word in enumerate(words):
+                    piece = word if i == len(words) - 1 else word + " "
+                    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0,
+                             "model": "stub", "choices": [{"index": 0, "delta":
+                                                           {"content": piece},
+                                                           "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                self.wfile.write(b"data: [DONE]\n\n")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def stub() -> Iterator[ChatStub]:
+    server = ChatStub()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def llm_env(data_dir: Path, tmp_path: Path, stub: ChatStub, embedder: Embedder,
+            monkeypatch: pytest.MonkeyPatch) -> Callable[..., Components]:
+    corpus = tmp_path / "news"
+    shutil.copytree(SAMPLES, corpus)
+    Components(load_settings(), embedder=embedder).build_ingestor().ingest([str(corpus)])
+    monkeypatch.setenv("NEWSDESK_ANSWER__MODE", "llm")
+    monkeypatch.setenv("NEWSDESK_LLM__BASE_URL", stub.base_url)
+    monkeypatch.setenv("NEWSDESK_LLM__MODEL", "stub-model")
+    monkeypatch.setenv("NEWSDESK_LLM_API_KEY", SECRET)
+
+    def build(**overrides: Any) -> Components:
+        return Components(load_settings(**overrides), embedder=embedder)
+
+    return build
+
+
+def numbered(request: dict[str, Any], article_title: str) -> int:
+    """The number the prompt gave the passage of the article with this title."""
+    prompt = request["messages"][-1]["content"]
+    for line in prompt.splitlines():
+        if line.startswith("[") and article_title in line:
+            return int(line[1:line.index("]")])
+    raise AssertionError(f"{article_title!r} not in the prompt")
+
+
+def test_cited_answer_from_the_model(llm_env: Callable[..., Components], stub: ChatStub) -> None:
+    stub.reply = lambda r: (f"The repair cost 84 million euros "
+                            f"[{numbered(r, 'Harbour Bridge Reopens')}].")
+    answer = llm_env().build_engine().ask("How much did the bridge repair cost?")
+    assert answer.answer == "The repair cost 84 million euros [1]."
+    assert not answer.abstained and answer.note is None
+    assert [c.passage.article_id for c in answer.citations] == [BRIDGE]
+    request = stub.requests[-1]
+    assert request["model"] == "stub-model"
+    assert request["messages"][0]["role"] == "system"
+    assert "[1]" in request["messages"][-1]["content"]
+    assert stub.headers[-1]["authorization"] == f"Bearer {SECRET}"
+
+
+def test_invented_citation_is_dropped(llm_env: Callable[..., Components],
+                                      stub: ChatStub) -> None:
+    stub.reply = lambda r: (f"It cost 84 million euros [{numbered(r, 'Harbour Bridge')}] "
+                            "and the king opened it [42].")
+    answer = llm_env().build_engine().ask("How much did the bridge repair cost?")
+    assert answer.answer == "It cost 84 million euros [1] and the king opened it."
+    assert [c.n for c in answer.citations] == [1]
+
+
+def test_model_abstention_lists_closest_articles(llm_env: Callable[..., Components],
+                                                 stub: ChatStub) -> None:
+    stub.reply = lambda r: "The articles don't say."
+    answer = llm_env().build_engine().ask("What is the boiling point of neon?")
+    assert answer.abstained and answer.citations == ()
+    assert answer.answer.startswith("The articles don't say.")
+
+
+def test_uncited_model_answer_falls_back_to_extractive(llm_env: Callable[..., Components],
+                                                       stub: ChatStub) -> None:
+    stub.reply = lambda r: "It cost a great deal of money."
+    answer = llm_env().build_engine().ask("How much did the Kestrel Harbour Bridge repair cost?")
+    assert "84 million euros" in answer.answer
+    assert answer.note is not None and "cited no passage" in answer.note
+
+
+def test_timeout_falls_back_to_extractive_with_a_note(
+        llm_env: Callable[..., Components], stub: ChatStub,
+        caplog: pytest.LogCaptureFixture) -> None:
+    stub.delay = 3.0
+    stub.reply = lambda r: "Too late [1]."
+    started = time.perf_counter()
+    with caplog.at_level(logging.DEBUG):
+        answer = llm_env(**{"llm.timeout": 0.5}).build_engine().ask(
+            "How much did the Kestrel Harbour Bridge repair cost?")
+    assert time.perf_counter() - started < 3.0
+    assert "84 million euros" in answer.answer
+    assert [c.passage.article_id for c in answer.citations] == [BRIDGE]
+    assert answer.note is not None and "timed out" in answer.note
+    assert SECRET not in caplog.text
+
+
+def test_streaming_tokens_and_condensed_followup(llm_env: Callable[..., Components],
+                                                 stub: ChatStub) -> None:
+    def reply(request: dict[str, Any]) -> str:
+        if "Rewrite the user's last question" in request["messages"][0]["content"]:
+            return "How much did Port Alder United pay for Nadia Kowalski?"
+        return f"A club-record 3.5 million euros [{numbered(request, 'Cup Final')}]."
+
+    stub.reply = reply
+    pieces: list[str] = []
+    history = [("Who scored both United goals in the cup final?", "Nadia Kowalski [1]")]
+    answer = llm_env().build_engine().ask("How much did they pay for her?", history,
+                                          on_token=pieces.append)
+    assert len(pieces) > 3 and "".join(pieces).startswith("A club-record")
+    assert answer.answer == "A club-record 3.5 million euros [1]."
+    assert answer.citations[0].passage.article_id == CUP
+    condense, final = stub.requests
+    assert "Nadia Kowalski" in condense["messages"][-1]["content"]
+    assert final["stream"] is True
+
+
+def test_cli_ask_in_llm_mode_never_prints_the_key(llm_env: Callable[..., Components],
+                                                  stub: ChatStub) -> None:
+    llm_env()
+    stub.reply = lambda r: f"84 million euros [{numbered(r, 'Harbour Bridge')}]."
+    result = CliRunner().invoke(cli, ["-vv", "ask", "How much did the bridge repair cost?"])
+    assert result.exit_code == 0, result.output
+    assert "84 million euros [1]" in result.stdout and "Sources" in result.stdout
+    assert SECRET not in result.output
