@@ -15,6 +15,7 @@ import click
 from pydantic import BaseModel, ValidationError
 
 from bot.factory import Components
+from bot.slack_app import EVENTS_PATH, SlackHTTPServer, slack_tokens
 from config import Settings, load_settings
 from ingest.errors import NewsdeskError
 from ingest.parse import parse_date
@@ -391,6 +392,59 @@ def _read_questions(handle: Any) -> list[EvalQuestion]:
             raise click.BadParameter(f"line {number}: {exc.errors()[0]['msg']}",
                                      param_hint="QUESTIONS") from None
     return items
+
+
+# -- Slack ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--socket/--http", "socket", default=None,
+              help="Socket Mode (default when SLACK_APP_TOKEN is set) or HTTP mode.")
+@click.option("--port", type=click.IntRange(0, 65535), default=3000, show_default=True,
+              help="HTTP mode: port for /slack/events.")
+@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP mode: address.")
+@click.pass_context
+def slack(ctx: click.Context, socket: bool | None, port: int, host: str) -> None:
+    """Run the Slack app (tokens from SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN)."""
+    import os
+
+    tokens = slack_tokens(dict(os.environ), socket)  # fail fast, before loading the model
+    components = _components(ctx)
+    components.searcher.bm25()  # build or load the index before the first question
+    bot = components.build_slack_bot(tokens)
+    if tokens.app is not None:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        click.echo("Newsdesk is listening in Socket Mode. Ctrl-C to stop.", err=True)
+        SocketModeHandler(bot.app, tokens.app.get_secret_value(), web_client=bot.client).start()
+        return
+    server = SlackHTTPServer(bot.app, host, port)
+    click.echo(f"Newsdesk is listening on http://{host}:{server.port}{EVENTS_PATH}. "
+               "Ctrl-C to stop.", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        bot.close()
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON lines.")
+@click.pass_context
+def feedback(ctx: click.Context, as_json: bool) -> None:
+    """List the 👍/👎 votes given to answers in Slack."""
+    votes = _components(ctx).feedback.votes()
+    for vote in votes:
+        if as_json:
+            _print_json(vote)
+        else:
+            symbol = "+1" if vote["vote"] == "up" else "-1"
+            click.echo(f"{vote['created_at']}  {symbol}  {vote['user']}  {vote['channel']}  "
+                       f"{(vote['question'] or '-')[:60]!r}")
+    if not votes and not as_json:
+        click.echo("No feedback yet.")
 
 
 class _Progress:

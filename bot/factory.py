@@ -6,6 +6,8 @@ import logging
 from functools import cached_property
 from typing import Any
 
+from bot.feedback import FeedbackStore
+from bot.slack_app import NewsdeskSlackBot, SlackOptions, SlackTokens
 from config import Settings
 from ingest.embedding import Embedder, EmbeddingSimilarity, SentenceTransformerEmbedder
 from ingest.errors import ConfigError, StoreError
@@ -110,6 +112,20 @@ class Components:
         answerer = LLMAnswerer(model, extractive, stream=llm.stream)
         return AnswerEngine(retriever, answerer, k=settings.retrieval.k,
                             condenser=answerer.condense if llm.condense else None)
+
+    def build_slack_bot(self, tokens: SlackTokens) -> NewsdeskSlackBot:
+        cfg = self.settings.slack
+        options = SlackOptions(
+            command=cfg.command, slash_response=cfg.slash_response,
+            channels=tuple(cfg.channels), workers=cfg.workers,
+            user_rate_limit=cfg.user_rate_limit, dedupe_seconds=cfg.dedupe_seconds,
+            history_turns=cfg.history_turns,
+        )
+        return NewsdeskSlackBot(self.build_engine(), self.feedback, tokens, options)
+
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        return FeedbackStore(self.settings.data_dir / "feedback.sqlite3")
 
     def build_ingestor(self) -> Ingestor:
         cfg = self.settings.ingest

@@ -81,6 +81,16 @@ class LLMSettings(BaseModel):
     stream: bool = True
 
 
+class SlackSettings(BaseModel):
+    command: str = "/ask"
+    slash_response: Literal["in_channel", "ephemeral"] = "in_channel"
+    channels: list[str] = Field(default_factory=list)
+    workers: int = Field(4, ge=1, le=64)
+    user_rate_limit: int = Field(0, ge=0)
+    dedupe_seconds: float = Field(600.0, gt=0)
+    history_turns: int = Field(4, ge=0)
+
+
 class Settings(BaseSettings):
     """All of Newsdesk's settings. Secrets are read from the environment only."""
 
@@ -98,6 +108,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
     llm: LLMSettings = LLMSettings()
+    slack: SlackSettings = SlackSettings()
 
     @field_validator("data_dir")
     @classmethod

@@ -1,0 +1,131 @@
+"""Block Kit for answers (pure): an answer section, a sources list, a context line, feedback
+buttons, and a plain-text fallback, always within Slack's limits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from retrieval.records import Answer, Passage
+
+SECTION_LIMIT = 3000  # characters of text in one section block
+MAX_BLOCKS = 50
+TEXT_LIMIT = 3000  # we keep the notification/fallback text short
+FEEDBACK_UP = "newsdesk_feedback_up"
+FEEDBACK_DOWN = "newsdesk_feedback_down"
+MAX_SOURCES = 10
+
+Block = dict[str, Any]
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn control characters; everything else (including `[n]`) is kept."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _split(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """Pieces of at most `limit` characters, cut at paragraph, line or word breaks."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n\n", 0, limit), text.rfind("\n", 0, limit),
+                  text.rfind(" ", 0, limit))
+        if cut <= 0:
+            cut = limit
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        pieces.append(text)
+    return pieces
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SECTION_LIMIT]}]}
+
+
+def describe(passage: Passage, link: bool = True) -> str:
+    title = escape(passage.title or passage.article_id).replace("|", "∣")
+    name = f"<{passage.url}|{title}>" if link and passage.url else f"*{title}*"
+    details = [escape(x) for x in (passage.source, passage.published.date().isoformat()
+                                   if passage.published else None) if x]
+    return name + (f" — {', '.join(details)}" if details else "")
+
+
+def _closest(passages: Sequence[Passage], limit: int = 3) -> list[Passage]:
+    unique: dict[str, Passage] = {}
+    for passage in passages:
+        unique.setdefault(passage.article_id, passage)
+    return list(unique.values())[:limit]
+
+
+def answer_blocks(answer: Answer, *, feedback: bool = True) -> tuple[list[Block], str]:
+    """Blocks and fallback text for an answer; within 50 blocks and 3,000 chars a section."""
+    blocks: list[Block] = []
+    tail: list[Block] = []
+    if answer.abstained:
+        closest = _closest(answer.passages)
+        body = "The articles don't say."
+        if closest:
+            body += "\n*Closest articles:*\n" + "\n".join(f"• {describe(p)}" for p in closest)
+        blocks.extend(_section(piece) for piece in _split(body))
+    else:
+        blocks.extend(_section(piece) for piece in _split(escape(answer.answer)))
+        sources = [f"[{c.n}] {describe(c.passage)}" for c in answer.citations[:MAX_SOURCES]]
+        if len(answer.citations) > MAX_SOURCES:
+            sources.append(f"…and {len(answer.citations) - MAX_SOURCES} more")
+        if sources:
+            tail.extend(_section(piece) for piece in _split("*Sources*\n" + "\n".join(sources)))
+    notes = [f"{len(answer.passages)} passages searched"]
+    if "total" in answer.timings:
+        notes.append(f"{answer.timings['total'] * 1000:.0f} ms")
+    if answer.note:
+        notes.append(escape(answer.note))
+    tail.append(_context(" · ".join(notes)))
+    if feedback:
+        tail.append(feedback_actions())
+    room = MAX_BLOCKS - len(tail)
+    if len(blocks) > room:
+        blocks = [*blocks[: room - 1], _section("_(answer shortened to fit in Slack)_")]
+    return blocks + tail, fallback_text(answer)
+
+
+def fallback_text(answer: Answer) -> str:
+    lines = [answer.answer]
+    lines += [f"[{c.n}] {c.passage.title} {c.passage.url or ''}".rstrip()
+              for c in answer.citations[:MAX_SOURCES]]
+    text = "\n".join(lines)
+    return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+
+
+def feedback_actions() -> Block:
+    return {
+        "type": "actions",
+        "block_id": "newsdesk_feedback",
+        "elements": [
+            {"type": "button", "action_id": FEEDBACK_UP, "value": "up",
+             "text": {"type": "plain_text", "text": "👍", "emoji": True}},
+            {"type": "button", "action_id": FEEDBACK_DOWN, "value": "down",
+             "text": {"type": "plain_text", "text": "👎", "emoji": True}},
+        ],
+    }
+
+
+def with_feedback_recorded(blocks: Sequence[Block], vote: str, user: str) -> list[Block]:
+    """The same message with its buttons replaced by a note that the vote was recorded."""
+    symbol = "👍" if vote == "up" else "👎"
+    kept = [b for b in blocks if b.get("block_id") != "newsdesk_feedback"]
+    return [*kept, _context(f"{symbol} Thanks <@{user}>, your feedback was recorded.")]
+
+
+def working_blocks(question: str) -> tuple[list[Block], str]:
+    text = "Looking through the articles…"
+    return [_context(f":mag: {text} _{escape(question[:200])}_")], text
+
+
+def apology_blocks() -> tuple[list[Block], str]:
+    text = ("Sorry, something went wrong while answering that. It has been logged; "
+            "please try again in a moment.")
+    return [_section(text)], text

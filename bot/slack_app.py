@@ -1,0 +1,409 @@
+"""The Slack app (slack-bolt): @mentions, DMs, thread follow-ups and a slash command, answered
+in the question's thread with Block Kit, with 👍/👎 feedback.
+
+Listeners stay short: they ack, then hand the question to `_answer_in_thread`, which runs in
+Bolt's bounded listener executor so acks never wait for an answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+
+from pydantic import SecretStr
+from slack_bolt import App, BoltResponse
+from slack_bolt.request import BoltRequest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+
+from bot.blocks import (
+    FEEDBACK_DOWN,
+    FEEDBACK_UP,
+    answer_blocks,
+    apology_blocks,
+    with_feedback_recorded,
+    working_blocks,
+)
+from bot.feedback import FeedbackStore
+from ingest.errors import ConfigError, NewsdeskError
+from retrieval.records import Answer, Turn
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+_WORKING_REACTION = "eyes"
+
+
+class Asker(Protocol):
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer: ...
+
+
+@dataclass(frozen=True)
+class SlackTokens:
+    bot: SecretStr
+    app: SecretStr | None
+    signing_secret: SecretStr | None
+    api_url: str | None
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app is not None
+
+
+def slack_tokens(environ: dict[str, str], socket: bool | None) -> SlackTokens:
+    """Read and check tokens from the environment; errors never echo a token."""
+    bot = environ.get("SLACK_BOT_TOKEN", "").strip()
+    app = environ.get("SLACK_APP_TOKEN", "").strip()
+    secret = environ.get("SLACK_SIGNING_SECRET", "").strip()
+    if not bot:
+        raise ConfigError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)")
+    if not bot.startswith("xoxb-"):
+        raise ConfigError("SLACK_BOT_TOKEN does not look like a bot token (expected xoxb-...)")
+    use_socket = bool(app) if socket is None else socket
+    if use_socket:
+        if not app:
+            raise ConfigError("Socket Mode needs SLACK_APP_TOKEN (an app-level token, xapp-...)")
+        if not app.startswith("xapp-"):
+            raise ConfigError("SLACK_APP_TOKEN does not look like an app-level token "
+                              "(expected xapp-...)")
+    elif not secret:
+        raise ConfigError("HTTP mode needs SLACK_SIGNING_SECRET to verify Slack's requests")
+    return SlackTokens(
+        bot=SecretStr(bot),
+        app=SecretStr(app) if use_socket else None,
+        signing_secret=SecretStr(secret) if secret else None,
+        api_url=environ.get("SLACK_API_URL") or None,
+    )
+
+
+@dataclass(frozen=True)
+class SlackOptions:
+    command: str = "/ask"
+    slash_response: str = "in_channel"  # or "ephemeral"
+    channels: tuple[str, ...] = ()  # allowlist of channel ids; empty = everywhere
+    workers: int = 4
+    user_rate_limit: int = 0  # questions per user per minute; 0 = off
+    dedupe_seconds: float = 600.0
+    history_turns: int = 4
+
+
+class _SeenEvents:
+    """Event ids seen in the last `ttl` seconds (Slack retries deliveries it thinks failed)."""
+
+    def __init__(self, ttl: float) -> None:
+        self._ttl = ttl
+        self._expiry: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def first_time(self, event_id: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._expiry) > 10_000:
+                self._expiry = {k: t for k, t in self._expiry.items() if t > now}
+            if self._expiry.get(event_id, 0.0) > now:
+                return False
+            self._expiry[event_id] = now + self._ttl
+            return True
+
+
+class _RateLimiter:
+    def __init__(self, per_minute: int) -> None:
+        self._limit = per_minute
+        self._recent: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, user: str) -> bool:
+        if self._limit <= 0:
+            return True
+        now = time.monotonic()
+        with self._lock:
+            recent = self._recent.setdefault(user, deque())
+            while recent and recent[0] < now - 60:
+                recent.popleft()
+            if len(recent) >= self._limit:
+                return False
+            recent.append(now)
+            return True
+
+
+def question_text(text: str) -> str:
+    return " ".join(_MENTION.sub(" ", text or "").split())
+
+
+class NewsdeskSlackBot:
+    def __init__(self, engine: Asker, feedback: FeedbackStore, tokens: SlackTokens,
+                 options: SlackOptions) -> None:
+        self._engine = engine
+        self._feedback = feedback
+        self._options = options
+        self._seen = _SeenEvents(options.dedupe_seconds)
+        self._limiter = _RateLimiter(options.user_rate_limit)
+        kwargs: dict[str, Any] = {"base_url": tokens.api_url} if tokens.api_url else {}
+        self.client = WebClient(token=tokens.bot.get_secret_value(), **kwargs)
+        # Slack answers 429 with Retry-After when we post too fast; wait and retry politely.
+        self.client.retry_handlers.extend([
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+        ])
+        self.executor = ThreadPoolExecutor(max_workers=options.workers,
+                                           thread_name_prefix="newsdesk-slack")
+        self.app = App(
+            client=self.client,
+            signing_secret=(tokens.signing_secret.get_secret_value()
+                            if tokens.signing_secret else None),
+            request_verification_enabled=tokens.signing_secret is not None,
+            listener_executor=self.executor,
+            logger=logging.getLogger("newsdesk.slack.bolt"),
+        )
+        identity = self.client.auth_test()
+        self.bot_user_id: str = identity["user_id"]
+        self.bot_id: str | None = identity.get("bot_id")
+        self._register()
+
+    # -- wiring ---------------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        self.app.middleware(self._drop_retries)
+        self.app.event("app_mention")(self._on_mention)
+        self.app.event("message")(self._on_message)
+        self.app.command(self._options.command)(self._on_command)
+        self.app.action(FEEDBACK_UP)(self._on_feedback)
+        self.app.action(FEEDBACK_DOWN)(self._on_feedback)
+
+    def _drop_retries(self, body: dict[str, Any], next: Callable[[], BoltResponse]
+                      ) -> BoltResponse | None:
+        """Exactly one answer per question: a redelivered event id is acked and dropped."""
+        event_id = body.get("event_id")
+        if event_id and not self._seen.first_time(str(event_id)):
+            log.info("dropping repeated delivery of event %s", event_id)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    def _allowed_channel(self, channel: str) -> bool:
+        return not self._options.channels or channel in self._options.channels
+
+    # -- listeners ------------------------------------------------------------------------------
+
+    def _on_mention(self, event: dict[str, Any]) -> None:
+        channel = event["channel"]
+        if not self._allowed_channel(channel):
+            return
+        thread_ts = event.get("thread_ts") or event["ts"]
+        history = self._history(channel, thread_ts, event["ts"]) if event.get("thread_ts") \
+            else []
+        self._answer_in_thread(channel, thread_ts, event["ts"], question_text(event["text"]),
+                               history, event.get("user", ""))
+
+    def _on_message(self, event: dict[str, Any]) -> None:
+        if event.get("subtype") or event.get("bot_id") or event.get("user") == self.bot_user_id:
+            return  # edits, joins, bot posts (ours included) are not questions
+        channel = event["channel"]
+        is_dm = event.get("channel_type") == "im"
+        text = event.get("text") or ""
+        if not is_dm and f"<@{self.bot_user_id}>" in text:
+            return  # the app_mention listener answers this one
+        if not self._allowed_channel(channel) and not is_dm:
+            return
+        thread_ts = event.get("thread_ts")
+        if thread_ts:
+            replies = self._replies(channel, thread_ts)
+            if not is_dm and not any(self._is_ours(m) for m in replies):
+                return  # a thread the bot has not answered in
+            history = self._pairs(replies, exclude_ts=event["ts"])
+        elif is_dm:
+            history = []
+        else:
+            return
+        self._answer_in_thread(channel, thread_ts or event["ts"], event["ts"],
+                               question_text(text), history, event.get("user", ""))
+
+    def _on_command(self, ack: Callable[..., None], command: dict[str, Any],
+                    respond: Callable[..., Any]) -> None:
+        question = question_text(command.get("text", ""))
+        if not question:
+            ack(text=f"Ask a question, e.g. `{self._options.command} what did the council "
+                     "decide about the bridge?`")
+            return
+        if not self._allowed_channel(command.get("channel_id", "")):
+            ack(text="Newsdesk is not enabled in this channel.")
+            return
+        ack(text=f":mag: Looking through the articles for: _{question}_")
+        if not self._limiter.allow(command.get("user_id", "")):
+            respond(text=self._rate_limited_text(), response_type="ephemeral")
+            return
+        try:
+            answer = self._engine.ask(question)
+            blocks, text = answer_blocks(answer)
+        except Exception as exc:  # never leave the user without a reply
+            log.exception("answering a slash command failed")
+            blocks, text = self._apology(exc)
+        respond(blocks=blocks, text=text, response_type=self._options.slash_response,
+                replace_original=False)
+
+    def _on_feedback(self, ack: Callable[..., None], body: dict[str, Any],
+                     respond: Callable[..., Any]) -> None:
+        ack()
+        action = body["actions"][0]
+        vote = "up" if action["action_id"] == FEEDBACK_UP else "down"
+        user = body["user"]["id"]
+        message = body.get("message") or {}
+        channel = (body.get("channel") or {}).get("id") or body["container"].get("channel_id")
+        message_ts = message.get("ts") or body["container"].get("message_ts")
+        self._feedback.record_vote(channel, message_ts, user, vote, message.get("text", ""))
+        blocks = with_feedback_recorded(message.get("blocks", []), vote, user)
+        try:
+            self.client.chat_update(channel=channel, ts=message_ts, blocks=blocks,
+                                    text=message.get("text", ""))
+        except SlackApiError:  # ephemeral messages can only be replaced via response_url
+            respond(blocks=blocks, text=message.get("text", ""), replace_original=True)
+
+    # -- answering ------------------------------------------------------------------------------
+
+    def _answer_in_thread(self, channel: str, thread_ts: str, question_ts: str, question: str,
+                          history: list[Turn], user: str) -> None:
+        if not question:
+            self.client.chat_postMessage(channel=channel, thread_ts=thread_ts,
+                                         text="Ask me a question about the articles.")
+            return
+        if not self._limiter.allow(user):
+            self.client.chat_postMessage(channel=channel, thread_ts=thread_ts,
+                                         text=self._rate_limited_text())
+            return
+        placeholder_ts: str | None = None
+        self._react("reactions_add", channel, question_ts)
+        try:
+            blocks, text = working_blocks(question)
+            placeholder = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts,
+                                                       blocks=blocks, text=text)
+            placeholder_ts = placeholder["ts"]
+            answer = self._engine.ask(question, history)
+            blocks, text = answer_blocks(answer)
+            self.client.chat_update(channel=channel, ts=placeholder_ts, blocks=blocks, text=text)
+            self._feedback.record_answer(channel, placeholder_ts, answer)
+        except Exception as exc:  # an apology in the thread, never silence
+            log.exception("answering in %s/%s failed", channel, thread_ts)
+            self._apologise(channel, thread_ts, placeholder_ts, exc)
+        finally:
+            self._react("reactions_remove", channel, question_ts)
+
+    def _apology(self, exc: Exception) -> tuple[list[dict[str, Any]], str]:
+        blocks, text = apology_blocks()
+        if isinstance(exc, NewsdeskError):  # our own messages are safe to show
+            text = f"Sorry, I couldn't answer that: {exc}"
+            blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+        return blocks, text
+
+    def _apologise(self, channel: str, thread_ts: str, placeholder_ts: str | None,
+                   exc: Exception) -> None:
+        blocks, text = self._apology(exc)
+        try:
+            if placeholder_ts:
+                self.client.chat_update(channel=channel, ts=placeholder_ts, blocks=blocks,
+                                        text=text)
+            else:
+                self.client.chat_postMessage(channel=channel, thread_ts=thread_ts,
+                                             blocks=blocks, text=text)
+        except Exception:
+            log.exception("could not post the apology either")
+
+    def _rate_limited_text(self) -> str:
+        return (f"You've asked {self._options.user_rate_limit} questions in the last minute; "
+                "please give me a moment before the next one.")
+
+    def _react(self, method: str, channel: str, ts: str) -> None:
+        try:
+            getattr(self.client, method)(channel=channel, timestamp=ts, name=_WORKING_REACTION)
+        except SlackApiError as exc:  # already reacted, missing scope: progress is optional
+            log.debug("%s failed: %s", method, exc.response.get("error"))
+
+    # -- threads --------------------------------------------------------------------------------
+
+    def _replies(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        response = self.client.conversations_replies(channel=channel, ts=thread_ts, limit=200)
+        return list(response.get("messages") or [])
+
+    def _is_ours(self, message: dict[str, Any]) -> bool:
+        return message.get("user") == self.bot_user_id or (
+            self.bot_id is not None and message.get("bot_id") == self.bot_id)
+
+    def _history(self, channel: str, thread_ts: str, exclude_ts: str) -> list[Turn]:
+        return self._pairs(self._replies(channel, thread_ts), exclude_ts)
+
+    def _pairs(self, messages: list[dict[str, Any]], exclude_ts: str) -> list[Turn]:
+        """(question, answer) turns from a thread: a person's message, then our reply."""
+        turns: list[Turn] = []
+        pending: str | None = None
+        for message in sorted(messages, key=lambda m: float(m.get("ts", 0))):
+            if message.get("ts") == exclude_ts:
+                continue
+            if self._is_ours(message):
+                if pending:
+                    turns.append((pending, (message.get("text") or "").split("\n")[0]))
+                    pending = None
+            elif not message.get("bot_id"):
+                pending = question_text(message.get("text", "")) or pending
+        return turns[-self._options.history_turns:]
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+
+
+class SlackHTTPServer:
+    """Bolt behind a threading stdlib HTTP server: events, commands and actions at one path."""
+
+    def __init__(self, app: App, host: str, port: int, path: str = EVENTS_PATH) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                request_path, _, query = self.path.partition("?")
+                if request_path != path:
+                    self._send(404, {}, "")
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode("utf-8")
+                response = app.dispatch(BoltRequest(body=body, query=query,
+                                                    headers=dict(self.headers.items())))
+                self._send(response.status, response.headers, response.body)
+
+            def do_GET(self) -> None:
+                self._send(404, {}, "")
+
+            def _send(self, status: int, headers: dict[str, Sequence[str]], body: str) -> None:
+                data = body.encode("utf-8")
+                self.send_response(status)
+                for key, values in headers.items():
+                    for value in values:
+                        if key.lower() != "content-length":
+                            self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                log.debug("http: " + format, *args)
+
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.server.daemon_threads = True
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def serve_forever(self) -> None:
+        self.server.serve_forever()
+
+    def shutdown(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

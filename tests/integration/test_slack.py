@@ -1,0 +1,371 @@
+"""The Slack app driven for real: signed HTTP requests to the app, a fake Slack Web API."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import shutil
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.error import HTTPError
+from urllib.parse import urlencode
+from urllib.request import Request, urlopen
+
+import pytest
+from click.testing import CliRunner
+from pydantic import SecretStr
+from slack_bolt.request import BoltRequest
+
+from bot.cli import cli
+from bot.factory import Components
+from bot.feedback import FeedbackStore
+from bot.slack_app import NewsdeskSlackBot, SlackHTTPServer, SlackOptions, SlackTokens
+from config import load_settings
+from ingest.embedding import Embedder
+from retrieval.records import Answer, Citation, Passage, Turn
+from tests.conftest import SAMPLES
+from tests.slack_fake import BOT_USER, FakeSlack
+
+pytestmark = pytest.mark.slow
+
+SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token-123"
+BRIDGE_URL = "https://example.com/samples/2025/03/harbour-bridge-reopens"
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Any:
+    data_dir = tmp_path_factory.mktemp("slack-data")
+    corpus = tmp_path_factory.mktemp("slack-news") / "news"
+    shutil.copytree(SAMPLES, corpus)
+    components = Components(load_settings(data_dir=str(data_dir)), embedder=embedder)
+    components.build_ingestor().ingest([str(corpus)])
+    return components.build_engine()
+
+
+class Running:
+    def __init__(self, fake: FakeSlack, bot: NewsdeskSlackBot, server: SlackHTTPServer,
+                 feedback: FeedbackStore) -> None:
+        self.fake, self.bot, self.server, self.feedback = fake, bot, server, feedback
+        self.url = f"http://127.0.0.1:{server.port}/slack/events"
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Any]:
+    started: list[Running] = []
+
+    def run(engine: Any, **options: Any) -> Running:
+        fake = FakeSlack()
+        feedback = FeedbackStore(tmp_path / f"feedback-{len(started)}.sqlite3")
+        tokens = SlackTokens(bot=SecretStr(BOT_TOKEN), app=None,
+                             signing_secret=SecretStr(SECRET), api_url=fake.api_url)
+        bot = NewsdeskSlackBot(engine, feedback, tokens, SlackOptions(**options))
+        server = SlackHTTPServer(bot.app, "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        running = Running(fake, bot, server, feedback)
+        started.append(running)
+        return running
+
+    yield run
+    for running in started:
+        running.server.shutdown()
+        running.bot.close()
+        running.fake.close()
+
+
+def sign(body: str, timestamp: int | None = None, secret: str = SECRET) -> dict[str, str]:
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def post(url: str, body: str, headers: dict[str, str],
+         content_type: str = "application/json") -> tuple[int, str, float]:
+    request = Request(url, data=body.encode(), method="POST",
+                      headers={"Content-Type": content_type, **headers})
+    started = time.perf_counter()
+    try:
+        with urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode(), time.perf_counter() - started
+    except HTTPError as error:
+        return error.code, error.read().decode(), time.perf_counter() - started
+
+
+def event_body(event: dict[str, Any], event_id: str) -> str:
+    return json.dumps({"token": "x", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+                       "event_id": event_id, "event_time": int(time.time()), "event": event,
+                       "authorizations": [{"user_id": BOT_USER, "is_bot": True}]})
+
+
+def mention(text: str, ts: str, channel: str = "C1", thread_ts: str | None = None
+            ) -> dict[str, Any]:
+    event = {"type": "app_mention", "user": "U1", "text": f"<@{BOT_USER}> {text}", "ts": ts,
+             "channel": channel, "event_ts": ts}
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def send(running: Running, event: dict[str, Any], event_id: str,
+         extra: dict[str, str] | None = None) -> tuple[int, str, float]:
+    body = event_body(event, event_id)
+    return post(running.url, body, {**sign(body), **(extra or {})})
+
+
+def blocks_of(params: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = params.get("blocks") or []
+    return json.loads(blocks) if isinstance(blocks, str) else blocks
+
+
+def block_text(params: dict[str, Any]) -> str:
+    texts = []
+    for block in blocks_of(params):
+        if "text" in block:
+            texts.append(block["text"]["text"])
+        for element in block.get("elements", []):
+            if isinstance(element.get("text"), str):
+                texts.append(element["text"])
+    return "\n".join(texts)
+
+
+def answers(running: Running) -> list[dict[str, Any]]:
+    """chat.update calls that carry a final answer (not a placeholder or apology)."""
+    return [p for p in running.fake.calls_to("chat.update") if "Sources" in block_text(p)
+            or "articles don't say" in block_text(p)]
+
+
+def test_mention_gets_one_threaded_cited_answer(engine: Any, start: Any) -> None:
+    running = start(engine)
+    status, _, elapsed = send(running, mention("How much did the bridge repair cost?", "100.1"),
+                              "Ev1")
+    assert status == 200 and elapsed < 3.0
+    running.fake.wait_for(lambda: len(answers(running)) == 1)
+    placeholder = running.fake.calls_to("chat.postMessage")[0]
+    assert placeholder["thread_ts"] == "100.1" and placeholder["channel"] == "C1"
+    update = answers(running)[0]
+    text = block_text(update)
+    assert "84 million euros" in text and "said. [1]" in text
+    assert f"<{BRIDGE_URL}|Harbour Bridge Reopens After Two-Year Repair>" in text
+    assert update["text"].startswith("The Kestrel Harbour Bridge")  # plain-text fallback
+    assert any(b.get("type") == "actions" for b in blocks_of(update))
+    running.fake.wait_for(lambda: len(running.fake.calls_to("reactions.remove")) == 1)
+    assert running.fake.calls_to("reactions.add")[0]["timestamp"] == "100.1"
+
+
+def test_direct_message_is_answered_in_its_thread(engine: Any, start: Any) -> None:
+    running = start(engine)
+    event = {"type": "message", "channel_type": "im", "channel": "D1", "user": "U1",
+             "text": "Who saved two penalties in the cup final?", "ts": "300.1"}
+    assert send(running, event, "EvDM")[0] == 200
+    running.fake.wait_for(lambda: len(answers(running)) == 1)
+    assert running.fake.calls_to("chat.postMessage")[0]["thread_ts"] == "300.1"
+    assert "Jonas Lind" in block_text(answers(running)[0])
+
+
+def test_slash_command_acks_and_responds_in_channel(engine: Any, start: Any) -> None:
+    running = start(engine)
+    form = urlencode({"command": "/ask", "text": "How many suspension cables were replaced?",
+                      "user_id": "U1", "channel_id": "C1", "team_id": "T1",
+                      "response_url": f"{running.fake.url}/response/1", "trigger_id": "t1"})
+    status, body, elapsed = post(running.url, form, sign(form),
+                                 "application/x-www-form-urlencoded")
+    assert status == 200 and elapsed < 3.0
+    assert "Looking through the articles" in body
+    running.fake.wait_for(lambda: len(running.fake.responses) == 1)
+    response = running.fake.responses[0]
+    assert response["response_type"] == "in_channel"
+    assert "212" in block_text(response)
+
+
+def test_thread_followup_without_mention_uses_history(engine: Any, start: Any) -> None:
+    running = start(engine)
+    running.fake.replies[("C1", "200.1")] = [
+        {"user": "U1", "text": f"<@{BOT_USER}> Who scored both United goals in the cup final?",
+         "ts": "200.1"},
+        {"user": BOT_USER, "bot_id": "BBOT", "ts": "200.2",
+         "text": "Striker Nadia Kowalski scored both of their goals. [1]\n[1] Cup final"},
+        {"user": "U1", "text": "How much did the club pay for her?", "ts": "200.3",
+         "thread_ts": "200.1"},
+    ]
+    followup = {"type": "message", "channel_type": "channel", "channel": "C1", "user": "U1",
+                "text": "How much did the club pay for her?", "ts": "200.3",
+                "thread_ts": "200.1"}
+    assert send(running, followup, "EvF")[0] == 200
+    running.fake.wait_for(lambda: len(answers(running)) == 1)
+    assert "3.5 million euros" in block_text(answers(running)[0])
+    # A thread the bot never answered in is left alone.
+    running.fake.replies[("C1", "400.1")] = [{"user": "U2", "text": "lunch?", "ts": "400.1"}]
+    other = {**followup, "ts": "400.2", "thread_ts": "400.1", "text": "anyone?"}
+    send(running, other, "EvOther")
+    time.sleep(1.0)
+    assert len(running.fake.calls_to("chat.postMessage")) == 1
+
+
+def test_retried_event_is_answered_once(engine: Any, start: Any) -> None:
+    running = start(engine)
+    event = mention("Who is the head librarian?", "500.1")
+    assert send(running, event, "EvRetry")[0] == 200
+    assert send(running, event, "EvRetry", {"X-Slack-Retry-Num": "1",
+                                             "X-Slack-Retry-Reason": "http_timeout"})[0] == 200
+    running.fake.wait_for(lambda: len(answers(running)) == 1)
+    time.sleep(1.0)
+    assert len(running.fake.calls_to("chat.postMessage")) == 1
+    assert len(answers(running)) == 1
+
+
+def test_bad_missing_and_stale_signatures_are_rejected(engine: Any, start: Any) -> None:
+    running = start(engine)
+    body = event_body(mention("How much did the bridge repair cost?", "600.1"), "EvSig")
+    calls_before = len(running.fake.calls)
+    assert post(running.url, body, sign(body, secret="wrong"))[0] == 401
+    assert post(running.url, body, {})[0] == 401
+    assert post(running.url, body, sign(body, timestamp=int(time.time()) - 400))[0] == 401
+    tampered = body.replace("bridge", "ferry")
+    assert post(running.url, tampered, sign(body))[0] == 401
+    time.sleep(0.5)
+    assert len(running.fake.calls) == calls_before
+
+
+def test_feedback_click_is_recorded_and_shown(engine: Any, start: Any, data_dir: Path) -> None:
+    running = start(engine)
+    send(running, mention("How much did the bridge repair cost?", "700.1"), "EvFb")
+    running.fake.wait_for(lambda: len(answers(running)) == 1)
+    update = answers(running)[0]
+    payload = {"type": "block_actions", "user": {"id": "U9"}, "team": {"id": "T1"},
+               "channel": {"id": "C1"}, "container": {"type": "message",
+                                                      "message_ts": update["ts"]},
+               "message": {"ts": update["ts"], "text": update["text"],
+                           "blocks": blocks_of(update)},
+               "actions": [{"action_id": "newsdesk_feedback_up", "value": "up",
+                            "block_id": "newsdesk_feedback", "type": "button"}],
+               "response_url": f"{running.fake.url}/response/fb", "trigger_id": "t2"}
+    form = urlencode({"payload": json.dumps(payload)})
+    status, _, _ = post(running.url, form, sign(form), "application/x-www-form-urlencoded")
+    assert status == 200
+    running.fake.wait_for(lambda: len(running.fake.calls_to("chat.update")) == 2)
+    shown = running.fake.calls_to("chat.update")[-1]
+    assert "feedback was recorded" in block_text(shown)
+    assert not any(b.get("type") == "actions" for b in blocks_of(shown))
+    [vote] = running.feedback.votes()
+    assert (vote["vote"], vote["user"], vote["channel"]) == ("up", "U9", "C1")
+    assert vote["question"] == "How much did the bridge repair cost?"
+    assert "84 million euros" in vote["answer"]
+    assert vote["citations"][0]["url"] == BRIDGE_URL
+    # `newsdesk feedback` reads the same store.
+    data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(running.feedback.path, data_dir / "feedback.sqlite3")
+    listed = CliRunner().invoke(cli, ["feedback", "--json"])
+    assert listed.exit_code == 0 and json.loads(listed.stdout.splitlines()[0])["vote"] == "up"
+
+
+class Boom:
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        raise RuntimeError("the store caught fire")
+
+
+def test_engine_failure_becomes_an_apology_in_the_thread(start: Any) -> None:
+    running = start(Boom())
+    send(running, mention("Anything?", "800.1"), "EvBoom")
+    running.fake.wait_for(lambda: any("Sorry" in block_text(p)
+                                      for p in running.fake.calls_to("chat.update")))
+    assert running.fake.calls_to("chat.postMessage")[0]["thread_ts"] == "800.1"
+    assert "caught fire" not in json.dumps(running.fake.calls)  # internals stay in the log
+
+
+def test_rate_limited_web_api_call_is_retried(engine: Any, start: Any) -> None:
+    running = start(engine)
+    running.fake.rate_limit["chat.update"] = 1
+    send(running, mention("How much did the bridge repair cost?", "900.1"), "Ev429")
+    # The first chat.update gets a 429 with Retry-After: 1; the client waits and sends it again.
+    running.fake.wait_for(lambda: len(answers(running)) == 2)
+    first, retried = running.fake.calls_to("chat.update")
+    assert first == retried
+
+
+def test_twenty_concurrent_mentions_get_twenty_answers(engine: Any, start: Any) -> None:
+    running = start(engine, workers=4)
+    questions = ["How much did the bridge repair cost?", "Who saved two penalties?",
+                 "How many homes will the solar farm power?", "Who is the head librarian?"]
+
+    def one(i: int) -> tuple[int, str, float]:
+        return send(running, mention(questions[i % 4], f"{1000 + i}.1"), f"EvC{i}")
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(one, range(20)))
+    assert all(status == 200 for status, _, _ in results)
+    assert max(elapsed for _, _, elapsed in results) < 3.0
+    running.fake.wait_for(lambda: len(answers(running)) == 20, timeout=120)
+    threads = [p["thread_ts"] for p in running.fake.calls_to("chat.postMessage")]
+    assert sorted(threads) == sorted(f"{1000 + i}.1" for i in range(20))
+    assert len({p["ts"] for p in answers(running)}) == 20
+
+
+class Verbose:
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        passages = tuple(
+            Passage(chunk_id=f"a{i}#0", article_id=f"a{i}", title=f"Article {i} " + "x" * 200,
+                    text="text", score=1.0, url=f"https://example.com/{i}", source="wire")
+            for i in range(40))
+        body = " ".join(f"Sentence number {i} says something long enough [1]." for i in range(250))
+        assert len(body) > 10_000
+        return Answer(question, body, False, tuple(Citation(i + 1, p) for i, p in
+                                                   enumerate(passages)), passages)
+
+
+def test_a_huge_answer_still_fits_slack_limits(start: Any) -> None:
+    running = start(Verbose())
+    send(running, mention("Tell me everything", "1100.1"), "EvHuge")
+    running.fake.wait_for(lambda: len(answers(running)) == 1)
+    update = answers(running)[0]
+    blocks = blocks_of(update)
+    assert len(blocks) <= 50
+    for block in blocks:
+        assert len(block.get("text", {}).get("text", "")) <= 3000
+    assert len(update["text"]) <= 3000
+
+
+def test_socket_mode_dispatch_uses_the_same_handlers(engine: Any, start: Any) -> None:
+    running = start(engine)
+    payload = json.loads(event_body(mention("How much did the bridge repair cost?", "1200.1"),
+                                    "EvSock"))
+    response = running.bot.app.dispatch(BoltRequest(body=payload, mode="socket_mode"))
+    assert response.status == 200
+    running.fake.wait_for(lambda: len(answers(running)) == 1)
+    assert "84 million euros" in block_text(answers(running)[0])
+
+
+def test_own_bot_and_edited_messages_are_ignored(engine: Any, start: Any) -> None:
+    running = start(engine)
+    base = {"type": "message", "channel_type": "im", "channel": "D1", "ts": "1300.1",
+            "text": "How much did the bridge repair cost?"}
+    send(running, {**base, "user": BOT_USER}, "EvOwn")
+    send(running, {**base, "bot_id": "B2", "user": "U7"}, "EvBot")
+    send(running, {**base, "subtype": "message_changed", "user": "U1"}, "EvEdit")
+    time.sleep(1.5)
+    assert running.fake.calls_to("chat.postMessage") == []
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "SLACK_BOT_TOKEN is not set"),
+        ({"SLACK_BOT_TOKEN": "not-a-token"}, "does not look like a bot token"),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN}, "needs SLACK_SIGNING_SECRET"),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xoxb-wrong"}, "app-level token"),
+    ],
+)
+def test_slack_command_rejects_missing_or_malformed_tokens(
+        env: dict[str, str], message: str, data_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli, ["slack"], env=env)
+    assert result.exit_code == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    for value in env.values():
+        assert value not in result.stderr

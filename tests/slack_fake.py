@@ -1,0 +1,127 @@
+"""A fake Slack Web API on 127.0.0.1 (stdlib http.server), in the style of bolt-python's own
+tests: it answers the methods Newsdesk calls, records every call, and can answer 429."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+BOT_USER = "UBOT"
+BOT_ID = "BBOT"
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.responses: list[dict[str, Any]] = []  # posts to response_url
+        self.replies: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.rate_limit: dict[str, int] = {}  # method -> how many 429s to answer first
+        self._ts = 1_700_000_000.0
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                params = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                fake._handle(self, parts.path, params)
+
+            def do_POST(self) -> None:
+                parts = urlsplit(self.path)
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                kind = self.headers.get("Content-Type", "")
+                if "json" in kind:
+                    params = json.loads(raw or b"{}")
+                else:
+                    params = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+                params.update({k: v[0] for k, v in parse_qs(parts.query).items()})
+                fake._handle(self, parts.path, params)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def _next_ts(self) -> str:
+        with self._lock:
+            self._ts += 1
+            return f"{self._ts:.6f}"
+
+    def _handle(self, handler: BaseHTTPRequestHandler, path: str, params: dict[str, Any]) -> None:
+        if path.startswith("/response/"):
+            with self._lock:
+                self.responses.append(params)
+            self._send(handler, 200, {"ok": True})
+            return
+        method = path.removeprefix("/api/")
+        with self._lock:
+            self.calls.append((method, params))
+            limited = self.rate_limit.get(method, 0)
+            if limited:
+                self.rate_limit[method] = limited - 1
+        if limited:
+            self._send(handler, 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+            return
+        self._send(handler, 200, self._answer(method, params))
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "user_id": BOT_USER, "bot_id": BOT_ID, "team_id": "T1",
+                    "user": "newsdesk", "team": "Test", "url": self.url + "/"}
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": params.get("channel"), "ts": self._next_ts(),
+                    "message": {"text": params.get("text", "")}}
+        if method == "chat.update":
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+        if method == "conversations.replies":
+            key = (params.get("channel", ""), params.get("ts", ""))
+            return {"ok": True, "messages": self.replies.get(key, []), "has_more": False}
+        if method in ("reactions.add", "reactions.remove"):
+            return {"ok": True}
+        return {"ok": False, "error": "unknown_method"}
+
+    @staticmethod
+    def _send(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any],
+              headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        for key, value in (headers or {}).items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    # -- helpers for tests ------------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [params for name, params in self.calls if name == method]
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting; calls so far: {[c[0] for c in self.calls]}")
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
