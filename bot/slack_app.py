@@ -1,8 +1,8 @@
 """The Slack app (slack-bolt): @mentions, DMs, thread follow-ups and a slash command, answered
 in the question's thread with Block Kit, with 👍/👎 feedback.
 
-Listeners stay short: they ack, then hand the question to `_answer_in_thread`, which runs in
-Bolt's bounded listener executor so acks never wait for an answer.
+Listeners stay short: they ack, then hand the question to a bounded pool of answer workers, so
+acks never wait for an answer.
 """
 
 from __future__ import annotations
@@ -158,14 +158,17 @@ class NewsdeskSlackBot:
             RateLimitErrorRetryHandler(max_retry_count=3),
             ConnectionErrorRetryHandler(max_retry_count=2),
         ])
-        self.executor = ThreadPoolExecutor(max_workers=options.workers,
-                                           thread_name_prefix="newsdesk-slack")
+        # Two pools: Bolt's runs the (short) listeners, which ack at once; answering, the slow
+        # part, goes to a bounded pool of its own so a queue of questions never delays an ack.
+        self._listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="slack-listen")
+        self._answers = ThreadPoolExecutor(max_workers=options.workers,
+                                           thread_name_prefix="slack-answer")
         self.app = App(
             client=self.client,
             signing_secret=(tokens.signing_secret.get_secret_value()
                             if tokens.signing_secret else None),
             request_verification_enabled=tokens.signing_secret is not None,
-            listener_executor=self.executor,
+            listener_executor=self._listeners,
             logger=logging.getLogger("newsdesk.slack.bolt"),
         )
         identity = self.client.auth_test()
@@ -204,8 +207,8 @@ class NewsdeskSlackBot:
         thread_ts = event.get("thread_ts") or event["ts"]
         history = self._history(channel, thread_ts, event["ts"]) if event.get("thread_ts") \
             else []
-        self._answer_in_thread(channel, thread_ts, event["ts"], question_text(event["text"]),
-                               history, event.get("user", ""))
+        self._answers.submit(self._answer_in_thread, channel, thread_ts, event["ts"],
+                             question_text(event["text"]), history, event.get("user", ""))
 
     def _on_message(self, event: dict[str, Any]) -> None:
         if event.get("subtype") or event.get("bot_id") or event.get("user") == self.bot_user_id:
@@ -227,8 +230,8 @@ class NewsdeskSlackBot:
             history = []
         else:
             return
-        self._answer_in_thread(channel, thread_ts or event["ts"], event["ts"],
-                               question_text(text), history, event.get("user", ""))
+        self._answers.submit(self._answer_in_thread, channel, thread_ts or event["ts"],
+                             event["ts"], question_text(text), history, event.get("user", ""))
 
     def _on_command(self, ack: Callable[..., None], command: dict[str, Any],
                     respond: Callable[..., Any]) -> None:
@@ -244,14 +247,20 @@ class NewsdeskSlackBot:
         if not self._limiter.allow(command.get("user_id", "")):
             respond(text=self._rate_limited_text(), response_type="ephemeral")
             return
+        self._answers.submit(self._answer_command, question, respond)
+
+    def _answer_command(self, question: str, respond: Callable[..., Any]) -> None:
         try:
             answer = self._engine.ask(question)
             blocks, text = answer_blocks(answer)
         except Exception as exc:  # never leave the user without a reply
             log.exception("answering a slash command failed")
             blocks, text = self._apology(exc)
-        respond(blocks=blocks, text=text, response_type=self._options.slash_response,
-                replace_original=False)
+        try:
+            respond(blocks=blocks, text=text, response_type=self._options.slash_response,
+                    replace_original=False)
+        except Exception:  # runs in the answer pool: nobody else would see this
+            log.exception("could not deliver the slash command answer")
 
     def _on_feedback(self, ack: Callable[..., None], body: dict[str, Any],
                      respond: Callable[..., Any]) -> None:
@@ -358,7 +367,8 @@ class NewsdeskSlackBot:
         return turns[-self._options.history_turns:]
 
     def close(self) -> None:
-        self.executor.shutdown(wait=True)
+        self._listeners.shutdown(wait=True)
+        self._answers.shutdown(wait=True)
 
 
 class SlackHTTPServer:

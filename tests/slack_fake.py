@@ -18,7 +18,9 @@ BOT_ID = "BBOT"
 class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.call_times: list[float] = []  # time.monotonic() of each call, for benchmarks
         self.responses: list[dict[str, Any]] = []  # posts to response_url
+        self.posted: dict[str, dict[str, Any]] = {}  # ts handed out -> chat.postMessage params
         self.replies: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.rate_limit: dict[str, int] = {}  # method -> how many 429s to answer first
         self._ts = 1_700_000_000.0
@@ -72,6 +74,7 @@ class FakeSlack:
         method = path.removeprefix("/api/")
         with self._lock:
             self.calls.append((method, params))
+            self.call_times.append(time.monotonic())
             limited = self.rate_limit.get(method, 0)
             if limited:
                 self.rate_limit[method] = limited - 1
@@ -85,7 +88,10 @@ class FakeSlack:
             return {"ok": True, "user_id": BOT_USER, "bot_id": BOT_ID, "team_id": "T1",
                     "user": "newsdesk", "team": "Test", "url": self.url + "/"}
         if method == "chat.postMessage":
-            return {"ok": True, "channel": params.get("channel"), "ts": self._next_ts(),
+            ts = self._next_ts()
+            with self._lock:
+                self.posted[ts] = params
+            return {"ok": True, "channel": params.get("channel"), "ts": ts,
                     "message": {"text": params.get("text", "")}}
         if method == "chat.update":
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
