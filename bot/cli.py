@@ -15,7 +15,6 @@ import click
 from pydantic import BaseModel, ValidationError
 
 from bot.factory import Components
-from bot.slack_app import EVENTS_PATH, SlackHTTPServer, slack_tokens
 from config import Settings, load_settings
 from ingest.errors import NewsdeskError
 from ingest.parse import parse_date
@@ -407,6 +406,8 @@ def _read_questions(handle: Any) -> list[EvalQuestion]:
 def slack(ctx: click.Context, socket: bool | None, port: int, host: str) -> None:
     """Run the Slack app (tokens from SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN)."""
     import os
+
+    from bot.slack_app import EVENTS_PATH, SlackHTTPServer, slack_tokens
 
     tokens = slack_tokens(dict(os.environ), socket)  # fail fast, before loading the model
     components = _components(ctx)

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import logging
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.feedback import FeedbackStore
-from bot.slack_app import NewsdeskSlackBot, SlackOptions, SlackTokens
 from config import Settings
-from ingest.embedding import Embedder, EmbeddingSimilarity, SentenceTransformerEmbedder
+from ingest.embedding import (
+    CrossEncoderReranker,
+    Embedder,
+    EmbeddingSimilarity,
+    SentenceTransformerEmbedder,
+)
 from ingest.errors import ConfigError, StoreError
-from ingest.fetch import HttpFetcher
-from ingest.loaders import LoaderLimits
-from ingest.pipeline import Ingestor
 from ingest.store import ChromaStore
 from retrieval.answerers import ExtractiveAnswerer
 from retrieval.engine import AnswerEngine
 from retrieval.extractive import ExtractiveConfig
-from retrieval.llm import LLMAnswerer, build_chat_model
 from retrieval.retriever import NewsdeskRetriever
 from retrieval.search import HybridConfig, HybridSearcher
+
+if TYPE_CHECKING:  # imported where used: `newsdesk ask` should not pay for them at start-up
+    from bot.slack_app import NewsdeskSlackBot, SlackTokens
+    from ingest.pipeline import Ingestor
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +92,9 @@ class Components:
                          bm25_candidates=cfg.bm25_candidates, rrf_k=cfg.rrf_k,
                          per_article_cap=cfg.per_article_cap, dense_weight=cfg.dense_weight,
                          bm25_weight=cfg.bm25_weight),
+            reranker=CrossEncoderReranker(cfg.reranker, self.settings.embedding.device,
+                                          self.settings.embedding.threads)
+            if cfg.reranker else None,
         )
 
     def build_engine(self) -> AnswerEngine:
@@ -102,6 +109,8 @@ class Components:
         )
         if settings.answer.mode == "extractive":
             return AnswerEngine(retriever, extractive, k=settings.retrieval.k)
+        from retrieval.llm import LLMAnswerer, build_chat_model
+
         llm = settings.llm
         key = settings.secret("NEWSDESK_LLM_API_KEY",
                               "ANTHROPIC_API_KEY" if llm.provider == "anthropic"
@@ -114,6 +123,8 @@ class Components:
                             condenser=answerer.condense if llm.condense else None)
 
     def build_slack_bot(self, tokens: SlackTokens) -> NewsdeskSlackBot:
+        from bot.slack_app import NewsdeskSlackBot, SlackOptions
+
         cfg = self.settings.slack
         options = SlackOptions(
             command=cfg.command, slash_response=cfg.slash_response,
@@ -128,6 +139,10 @@ class Components:
         return FeedbackStore(self.settings.data_dir / "feedback.sqlite3")
 
     def build_ingestor(self) -> Ingestor:
+        from ingest.fetch import HttpFetcher
+        from ingest.loaders import LoaderLimits
+        from ingest.pipeline import Ingestor
+
         cfg = self.settings.ingest
         fetcher = HttpFetcher(cfg.fetch_timeout, cfg.max_fetch_bytes, cfg.user_agent)
         return Ingestor(

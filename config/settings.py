@@ -56,8 +56,8 @@ class RetrievalSettings(BaseModel):
     k: int = Field(6, ge=1, le=100)
     dense_candidates: int = Field(40, ge=1)
     bm25_candidates: int = Field(40, ge=1)
-    rrf_k: int = Field(10, ge=1)
-    dense_weight: float = Field(0.5, ge=0)
+    rrf_k: int = Field(5, ge=1)
+    dense_weight: float = Field(0.3, ge=0)
     bm25_weight: float = Field(1.0, ge=0)
     per_article_cap: int = Field(2, ge=0)
     reranker: str = ""

@@ -115,3 +115,29 @@ class EmbeddingSimilarity:
             return []
         vectors = self._embedder.embed([query, *sentences])
         return [float(x) for x in vectors[1:] @ vectors[0]]
+
+
+class CrossEncoderReranker:
+    """A sentence-transformers CrossEncoder as a reranker; loaded on first use. Needs a model
+    that can be loaded here (a local path, or a name with network access)."""
+
+    def __init__(self, model: str, device: str = "cpu", threads: int = 2) -> None:
+        self.name = model
+        self._device = device
+        self._threads = threads
+
+    @cached_property
+    def _model(self) -> Any:
+        set_torch_threads(self._threads)
+        from sentence_transformers import CrossEncoder
+
+        try:
+            return CrossEncoder(self.name, device=self._device)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot load reranker model {self.name!r}: {exc}") from None
+
+    def score(self, query: str, texts: Sequence[str]) -> list[float]:
+        if not texts:
+            return []
+        scores = self._model.predict([(query, text) for text in texts], show_progress_bar=False)
+        return [float(s) for s in scores]

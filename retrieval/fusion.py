@@ -36,34 +36,3 @@ def cap_per_group(
             kept.append((item, score))
     return kept
 
-
-def fuse_by_article(
-    rankings: Sequence[Sequence[str]],
-    group_of: Callable[[str], str],
-    *,
-    k: int = 60,
-    weights: Sequence[float] | None = None,
-    cap: int = 2,
-) -> list[tuple[str, float]]:
-    """Rank articles by RRF over each list's article order, then emit chunks in rounds.
-
-    Fusing chunk ids directly lets one article's weaker chunks that both lists share outrank
-    the single best chunk of the article both lists put first. Here an article's rank in a
-    list is the rank of its best chunk there. Output: the best chunk of each article in article
-    order, then each article's second-best chunk, and so on up to `cap` (0 = no cap); a chunk
-    carries its article's fused score.
-    """
-    chunk_order = [item for item, _ in reciprocal_rank_fusion(rankings, k, weights)]
-    article_rankings = [list(dict.fromkeys(group_of(item) for item in r)) for r in rankings]
-    article_scores = dict(reciprocal_rank_fusion(article_rankings, k, weights))
-    articles = sorted(article_scores, key=lambda a: (-article_scores[a], a))
-    chunks_of: dict[str, list[str]] = {a: [] for a in articles}
-    for item in chunk_order:
-        chunks_of[group_of(item)].append(item)
-    rounds = max((len(c) for c in chunks_of.values()), default=0)
-    if cap > 0:
-        rounds = min(rounds, cap)
-    return [
-        (chunks_of[a][r], article_scores[a])
-        for r in range(rounds) for a in articles if r < len(chunks_of[a])
-    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -13,10 +14,16 @@ import numpy as np
 from ingest.embedding import Embedder
 from ingest.store import ChromaStore, StoredChunk
 from retrieval.bm25 import BM25Index, IndexedChunk
-from retrieval.fusion import fuse_by_article
+from retrieval.fusion import cap_per_group, reciprocal_rank_fusion
 from retrieval.records import Passage, SearchFilter
 
 log = logging.getLogger(__name__)
+
+
+class Reranker(Protocol):
+    """Scores (query, passage text) pairs; higher is more relevant (e.g. a cross-encoder)."""
+
+    def score(self, query: str, texts: Sequence[str]) -> list[float]: ...
 
 
 class Searcher(Protocol):
@@ -33,12 +40,14 @@ class HybridConfig:
     per_article_cap: int = 2
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
+    rerank_candidates: int = 30
 
 
 class HybridSearcher:
     def __init__(self, store: ChromaStore, embedder: Embedder, index_dir: Path,
-                 config: HybridConfig) -> None:
+                 config: HybridConfig, reranker: Reranker | None = None) -> None:
         self._store = store
+        self._reranker = reranker
         self._embedder = embedder
         self._index_dir = index_dir
         self._config = config
@@ -83,18 +92,29 @@ class HybridSearcher:
         vector = query_vector if query_vector is not None else self.embed_query(query)
         dense = self._store.query(vector, config.dense_candidates, where.chroma_where())
         sparse = self.bm25().search(query, config.bm25_candidates, where)
-        capped = fuse_by_article(
-            [[c.id for c, _ in dense], [cid for cid, _ in sparse]], _article_of,
-            k=config.rrf_k, weights=[config.dense_weight, config.bm25_weight],
-            cap=config.per_article_cap,
-        )[:k]
+        rankings = [[c.id for c, _ in dense], [cid for cid, _ in sparse]]
+        weights = [config.dense_weight, config.bm25_weight]
         known: dict[str, StoredChunk] = {c.id: c for c, _ in dense}
-        missing = [cid for cid, _ in capped if cid not in known]
-        known.update({c.id: c for c in self._store.get(missing)})
+        fused = reciprocal_rank_fusion(rankings, k=config.rrf_k, weights=weights)
+        if self._reranker is None:
+            capped = cap_per_group(fused, _article_of, config.per_article_cap)[:k]
+        else:
+            pool = fused[: config.rerank_candidates]
+            self._fetch(known, [cid for cid, _ in pool])
+            pool = [(cid, s) for cid, s in pool if cid in known]
+            scores = self._reranker.score(query, [_index_text(known[cid]) for cid, _ in pool])
+            reranked = sorted(zip((cid for cid, _ in pool), scores, strict=True),
+                              key=lambda pair: -pair[1])
+            capped = cap_per_group(reranked, _article_of, config.per_article_cap)[:k]
+        self._fetch(known, [cid for cid, _ in capped])
         return [
             Passage.from_metadata(cid, known[cid].text, known[cid].metadata, score)
             for cid, score in capped if cid in known
         ]
+
+    def _fetch(self, known: dict[str, StoredChunk], ids: Sequence[str]) -> None:
+        missing = [cid for cid in ids if cid not in known]
+        known.update({c.id: c for c in self._store.get(missing)})
 
     def context(self, passages: list[Passage], articles: int) -> list[Passage]:
         """The other chunks of the top `articles` articles, for the answerer to read: the best

@@ -173,3 +173,36 @@ def test_eval_on_a_fixture_question_set(components: Components, tmp_path: Path) 
     assert overall["abstention_accuracy"] == 1.0
     assert overall["false_abstention_rate"] == 0.0
     assert overall["citation_precision"] == pytest.approx(2 / 3, abs=1e-3)
+
+
+def test_configured_reranker_reorders_the_candidates(components: Components,
+                                                     tmp_path: Path) -> None:
+    from retrieval.search import HybridConfig, HybridSearcher
+
+    class PrefersTheLibrary:
+        def score(self, query: str, texts: Any) -> list[float]:
+            return [1.0 if "library" in text.lower() else 0.0 for text in texts]
+
+    plain = components.searcher.search("bridge repair cost", 3)
+    assert plain[0].article_id == BRIDGE
+    reranked = HybridSearcher(components.store, components.embedder, tmp_path / "bm25",
+                              HybridConfig(), reranker=PrefersTheLibrary()
+                              ).search("bridge repair cost", 3)
+    assert reranked[0].article_id.endswith("library-homework-trial")
+    assert len({p.article_id for p in reranked}) == len(reranked) or len(reranked) <= 2
+
+
+def test_chat_keeps_history_and_has_commands(components: Components) -> None:
+    session = "\n".join([
+        "Who scored both goals for United in the Coastal Cup final?",
+        "How much did the club pay for her?",
+        "/sources",
+        "/reset",
+        "/quit",
+    ]) + "\n"
+    result = CliRunner().invoke(cli, ["chat"], input=session)
+    assert result.exit_code == 0, result.output
+    assert "Nadia Kowalski" in result.stdout
+    assert "3.5 million euros" in result.stdout  # the follow-up used the history
+    assert "Sources" in result.stdout and "(new conversation)" in result.stdout
+    assert "1. Port Alder United Win Cup Final on Penalties" in result.stdout  # /sources

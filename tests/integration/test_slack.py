@@ -369,3 +369,17 @@ def test_slack_command_rejects_missing_or_malformed_tokens(
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     for value in env.values():
         assert value not in result.stderr
+
+
+def test_channel_allowlist_and_per_user_rate_limit(engine: Any, start: Any) -> None:
+    running = start(engine, channels=("C1",), user_rate_limit=1)
+    send(running, mention("How much did the bridge repair cost?", "1400.1", channel="C9"),
+         "EvNotAllowed")
+    send(running, mention("How much did the bridge repair cost?", "1400.2"), "EvFirst")
+    running.fake.wait_for(lambda: len(answers(running)) == 1)
+    send(running, mention("Who saved two penalties?", "1400.3"), "EvSecond")
+    running.fake.wait_for(lambda: len(running.fake.calls_to("chat.postMessage")) == 2)
+    posts = running.fake.calls_to("chat.postMessage")
+    assert [p["channel"] for p in posts] == ["C1", "C1"]  # nothing in the channel not allowed
+    assert "give me a moment" in posts[1]["text"] and posts[1]["thread_ts"] == "1400.3"
+    assert len(answers(running)) == 1
