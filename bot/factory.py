@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from bot.feedback import FeedbackStore
 from config import Settings
@@ -14,7 +17,7 @@ from ingest.embedding import (
     EmbeddingSimilarity,
     SentenceTransformerEmbedder,
 )
-from ingest.errors import ConfigError, StoreError
+from ingest.errors import ConfigError
 from ingest.store import ChromaStore
 from retrieval.answerers import ExtractiveAnswerer
 from retrieval.engine import AnswerEngine
@@ -29,37 +32,34 @@ if TYPE_CHECKING:  # imported where used: `newsdesk ask` should not pay for them
 log = logging.getLogger(__name__)
 
 
-def build_chroma_client(settings: Settings) -> tuple[Any, str]:
-    """An embedded PersistentClient under data_dir, or an HttpClient when store.url is set."""
+def chroma_connector(settings: Settings) -> tuple[Callable[[], Any], str, Path | None]:
+    """How to connect: an HttpClient when store.url is set, else an embedded PersistentClient
+    under data_dir (with the path of its writer lock). Returns (connect, location, lock)."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    try:
-        if settings.store.url:
-            from urllib.parse import urlsplit
+    if settings.store.url:
+        parts = urlsplit(settings.store.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"store.url is not an http(s) URL: {settings.store.url!r}")
+        token = settings.secret("NEWSDESK_CHROMA_TOKEN")
+        headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else None
+        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 8000)
 
-            parts = urlsplit(settings.store.url)
-            if not parts.hostname:
-                raise ConfigError(f"store.url is not a URL: {settings.store.url!r}")
-            token = settings.secret("NEWSDESK_CHROMA_TOKEN")
-            headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else None
-            client = chromadb.HttpClient(
-                host=parts.hostname,
-                port=parts.port or (443 if parts.scheme == "https" else 8000),
-                ssl=parts.scheme == "https",
-                headers=headers,
-                settings=chroma_settings,
-            )
-            return client, settings.store.url
-        settings.chroma_dir.mkdir(parents=True, exist_ok=True)
-        client = chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
-        return client, str(settings.chroma_dir)
-    except ConfigError:
-        raise
-    except Exception as exc:
-        where = settings.store.url or settings.chroma_dir
-        raise StoreError(f"cannot open the Chroma store at {where}: {exc}") from exc
+        def connect_http() -> Any:
+            return chromadb.HttpClient(host=host, port=port, ssl=parts.scheme == "https",
+                                       headers=headers, settings=chroma_settings)
+
+        return connect_http, settings.store.url, None
+
+    path = settings.chroma_dir
+
+    def connect_embedded() -> Any:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+    return connect_embedded, str(path), settings.data_dir / "locks" / "writer.lock"
 
 
 class Components:
@@ -79,9 +79,9 @@ class Components:
 
     @cached_property
     def store(self) -> ChromaStore:
-        client, location = build_chroma_client(self.settings)
-        return ChromaStore(client, self.settings.store.collection, self.settings.embedding.model,
-                           location)
+        connect, location, lock = chroma_connector(self.settings)
+        return ChromaStore(connect, self.settings.store.collection,
+                           self.settings.embedding.model, location, writer_lock=lock)
 
     @cached_property
     def searcher(self) -> HybridSearcher:

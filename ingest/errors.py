@@ -26,5 +26,5 @@ class StoreError(NewsdeskError):
     """The vector store could not be read or written."""
 
 
-class AnswerError(NewsdeskError):
-    """An answerer failed (model endpoint down, bad response)."""
+class StoreBusyError(StoreError):
+    """Another process holds the embedded store's write lock."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from ingest.chunking import chunk_article
 from ingest.embedding import Embedder
+from ingest.errors import StoreError
 from ingest.ids import sha256
 from ingest.loaders import Fetcher, LoaderLimits, SourceItem, discover, load, path_article_id
 from ingest.records import Article, Chunk, Failure, IngestSummary
@@ -38,6 +40,7 @@ class ChunkWriter(Protocol):
     def delete_stale(self, article_id: str, keep_hash: str) -> None: ...
     def delete_articles(self, article_ids: Sequence[str]) -> None: ...
     def bump_stamp(self) -> None: ...
+    def writing(self) -> AbstractContextManager[None]: ...
 
 
 @dataclass
@@ -98,6 +101,16 @@ class Ingestor:
         on_total: Callable[[int], None] | None = None,
         on_advance: Callable[[], None] | None = None,
     ) -> IngestSummary:
+        with self._store.writing():
+            return self._ingest(sources, prune, on_total, on_advance)
+
+    def _ingest(
+        self,
+        sources: Sequence[str],
+        prune: bool,
+        on_total: Callable[[int], None] | None,
+        on_advance: Callable[[], None] | None,
+    ) -> IngestSummary:
         items, missing = discover(sources)
         if on_total:
             on_total(len(items))
@@ -108,15 +121,27 @@ class Ingestor:
             for article_id, entry in run.stored.items()
             if entry.text_hash
         }
-        for item in items:
-            self._ingest_item(run, item)
-            if on_advance:
-                on_advance()
-        self._flush(run)
-        if prune:
-            self._prune(run, missing)
-        if run.wrote:
-            self._store.bump_stamp()  # once more after the writes: readers rebuild from here
+        done = 0
+        try:
+            for item in items:
+                self._ingest_item(run, item)
+                done += 1
+                if on_advance:
+                    on_advance()
+            self._flush(run)
+            if prune:
+                self._prune(run, missing)
+            if run.wrote:
+                self._store.bump_stamp()  # once more after the writes: readers rebuild
+        except StoreError as exc:
+            # The store went away mid-run. Say which articles were not stored; everything
+            # written so far is consistent, and a re-run completes the rest.
+            log.error("store failed during ingest: %s", exc)
+            run.summary.failed.extend(Failure(p.article.id, f"not stored: {exc}")
+                                      for p in run.pending)
+            if done < len(items):
+                run.summary.failed.append(Failure(
+                    "(ingest)", f"stopped; {len(items) - done} sources not processed: {exc}"))
         return run.summary
 
     def _ingest_item(self, run: _Run, item: SourceItem) -> None:

@@ -8,16 +8,21 @@ tell that derived indexes (BM25) are stale.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 
-from ingest.errors import ConfigError, StoreError
+from ingest.errors import ConfigError, NewsdeskError, StoreBusyError, StoreError
 from ingest.records import Article, Chunk
 
 log = logging.getLogger(__name__)
@@ -76,52 +81,107 @@ def chunk_metadata(article: Article, chunk: Chunk, stored_hash: str, count: int)
 
 
 class ChromaStore:
-    def __init__(self, client: Any, collection: str, model_name: str, location: str) -> None:
-        self._client = client
+    """One Chroma collection. `connect` builds the client; it is called again by `reopen`.
+
+    `writer_lock` is a path for the embedded store: Chroma's embedded mode does not support
+    two writing processes, so ingest takes an exclusive lock there (a server needs none).
+    """
+
+    def __init__(self, connect: Callable[[], Any], collection: str, model_name: str,
+                 location: str, writer_lock: Path | None = None) -> None:
+        self._connect = connect
         self.location = location
         self.model_name = model_name
-        try:
-            self._collection = client.get_or_create_collection(
-                collection,
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
-                metadata={"embedding_model": model_name, "stamp": uuid.uuid4().hex},
-            )
-        except Exception as exc:  # chromadb raises assorted types for a bad name or server
-            raise StoreError(f"cannot open collection {collection!r} at {location}: {exc}") from exc
+        self.name = collection
+        self._writer_lock = writer_lock
+        self._open()
         stored_model = (self._collection.metadata or {}).get("embedding_model")
         if stored_model and stored_model != model_name:
             raise ConfigError(
                 f"collection {collection!r} was built with embedding model {stored_model!r}, "
                 f"not {model_name!r}; use another store.collection or the same model"
             )
-        self.name = collection
+
+    def _open(self) -> None:
+        with self._guard(f"open collection {self.name!r}"):
+            self._client = self._connect()
+            self._collection = self._client.get_or_create_collection(
+                self.name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"embedding_model": self.model_name, "stamp": uuid.uuid4().hex},
+            )
+            try:
+                self.max_batch = int(self._client.get_max_batch_size())
+            except Exception:  # older servers do not report it
+                self.max_batch = CHROMA_MAX_BATCH
+
+    def reopen(self) -> None:
+        """Reconnect; an embedded reader must, to see vectors another process added."""
+        if self._writer_lock is not None:
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            SharedSystemClient.clear_system_cache()
+        self._open()
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """Chroma and its HTTP client raise many types; callers get one StoreError."""
         try:
-            self.max_batch = int(client.get_max_batch_size())
-        except Exception:
-            self.max_batch = CHROMA_MAX_BATCH
+            yield
+        except NewsdeskError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"cannot {action}: the store at {self.location} failed "
+                             f"({type(exc).__name__}: {exc})") from exc
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Exclusive write access: fails at once, naming the holder, if another process has it."""
+        if self._writer_lock is None:
+            yield
+            return
+        self._writer_lock.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self._writer_lock))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            holder = _read_holder(self._writer_lock)
+            raise StoreBusyError(
+                f"another process ({holder}) is writing to {self.location}; wait for it to "
+                "finish, or run a Chroma server (store.url) so that several processes can write"
+            ) from None
+        try:
+            _write_holder(self._writer_lock)
+            yield
+        finally:
+            lock.release()
 
     # -- bookkeeping ------------------------------------------------------------------------
 
     def stamp(self) -> str:
-        collection = self._client.get_collection(self.name, embedding_function=None)
-        return str((collection.metadata or {}).get("stamp", ""))
+        with self._guard("read the store's version"):
+            collection = self._client.get_collection(self.name, embedding_function=None)
+            return str((collection.metadata or {}).get("stamp", ""))
 
     def bump_stamp(self) -> None:
-        metadata = dict(self._collection.metadata or {})
-        metadata.pop("hnsw:space", None)
-        metadata["stamp"] = uuid.uuid4().hex
-        metadata["updated_at"] = datetime.now(UTC).isoformat()
-        self._collection.modify(metadata=metadata)
+        with self._guard("mark the store as changed"):
+            metadata = dict(self._collection.metadata or {})
+            metadata.pop("hnsw:space", None)
+            metadata["stamp"] = uuid.uuid4().hex
+            metadata["updated_at"] = datetime.now(UTC).isoformat()
+            self._collection.modify(metadata=metadata)
 
     def count(self) -> int:
-        return int(self._collection.count())
+        with self._guard("count chunks"):
+            return int(self._collection.count())
 
     def iter_chunks(self, include_text: bool = True) -> Iterator[StoredChunk]:
         include = ["metadatas", "documents"] if include_text else ["metadatas"]
         offset = 0
         while True:
-            page = self._collection.get(include=include, limit=PAGE, offset=offset)
+            with self._guard("read chunks"):
+                page = self._collection.get(include=include, limit=PAGE, offset=offset)
             ids = page["ids"]
             if not ids:
                 return
@@ -149,32 +209,35 @@ class ChromaStore:
                metadatas: Sequence[dict[str, Any]]) -> None:
         for start in range(0, len(chunks), self.max_batch):
             end = start + self.max_batch
-            self._collection.upsert(
-                ids=[c.id for c in chunks[start:end]],
-                embeddings=vectors[start:end],
-                documents=[c.text for c in chunks[start:end]],
-                metadatas=list(metadatas[start:end]),
-            )
+            with self._guard("write chunks"):
+                self._collection.upsert(
+                    ids=[c.id for c in chunks[start:end]],
+                    embeddings=vectors[start:end],
+                    documents=[c.text for c in chunks[start:end]],
+                    metadatas=list(metadatas[start:end]),
+                )
 
     def delete_stale(self, article_id: str, keep_hash: str) -> None:
         """Remove chunks of `article_id` that belong to any other version than `keep_hash`."""
-        self._collection.delete(
-            where={"$and": [{"article_id": article_id}, {"content_hash": {"$ne": keep_hash}}]}
-        )
+        with self._guard("delete old chunks"):
+            self._collection.delete(where={"$and": [{"article_id": article_id},
+                                                    {"content_hash": {"$ne": keep_hash}}]})
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
         ids = list(article_ids)
         for start in range(0, len(ids), 500):
-            self._collection.delete(where={"article_id": {"$in": ids[start:start + 500]}})
+            with self._guard("delete articles"):
+                self._collection.delete(where={"article_id": {"$in": ids[start:start + 500]}})
 
     # -- reads ------------------------------------------------------------------------------
 
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
               ) -> list[tuple[StoredChunk, float]]:
-        result = self._collection.query(
-            query_embeddings=[vector], n_results=k, where=where or None,
-            include=["metadatas", "documents", "distances"],
-        )
+        with self._guard("search"):
+            result = self._collection.query(
+                query_embeddings=[vector], n_results=k, where=where or None,
+                include=["metadatas", "documents", "distances"],
+            )
         hits: list[tuple[StoredChunk, float]] = []
         for chunk_id, text, meta, distance in zip(
             result["ids"][0], result["documents"][0], result["metadatas"][0],
@@ -186,7 +249,8 @@ class ChromaStore:
     def get(self, ids: Sequence[str]) -> list[StoredChunk]:
         if not ids:
             return []
-        page = self._collection.get(ids=list(ids), include=["metadatas", "documents"])
+        with self._guard("read chunks"):
+            page = self._collection.get(ids=list(ids), include=["metadatas", "documents"])
         found = {
             i: StoredChunk(i, d or "", dict(m or {}))
             for i, d, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
@@ -197,8 +261,9 @@ class ChromaStore:
         """All chunks of the given articles, in article order then chunk order."""
         if not article_ids:
             return []
-        page = self._collection.get(where={"article_id": {"$in": list(article_ids)}},
-                                    include=["metadatas", "documents"])
+        with self._guard("read chunks"):
+            page = self._collection.get(where={"article_id": {"$in": list(article_ids)}},
+                                        include=["metadatas", "documents"])
         chunks = [StoredChunk(i, d or "", dict(m or {}))
                   for i, d, m in zip(page["ids"], page["documents"], page["metadatas"],
                                      strict=True)]
@@ -231,6 +296,19 @@ class ChromaStore:
             "collection": self.name,
             "model": self.model_name,
         }
+
+
+def _read_holder(lock_path: Path) -> str:
+    try:
+        return lock_path.with_suffix(".holder").read_text().strip() or "unknown process"
+    except OSError:
+        return "unknown process"
+
+
+def _write_holder(lock_path: Path) -> None:
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    lock_path.with_suffix(".holder").write_text(
+        f"pid {os.getpid()} on {socket.gethostname()}, started {started}")
 
 
 def _iso(epoch: int) -> str:

@@ -66,6 +66,10 @@ class HybridSearcher:
             if loaded is not None and loaded.stamp == stamp:
                 self._bm25 = loaded
                 return loaded
+            if self._bm25 is not None:
+                # Another writer changed the store: an embedded client only sees the new
+                # vectors after reconnecting.
+                self._store.reopen()
             log.info("building the BM25 index (store changed or index missing)")
             index = BM25Index.build(
                 (IndexedChunk(c.id, _index_text(c), c.metadata.get("source"),

@@ -4,11 +4,18 @@ HTTP servers on 127.0.0.1; the model is loaded once per test session."""
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import sys
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.request import urlopen
 
 import pytest
 
@@ -118,3 +125,69 @@ def write_article(folder: Path, name: str, title: str, body: str, *, url: str | 
     path = folder / name
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+class ChromaServer:
+    """A real `chroma run` server on 127.0.0.1 for server-mode tests; can be killed and
+    restarted on the same port and data (fault tests)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        chroma = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+        self.process = subprocess.Popen(
+            [chroma, "run", "--path", str(self.path), "--host", "127.0.0.1",
+             "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urlopen(f"{self.url}/api/v2/heartbeat", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("chroma server did not start")
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.process = None
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def store_mode(request: pytest.FixtureRequest, data_dir: Path,
+               monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a store-level test against the embedded store and against a Chroma server."""
+    if request.param == "server":
+        server: ChromaServer = request.getfixturevalue("chroma_server")
+        monkeypatch.setenv("NEWSDESK_CHROMA_URL", server.url)
+        monkeypatch.setenv("NEWSDESK_STORE__COLLECTION", f"test-{uuid.uuid4().hex[:12]}")
+    return str(request.param)

@@ -31,7 +31,7 @@ def corpus(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def components(data_dir: Path, corpus: Path, embedder: Embedder) -> Components:
+def components(store_mode: str, data_dir: Path, corpus: Path, embedder: Embedder) -> Components:
     built = Components(load_settings(), embedder=embedder)
     built.build_ingestor().ingest([str(corpus)])
     return built
@@ -114,7 +114,7 @@ def test_bm25_follows_update_and_prune(components: Components, corpus: Path) -> 
 def test_bm25_index_is_rebuilt_when_missing_and_reused_when_current(
         components: Components, data_dir: Path) -> None:
     index = components.searcher.bm25()
-    index_dir = data_dir / "bm25" / "newsdesk"
+    index_dir = data_dir / "bm25" / components.store.name
     assert (index_dir / "newsdesk.json").exists()
     fresh = Components(load_settings(), embedder=components.embedder)
     assert fresh.searcher.bm25().ids == index.ids  # loaded from disk, same stamp

@@ -67,7 +67,7 @@ def long_body(topic: str, sentences: int) -> str:
     )
 
 
-def test_ingest_then_unchanged_then_update_then_prune(data_dir: Path, tmp_path: Path,
+def test_ingest_then_unchanged_then_update_then_prune(store_mode: str, tmp_path: Path,
                                                       embedder: Embedder) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(SAMPLES, corpus)
@@ -116,7 +116,7 @@ def test_ingest_then_unchanged_then_update_then_prune(data_dir: Path, tmp_path: 
     assert store.stats()["articles"] == 6
 
 
-def test_exact_duplicates_are_skipped_and_reported(data_dir: Path, tmp_path: Path,
+def test_exact_duplicates_are_skipped_and_reported(store_mode: str, tmp_path: Path,
                                                    embedder: Embedder) -> None:
     corpus = tmp_path / "dups"
     write_article(corpus, "a.txt", "Original", "The same body text.\n\nTwo paragraphs.")
@@ -132,7 +132,7 @@ def test_exact_duplicates_are_skipped_and_reported(data_dir: Path, tmp_path: Pat
     assert store.stats()["articles"] == 1
 
 
-def test_bad_files_are_reported_and_the_rest_is_stored(data_dir: Path, tmp_path: Path,
+def test_bad_files_are_reported_and_the_rest_is_stored(store_mode: str, tmp_path: Path,
                                                        embedder: Embedder) -> None:
     corpus = tmp_path / "mixed"
     write_article(corpus, "good.txt", "Good", "A good article about ferries.")
@@ -154,7 +154,7 @@ def test_bad_files_are_reported_and_the_rest_is_stored(data_dir: Path, tmp_path:
     assert "good.txt" in {c.metadata["article_id"] for c in store.iter_chunks()}
 
 
-def test_urls_and_feeds_from_a_local_server(data_dir: Path, embedder: Embedder,
+def test_urls_and_feeds_from_a_local_server(store_mode: str, embedder: Embedder,
                                             local_server: Any) -> None:
     def slow(handler: BaseHTTPRequestHandler) -> None:
         time.sleep(2)
@@ -218,14 +218,21 @@ def test_cli_ingest_json_stats_and_exit_codes(data_dir: Path, tmp_path: Path) ->
 
 
 def test_sigkill_mid_ingest_then_rerun_matches_an_uninterrupted_run(tmp_path: Path,
-                                                                    data_dir: Path) -> None:
+                                                                    store_mode: str) -> None:
     corpus = tmp_path / "many"
     for i in range(40):
         write_article(corpus, f"{i:03d}.txt", f"Story {i}", long_body(f"topic {i}", 6 + i % 5))
     env = {**os.environ, "NEWSDESK_INGEST__WRITE_BATCH_CHUNKS": "3"}
     killed_dir, clean_dir = tmp_path / "killed", tmp_path / "clean"
+
+    def env_for(target: Path) -> dict[str, str]:
+        # Separate data dirs, and in server mode separate collections on the one server.
+        return {**env, "NEWSDESK_DATA_DIR": str(target),
+                "NEWSDESK_STORE__COLLECTION": f"{env.get('NEWSDESK_STORE__COLLECTION', 'nd')}"
+                                              f"-{target.name}"}
+
     command = [sys.executable, "-m", "bot.cli", "-v", "ingest", str(corpus)]
-    proc = subprocess.Popen(command, env={**env, "NEWSDESK_DATA_DIR": str(killed_dir)},
+    proc = subprocess.Popen(command, env=env_for(killed_dir),
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     assert proc.stderr is not None
     writes = 0
@@ -240,15 +247,18 @@ def test_sigkill_mid_ingest_then_rerun_matches_an_uninterrupted_run(tmp_path: Pa
 
     for target in (killed_dir, clean_dir):
         done = subprocess.run([*command, "--json"], check=False, capture_output=True, text=True,
-                              env={**env, "NEWSDESK_DATA_DIR": str(target)}, timeout=300)
+                              env=env_for(target), timeout=300)
         assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["added"] == 40
 
-    def contents(path: Path) -> dict[str, tuple[str, str]]:
-        settings = load_settings(**{"data_dir": str(path)})
-        return snapshot(Components(settings).store)
+    def contents(path: Path) -> tuple[dict[str, tuple[str, str]], list[str]]:
+        collection = env_for(path)["NEWSDESK_STORE__COLLECTION"]
+        settings = load_settings(data_dir=str(path), **{"store.collection": collection})
+        components = Components(settings)
+        return snapshot(components.store), sorted(components.searcher.bm25().ids)
 
-    resumed, clean = contents(killed_dir), contents(clean_dir)
+    (resumed, resumed_bm25), (clean, clean_bm25) = contents(killed_dir), contents(clean_dir)
     assert resumed == clean
+    assert resumed_bm25 == clean_bm25 == sorted(clean)
     assert len({cid.rsplit("#", 1)[0] for cid in clean}) == 40
