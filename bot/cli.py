@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -18,6 +19,8 @@ from bot.factory import Components
 from config import Settings, load_settings
 from ingest.errors import NewsdeskError
 from ingest.parse import parse_date
+from ingest.records import IngestSummary
+from ingest.schedule import ScheduledSource, parse_interval
 from retrieval.evaluation import EvalQuestion, score_question, summarise
 from retrieval.records import Answer, Passage, SearchFilter
 
@@ -86,36 +89,77 @@ def _print_json(data: Any) -> None:
 
 
 @cli.command()
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1)
 @click.option("--prune", is_flag=True,
               help="Remove stored articles that are not in the given sources any more.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--watch", is_flag=True,
+              help="Keep running: re-ingest each source on its refresh schedule.")
+@click.option("--every", metavar="DURATION",
+              help="With --watch: refresh interval (e.g. 15m) for sources that have none.")
 @click.pass_context
-def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, as_json: bool) -> None:
+def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, as_json: bool,
+           watch: bool, every: str | None) -> None:
     """Ingest articles from files, directories, URLs and RSS/Atom feeds.
 
-    Re-running is cheap: unchanged articles are skipped, changed ones replaced.
+    Without SOURCES, ingests the [[sources]] of the settings. Re-running is cheap: unchanged
+    articles are skipped, changed ones replaced, unchanged feeds cost one request.
     Exit status: 0 all ingested, 1 some sources failed, 2 usage or configuration error.
     """
     components = _components(ctx)
+    scheduled = _scheduled_sources(components.settings, sources, every)
     ingestor = components.build_ingestor()
+    if watch:
+        import threading
+
+        from ingest.watch import run_schedule
+
+        def report(due: list[str], summary: IngestSummary) -> None:
+            stamp = datetime.now().isoformat(timespec="seconds")
+            click.echo(f"{stamp} {', '.join(due)}: {_summary_line(summary.as_dict())}")
+            sys.stdout.flush()
+
+        click.echo("Watching sources; Ctrl-C to stop.", err=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            run_schedule(scheduled, lambda due: ingestor.ingest(due, prune=prune),
+                         threading.Event(), report)
+        return
     with _Progress("Ingesting") as (on_total, on_advance):
-        summary = ingestor.ingest(list(sources), prune=prune, on_total=on_total,
-                                  on_advance=on_advance)
+        summary = ingestor.ingest([s.location for s in scheduled], prune=prune,
+                                  on_total=on_total, on_advance=on_advance)
     data = summary.as_dict()
     if as_json:
         _print_json(data)
     else:
-        click.echo(
-            ", ".join(f"{key} {data[key] if isinstance(data[key], int) else len(data[key])}"
-                      for key in ("added", "updated", "unchanged", "removed", "duplicates",
-                                  "failed", "chunks"))
-        )
+        click.echo(_summary_line(data))
         for dup in data["duplicates"]:
             click.echo(f"  duplicate: {dup['id']} (same text as {dup['duplicate_of']})")
         for failure in data["failed"]:
             click.echo(f"  failed: {failure['source']}: {failure['reason']}")
     ctx.exit(1 if summary.failed else 0)
+
+
+def _summary_line(data: dict[str, Any]) -> str:
+    keys = ["added", "updated", "unchanged", "removed", "duplicates", "failed", "chunks"]
+    if data.get("not_modified"):
+        keys.append("not_modified")
+    return ", ".join(
+        f"{key.replace('_', ' ')} {data[key] if isinstance(data[key], int) else len(data[key])}"
+        for key in keys
+    )
+
+
+def _scheduled_sources(settings: Settings, sources: tuple[str, ...],
+                       every: str | None) -> list[ScheduledSource]:
+    try:
+        default_every = parse_interval(every)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--every") from None
+    if sources:
+        return [ScheduledSource(s, default_every) for s in sources]
+    if not settings.sources:
+        raise click.UsageError("give SOURCES, or list [[sources]] in your settings file")
+    return [ScheduledSource(s.location, s.refresh or default_every) for s in settings.sources]
 
 
 @cli.command()
@@ -402,8 +446,11 @@ def _read_questions(handle: Any) -> list[EvalQuestion]:
 @click.option("--port", type=click.IntRange(0, 65535), default=3000, show_default=True,
               help="HTTP mode: port for /slack/events.")
 @click.option("--host", default="0.0.0.0", show_default=True, help="HTTP mode: address.")
+@click.option("--refresh", is_flag=True,
+              help="Also re-ingest the configured [[sources]] on their schedules.")
 @click.pass_context
-def slack(ctx: click.Context, socket: bool | None, port: int, host: str) -> None:
+def slack(ctx: click.Context, socket: bool | None, port: int, host: str,
+          refresh: bool) -> None:
     """Run the Slack app (tokens from SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN)."""
     import os
 
@@ -413,6 +460,7 @@ def slack(ctx: click.Context, socket: bool | None, port: int, host: str) -> None
     components = _components(ctx)
     components.searcher.bm25()  # build or load the index before the first question
     bot = components.build_slack_bot(tokens)
+    stop_refresh = _start_refresh(components, refresh)
     if tokens.app is not None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -427,8 +475,25 @@ def slack(ctx: click.Context, socket: bool | None, port: int, host: str) -> None
     except KeyboardInterrupt:
         pass
     finally:
+        stop_refresh.set()
         server.shutdown()
         bot.close()
+
+
+def _start_refresh(components: Components, enabled: bool) -> Any:
+    """Run the ingest schedule in a daemon thread of this process; returns its stop event."""
+    import threading
+
+    from ingest.watch import run_schedule
+
+    stop = threading.Event()
+    if not enabled:
+        return stop
+    scheduled = _scheduled_sources(components.settings, (), None)
+    ingestor = components.build_ingestor()
+    threading.Thread(target=run_schedule, name="newsdesk-refresh", daemon=True,
+                     args=(scheduled, ingestor.ingest, stop)).start()
+    return stop
 
 
 @cli.command()

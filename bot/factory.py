@@ -139,12 +139,13 @@ class Components:
         return FeedbackStore(self.settings.data_dir / "feedback.sqlite3")
 
     def build_ingestor(self) -> Ingestor:
-        from ingest.fetch import HttpFetcher
+        from ingest.fetch import HttpFetcher, Validators
         from ingest.loaders import LoaderLimits
         from ingest.pipeline import Ingestor
 
         cfg = self.settings.ingest
-        fetcher = HttpFetcher(cfg.fetch_timeout, cfg.max_fetch_bytes, cfg.user_agent)
+        fetcher = HttpFetcher(cfg.fetch_timeout, cfg.max_fetch_bytes, cfg.user_agent,
+                              Validators(self.settings.data_dir / "http-validators.json"))
         return Ingestor(
             self.store,
             self.embedder,

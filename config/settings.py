@@ -16,6 +16,7 @@ from pydantic_settings import (
 )
 
 from ingest.errors import ConfigError
+from ingest.schedule import parse_interval
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
@@ -81,6 +82,19 @@ class LLMSettings(BaseModel):
     stream: bool = True
 
 
+class SourceSettings(BaseModel):
+    """A source to ingest when `newsdesk ingest` is run without arguments (and on a schedule
+    with --watch or `newsdesk slack --refresh`)."""
+
+    location: str
+    refresh: float | None = None  # seconds; "15m", "1h" in the file
+
+    @field_validator("refresh", mode="before")
+    @classmethod
+    def _interval(cls, value: Any) -> float | None:
+        return parse_interval(value)
+
+
 class SlackSettings(BaseModel):
     command: str = "/ask"
     slash_response: Literal["in_channel", "ephemeral"] = "in_channel"
@@ -109,6 +123,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     llm: LLMSettings = LLMSettings()
     slack: SlackSettings = SlackSettings()
+    sources: list[SourceSettings] = Field(default_factory=list)
 
     @field_validator("data_dir")
     @classmethod

@@ -38,11 +38,21 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | JSONL_SUFFI
 # (a file named explicitly is still ingested).
 _NOT_ARTICLES = ("readme", "license", "licence", "changelog", "contributing")
 
-LoadResult = Article | Failure
+@dataclass(frozen=True)
+class NotModified:
+    """A URL source that answered 304: its articles are as stored last time."""
+
+    source: str
+
+
+LoadResult = Article | Failure | NotModified
 
 
 class Fetcher(Protocol):
-    def get(self, url: str) -> Fetched: ...
+    def get(self, url: str, conditional: bool = False) -> Fetched: ...
+
+    def commit(self, url: str) -> None:
+        """The articles from `url` are stored: remember its validators for conditional GET."""
 
 
 @dataclass(frozen=True)
@@ -335,7 +345,10 @@ def _looks_like_feed(fetched: Fetched) -> bool:
 
 
 def _load_url(item: SourceItem, fetcher: Fetcher, limits: LoaderLimits) -> Iterator[LoadResult]:
-    fetched = fetcher.get(item.location)
+    fetched = fetcher.get(item.location, conditional=True)
+    if fetched.not_modified:
+        yield NotModified(item.location)
+        return
     if not fetched.content.strip():
         raise SourceError(item.location, "empty response")
     if _looks_like_feed(fetched):

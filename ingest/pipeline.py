@@ -21,7 +21,15 @@ from ingest.chunking import chunk_article
 from ingest.embedding import Embedder
 from ingest.errors import StoreError
 from ingest.ids import sha256
-from ingest.loaders import Fetcher, LoaderLimits, SourceItem, discover, load, path_article_id
+from ingest.loaders import (
+    Fetcher,
+    LoaderLimits,
+    NotModified,
+    SourceItem,
+    discover,
+    load,
+    path_article_id,
+)
 from ingest.records import Article, Chunk, Failure, IngestSummary
 from ingest.store import StoredArticle, chunk_metadata
 
@@ -61,6 +69,7 @@ class _Run:
     pending: list[_Pending] = field(default_factory=list)
     pending_chunks: int = 0
     wrote: bool = False
+    fully_loaded: list[str] = field(default_factory=list)  # URLs whose every item loaded
 
 
 class Ingestor:
@@ -133,6 +142,9 @@ class Ingestor:
                 self._prune(run, missing)
             if run.wrote:
                 self._store.bump_stamp()  # once more after the writes: readers rebuild
+            for url in run.fully_loaded:
+                # Only now, with the articles stored, may the next run skip an unchanged URL.
+                self._fetcher.commit(url)
         except StoreError as exc:
             # The store went away mid-run. Say which articles were not stored; everything
             # written so far is consistent, and a re-run completes the rest.
@@ -145,19 +157,24 @@ class Ingestor:
         return run.summary
 
     def _ingest_item(self, run: _Run, item: SourceItem) -> None:
-        produced = False
+        produced = failed = False
         for result in load(item, self._fetcher, self._limits):
-            if isinstance(result, Failure):
+            if isinstance(result, NotModified):
+                run.summary.not_modified.append(result.source)
+            elif isinstance(result, Failure):
+                failed = True
                 run.summary.failed.append(result)
                 log.info("cannot ingest %s: %s", result.source, result.reason)
-                continue
-            produced = True
-            self._ingest_article(run, result)
+            else:
+                produced = True
+                self._ingest_article(run, result)
         if not produced and not item.is_url:
             # The file may hold an article we stored before; a bad read must not prune it.
             run.seen.add(path_article_id(item))
         if item.is_url and not produced:
-            run.protected_origins.add(item.origin)
+            run.protected_origins.add(item.origin)  # failed or not modified: keep its articles
+        if item.is_url and produced and not failed:
+            run.fully_loaded.append(item.location)
 
     def _ingest_article(self, run: _Run, article: Article) -> None:
         if article.id in run.seen:

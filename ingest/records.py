@@ -61,6 +61,7 @@ class IngestSummary:
     chunks: int = 0
     duplicates: list[dict[str, str]] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
+    not_modified: list[str] = field(default_factory=list)  # URLs that answered 304
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +72,7 @@ class IngestSummary:
             "duplicates": list(self.duplicates),
             "failed": [{"source": f.source, "reason": f.reason} for f in self.failed],
             "chunks": self.chunks,
+            "not_modified": list(self.not_modified),
         }
 
 

@@ -262,3 +262,57 @@ def test_sigkill_mid_ingest_then_rerun_matches_an_uninterrupted_run(tmp_path: Pa
     assert resumed == clean
     assert resumed_bm25 == clean_bm25 == sorted(clean)
     assert len({cid.rsplit("#", 1)[0] for cid in clean}) == 40
+
+
+def test_unchanged_feed_costs_one_request_and_no_embedding(data_dir: Path, embedder: Embedder,
+                                                           local_server: Any) -> None:
+    etag = {"value": '"v1"'}
+    body = "<p>" + "The harbour council met and agreed the budget. " * 15 + "</p>"
+    feed = rss_feed([("Budget agreed", "https://feed.example/budget", body),
+                     ("Second story", "https://feed.example/second", body.replace("budget",
+                                                                                  "ferry"))])
+
+    def conditional(handler: BaseHTTPRequestHandler) -> None:
+        if handler.headers.get("If-None-Match") == etag["value"]:
+            handler.send_response(304)
+            handler.send_header("ETag", etag["value"])
+            handler.end_headers()
+            return
+        data = feed.encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/rss+xml")
+        handler.send_header("ETag", etag["value"])
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    server: LocalServer = local_server({"/feed.xml": conditional})
+    url = f"{server.url}/feed.xml"
+    ingestor, store, counting = build(embedder)
+    first = ingestor.ingest([url])
+    assert first.added == 2 and first.not_modified == []
+    counting.embedded = 0
+    server.requests.clear()
+
+    again = ingestor.ingest([url], prune=True)
+    assert server.requests == ["/feed.xml"]
+    assert counting.embedded == 0
+    assert again.not_modified == [url]
+    assert (again.added, again.removed, again.failed) == (0, 0, [])
+    assert store.stats()["articles"] == 2  # a 304 keeps the feed's articles, even with --prune
+
+    etag["value"] = '"v2"'
+    changed = ingestor.ingest([url])
+    assert changed.not_modified == [] and changed.unchanged == 2
+
+
+def test_ingest_without_arguments_uses_configured_sources(data_dir: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "configured"
+    write_article(corpus, "one.txt", "One", "The first configured article.")
+    config = tmp_path / "newsdesk.toml"
+    config.write_text(f'[[sources]]\nlocation = "{corpus}"\nrefresh = "15m"\n')
+    result = run_cli(["--config", str(config), "ingest", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["added"] == 1
+    missing = run_cli(["ingest"])
+    assert missing.exit_code == 2 and "[[sources]]" in missing.stderr

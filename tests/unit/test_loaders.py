@@ -10,8 +10,11 @@ from tests.conftest import FIXTURES, write_article
 
 
 class NoNetwork:
-    def get(self, url: str) -> Fetched:
+    def get(self, url: str, conditional: bool = False) -> Fetched:
         raise AssertionError(f"unexpected fetch of {url}")
+
+    def commit(self, url: str) -> None:
+        raise AssertionError(f"unexpected commit of {url}")
 
 
 def load_all(*sources: Path | str, limits: LoaderLimits | None = None) -> list[Article | Failure]:
