@@ -94,6 +94,7 @@ class ChromaStore:
         self.model_name = model_name
         self.name = collection
         self._writer_lock = writer_lock
+        self._own_stamps: set[str] = set()  # versions this process wrote: nothing to reload
         self._open()
         stored_model = (self._collection.metadata or {}).get("embedding_model")
         if stored_model and stored_model != model_name:
@@ -170,7 +171,12 @@ class ChromaStore:
             metadata.pop("hnsw:space", None)
             metadata["stamp"] = uuid.uuid4().hex
             metadata["updated_at"] = datetime.now(UTC).isoformat()
+            self._own_stamps.add(metadata["stamp"])
             self._collection.modify(metadata=metadata)
+
+    def changed_elsewhere(self, stamp: str) -> bool:
+        """Whether `stamp` was set by another process (our own writes are already visible)."""
+        return stamp not in self._own_stamps
 
     def count(self) -> int:
         with self._guard("count chunks"):

@@ -66,9 +66,10 @@ class HybridSearcher:
             if loaded is not None and loaded.stamp == stamp:
                 self._bm25 = loaded
                 return loaded
-            if self._bm25 is not None:
-                # Another writer changed the store: an embedded client only sees the new
-                # vectors after reconnecting.
+            if self._bm25 is not None and self._store.changed_elsewhere(stamp):
+                # Another process changed the store: an embedded client only sees the new
+                # vectors after reconnecting. (Not after our own writes: reconnecting then
+                # could pull the store from under a writer thread of this process.)
                 self._store.reopen()
             log.info("building the BM25 index (store changed or index missing)")
             index = BM25Index.build(

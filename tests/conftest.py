@@ -8,16 +8,17 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
 
 import pytest
+
+from tests.http_helpers import QuietHandler, server_url, start_server, stop_server
 
 # The suite never reaches a model hub; make an accidental download fail fast instead of hanging.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -57,7 +58,7 @@ class LocalServer:
         self.requests: list[str] = []
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 server.requests.append(self.path)
                 route = server.routes.get(self.path)
@@ -66,25 +67,11 @@ class LocalServer:
                 else:
                     route(self)
 
-            def log_message(self, *args: object) -> None:
-                pass
+        self.httpd = start_server(Handler)
+        self.url = server_url(self.httpd)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> LocalServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def close(self) -> None:
+        stop_server(self.httpd)
 
 
 def respond(body: str | bytes, content_type: str = "text/html; charset=utf-8",
@@ -106,13 +93,13 @@ def local_server() -> Iterator[Callable[[dict[str, Route]], LocalServer]]:
     servers: list[LocalServer] = []
 
     def start(routes: dict[str, Route]) -> LocalServer:
-        server = LocalServer(routes).__enter__()
+        server = LocalServer(routes)
         servers.append(server)
         return server
 
     yield start
     for server in servers:
-        server.__exit__()
+        server.close()
 
 
 def write_article(folder: Path, name: str, title: str, body: str, *, url: str | None = None,

@@ -7,9 +7,11 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.http_helpers import QuietHandler, server_url, start_server, stop_server
 
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
@@ -27,7 +29,7 @@ class FakeSlack:
         self._lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 params = {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -44,17 +46,8 @@ class FakeSlack:
                 params.update({k: v[0] for k, v in parse_qs(parts.query).items()})
                 fake._handle(self, parts.path, params)
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        self.httpd = start_server(Handler)
+        self.url = server_url(self.httpd)
 
     @property
     def api_url(self) -> str:
@@ -129,5 +122,4 @@ class FakeSlack:
         raise AssertionError(f"timed out waiting; calls so far: {[c[0] for c in self.calls]}")
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        stop_server(self.httpd)

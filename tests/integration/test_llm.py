@@ -6,10 +6,8 @@ import contextlib
 import json
 import logging
 import shutil
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from bot.factory import Components
 from config import load_settings
 from ingest.embedding import Embedder
 from tests.conftest import SAMPLES
+from tests.http_helpers import QuietHandler, server_url, start_server, stop_server
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +40,7 @@ class ChatStub:
         self.delay = 0.0
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 stub.requests.append(body)
@@ -86,21 +85,11 @@ class ChatStub:
                     self.wfile.flush()
                 self.wfile.write(b"data: [DONE]\n\n")
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        self.httpd = start_server(Handler)
+        self.base_url = f"{server_url(self.httpd)}/v1"
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        stop_server(self.httpd)
 
 
 @pytest.fixture
