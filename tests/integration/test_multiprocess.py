@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,3 +139,21 @@ def test_ingest_that_loses_the_server_reports_and_a_rerun_completes(
     assert components.store.stats()["articles"] == 40
     assert sorted(components.searcher.bm25().ids) == sorted(
         c.id for c in components.store.iter_chunks())
+
+
+def test_slack_refresh_thread_ingests_configured_sources(data_dir: Path, tmp_path: Path,
+                                                         embedder: Embedder) -> None:
+    from bot.cli import _start_refresh
+
+    corpus = tmp_path / "feeds"
+    write_article(corpus, "tram.txt", "Tram line approved", "The council approved a tram line.")
+    settings = load_settings(sources=[{"location": str(corpus), "refresh": "1h"}])
+    components = Components(settings, embedder=embedder)
+    stop = _start_refresh(components, True)
+    try:
+        deadline = time.monotonic() + 60
+        while components.store.count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert components.build_engine().search("tram line")[0].article_id == "tram.txt"
+    finally:
+        stop.set()
