@@ -46,6 +46,8 @@ class ExtractiveConfig:
     context_term_weight: float = 0.4
     # How many of the lexically best sentences get a semantic similarity score (0 = none).
     rerank: int = 10
+    # A further sentence joins the answer when it scores at least this share of the best.
+    close_ratio: float = 0.8
     similarity_weight: float = 0.6
 
 
@@ -185,7 +187,7 @@ def _choose(ranked: list[Candidate], weights: dict[str, float], total: float,
         if words + candidate.words > config.max_words:
             continue
         gain = sum(weights[t] for t in candidate.covered - covered) / total
-        close = candidate.score >= 0.9 * ranked[0].score
+        close = candidate.score >= config.close_ratio * ranked[0].score
         if (gain >= 0.2 and candidate.score >= 0.6 * ranked[0].score) or close:
             chosen.append(candidate)
             covered |= candidate.covered
