@@ -53,35 +53,31 @@ def cli(ctx: click.Context, config_file: Path | None, data_dir: Path | None, ver
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers", "trafilatura",
-                  "bm25s"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.DEBUG if verbose > 1
-                                               else logging.WARNING))
-    ctx.obj = _LazySettings(config_file, {"data_dir": data_dir})
+    if verbose < 2:  # libraries' own info chatter only with -vv
+        for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers",
+                      "trafilatura", "bm25s"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    ctx.obj = _LazyComponents(config_file, {"data_dir": data_dir})
 
 
-class _LazySettings:
-    """Settings are loaded on first use so `--help` works even with a broken config."""
+class _LazyComponents:
+    """Settings and components are built on first use: `--help` works with a broken config."""
 
     def __init__(self, config_file: Path | None, overrides: dict[str, Any]) -> None:
         self._config_file = config_file
         self._overrides = overrides
         self._components: Components | None = None
 
-    def components(self, **more: Any) -> Components:
+    def components(self) -> Components:
         if self._components is None:
-            settings = load_settings(self._config_file, **self._overrides, **more)
+            settings = load_settings(self._config_file, **self._overrides)
             self._components = Components(settings)
         return self._components
 
-    @property
-    def settings(self) -> Settings:
-        return self.components().settings
 
-
-def _components(ctx: click.Context, **overrides: Any) -> Components:
-    lazy: _LazySettings = ctx.find_root().obj
-    return lazy.components(**overrides)
+def _components(ctx: click.Context) -> Components:
+    lazy: _LazyComponents = ctx.find_root().obj
+    return lazy.components()
 
 
 def _print_json(data: Any) -> None:
