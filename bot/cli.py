@@ -330,8 +330,8 @@ def chat(ctx: click.Context, k: int | None, sources: tuple[str, ...], since: str
     where = _filter(sources, since, until)
     components = _components(ctx)
     engine = components.build_engine()
-    stats = components.store.stats()
-    click.secho(f"Newsdesk — {stats['articles']} articles. Ask a question. {CHAT_HELP}",
+    passages = components.store.count()  # count() is cheap; stats() reads every chunk
+    click.secho(f"Newsdesk — {passages} passages to search. Ask a question. {CHAT_HELP}",
                 dim=True)
     history: list[tuple[str, str]] = []
     last: Answer | None = None
