@@ -111,9 +111,23 @@ def run_baselines(items: list[EvalQuestion], embedder: Embedder, cache: Path,
             else:
                 hits = [(d.metadata["source"], d.page_content) for d in retriever.invoke(query)]
             scores.append(score_question(item, as_answer(item.question, hits), KS, max(KS)))
-        results[name] = summarise(scores, KS, max(KS))
+        results[name] = _retrieval_only(summarise(scores, KS, max(KS)))
     results["tutorial_chunks"] = len(chunks)
     return results
+
+
+_ANSWER_METRICS = ("answer_accuracy", "abstention_accuracy", "false_abstention_rate",
+                   "citation_precision")
+
+
+def _retrieval_only(summary: dict[str, Any]) -> dict[str, Any]:
+    """Baselines retrieve but do not answer: keep only the retrieval metrics."""
+    def strip(block: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in block.items() if k not in _ANSWER_METRICS}
+
+    return {"overall": strip(summary["overall"]),
+            "by_type": {t: strip(b) for t, b in summary["by_type"].items()
+                        if t != "unanswerable"}}
 
 
 def main() -> None:
