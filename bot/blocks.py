@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from retrieval.records import Answer, Passage
+from retrieval.records import Answer, Passage, closest_articles
 
 SECTION_LIMIT = 3000  # characters of text in one section block
 MAX_BLOCKS = 50
@@ -49,16 +49,8 @@ def _context(text: str) -> Block:
 def describe(passage: Passage, link: bool = True) -> str:
     title = escape(passage.title or passage.article_id).replace("|", "∣")
     name = f"<{passage.url}|{title}>" if link and passage.url else f"*{title}*"
-    details = [escape(x) for x in (passage.source, passage.published.date().isoformat()
-                                   if passage.published else None) if x]
+    details = [escape(x) for x in passage.details]
     return name + (f" — {', '.join(details)}" if details else "")
-
-
-def _closest(passages: Sequence[Passage], limit: int = 3) -> list[Passage]:
-    unique: dict[str, Passage] = {}
-    for passage in passages:
-        unique.setdefault(passage.article_id, passage)
-    return list(unique.values())[:limit]
 
 
 def answer_blocks(answer: Answer, *, feedback: bool = True) -> tuple[list[Block], str]:
@@ -66,7 +58,7 @@ def answer_blocks(answer: Answer, *, feedback: bool = True) -> tuple[list[Block]
     blocks: list[Block] = []
     tail: list[Block] = []
     if answer.abstained:
-        closest = _closest(answer.passages)
+        closest = closest_articles(answer.passages)
         body = "The articles don't say."
         if closest:
             body += "\n*Closest articles:*\n" + "\n".join(f"• {describe(p)}" for p in closest)

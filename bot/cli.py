@@ -224,11 +224,9 @@ def _render(answer: Answer, streamed: str | None = None) -> None:
 
 
 def _describe(passage: Passage) -> str:
-    details = [x for x in (passage.source, passage.published.date().isoformat()
-                           if passage.published else None) if x]
     text = passage.title or passage.article_id
-    if details:
-        text += f" ({', '.join(details)})"
+    if passage.details:
+        text += f" ({', '.join(passage.details)})"
     return text + (f" <{passage.url}>" if passage.url else f" [{passage.article_id}]")
 
 

@@ -101,7 +101,7 @@ class Components:
         settings = self.settings
         retriever = NewsdeskRetriever(searcher=self.searcher, k=settings.retrieval.k)
         extractive = ExtractiveAnswerer(
-            self.searcher.bm25,
+            self.searcher.current_bm25,  # retrieval has just checked it against the store
             ExtractiveConfig(max_sentences=settings.answer.max_sentences,
                              max_words=settings.answer.max_words,
                              min_evidence=settings.answer.min_evidence),

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from ingest.sentences import split_sentences
 from retrieval.answer_types import AnswerType, answer_type, offers
-from retrieval.records import Passage
+from retrieval.records import Passage, closest_articles
 
 
 class Similarity(Protocol):
@@ -211,19 +211,8 @@ def compose(evidence: Evidence, max_words: int) -> str:
 
 
 def abstention_text(passages: Sequence[Passage], closest: int = 3) -> str:
-    titles: list[str] = []
-    seen: set[str] = set()
-    for passage in passages:
-        if passage.article_id in seen:
-            continue
-        seen.add(passage.article_id)
-        details = ", ".join(
-            x for x in (passage.source, passage.published.date().isoformat()
-                        if passage.published else None) if x
-        )
-        titles.append(f"“{passage.title}”" + (f" ({details})" if details else ""))
-        if len(titles) == closest:
-            break
+    titles = [f"“{p.title}”" + (f" ({', '.join(p.details)})" if p.details else "")
+              for p in closest_articles(passages, closest)]
     text = "The articles don't say."
     if titles:
         text += " The closest articles: " + "; ".join(titles) + "."

@@ -23,10 +23,7 @@ Reply with the rewritten question only."""
 def format_passages(passages: Sequence[Passage]) -> str:
     blocks = []
     for number, passage in enumerate(passages, start=1):
-        details = ", ".join(
-            x for x in (passage.source,
-                        passage.published.date().isoformat() if passage.published else None) if x
-        )
+        details = ", ".join(passage.details)
         heading = f"[{number}] {passage.title}" + (f" ({details})" if details else "")
         blocks.append(f"{heading}\n{passage.text}")
     return "\n\n".join(blocks)

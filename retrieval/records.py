@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +41,12 @@ class Passage:
             end=int(meta.get("end", 0)),
         )
 
+    @property
+    def details(self) -> list[str]:
+        """Source and publication date, where known, for display."""
+        date = self.published.date().isoformat() if self.published else None
+        return [x for x in (self.source, date) if x]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "article_id": self.article_id,
@@ -51,6 +58,14 @@ class Passage:
             "text": self.text,
             "score": round(self.score, 4),
         }
+
+
+def closest_articles(passages: Sequence[Passage], limit: int = 3) -> list[Passage]:
+    """The best passage of each of the first `limit` distinct articles, in rank order."""
+    unique: dict[str, Passage] = {}
+    for passage in passages:
+        unique.setdefault(passage.article_id, passage)
+    return list(unique.values())[:limit]
 
 
 @dataclass(frozen=True)

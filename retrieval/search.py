@@ -85,6 +85,10 @@ class HybridSearcher:
             self._bm25 = index
             return index
 
+    def current_bm25(self) -> BM25Index:
+        """The index the last search used (checked against the store then); built if none."""
+        return self._bm25 if self._bm25 is not None else self.bm25()
+
     # -- search -------------------------------------------------------------------------------
 
     def embed_query(self, query: str) -> np.ndarray:
