@@ -58,9 +58,9 @@ class RetrievalSettings(BaseModel):
     dense_candidates: int = Field(40, ge=1)
     bm25_candidates: int = Field(40, ge=1)
     rrf_k: int = Field(5, ge=1)
-    dense_weight: float = Field(0.3, ge=0)
+    dense_weight: float = Field(0.2, ge=0)
     bm25_weight: float = Field(1.0, ge=0)
-    per_article_cap: int = Field(2, ge=0)
+    per_article_cap: int = Field(1, ge=0)
     reranker: str = ""
 
 

@@ -20,7 +20,7 @@ def test_file_then_env_then_flags(tmp_path: Path, data_dir: Path,
     settings = load_settings(user)
     retrieval = settings.retrieval
     assert (retrieval.k, retrieval.rrf_k, settings.embedding.threads) == (3, 7, 1)
-    assert settings.retrieval.per_article_cap == 2  # untouched keys keep the defaults
+    assert settings.retrieval.per_article_cap == 1  # untouched keys keep the defaults
 
     monkeypatch.setenv("NEWSDESK_RETRIEVAL__K", "4")
     assert load_settings(user).retrieval.k == 4
