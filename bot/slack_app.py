@@ -163,14 +163,21 @@ class NewsdeskSlackBot:
         self._listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="slack-listen")
         self._answers = ThreadPoolExecutor(max_workers=options.workers,
                                            thread_name_prefix="slack-answer")
-        self.app = App(
-            client=self.client,
-            signing_secret=(tokens.signing_secret.get_secret_value()
-                            if tokens.signing_secret else None),
-            request_verification_enabled=tokens.signing_secret is not None,
-            listener_executor=self._listeners,
-            logger=logging.getLogger("newsdesk.slack.bolt"),
-        )
+        bolt_log = logging.getLogger("newsdesk.slack.bolt")
+        level = bolt_log.level
+        # Bolt also reads SLACK_BOT_TOKEN itself and warns that the client we pass wins; it does.
+        bolt_log.setLevel(logging.ERROR)
+        try:
+            self.app = App(
+                client=self.client,
+                signing_secret=(tokens.signing_secret.get_secret_value()
+                                if tokens.signing_secret else None),
+                request_verification_enabled=tokens.signing_secret is not None,
+                listener_executor=self._listeners,
+                logger=bolt_log,
+            )
+        finally:
+            bolt_log.setLevel(level)
         identity = self.client.auth_test()
         self.bot_user_id: str = identity["user_id"]
         self.bot_id: str | None = identity.get("bot_id")

@@ -383,3 +383,39 @@ def test_channel_allowlist_and_per_user_rate_limit(engine: Any, start: Any) -> N
     assert [p["channel"] for p in posts] == ["C1", "C1"]  # nothing in the channel not allowed
     assert "give me a moment" in posts[1]["text"] and posts[1]["thread_ts"] == "1400.3"
     assert len(answers(running)) == 1
+
+
+def test_newsdesk_slack_command_serves_http_mode(data_dir: Path, tmp_path: Path,
+                                                 embedder: Embedder) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    corpus = tmp_path / "news"
+    shutil.copytree(SAMPLES, corpus)
+    Components(load_settings(), embedder=embedder).build_ingestor().ingest([str(corpus)])
+    fake = FakeSlack()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+           "SLACK_API_URL": fake.api_url}
+    env.pop("SLACK_APP_TOKEN", None)
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "slack", "--http", "--host",
+                             "127.0.0.1", "--port", str(port)], env=env,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        first_line = proc.stderr.readline()
+        assert first_line.startswith("Newsdesk is listening on http://127.0.0.1"), first_line
+        url = f"http://127.0.0.1:{port}/slack/events"
+        body = event_body(mention("How much did the bridge repair cost?", "1500.1"), "EvCli")
+        assert post(url, body, sign(body))[0] == 200
+        fake.wait_for(lambda: any("84 million euros" in block_text(p)
+                                  for p in fake.calls_to("chat.update")))
+    finally:
+        proc.terminate()
+        _, rest = proc.communicate(timeout=30)
+        fake.close()
+    assert BOT_TOKEN not in first_line + rest
