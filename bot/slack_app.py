@@ -58,10 +58,6 @@ class SlackTokens:
     signing_secret: SecretStr | None
     api_url: str | None
 
-    @property
-    def socket_mode(self) -> bool:
-        return self.app is not None
-
 
 def slack_tokens(environ: dict[str, str], socket: bool | None) -> SlackTokens:
     """Read and check tokens from the environment; errors never echo a token."""

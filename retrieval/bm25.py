@@ -60,7 +60,6 @@ class BM25Index:
         self._sources = sources
         self._published = published
         self.stamp = stamp
-        self._position = {chunk_id: i for i, chunk_id in enumerate(ids)}
         self._idf = self._document_frequencies()
 
     @classmethod
