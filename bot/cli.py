@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sys
-from collections.abc import Callable
+import textwrap
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,6 +18,7 @@ import click
 from pydantic import BaseModel, ValidationError
 
 from bot.factory import Components
+from bot.logs import configure_logging, safe
 from config import Settings, load_settings
 from ingest.errors import NewsdeskError
 from ingest.parse import parse_date
@@ -28,14 +31,30 @@ log = logging.getLogger(__name__)
 
 
 class NewsdeskGroup(click.Group):
-    """Turns project errors into one line on stderr and the error's exit code."""
+    """Turns project errors into one line on stderr and the error's exit code; anything
+    unexpected into one line too (its traceback with -v), never with a secret in it."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except NewsdeskError as exc:
-            click.echo(f"newsdesk: error: {exc}", err=True)
+            click.echo(safe(f"newsdesk: error: {exc}"), err=True)
             ctx.exit(exc.exit_code)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except BrokenPipeError:
+            # The reader went away (`newsdesk stats | head`): stop quietly, as Python's docs
+            # advise, pointing stdout at devnull so the interpreter's final flush is silent.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(1)
+        except Exception as exc:
+            if logging.getLogger().isEnabledFor(logging.INFO):  # -v: the traceback too
+                log.error("unexpected error", exc_info=True)
+            first = (str(exc).strip().splitlines() or [""])[0]
+            click.echo(safe(f"newsdesk: error: {type(exc).__name__}: {first}"
+                            " (run with -v for details)"), err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=NewsdeskGroup)
@@ -48,15 +67,7 @@ class NewsdeskGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, config_file: Path | None, data_dir: Path | None, verbose: int) -> None:
     """Newsdesk: ask questions about your news articles and get cited answers."""
-    logging.basicConfig(
-        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if verbose < 2:  # libraries' own info chatter only with -vv
-        for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers",
-                      "trafilatura", "bm25s"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(verbose)
     ctx.obj = _LazyComponents(config_file, {"data_dir": data_dir})
 
 
@@ -87,15 +98,18 @@ def _print_json(data: Any) -> None:
 @cli.command()
 @click.argument("sources", nargs=-1)
 @click.option("--prune", is_flag=True,
-              help="Remove stored articles that are not in the given sources any more.")
+              help="Also remove stored articles of these sources that are gone from them "
+                   "(other sources' articles are never touched).")
+@click.option("--force", is_flag=True,
+              help="With --prune: remove them even if that is most of a source's articles.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--watch", is_flag=True,
               help="Keep running: re-ingest each source on its refresh schedule.")
 @click.option("--every", metavar="DURATION",
               help="With --watch: refresh interval (e.g. 15m) for sources that have none.")
 @click.pass_context
-def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, as_json: bool,
-           watch: bool, every: str | None) -> None:
+def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: bool,
+           as_json: bool, watch: bool, every: str | None) -> None:
     """Ingest articles from files, directories, URLs and RSS/Atom feeds.
 
     Without SOURCES, ingests the [[sources]] of the settings. Re-running is cheap: unchanged
@@ -117,11 +131,11 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, as_json: b
 
         click.echo("Watching sources; Ctrl-C to stop.", err=True)
         with contextlib.suppress(KeyboardInterrupt):
-            run_schedule(scheduled, lambda due: ingestor.ingest(due, prune=prune),
+            run_schedule(scheduled, lambda due: ingestor.ingest(due, prune=prune, force=force),
                          threading.Event(), report)
         return
     with _Progress("Ingesting") as (on_total, on_advance):
-        summary = ingestor.ingest([s.location for s in scheduled], prune=prune,
+        summary = ingestor.ingest([s.location for s in scheduled], prune=prune, force=force,
                                   on_total=on_total, on_advance=on_advance)
     data = summary.as_dict()
     if as_json:
@@ -130,15 +144,16 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, as_json: b
         click.echo(_summary_line(data))
         for dup in data["duplicates"]:
             click.echo(f"  duplicate: {dup['id']} (same text as {dup['duplicate_of']})")
+        for partial in data["partial"]:
+            click.echo(safe(f"  partial: {partial['source']}: {partial['reason']}"))
         for failure in data["failed"]:
-            click.echo(f"  failed: {failure['source']}: {failure['reason']}")
+            click.echo(safe(f"  failed: {failure['source']}: {failure['reason']}"))
     ctx.exit(1 if summary.failed else 0)
 
 
 def _summary_line(data: dict[str, Any]) -> str:
     keys = ["added", "updated", "unchanged", "removed", "duplicates", "failed", "chunks"]
-    if data.get("not_modified"):
-        keys.append("not_modified")
+    keys += [key for key in ("partial", "not_modified") if data.get(key)]
     return ", ".join(
         f"{key.replace('_', ' ')} {data[key] if isinstance(data[key], int) else len(data[key])}"
         for key in keys
@@ -312,7 +327,13 @@ def search(ctx: click.Context, question: str, as_json: bool, k: int | None,
         return
     for rank, passage in enumerate(passages, start=1):
         click.secho(f"{rank}. {_describe(passage)}  score {passage.score:.4f}", bold=True)
-        click.echo(f"   {passage.text[:400]}{'…' if len(passage.text) > 400 else ''}")
+        click.echo(_excerpt(passage.text, 400))
+
+
+def _excerpt(text: str, limit: int) -> str:
+    """At most `limit` characters of `text`, cut at a word, wrapped and indented."""
+    short = textwrap.shorten(text, width=limit, placeholder=" …")
+    return textwrap.fill(short, width=100, initial_indent="   ", subsequent_indent="   ")
 
 
 CHAT_HELP = "Commands: /sources (passages behind the last answer), /reset (new conversation), " \
@@ -324,25 +345,23 @@ CHAT_HELP = "Commands: /sources (passages behind the last answer), /reset (new c
 @click.pass_context
 def chat(ctx: click.Context, k: int | None, sources: tuple[str, ...], since: str | None,
          until: str | None) -> None:
-    """Chat about the articles; follow-up questions use the conversation so far."""
+    """Chat about the articles; follow-up questions use the conversation so far.
+
+    With a pipe on stdin, answers each line in turn and exits at the end of the input:
+    `echo "Who won?" | newsdesk chat`. Ctrl-C cancels an answer; at the prompt it quits.
+    """
     where = _filter(sources, since, until)
     components = _components(ctx)
     engine = components.build_engine()
-    passages = components.store.count()  # count() is cheap; stats() reads every chunk
-    click.secho(f"Newsdesk — {passages} passages to search. Ask a question. {CHAT_HELP}",
-                dim=True)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        passages = components.store.count()  # count() is cheap; stats() reads every chunk
+        click.secho(f"Newsdesk — {passages} passages to search. Ask a question. {CHAT_HELP}",
+                    dim=True)
     history: list[tuple[str, str]] = []
     last: Answer | None = None
-    streaming = components.settings.answer.mode == "llm"
-    while True:
-        try:
-            question = click.prompt(click.style("you", fg="cyan", bold=True),
-                                    prompt_suffix="> ").strip()
-        except (EOFError, KeyboardInterrupt, click.Abort):
-            click.echo()
-            return
-        if not question:
-            continue
+    streaming = components.settings.answer.mode == "llm" and sys.stdout.isatty()
+    for question in _chat_lines(interactive):
         command = question.lower()
         if command in {"/quit", "/exit", "/q"}:
             return
@@ -357,16 +376,41 @@ def chat(ctx: click.Context, k: int | None, sources: tuple[str, ...], since: str
         if command == "/sources":
             _show_passages(last)
             continue
-        click.secho("newsdesk> ", fg="green", bold=True, nl=False)
+        if interactive:
+            click.secho("newsdesk> ", fg="green", bold=True, nl=False)
         echo = _StreamEcho()
         try:
-            last = engine.ask(question, history, k=k, where=where,
-                              on_token=echo if streaming else None)
-        except NewsdeskError as exc:
-            click.secho(f"\nSorry, that failed: {exc}", fg="red")
+            answer = engine.ask(question, history, k=k, where=where,
+                                on_token=echo if streaming else None)
+        except KeyboardInterrupt:
+            click.secho("\n(cancelled)", dim=True)
             continue
-        _render(last, echo.text if streaming else None)
-        history.append((question, last.answer))
+        except NewsdeskError as exc:
+            click.secho(safe(f"\nSorry, that failed: {exc}"), fg="red")
+            continue
+        last = answer
+        _render(answer, echo.text if streaming else None)
+        if not interactive:
+            click.echo()
+        history.append((question, answer.answer))
+
+
+def _chat_lines(interactive: bool) -> Iterator[str]:
+    """The questions typed at the prompt, or the lines of piped input, until the end."""
+    while True:
+        if interactive:
+            try:
+                line = click.prompt(click.style("you", fg="cyan", bold=True),
+                                    prompt_suffix="> ", default="", show_default=False)
+            except (EOFError, KeyboardInterrupt, click.Abort):
+                click.echo()
+                return
+        else:
+            line = sys.stdin.readline()
+            if not line:
+                return
+        if line.strip():
+            yield line.strip()
 
 
 def _show_passages(answer: Answer | None) -> None:
@@ -375,7 +419,7 @@ def _show_passages(answer: Answer | None) -> None:
         return
     for rank, passage in enumerate(answer.passages, start=1):
         click.secho(f"{rank}. {_describe(passage)}", bold=True)
-        click.echo(f"   {passage.text[:300]}{'…' if len(passage.text) > 300 else ''}")
+        click.echo(_excerpt(passage.text, 300))
 
 
 @cli.command(name="eval")
@@ -446,7 +490,6 @@ def _read_questions(handle: Any) -> list[EvalQuestion]:
 def slack(ctx: click.Context, socket: bool | None, port: int, host: str,
           refresh: bool) -> None:
     """Run the Slack app (tokens from SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN)."""
-    import os
 
     from bot.slack_app import EVENTS_PATH, SlackHTTPServer, slack_tokens
 

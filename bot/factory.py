@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -56,10 +57,35 @@ def chroma_connector(settings: Settings) -> tuple[Callable[[], Any], str, Path |
     path = settings.chroma_dir
 
     def connect_embedded() -> Any:
+        _require_writable(path)
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        try:
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        except Exception as exc:
+            if "readonly" in str(exc).lower() or isinstance(exc, PermissionError):
+                raise _not_writable(path) from None
+            raise
 
     return connect_embedded, str(path), settings.data_dir / "locks" / "writer.lock"
+
+
+def _require_writable(path: Path) -> None:
+    """Chroma's embedded store writes (SQLite journal, index files) even to answer a question:
+    fail with one line that says so, rather than with SQLite's "readonly database"."""
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    files = [existing, *existing.glob("*.sqlite3")] if existing == path else [existing]
+    if not all(os.access(f, os.W_OK | (os.X_OK if f.is_dir() else 0)) for f in files):
+        raise _not_writable(path)
+
+
+def _not_writable(path: Path) -> ConfigError:
+    return ConfigError(
+        f"cannot write to {path}: the embedded store needs read and write access to it, even "
+        "to answer questions; fix its permissions, or point NEWSDESK_DATA_DIR (--data-dir) at "
+        "a directory you can write"
+    )
 
 
 class Components:
@@ -145,7 +171,8 @@ class Components:
 
         cfg = self.settings.ingest
         fetcher = HttpFetcher(cfg.fetch_timeout, cfg.max_fetch_bytes, cfg.user_agent,
-                              Validators(self.settings.data_dir / "http-validators.json"))
+                              Validators(self.settings.data_dir / "http-validators.json"),
+                              deadline=cfg.fetch_deadline)
         return Ingestor(
             self.store,
             self.embedder,
@@ -158,4 +185,5 @@ class Components:
                 fetch_entry_links=cfg.fetch_entry_links,
             ),
             write_batch_chunks=cfg.write_batch_chunks,
+            max_prune_share=cfg.max_prune_share,
         )

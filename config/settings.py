@@ -46,11 +46,13 @@ class StoreSettings(BaseModel):
 class IngestSettings(BaseModel):
     max_file_bytes: int = Field(20_000_000, ge=1)
     fetch_timeout: float = Field(15.0, gt=0)
+    fetch_deadline: float = Field(60.0, gt=0)
     max_fetch_bytes: int = Field(20_000_000, ge=1)
     user_agent: str = "newsdesk/0.1"
     min_entry_chars: int = Field(400, ge=0)
     fetch_entry_links: bool = True
     write_batch_chunks: int = Field(512, ge=1, le=5000)
+    max_prune_share: float = Field(0.5, ge=0, le=1)
 
 
 class RetrievalSettings(BaseModel):

@@ -65,11 +65,16 @@ class Validators:
 
 
 class HttpFetcher:
-    """GET with a timeout, a size cap and redirects followed; every failure is a SourceError."""
+    """GET with timeouts, a size cap and redirects followed; every failure is a SourceError.
+
+    `timeout` bounds connecting and each read; `deadline` bounds the whole download, so a
+    server that trickles bytes cannot hold a run (or a watch loop) for ever.
+    """
 
     def __init__(self, timeout: float, max_bytes: int, user_agent: str,
-                 validators: Validators | None = None) -> None:
+                 validators: Validators | None = None, deadline: float = 60.0) -> None:
         self._max_bytes = max_bytes
+        self._deadline = deadline
         self.validators = validators
         self._client = httpx.Client(
             timeout=timeout,
@@ -78,7 +83,32 @@ class HttpFetcher:
         )
 
     def get(self, url: str, conditional: bool = False) -> Fetched:
-        """GET `url`; with `conditional`, send the saved validators and report a 304."""
+        """GET `url`; with `conditional`, send the saved validators and report a 304.
+
+        The download runs in a worker thread so that the deadline holds even while a read is
+        blocked (httpx has per-read timeouts only); past it, the worker is told to stop at its
+        next read and the caller gets a SourceError at once.
+        """
+        outcome: list[Fetched | BaseException] = []
+        cancelled = threading.Event()
+
+        def download() -> None:
+            try:
+                outcome.append(self._download(url, conditional, cancelled))
+            except BaseException as exc:  # handed to the caller's thread
+                outcome.append(exc)
+
+        worker = threading.Thread(target=download, name="newsdesk-fetch", daemon=True)
+        worker.start()
+        worker.join(self._deadline)
+        if not outcome:
+            cancelled.set()
+            raise SourceError(url, f"download did not finish within {self._deadline:g} s")
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    def _download(self, url: str, conditional: bool, cancelled: threading.Event) -> Fetched:
         headers = self.validators.headers(url) if conditional and self.validators else {}
         try:
             with self._client.stream("GET", url, headers=headers) as response:
@@ -93,6 +123,8 @@ class HttpFetcher:
                     raise SourceError(url, f"response too large ({declared} bytes)")
                 body = bytearray()
                 for piece in response.iter_bytes():
+                    if cancelled.is_set():
+                        raise SourceError(url, "download cancelled at its deadline")
                     body.extend(piece)
                     if len(body) > self._max_bytes:
                         raise SourceError(url, f"response larger than {self._max_bytes} bytes")

@@ -45,7 +45,16 @@ class NotModified:
     source: str
 
 
-LoadResult = Article | Failure | NotModified
+@dataclass(frozen=True)
+class Partial:
+    """An article was stored with less than its source offered, and why (a feed entry kept
+    as its teaser because the linked page could not be loaded)."""
+
+    source: str
+    reason: str
+
+
+LoadResult = Article | Failure | NotModified | Partial
 
 
 class Fetcher(Protocol):
@@ -79,16 +88,21 @@ def is_url(location: str) -> bool:
     return location.startswith(("http://", "https://"))
 
 
+def source_origin(source: str) -> str:
+    """What a named source is recorded as: the URL itself, or the absolute path."""
+    return source if is_url(source) else str(Path(source).expanduser().resolve())
+
+
 def discover(sources: Sequence[str]) -> tuple[list[SourceItem], list[Failure]]:
     """Expand directories recursively (supported suffixes, no hidden files), keep files and URLs."""
     items: list[SourceItem] = []
     failures: list[Failure] = []
     for source in sources:
+        origin = source_origin(source)
         if is_url(source):
-            items.append(SourceItem(location=source, origin=source))
+            items.append(SourceItem(location=source, origin=origin))
             continue
         path = Path(source).expanduser()
-        origin = str(path.resolve())
         if path.is_dir():
             root = path.resolve()
             for dirpath, dirnames, filenames in os.walk(root):
@@ -283,7 +297,8 @@ def _json_articles(
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SourceError(path, f"invalid JSON: {exc.msg} at line {exc.lineno}") from None
+        raise SourceError(path, f"invalid JSON: {exc.msg} (line {exc.lineno}, column "
+                                f"{exc.colno})") from None
     if isinstance(data, dict):
         for key in ("articles", "items", "data", "results"):
             if isinstance(data.get(key), list):
@@ -370,16 +385,23 @@ def _feed_articles(
     for position, entry in enumerate(feed.entries, start=1):
         label = f"{location} entry {position}"
         try:
-            yield _feed_entry(entry, label, feed_title, origin, fetcher, limits)
+            article, page_failure = _feed_entry(entry, label, feed_title, origin, fetcher,
+                                                limits)
         except SourceError as exc:
             malformed = f" (malformed feed: {feed.bozo_exception})" if feed.bozo else ""
             yield Failure(exc.source, exc.reason + malformed)
+            continue
+        if page_failure is not None:
+            yield Partial(page_failure.source, "only the feed's teaser was stored; the linked "
+                                               f"page failed: {page_failure.reason}")
+        yield article
 
 
 def _feed_entry(
     entry: Any, label: str, feed_title: str | None, origin: str, fetcher: Fetcher,
     limits: LoaderLimits,
-) -> Article:
+) -> tuple[Article, SourceError | None]:
+    """The entry's article, and the failure of its linked page if only the teaser is kept."""
     link = entry.get("link")
     content = entry.get("content") or []
     html = content[0].get("value", "") if content else entry.get("summary", "")
@@ -392,6 +414,7 @@ def _feed_entry(
             break
     tags = entry.get("tags") or []
     category = tags[0].get("term") if tags else None
+    page_failure: SourceError | None = None
     if len(text) < limits.min_entry_chars and link and limits.fetch_entry_links:
         try:
             page = fetcher.get(link)
@@ -400,17 +423,18 @@ def _feed_entry(
                 {"source": feed_title, "category": category},
             )
             if len(article.text) > len(text):
-                return _with_feed_fields(article, entry, published, feed_title, category)
+                return _with_feed_fields(article, entry, published, feed_title, category), None
         except SourceError as exc:
             if not text:
                 raise
             log.info("%s: using the feed summary; linked page failed: %s", label, exc.reason)
+            page_failure = exc
     return make_article(
         source_name=label,
         fallback_id=entry.get("id") or f"{origin}#{label.rsplit(' ', 1)[-1]}",
         origin=origin, title=entry.get("title", ""), text=text, url=link,
         author=entry.get("author"), source=feed_title, published=published, category=category,
-    )
+    ), page_failure
 
 
 def _with_feed_fields(

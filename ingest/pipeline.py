@@ -10,9 +10,11 @@ other versions' chunks deleted), so a re-run converges to the same collection.
 from __future__ import annotations
 
 import logging
+import os
+from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -25,10 +27,13 @@ from ingest.loaders import (
     Fetcher,
     LoaderLimits,
     NotModified,
+    Partial,
     SourceItem,
     discover,
+    is_url,
     load,
     path_article_id,
+    source_origin,
 )
 from ingest.records import Article, Chunk, Failure, IngestSummary
 from ingest.store import StoredArticle, chunk_metadata
@@ -64,8 +69,13 @@ class _Run:
     stored: dict[str, StoredArticle]
     summary: IngestSummary = field(default_factory=IngestSummary)
     seen: set[str] = field(default_factory=set)
+    # Articles per named source (by origin), counting unchanged and duplicate ones.
+    produced: Counter[str] = field(default_factory=Counter)
+    # Sources (URL origins) and files (paths) that failed in part: prune leaves them alone.
     protected_origins: set[str] = field(default_factory=set)
+    protected_paths: set[str] = field(default_factory=set)
     by_text: dict[str, str] = field(default_factory=dict)
+    path_of: dict[str, str] = field(default_factory=dict)  # file read for an id in this run
     pending: list[_Pending] = field(default_factory=list)
     pending_chunks: int = 0
     wrote: bool = False
@@ -83,6 +93,7 @@ class Ingestor:
         overlap_tokens: int,
         limits: LoaderLimits,
         write_batch_chunks: int = 512,
+        max_prune_share: float = 0.5,
     ) -> None:
         self._store = store
         self._embedder = embedder
@@ -91,6 +102,7 @@ class Ingestor:
         self._overlap = overlap_tokens
         self._limits = limits
         self._write_batch = write_batch_chunks
+        self._max_prune_share = max_prune_share
         # Part of every stored version hash: changing the model or chunking re-embeds.
         self._fingerprint = sha256(
             embedder.name, str(max_tokens), str(overlap_tokens), CHUNKER_VERSION
@@ -107,16 +119,22 @@ class Ingestor:
         sources: Sequence[str],
         *,
         prune: bool = False,
+        force: bool = False,
         on_total: Callable[[int], None] | None = None,
         on_advance: Callable[[], None] | None = None,
     ) -> IngestSummary:
+        """Ingest `sources`; with `prune`, also remove stored articles that came from these
+        sources and are gone from them. Other sources' articles are never touched, a source
+        that yields nothing prunes nothing, and a prune that would remove more than
+        `max_prune_share` of a source's articles is refused unless `force`."""
         with self._store.writing():
-            return self._ingest(sources, prune, on_total, on_advance)
+            return self._ingest(sources, prune, force, on_total, on_advance)
 
     def _ingest(
         self,
         sources: Sequence[str],
         prune: bool,
+        force: bool,
         on_total: Callable[[int], None] | None,
         on_advance: Callable[[], None] | None,
     ) -> IngestSummary:
@@ -138,8 +156,9 @@ class Ingestor:
                 if on_advance:
                     on_advance()
             self._flush(run)
+            productive = self._report_empty_sources(run, list(dict.fromkeys(sources)))
             if prune:
-                self._prune(run, missing)
+                self._prune(run, productive, force)
             if run.wrote:
                 self._store.bump_stamp()  # once more after the writes: readers rebuild
             for url in run.fully_loaded:
@@ -161,35 +180,56 @@ class Ingestor:
         for result in load(item, self._fetcher, self._limits):
             if isinstance(result, NotModified):
                 run.summary.not_modified.append(result.source)
+                run.protected_origins.add(item.origin)  # its articles are as stored
+            elif isinstance(result, Partial):
+                run.summary.partial.append(Failure(result.source, result.reason))
             elif isinstance(result, Failure):
                 failed = True
                 run.summary.failed.append(result)
                 log.info("cannot ingest %s: %s", result.source, result.reason)
-            else:
+            elif self._ingest_article(
+                    run, result if item.is_url else replace(result, path=item.location)):
                 produced = True
-                self._ingest_article(run, result)
-        if not produced and not item.is_url:
-            # The file may hold an article we stored before; a bad read must not prune it.
-            run.seen.add(path_article_id(item))
-        if item.is_url and not produced:
-            run.protected_origins.add(item.origin)  # failed or not modified: keep its articles
-        if item.is_url and produced and not failed:
+                run.produced[item.origin] += 1
+            else:
+                failed = True
+        if failed or not produced:
+            # A file or feed that failed in part may hold articles we stored before: a bad
+            # read must not prune them.
+            if item.is_url:
+                run.protected_origins.add(item.origin)
+            else:
+                run.protected_paths.add(item.location)
+                run.seen.add(path_article_id(item))  # stored before paths were recorded
+        elif item.is_url:
             run.fully_loaded.append(item.location)
 
-    def _ingest_article(self, run: _Run, article: Article) -> None:
+    def _ingest_article(self, run: _Run, article: Article) -> bool:
+        """Queue, skip or report one article; False when it cannot be stored."""
+        other = _other_file_with_id(run, article)
+        if other is not None:
+            run.summary.failed.append(Failure(article.path, (
+                f"its id {article.id!r} is already used by {other}, so it was not stored "
+                "(file ids are paths relative to the folder ingested: ingest a folder that "
+                "holds both, or give the articles URLs)")))
+            return False
+        if article.path:
+            run.path_of.setdefault(article.id, article.path)
         if article.id in run.seen:
-            return  # the same article twice in one run (e.g. a file and a feed entry)
+            return True  # the same article twice in one run (e.g. a file and a feed entry)
         run.seen.add(article.id)
         original = run.by_text.get(article.text_hash)
         if original is not None and original != article.id:
             run.summary.duplicates.append({"id": article.id, "duplicate_of": original})
-            return
+            # The stored copy stands for this one: pruning it would lose the text.
+            run.seen.add(original)
+            return True
         run.by_text[article.text_hash] = article.id
         stored_hash = sha256(article.content_hash, self._fingerprint)
         existing = run.stored.get(article.id)
         if existing is not None and existing.is_complete(stored_hash):
             run.summary.unchanged += 1
-            return
+            return True
         chunks = chunk_article(
             article, self._embedder.count_tokens, self._max_tokens, self._overlap
         )
@@ -197,6 +237,7 @@ class Ingestor:
         run.pending_chunks += len(chunks)
         if run.pending_chunks >= self._write_batch:
             self._flush(run)
+        return True
 
     def _flush(self, run: _Run) -> None:
         if not run.pending:
@@ -224,18 +265,67 @@ class Ingestor:
         run.pending.clear()
         run.pending_chunks = 0
 
-    def _prune(self, run: _Run, missing: Sequence[Failure]) -> None:
-        if missing:
-            # A source that is not there at all (typo, unmounted disk) must not empty the store.
-            log.warning("not pruning: %d source(s) could not be found", len(missing))
-            return
-        gone = [
-            article_id for article_id, entry in run.stored.items()
-            if article_id not in run.seen and entry.origin not in run.protected_origins
-        ]
+    def _report_empty_sources(self, run: _Run, named: Sequence[str]) -> list[str]:
+        """Report each named source that yielded no article; return the origins that did."""
+        productive = []
+        # A source that failed or answered "not modified" has said so already.
+        reported = {f.source for f in run.summary.failed} | set(run.summary.not_modified)
+        for source in named:
+            origin = source_origin(source)
+            if run.produced[origin] > 0:
+                productive.append(origin)
+            elif not reported & {source, origin}:
+                run.summary.failed.append(Failure(source, f"no articles found in {source}"))
+        return productive
+
+    def _prune(self, run: _Run, origins: Sequence[str], force: bool) -> None:
+        gone: list[str] = []
+        for origin in origins:
+            if origin in run.protected_origins:
+                continue
+            scoped = [article_id for article_id, entry in run.stored.items()
+                      if _in_scope(entry, origin)]
+            stale = [article_id for article_id in scoped
+                     if article_id not in run.seen
+                     and run.stored[article_id].path not in run.protected_paths]
+            share = len(stale) / len(scoped) if scoped else 0.0
+            if stale and share > self._max_prune_share and not force:
+                log.warning("not pruning %s: %d of %d articles would go", origin, len(stale),
+                            len(scoped))
+                run.summary.failed.append(Failure(origin, (
+                    f"prune refused: it would remove {len(stale)} of the {len(scoped)} stored "
+                    f"articles from this source (more than {self._max_prune_share:.0%}); "
+                    "run again with --force if they are really gone")))
+                continue
+            gone.extend(stale)
+        gone = list(dict.fromkeys(gone))
         if gone:
             if not run.wrote:
                 self._store.bump_stamp()
                 run.wrote = True
             self._store.delete_articles(gone)
         run.summary.removed = len(gone)
+
+
+def _other_file_with_id(run: _Run, article: Article) -> str | None:
+    """Another file, still there, whose article has this file article's id: ids are paths
+    relative to the folder ingested, so two folders can hold the same names."""
+    if not article.path:
+        return None
+    other = run.path_of.get(article.id)
+    if other is None:
+        stored = run.stored.get(article.id)
+        # A stored path that is gone means the folder moved: that is the same article.
+        if stored is not None and stored.path and os.path.exists(stored.path):
+            other = stored.path
+    return other if other is not None and other != article.path else None
+
+
+def _in_scope(entry: StoredArticle, origin: str) -> bool:
+    """Whether a stored article came from the named source `origin`: a URL's own entries, or
+    for a file or folder, what was read from a file at or under it."""
+    if is_url(origin):
+        return entry.origin == origin
+    # Articles stored before paths were recorded know only the folder they were ingested from.
+    path = entry.path or entry.origin
+    return path == origin or path.startswith(origin.rstrip(os.sep) + os.sep)

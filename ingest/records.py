@@ -23,6 +23,9 @@ class Article:
     category: str | None = None
     # What the user asked to ingest (a root path or URL); prune and failure handling use it.
     origin: str = ""
+    # The file it was read from (absolute), for a file source: a folder prunes what lies
+    # under it. Bookkeeping only, not part of the content hash.
+    path: str = ""
     content_hash: str = ""
     text_hash: str = ""
 
@@ -62,6 +65,8 @@ class IngestSummary:
     duplicates: list[dict[str, str]] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
     not_modified: list[str] = field(default_factory=list)  # URLs that answered 304
+    # Stored, but with less than the source had (a feed teaser whose linked page failed).
+    partial: list[Failure] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +78,7 @@ class IngestSummary:
             "failed": [{"source": f.source, "reason": f.reason} for f in self.failed],
             "chunks": self.chunks,
             "not_modified": list(self.not_modified),
+            "partial": [{"source": f.source, "reason": f.reason} for f in self.partial],
         }
 
 

@@ -37,6 +37,7 @@ class StoredArticle:
 
     article_id: str
     origin: str = ""
+    path: str = ""
     text_hash: str = ""
     chunks_by_hash: Counter[str] = field(default_factory=Counter)
     expected_by_hash: dict[str, int] = field(default_factory=dict)
@@ -68,6 +69,7 @@ def chunk_metadata(article: Article, chunk: Chunk, stored_hash: str, count: int)
         "title": article.title,
         "header": chunk.header,
         "origin": article.origin,
+        "path": article.path,
         "url": article.url,
         "source": article.source,
         "author": article.author,
@@ -206,6 +208,7 @@ class ChromaStore:
             entry.chunks_by_hash[content_hash] += 1
             entry.expected_by_hash[content_hash] = int(meta.get("chunk_count", -1))
             entry.origin = str(meta.get("origin", entry.origin))
+            entry.path = str(meta.get("path", entry.path))
             entry.text_hash = str(meta.get("text_hash", entry.text_hash))
         return stored
 

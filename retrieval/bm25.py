@@ -139,14 +139,55 @@ class BM25Index:
 
     @classmethod
     def load(cls, directory: Path) -> BM25Index | None:
+        """The saved index, or None when it is missing, of another format or inconsistent
+        (the caller rebuilds it): a damaged derived index must never be served."""
         meta_file = directory / "newsdesk.json"
+        if not meta_file.exists():
+            return None  # not built yet
         try:
             meta = json.loads(meta_file.read_text())
             if meta.get("format") != FORMAT_VERSION:
                 return None
             retriever = (bm25s.BM25.load(str(directory), show_progress=False, verbosity=0)
                          if meta["ids"] else bm25s.BM25())
-        except (OSError, ValueError, KeyError) as exc:
-            log.info("BM25 index at %s not usable (%s); it will be rebuilt", directory, exc)
-            return None
-        return cls(retriever, meta["ids"], meta["sources"], meta["published"], meta["stamp"])
+            problem = _inconsistency(retriever, meta)
+            if problem is None:
+                return cls(retriever, meta["ids"], meta["sources"], meta["published"],
+                           meta["stamp"])
+        except Exception as exc:  # numpy, json and bm25s raise many types on damaged files
+            problem = f"{type(exc).__name__}: {exc}"
+        log.warning("the BM25 index at %s is damaged (%s); rebuilding it", directory, problem)
+        return None
+
+
+def _inconsistency(retriever: bm25s.BM25, meta: dict[str, Any]) -> str | None:
+    """What is wrong with a loaded index, or None if its parts agree with each other."""
+    ids, sources, published = meta["ids"], meta["sources"], meta["published"]
+    if not (isinstance(ids, list) and isinstance(sources, list) and isinstance(published, list)):
+        return "its id lists are not lists"
+    if not len(ids) == len(sources) == len(published):
+        return f"{len(ids)} ids but {len(sources)} sources and {len(published)} dates"
+    if len(set(ids)) != len(ids):
+        return "repeated chunk ids"
+    if not isinstance(meta.get("stamp"), str):
+        return "no store stamp"
+    if not ids:
+        return None
+    scores: dict[str, Any] = getattr(retriever, "scores", None) or {}
+    vocab: dict[str, int] = getattr(retriever, "vocab_dict", None) or {}
+    try:
+        num_docs = int(scores["num_docs"])
+        indptr, indices, data = (np.asarray(scores[k]) for k in ("indptr", "indices", "data"))
+    except (KeyError, TypeError, ValueError):
+        return "its score matrix is incomplete"
+    if num_docs != len(ids):
+        return f"{len(ids)} ids for a matrix of {num_docs} chunks"
+    # bm25s keeps one column per term, plus an empty one for the "" token where it has one.
+    if not len(vocab) <= len(indptr) <= len(vocab) + 1 or (
+            vocab and max(vocab.values()) >= len(indptr)):
+        return "vocabulary and matrix disagree"
+    if len(indices) != len(data) or (len(indptr) and int(indptr[-1]) != len(indices)):
+        return "matrix parts disagree in length"
+    if len(indices) and (int(indices.max()) >= num_docs or int(indices.min()) < 0):
+        return "matrix refers to chunks that are not there"
+    return None

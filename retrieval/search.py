@@ -63,7 +63,7 @@ class HybridSearcher:
             if self._bm25 is not None and self._bm25.stamp == stamp:
                 return self._bm25
             loaded = BM25Index.load(self._index_dir)
-            if loaded is not None and loaded.stamp == stamp:
+            if loaded is not None and loaded.stamp == stamp and len(loaded) == self._store.count():
                 self._bm25 = loaded
                 return loaded
             if self._bm25 is not None and self._store.changed_elsewhere(stamp):

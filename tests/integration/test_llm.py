@@ -6,6 +6,8 @@ import contextlib
 import json
 import logging
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,6 +40,7 @@ class ChatStub:
         self.headers: list[dict[str, str]] = []
         self.reply: Reply = lambda request: "No reply configured."
         self.delay = 0.0
+        self.reject_key = False  # answer 401 with a body that echoes the caller's key
         stub = self
 
         class Handler(QuietHandler):
@@ -46,6 +49,17 @@ class ChatStub:
                 stub.requests.append(body)
                 stub.headers.append({k.lower(): v for k, v in self.headers.items()})
                 time.sleep(stub.delay)
+                if stub.reject_key:  # as some providers do: the error quotes the bad key
+                    key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                    payload = json.dumps({"error": {
+                        "message": f"Incorrect API key provided: {key}.\nSee your account.",
+                        "type": "invalid_request_error", "code": "invalid_api_key"}}).encode()
+                    self.send_response(401)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
                 text = stub.reply(body)
                 # The client may have given up already (the timeout test).
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
@@ -208,3 +222,21 @@ def test_cli_ask_in_llm_mode_never_prints_the_key(llm_env: Callable[..., Compone
     assert result.exit_code == 0, result.output
     assert "84 million euros [1]" in result.stdout and "Sources" in result.stdout
     assert SECRET not in result.output
+
+
+def test_a_provider_error_that_echoes_the_key_is_one_redacted_line(
+        llm_env: Callable[..., Components], stub: ChatStub) -> None:
+    llm_env()
+    stub.reject_key = True
+    command = [sys.executable, "-m", "bot.cli", "ask", "How much did the bridge repair cost?"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "84 million euros" in done.stdout  # the extractive fallback answered
+    assert SECRET not in done.stdout + done.stderr
+    assert "Incorrect API key provided: [redacted]" in done.stderr
+    warnings = done.stderr.strip().splitlines()
+    assert len(warnings) == 2 and "Traceback" not in done.stderr, done.stderr  # log, note
+    verbose = subprocess.run([command[0], *command[1:3], "-v", *command[3:]],
+                             capture_output=True, text=True, timeout=120, check=False)
+    assert "Traceback" in verbose.stderr  # the details are there when asked for
+    assert SECRET not in verbose.stdout + verbose.stderr
