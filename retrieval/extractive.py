@@ -15,7 +15,7 @@ from typing import Protocol
 
 from ingest.sentences import split_sentences
 from retrieval.answer_types import AnswerType, answer_type, offers
-from retrieval.records import Passage, closest_articles
+from retrieval.records import ABSTENTION, Passage, closest_articles
 
 
 class Similarity(Protocol):
@@ -71,7 +71,6 @@ class Evidence:
     """The chosen sentences (best first); empty when the passages do not answer."""
 
     chosen: tuple[Candidate, ...]
-    best_score: float
     abstain: bool
 
 
@@ -84,18 +83,18 @@ def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnal
     weights.update({t: analyzer.idf(t) for t in set(analyzer.terms(question))})
     total = sum(weights.values())
     if not passages or total <= 0:
-        return Evidence((), 0.0, True)
+        return Evidence((), True)
     kind = answer_type(question)
     candidates = _candidates(question, passages, analyzer, weights, total, kind, config)
     if not candidates:
-        return Evidence((), 0.0, True)
+        return Evidence((), True)
     ranked = sorted(candidates, key=lambda c: -c.score)
     if similarity is not None and config.rerank > 0:
         ranked = _rerank(question, ranked, similarity, config)
     best = ranked[0]
     if best.score < config.min_evidence or (kind is not AnswerType.ANY and not best.type_ok):
-        return Evidence((), best.score, True)
-    return Evidence(_choose(ranked, weights, total, config), best.score, False)
+        return Evidence((), True)
+    return Evidence(_choose(ranked, weights, total, config), False)
 
 
 def _candidates(question: str, passages: Sequence[Passage], analyzer: TermAnalyzer,
@@ -213,7 +212,7 @@ def compose(evidence: Evidence, max_words: int) -> str:
 def abstention_text(passages: Sequence[Passage], closest: int = 3) -> str:
     titles = [f"“{p.title}”" + (f" ({', '.join(p.details)})" if p.details else "")
               for p in closest_articles(passages, closest)]
-    text = "The articles don't say."
+    text = ABSTENTION
     if titles:
         text += " The closest articles: " + "; ".join(titles) + "."
     return text

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from retrieval.records import Passage, Turn
+from retrieval.records import ABSTENTION, Passage, Turn
 
-ABSTAIN_PREFIX = "The articles don't say"
+ABSTAIN_PREFIX = ABSTENTION.rstrip(".")
 
 ANSWER_SYSTEM = f"""You answer questions about news articles for a newsroom team.
 Use only the numbered passages you are given; never use outside knowledge.

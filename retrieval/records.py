@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+# What every answerer says, in every front end, when the articles do not answer.
+ABSTENTION = "The articles don't say."
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -20,8 +23,6 @@ class Passage:
     url: str | None = None
     source: str | None = None
     published: datetime | None = None
-    start: int = 0
-    end: int = 0
 
     @classmethod
     def from_metadata(cls, chunk_id: str, text: str, meta: dict[str, Any],
@@ -37,8 +38,6 @@ class Passage:
             source=meta.get("source"),
             published=datetime.fromtimestamp(int(published), tz=UTC) if published is not None
             else None,
-            start=int(meta.get("start", 0)),
-            end=int(meta.get("end", 0)),
         )
 
     @property

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
-
 from ingest.embedding import Embedder
 from ingest.store import ChromaStore, StoredChunk
 from retrieval.bm25 import BM25Index, IndexedChunk
@@ -91,14 +89,10 @@ class HybridSearcher:
 
     # -- search -------------------------------------------------------------------------------
 
-    def embed_query(self, query: str) -> np.ndarray:
-        return self._embedder.embed([query])[0]
-
-    def search(self, query: str, k: int, where: SearchFilter | None = None,
-               query_vector: np.ndarray | None = None) -> list[Passage]:
+    def search(self, query: str, k: int, where: SearchFilter | None = None) -> list[Passage]:
         config = self._config
         where = where or SearchFilter()
-        vector = query_vector if query_vector is not None else self.embed_query(query)
+        vector = self._embedder.embed([query])[0]
         dense = self._store.query(vector, config.dense_candidates, where.chroma_where())
         sparse = self.bm25().search(query, config.bm25_candidates, where)
         rankings = [[c.id for c, _ in dense], [cid for cid, _ in sparse]]
