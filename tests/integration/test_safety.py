@@ -165,16 +165,21 @@ def test_configured_sources_each_prune_their_own(run: Callable[..., Result],
     assert run("--config", str(config), "ingest").exit_code == 0
     assert len(stored_ids()) == 6
     feed["entries"] = feed["entries"][:2]  # one entry dropped from the feed
-    result = run("--config", str(config), "ingest", "--prune", "--json")
+    # Only the feed is due (as in `ingest --watch`): the folder's articles stay.
+    result = run("--config", str(config), "ingest", f"{server.url}/feed.xml", "--prune",
+                 "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["removed"] == 1
     assert "https://feed.example/3" not in stored_ids() and len(stored_ids()) == 5
+    (local / "local-2.txt").unlink()
+    every = run("--config", str(config), "ingest", "--prune", "--json")
+    assert json.loads(every.stdout)["removed"] == 1 and len(stored_ids()) == 4
     feed["entries"] = []  # a feed that briefly lists nothing prunes nothing
     empty = run("--config", str(config), "ingest", "--prune", "--json")
     assert empty.exit_code == 1
     summary = json.loads(empty.stdout)
     assert summary["removed"] == 0 and summary["failed"][0]["reason"] == "feed has no entries"
-    assert len(stored_ids()) == 5
+    assert len(stored_ids()) == 4
 
 
 # -- slow servers and refused pages -------------------------------------------------------------
