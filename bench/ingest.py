@@ -44,7 +44,7 @@ def main() -> None:
             rss_after_ingest = peak_rss_mb()
             again, second = timed(partial(ingestor.ingest, sources))
             assert again.unchanged == summary.added and again.chunks == 0
-            texts = [f"{c.metadata['header']}\n{c.text}" for c in components.store.iter_chunks()]
+            texts = [f"{c.meta.header}\n{c.text}" for c in components.store.iter_chunks()]
             model = embedder._model  # the bare model: the ceiling for ingest throughput
             _, bare = timed(partial(
                 model.encode, texts, batch_size=settings.embedding.batch_size,

@@ -23,10 +23,10 @@ import numpy as np
 import psutil
 
 from bench.common import median, percentile, save
+from bench.peers import ChromaServer
 from bot.factory import Components
 from config import load_settings
 from ingest.records import Chunk
-from tests.conftest import ChromaServer
 
 WORDS = ("harbour council budget ferry election striker transfer profit shares court ruling "
          "minister album chart robot network phone airline bank strike vote tax oil").split()

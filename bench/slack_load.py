@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pydantic import SecretStr
 
 from bench.common import SHARED, median, percentile, save
+from bench.peers import BOT_USER, FakeSlack
 from bench.quality import load_questions
 from bot.factory import Components
 from bot.slack_app import SlackHTTPServer, SlackTokens
 from config import load_settings
-from tests.slack_fake import BOT_USER, FakeSlack
 
 SECRET = "bench-signing-secret"
 

@@ -22,10 +22,10 @@ from bot.logs import configure_logging, safe
 from config import Settings, load_settings
 from ingest.errors import NewsdeskError
 from ingest.parse import parse_date
-from ingest.records import IngestSummary
+from ingest.records import IngestSummary, SearchFilter
 from ingest.schedule import ScheduledSource, parse_interval
 from retrieval.evaluation import EvalQuestion, score_question, summarise
-from retrieval.records import Answer, Passage, SearchFilter
+from retrieval.records import Answer, Passage
 
 log = logging.getLogger(__name__)
 
@@ -498,23 +498,27 @@ def slack(ctx: click.Context, socket: bool | None, port: int, host: str,
     components.searcher.bm25()  # build or load the index before the first question
     bot = components.build_slack_bot(tokens)
     stop_refresh = _start_refresh(components, refresh)
-    if tokens.app is not None:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        click.echo("Newsdesk is listening in Socket Mode. Ctrl-C to stop.", err=True)
-        SocketModeHandler(bot.app, tokens.app.get_secret_value(), web_client=bot.client).start()
-        return
-    server = SlackHTTPServer(bot.app, host, port)
-    click.echo(f"Newsdesk is listening on http://{host}:{server.port}{EVENTS_PATH}. "
-               "Ctrl-C to stop.", err=True)
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        if tokens.app is not None:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            click.echo("Newsdesk is listening in Socket Mode. Ctrl-C to stop.", err=True)
+            SocketModeHandler(bot.app, tokens.app.get_secret_value(),
+                              web_client=bot.client).start()
+            return
+        server = SlackHTTPServer(bot.app, host, port)
+        click.echo(f"Newsdesk is listening on http://{host}:{server.port}{EVENTS_PATH}. "
+                   "Ctrl-C to stop.", err=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.shutdown()
     finally:
         stop_refresh.set()
-        server.shutdown()
         bot.close()
+        components.close()
 
 
 def _start_refresh(components: Components, enabled: bool) -> Any:
@@ -538,7 +542,9 @@ def _start_refresh(components: Components, enabled: bool) -> Any:
 @click.pass_context
 def feedback(ctx: click.Context, as_json: bool) -> None:
     """List the 👍/👎 votes given to answers in Slack."""
-    votes = _components(ctx).feedback.votes()
+    components = _components(ctx)
+    votes = components.feedback.votes()
+    components.close()
     for vote in votes:
         if as_json:
             _print_json(vote)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import fields
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 
 from bot.feedback import FeedbackStore
 from config import Settings
+from config.settings import RetrievalSettings
 from ingest.embedding import (
     CrossEncoderReranker,
     Embedder,
@@ -88,20 +90,26 @@ def _not_writable(path: Path) -> ConfigError:
     )
 
 
+def hybrid_config(retrieval: RetrievalSettings) -> HybridConfig:
+    return HybridConfig(**retrieval.model_dump(include={f.name for f in fields(HybridConfig)}))
+
+
 class Components:
     """Lazily built, shared components for one process (the model loads once)."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        if embedder is not None:
-            self.__dict__["embedder"] = embedder  # share an already loaded model
+        self._embedder = embedder  # an already loaded model to share, or None: built on use
+        self._feedback: FeedbackStore | None = None
 
-    @cached_property
+    @property
     def embedder(self) -> Embedder:
-        cfg = self.settings.embedding
-        return SentenceTransformerEmbedder(
-            cfg.model, device=cfg.device, batch_size=cfg.batch_size, threads=cfg.threads
-        )
+        if self._embedder is None:
+            cfg = self.settings.embedding
+            self._embedder = SentenceTransformerEmbedder(
+                cfg.model, device=cfg.device, batch_size=cfg.batch_size, threads=cfg.threads
+            )
+        return self._embedder
 
     @cached_property
     def store(self) -> ChromaStore:
@@ -114,10 +122,7 @@ class Components:
         cfg = self.settings.retrieval
         return HybridSearcher(
             self.store, self.embedder, self.settings.data_dir / "bm25" / self.store.name,
-            HybridConfig(dense_candidates=cfg.dense_candidates,
-                         bm25_candidates=cfg.bm25_candidates, rrf_k=cfg.rrf_k,
-                         per_article_cap=cfg.per_article_cap, dense_weight=cfg.dense_weight,
-                         bm25_weight=cfg.bm25_weight),
+            hybrid_config(cfg),
             reranker=CrossEncoderReranker(cfg.reranker, self.settings.embedding.device,
                                           self.settings.embedding.threads)
             if cfg.reranker else None,
@@ -127,10 +132,9 @@ class Components:
         settings = self.settings
         retriever = NewsdeskRetriever(searcher=self.searcher, k=settings.retrieval.k)
         extractive = ExtractiveAnswerer(
-            self.searcher.current_bm25,  # retrieval has just checked it against the store
-            ExtractiveConfig(max_sentences=settings.answer.max_sentences,
-                             max_words=settings.answer.max_words,
-                             min_evidence=settings.answer.min_evidence),
+            self.searcher.bm25,  # the index as of the store now (checked by its stamp)
+            ExtractiveConfig(**settings.answer.model_dump(
+                include={"max_sentences", "max_words", "min_evidence"})),
             EmbeddingSimilarity(self.embedder),
         )
         if settings.answer.mode == "extractive":
@@ -149,41 +153,28 @@ class Components:
                             condenser=answerer.condense if llm.condense else None)
 
     def build_slack_bot(self, tokens: SlackTokens) -> NewsdeskSlackBot:
-        from bot.slack_app import NewsdeskSlackBot, SlackOptions
+        from bot.slack_app import NewsdeskSlackBot
 
-        cfg = self.settings.slack
-        options = SlackOptions(
-            command=cfg.command, slash_response=cfg.slash_response,
-            channels=tuple(cfg.channels), workers=cfg.workers,
-            user_rate_limit=cfg.user_rate_limit, dedupe_seconds=cfg.dedupe_seconds,
-            history_turns=cfg.history_turns,
-        )
-        return NewsdeskSlackBot(self.build_engine(), self.feedback, tokens, options)
+        return NewsdeskSlackBot(self.build_engine(), self.feedback, tokens,
+                                self.settings.slack)
 
-    @cached_property
+    @property
     def feedback(self) -> FeedbackStore:
-        return FeedbackStore(self.settings.data_dir / "feedback.sqlite3")
+        if self._feedback is None:
+            self._feedback = FeedbackStore(self.settings.data_dir / "feedback.sqlite3")
+        return self._feedback
+
+    def close(self) -> None:
+        """Release what was opened (the feedback database); safe to call more than once."""
+        if self._feedback is not None:
+            self._feedback.close()
+            self._feedback = None
 
     def build_ingestor(self) -> Ingestor:
         from ingest.fetch import HttpFetcher, Validators
-        from ingest.loaders import LoaderLimits
         from ingest.pipeline import Ingestor
 
-        cfg = self.settings.ingest
-        fetcher = HttpFetcher(cfg.fetch_timeout, cfg.max_fetch_bytes, cfg.user_agent,
-                              Validators(self.settings.data_dir / "http-validators.json"),
-                              deadline=cfg.fetch_deadline)
-        return Ingestor(
-            self.store,
-            self.embedder,
-            fetcher,
-            max_tokens=self.settings.chunking.max_tokens,
-            overlap_tokens=self.settings.chunking.overlap_tokens,
-            limits=LoaderLimits(
-                max_file_bytes=cfg.max_file_bytes,
-                min_entry_chars=cfg.min_entry_chars,
-                fetch_entry_links=cfg.fetch_entry_links,
-            ),
-            write_batch_chunks=cfg.write_batch_chunks,
-            max_prune_share=cfg.max_prune_share,
-        )
+        fetcher = HttpFetcher(self.settings.ingest,
+                              Validators(self.settings.data_dir / "http-validators.json"))
+        return Ingestor(self.store, self.embedder, fetcher,
+                        chunking=self.settings.chunking, settings=self.settings.ingest)

@@ -37,6 +37,7 @@ from bot.blocks import (
     working_blocks,
 )
 from bot.feedback import FeedbackStore
+from config.settings import SlackSettings
 from ingest.errors import ConfigError, NewsdeskError
 from retrieval.records import Answer, Turn
 
@@ -85,15 +86,16 @@ def slack_tokens(environ: dict[str, str], socket: bool | None) -> SlackTokens:
     )
 
 
-@dataclass(frozen=True)
-class SlackOptions:
-    command: str = "/ask"
-    slash_response: str = "in_channel"  # or "ephemeral"
-    channels: tuple[str, ...] = ()  # allowlist of channel ids; empty = everywhere
-    workers: int = 4
-    user_rate_limit: int = 0  # questions per user per minute; 0 = off
-    dedupe_seconds: float = 600.0
-    history_turns: int = 4
+class _ClientWinsNotice(logging.Filter):
+    """Bolt also reads SLACK_BOT_TOKEN itself and warns that the client we pass wins over it;
+    it does, by design, so that warning is dropped (and only that one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+_BOLT_LOG = logging.getLogger("newsdesk.slack.bolt")
+_BOLT_LOG.addFilter(_ClientWinsNotice())
 
 
 class _SeenEvents:
@@ -141,7 +143,7 @@ def question_text(text: str) -> str:
 
 class NewsdeskSlackBot:
     def __init__(self, engine: Asker, feedback: FeedbackStore, tokens: SlackTokens,
-                 options: SlackOptions) -> None:
+                 options: SlackSettings) -> None:
         self._engine = engine
         self._feedback = feedback
         self._options = options
@@ -159,21 +161,14 @@ class NewsdeskSlackBot:
         self._listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="slack-listen")
         self._answers = ThreadPoolExecutor(max_workers=options.workers,
                                            thread_name_prefix="slack-answer")
-        bolt_log = logging.getLogger("newsdesk.slack.bolt")
-        level = bolt_log.level
-        # Bolt also reads SLACK_BOT_TOKEN itself and warns that the client we pass wins; it does.
-        bolt_log.setLevel(logging.ERROR)
-        try:
-            self.app = App(
-                client=self.client,
-                signing_secret=(tokens.signing_secret.get_secret_value()
-                                if tokens.signing_secret else None),
-                request_verification_enabled=tokens.signing_secret is not None,
-                listener_executor=self._listeners,
-                logger=bolt_log,
-            )
-        finally:
-            bolt_log.setLevel(level)
+        self.app = App(
+            client=self.client,
+            signing_secret=(tokens.signing_secret.get_secret_value()
+                            if tokens.signing_secret else None),
+            request_verification_enabled=tokens.signing_secret is not None,
+            listener_executor=self._listeners,
+            logger=_BOLT_LOG,
+        )
         identity = self.client.auth_test()
         self.bot_user_id: str = identity["user_id"]
         self.bot_id: str | None = identity.get("bot_id")

@@ -47,7 +47,7 @@ class IngestSettings(BaseModel):
     fetch_timeout: float = Field(15.0, gt=0)
     fetch_deadline: float = Field(60.0, gt=0)
     max_fetch_bytes: int = Field(20_000_000, ge=1)
-    user_agent: str = "newsdesk/0.1"
+    user_agent: str = "newsdesk/0.1 (+https://example.com/newsdesk)"
     min_entry_chars: int = Field(400, ge=0)
     fetch_entry_links: bool = True
     write_batch_chunks: int = Field(512, ge=1, le=5000)
@@ -63,6 +63,7 @@ class RetrievalSettings(BaseModel):
     bm25_weight: float = Field(1.0, ge=0)
     per_article_cap: int = Field(1, ge=0)
     reranker: str = ""
+    rerank_candidates: int = Field(30, ge=1)
 
 
 class AnswerSettings(BaseModel):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from config.settings import IngestSettings
 from ingest.errors import SourceError
 
 log = logging.getLogger(__name__)
@@ -67,19 +68,18 @@ class Validators:
 class HttpFetcher:
     """GET with timeouts, a size cap and redirects followed; every failure is a SourceError.
 
-    `timeout` bounds connecting and each read; `deadline` bounds the whole download, so a
-    server that trickles bytes cannot hold a run (or a watch loop) for ever.
+    `fetch_timeout` bounds connecting and each read; `fetch_deadline` bounds the whole
+    download, so a server that trickles bytes cannot hold a run (or a watch loop) for ever.
     """
 
-    def __init__(self, timeout: float, max_bytes: int, user_agent: str,
-                 validators: Validators | None = None, deadline: float = 60.0) -> None:
-        self._max_bytes = max_bytes
-        self._deadline = deadline
+    def __init__(self, settings: IngestSettings, validators: Validators | None = None) -> None:
+        self._max_bytes = settings.max_fetch_bytes
+        self._deadline = settings.fetch_deadline
         self.validators = validators
         self._client = httpx.Client(
-            timeout=timeout,
+            timeout=settings.fetch_timeout,
             follow_redirects=True,
-            headers={"User-Agent": user_agent},
+            headers={"User-Agent": settings.user_agent},
         )
 
     def get(self, url: str, conditional: bool = False) -> Fetched:

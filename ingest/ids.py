@@ -72,4 +72,10 @@ def text_hash(text: str) -> str:
 
 
 def chunk_id(article_id: str, index: int) -> str:
+    """A chunk's id: its article's id and its position, `article_id#n`."""
     return f"{article_id}#{index}"
+
+
+def article_of(chunk_id: str) -> str:
+    """The article id a chunk id belongs to (article ids may themselves contain `#`)."""
+    return chunk_id.rsplit("#", 1)[0]

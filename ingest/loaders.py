@@ -20,6 +20,7 @@ import lxml.html
 import trafilatura
 from pydantic import ValidationError
 
+from config.settings import IngestSettings
 from ingest.errors import SourceError
 from ingest.fetch import Fetched
 from ingest.ids import canonical_url, normalise_text, sha256, text_hash
@@ -77,13 +78,6 @@ class SourceItem:
         return is_url(self.location)
 
 
-@dataclass(frozen=True)
-class LoaderLimits:
-    max_file_bytes: int = 20_000_000
-    min_entry_chars: int = 400
-    fetch_entry_links: bool = True
-
-
 def is_url(location: str) -> bool:
     return location.startswith(("http://", "https://"))
 
@@ -131,7 +125,7 @@ def path_article_id(item: SourceItem) -> str:
     return path.relative_to(item.root).as_posix() if item.root else path.as_posix()
 
 
-def load(item: SourceItem, fetcher: Fetcher, limits: LoaderLimits) -> Iterator[LoadResult]:
+def load(item: SourceItem, fetcher: Fetcher, limits: IngestSettings) -> Iterator[LoadResult]:
     """Yield the articles of one source, and a Failure for each part that cannot be read."""
     try:
         if item.is_url:
@@ -145,7 +139,7 @@ def load(item: SourceItem, fetcher: Fetcher, limits: LoaderLimits) -> Iterator[L
 # -- files -----------------------------------------------------------------------------------
 
 
-def _load_file(item: SourceItem, fetcher: Fetcher, limits: LoaderLimits) -> Iterator[LoadResult]:
+def _load_file(item: SourceItem, fetcher: Fetcher, limits: IngestSettings) -> Iterator[LoadResult]:
     path = Path(item.location)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -359,7 +353,7 @@ def _looks_like_feed(fetched: Fetched) -> bool:
     return head.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf"))
 
 
-def _load_url(item: SourceItem, fetcher: Fetcher, limits: LoaderLimits) -> Iterator[LoadResult]:
+def _load_url(item: SourceItem, fetcher: Fetcher, limits: IngestSettings) -> Iterator[LoadResult]:
     fetched = fetcher.get(item.location, conditional=True)
     if fetched.not_modified:
         yield NotModified(item.location)
@@ -375,7 +369,7 @@ def _load_url(item: SourceItem, fetcher: Fetcher, limits: LoaderLimits) -> Itera
 
 
 def _feed_articles(
-    data: bytes, location: str, origin: str, fetcher: Fetcher, limits: LoaderLimits
+    data: bytes, location: str, origin: str, fetcher: Fetcher, limits: IngestSettings
 ) -> Iterator[LoadResult]:
     feed = feedparser.parse(data)
     if not feed.entries:
@@ -399,7 +393,7 @@ def _feed_articles(
 
 def _feed_entry(
     entry: Any, label: str, feed_title: str | None, origin: str, fetcher: Fetcher,
-    limits: LoaderLimits,
+    limits: IngestSettings,
 ) -> tuple[Article, SourceError | None]:
     """The entry's article, and the failure of its linked page if only the teaser is kept."""
     link = entry.get("link")

@@ -19,13 +19,13 @@ from typing import Protocol
 
 import numpy as np
 
+from config.settings import ChunkingSettings, IngestSettings
 from ingest.chunking import chunk_article
 from ingest.embedding import Embedder
 from ingest.errors import StoreError
 from ingest.ids import sha256
 from ingest.loaders import (
     Fetcher,
-    LoaderLimits,
     NotModified,
     Partial,
     SourceItem,
@@ -35,8 +35,8 @@ from ingest.loaders import (
     path_article_id,
     source_origin,
 )
-from ingest.records import Article, Chunk, Failure, IngestSummary
-from ingest.store import StoredArticle, chunk_metadata
+from ingest.records import Article, Chunk, ChunkMeta, Failure, IngestSummary
+from ingest.store import StoredArticle
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class ChunkWriter(Protocol):
 
     def articles(self) -> dict[str, StoredArticle]: ...
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray,
-               metadatas: Sequence[dict[str, object]]) -> None: ...
+               metas: Sequence[ChunkMeta]) -> None: ...
     def delete_stale(self, article_id: str, keep_hash: str) -> None: ...
     def delete_articles(self, article_ids: Sequence[str]) -> None: ...
     def bump_stamp(self) -> None: ...
@@ -89,23 +89,19 @@ class Ingestor:
         embedder: Embedder,
         fetcher: Fetcher,
         *,
-        max_tokens: int,
-        overlap_tokens: int,
-        limits: LoaderLimits,
-        write_batch_chunks: int = 512,
-        max_prune_share: float = 0.5,
+        chunking: ChunkingSettings,
+        settings: IngestSettings,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self._fetcher = fetcher
-        self._configured_max_tokens = max_tokens
-        self._overlap = overlap_tokens
-        self._limits = limits
-        self._write_batch = write_batch_chunks
-        self._max_prune_share = max_prune_share
+        self._configured_max_tokens = chunking.max_tokens
+        self._overlap = chunking.overlap_tokens
+        self._settings = settings
         # Part of every stored version hash: changing the model or chunking re-embeds.
         self._fingerprint = sha256(
-            embedder.name, str(max_tokens), str(overlap_tokens), CHUNKER_VERSION
+            embedder.name, str(chunking.max_tokens), str(chunking.overlap_tokens),
+            CHUNKER_VERSION,
         )
 
     @property
@@ -177,7 +173,7 @@ class Ingestor:
 
     def _ingest_item(self, run: _Run, item: SourceItem) -> None:
         produced = failed = False
-        for result in load(item, self._fetcher, self._limits):
+        for result in load(item, self._fetcher, self._settings):
             if isinstance(result, NotModified):
                 run.summary.not_modified.append(result.source)
                 run.protected_origins.add(item.origin)  # its articles are as stored
@@ -235,7 +231,7 @@ class Ingestor:
         )
         run.pending.append(_Pending(article, stored_hash, chunks, existing is not None))
         run.pending_chunks += len(chunks)
-        if run.pending_chunks >= self._write_batch:
+        if run.pending_chunks >= self._settings.write_batch_chunks:
             self._flush(run)
         return True
 
@@ -248,12 +244,12 @@ class Ingestor:
             self._store.bump_stamp()
             run.wrote = True
         chunks = [c for p in run.pending for c in p.chunks]
-        metadatas = [
-            chunk_metadata(p.article, c, p.stored_hash, len(p.chunks))
+        metas = [
+            ChunkMeta.of(p.article, c, p.stored_hash, len(p.chunks))
             for p in run.pending for c in p.chunks
         ]
         vectors = self._embedder.embed([c.embed_text for c in chunks])
-        self._store.upsert(chunks, vectors, metadatas)
+        self._store.upsert(chunks, vectors, metas)
         for pending in run.pending:
             if pending.is_update:
                 self._store.delete_stale(pending.article.id, pending.stored_hash)
@@ -289,12 +285,12 @@ class Ingestor:
                      if article_id not in run.seen
                      and run.stored[article_id].path not in run.protected_paths]
             share = len(stale) / len(scoped) if scoped else 0.0
-            if stale and share > self._max_prune_share and not force:
+            if stale and share > self._settings.max_prune_share and not force:
                 log.warning("not pruning %s: %d of %d articles would go", origin, len(stale),
                             len(scoped))
                 run.summary.failed.append(Failure(origin, (
                     f"prune refused: it would remove {len(stale)} of the {len(scoped)} stored "
-                    f"articles from this source (more than {self._max_prune_share:.0%}); "
+                    f"articles from this source (more than {self._settings.max_prune_share:.0%}); "
                     "run again with --force if they are really gone")))
                 continue
             gone.extend(stale)

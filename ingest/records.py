@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+
+from ingest.ids import article_of
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,103 @@ class Chunk:
     @property
     def embed_text(self) -> str:
         return f"{self.header}\n{self.text}" if self.header else self.text
+
+
+@dataclass(frozen=True)
+class ChunkMeta:
+    """Everything stored beside a chunk's text and vector: the one definition of a stored
+    chunk's metadata, converted to and from Chroma's flat metadata here and nowhere else."""
+
+    article_id: str
+    chunk_index: int
+    chunk_count: int
+    # The article version (content + embedding model + chunking) the chunk belongs to; an
+    # article is stored when all `chunk_count` chunks of exactly one version are there.
+    content_hash: str
+    text_hash: str
+    title: str
+    header: str = ""
+    origin: str = ""
+    path: str = ""
+    url: str | None = None
+    source: str | None = None
+    author: str | None = None
+    category: str | None = None
+    published: datetime | None = None
+    start: int = 0
+    end: int = 0
+
+    @classmethod
+    def of(cls, article: Article, chunk: Chunk, content_hash: str, count: int) -> ChunkMeta:
+        return cls(
+            article_id=article.id, chunk_index=chunk.index, chunk_count=count,
+            content_hash=content_hash, text_hash=article.text_hash, title=article.title,
+            header=chunk.header, origin=article.origin, path=article.path, url=article.url,
+            source=article.source, author=article.author, category=article.category,
+            published=article.published, start=chunk.start, end=chunk.end,
+        )
+
+    def to_chroma(self) -> dict[str, str | int]:
+        """Flat metadata; `published` as epoch seconds so that it can be range-filtered.
+        Chroma rejects None, so absent fields are left out (and match no filter)."""
+        values: dict[str, Any] = {**self.__dict__}
+        values["published"] = int(self.published.timestamp()) if self.published else None
+        return {k: v for k, v in values.items() if v is not None and v != ""}
+
+    @classmethod
+    def from_chroma(cls, chunk_id: str, meta: Mapping[str, Any] | None) -> ChunkMeta:
+        meta = meta or {}
+
+        def text(key: str) -> str | None:
+            value = meta.get(key)
+            return None if value is None else str(value)
+
+        published = meta.get("published")
+        return cls(
+            article_id=str(meta.get("article_id") or article_of(chunk_id)),
+            chunk_index=int(meta.get("chunk_index", 0)),
+            chunk_count=int(meta.get("chunk_count", -1)),
+            content_hash=str(meta.get("content_hash", "")),
+            text_hash=str(meta.get("text_hash", "")),
+            title=str(meta.get("title", "")),
+            header=str(meta.get("header", "")),
+            origin=str(meta.get("origin", "")),
+            path=str(meta.get("path", "")),
+            url=text("url"), source=text("source"), author=text("author"),
+            category=text("category"),
+            published=datetime.fromtimestamp(int(published), tz=UTC)
+            if isinstance(published, int | float) else None,
+            start=int(meta.get("start", 0)),
+            end=int(meta.get("end", 0)),
+        )
+
+    @property
+    def published_epoch(self) -> int | None:
+        return int(self.published.timestamp()) if self.published else None
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Restrictions on which articles may be retrieved; the store adapter turns it into its
+    own query language, in-memory indexes use `accepts`."""
+
+    sources: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.sources and self.since is None and self.until is None
+
+    def accepts(self, source: str | None, published: int | None) -> bool:
+        """Whether a chunk of `source` published at epoch second `published` may be retrieved:
+        the rule the store adapter's query applies, for indexes that filter in Python."""
+        if self.sources and source not in self.sources:
+            return False
+        if self.since is not None and (published is None or published < self.since.timestamp()):
+            return False
+        return not (self.until is not None
+                    and (published is None or published > self.until.timestamp()))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from ingest.errors import ConfigError, NewsdeskError, StoreBusyError, StoreError
-from ingest.records import Article, Chunk
+from ingest.records import Chunk, ChunkMeta, SearchFilter
 
 log = logging.getLogger(__name__)
 
@@ -54,32 +54,28 @@ class StoredArticle:
 class StoredChunk:
     id: str
     text: str
-    metadata: dict[str, Any]
+    meta: ChunkMeta
+
+    @classmethod
+    def from_chroma(cls, chunk_id: str, text: str | None,
+                    meta: dict[str, Any] | None) -> StoredChunk:
+        return cls(chunk_id, text or "", ChunkMeta.from_chroma(chunk_id, meta))
 
 
-def chunk_metadata(article: Article, chunk: Chunk, stored_hash: str, count: int) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "article_id": article.id,
-        "chunk_index": chunk.index,
-        "chunk_count": count,
-        "start": chunk.start,
-        "end": chunk.end,
-        "content_hash": stored_hash,
-        "text_hash": article.text_hash,
-        "title": article.title,
-        "header": chunk.header,
-        "origin": article.origin,
-        "path": article.path,
-        "url": article.url,
-        "source": article.source,
-        "author": article.author,
-        "category": article.category,
-    }
-    if article.published is not None:
-        meta["published"] = int(article.published.timestamp())
-        meta["published_iso"] = article.published.astimezone(UTC).isoformat()
-    # Chroma rejects None values; absent keys simply do not match a filter.
-    return {k: v for k, v in meta.items() if v is not None and v != ""}
+def chroma_where(where: SearchFilter | None) -> dict[str, Any] | None:
+    """A SearchFilter in Chroma's `where` language (the same rule as SearchFilter.accepts)."""
+    if where is None:
+        return None
+    clauses: list[dict[str, Any]] = []
+    if where.sources:
+        clauses.append({"source": {"$in": list(where.sources)}})
+    if where.since is not None:
+        clauses.append({"published": {"$gte": int(where.since.timestamp())}})
+    if where.until is not None:
+        clauses.append({"published": {"$lte": int(where.until.timestamp())}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 class ChromaStore:
@@ -195,27 +191,25 @@ class ChromaStore:
                 return
             documents = page.get("documents") or [""] * len(ids)
             for chunk_id, text, meta in zip(ids, documents, page["metadatas"], strict=True):
-                yield StoredChunk(chunk_id, text or "", dict(meta or {}))
+                yield StoredChunk.from_chroma(chunk_id, text, meta)
             offset += len(ids)
 
     def articles(self) -> dict[str, StoredArticle]:
         stored: dict[str, StoredArticle] = {}
         for chunk in self.iter_chunks(include_text=False):
-            meta = chunk.metadata
-            article_id = str(meta.get("article_id", chunk.id.rsplit("#", 1)[0]))
-            entry = stored.setdefault(article_id, StoredArticle(article_id))
-            content_hash = str(meta.get("content_hash", ""))
-            entry.chunks_by_hash[content_hash] += 1
-            entry.expected_by_hash[content_hash] = int(meta.get("chunk_count", -1))
-            entry.origin = str(meta.get("origin", entry.origin))
-            entry.path = str(meta.get("path", entry.path))
-            entry.text_hash = str(meta.get("text_hash", entry.text_hash))
+            meta = chunk.meta
+            entry = stored.setdefault(meta.article_id, StoredArticle(meta.article_id))
+            entry.chunks_by_hash[meta.content_hash] += 1
+            entry.expected_by_hash[meta.content_hash] = meta.chunk_count
+            entry.origin = meta.origin or entry.origin
+            entry.path = meta.path or entry.path
+            entry.text_hash = meta.text_hash or entry.text_hash
         return stored
 
     # -- writes -----------------------------------------------------------------------------
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray,
-               metadatas: Sequence[dict[str, Any]]) -> None:
+               metas: Sequence[ChunkMeta]) -> None:
         for start in range(0, len(chunks), self.max_batch):
             end = start + self.max_batch
             with self._guard("write chunks"):
@@ -223,7 +217,7 @@ class ChromaStore:
                     ids=[c.id for c in chunks[start:end]],
                     embeddings=vectors[start:end],
                     documents=[c.text for c in chunks[start:end]],
-                    metadatas=list(metadatas[start:end]),
+                    metadatas=[m.to_chroma() for m in metas[start:end]],
                 )
 
     def delete_stale(self, article_id: str, keep_hash: str) -> None:
@@ -240,20 +234,19 @@ class ChromaStore:
 
     # -- reads ------------------------------------------------------------------------------
 
-    def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
+    def query(self, vector: np.ndarray, k: int, where: SearchFilter | None = None
               ) -> list[tuple[StoredChunk, float]]:
         with self._guard("search"):
             result = self._collection.query(
-                query_embeddings=[vector], n_results=k, where=where or None,
+                query_embeddings=[vector], n_results=k, where=chroma_where(where),
                 include=["metadatas", "documents", "distances"],
             )
-        hits: list[tuple[StoredChunk, float]] = []
-        for chunk_id, text, meta, distance in zip(
-            result["ids"][0], result["documents"][0], result["metadatas"][0],
-            result["distances"][0], strict=True,
-        ):
-            hits.append((StoredChunk(chunk_id, text or "", dict(meta or {})), 1.0 - distance))
-        return hits
+        return [
+            (StoredChunk.from_chroma(chunk_id, text, meta), 1.0 - distance)
+            for chunk_id, text, meta, distance in zip(
+                result["ids"][0], result["documents"][0], result["metadatas"][0],
+                result["distances"][0], strict=True)
+        ]
 
     def get(self, ids: Sequence[str]) -> list[StoredChunk]:
         if not ids:
@@ -261,7 +254,7 @@ class ChromaStore:
         with self._guard("read chunks"):
             page = self._collection.get(ids=list(ids), include=["metadatas", "documents"])
         found = {
-            i: StoredChunk(i, d or "", dict(m or {}))
+            i: StoredChunk.from_chroma(i, d, m)
             for i, d, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
         }
         return [found[i] for i in ids if i in found]
@@ -273,12 +266,12 @@ class ChromaStore:
         with self._guard("read chunks"):
             page = self._collection.get(where={"article_id": {"$in": list(article_ids)}},
                                         include=["metadatas", "documents"])
-        chunks = [StoredChunk(i, d or "", dict(m or {}))
+        chunks = [StoredChunk.from_chroma(i, d, m)
                   for i, d, m in zip(page["ids"], page["documents"], page["metadatas"],
                                      strict=True)]
         order = {article_id: n for n, article_id in enumerate(article_ids)}
-        return sorted(chunks, key=lambda c: (order.get(str(c.metadata.get("article_id")), 0),
-                                             int(c.metadata.get("chunk_index", 0))))
+        return sorted(chunks, key=lambda c: (order.get(c.meta.article_id, 0),
+                                             c.meta.chunk_index))
 
     def stats(self) -> dict[str, Any]:
         articles: set[str] = set()
@@ -287,14 +280,13 @@ class ChromaStore:
         chunks = 0
         for chunk in self.iter_chunks(include_text=False):
             chunks += 1
-            meta = chunk.metadata
-            article_id = str(meta.get("article_id"))
-            if article_id in articles:
+            meta = chunk.meta
+            if meta.article_id in articles:
                 continue
-            articles.add(article_id)
-            sources[str(meta.get("source", "(none)"))] += 1
-            if "published" in meta:
-                dates.append(int(meta["published"]))
+            articles.add(meta.article_id)
+            sources[meta.source or "(none)"] += 1
+            if meta.published_epoch is not None:
+                dates.append(meta.published_epoch)
         return {
             "articles": len(articles),
             "chunks": chunks,

@@ -22,7 +22,7 @@ import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
-from retrieval.records import SearchFilter
+from ingest.records import SearchFilter
 
 log = logging.getLogger(__name__)
 

@@ -34,9 +34,12 @@ class TermAnalyzer(Protocol):
 
 @dataclass(frozen=True)
 class ExtractiveConfig:
-    max_sentences: int = 3
-    max_words: int = 80
-    min_evidence: float = 1.0
+    """The [answer] settings (their defaults live there), then the scorer's tuned weights:
+    constants kept here, in one place, because they were tuned together on a dev set."""
+
+    max_sentences: int
+    max_words: int
+    min_evidence: float
     topic_weight: float = 1.0
     focus_weight: float = 1.0
     context_weight: float = 0.4

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from ingest.records import ChunkMeta
 
 # What every answerer says, in every front end, when the articles do not answer.
 ABSTENTION = "The articles don't say."
@@ -25,20 +27,10 @@ class Passage:
     published: datetime | None = None
 
     @classmethod
-    def from_metadata(cls, chunk_id: str, text: str, meta: dict[str, Any],
-                      score: float) -> Passage:
-        published = meta.get("published")
-        return cls(
-            chunk_id=chunk_id,
-            article_id=str(meta.get("article_id", chunk_id.rsplit("#", 1)[0])),
-            title=str(meta.get("title", "")),
-            text=text,
-            score=float(score),
-            url=meta.get("url"),
-            source=meta.get("source"),
-            published=datetime.fromtimestamp(int(published), tz=UTC) if published is not None
-            else None,
-        )
+    def of(cls, chunk_id: str, text: str, meta: ChunkMeta, score: float) -> Passage:
+        return cls(chunk_id=chunk_id, article_id=meta.article_id, title=meta.title, text=text,
+                   score=float(score), url=meta.url, source=meta.source,
+                   published=meta.published)
 
     @property
     def details(self) -> list[str]:
@@ -101,40 +93,6 @@ class Answer:
         if self.note:
             data["note"] = self.note
         return data
-
-
-@dataclass(frozen=True)
-class SearchFilter:
-    """Restrictions on which articles may be retrieved."""
-
-    sources: tuple[str, ...] = ()
-    since: datetime | None = None
-    until: datetime | None = None
-
-    @property
-    def empty(self) -> bool:
-        return not self.sources and self.since is None and self.until is None
-
-    def chroma_where(self) -> dict[str, Any] | None:
-        clauses: list[dict[str, Any]] = []
-        if self.sources:
-            clauses.append({"source": {"$in": list(self.sources)}})
-        if self.since is not None:
-            clauses.append({"published": {"$gte": int(self.since.timestamp())}})
-        if self.until is not None:
-            clauses.append({"published": {"$lte": int(self.until.timestamp())}})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-    def accepts(self, source: str | None, published: int | None) -> bool:
-        """The same rule as chroma_where, for indexes that filter in Python (BM25)."""
-        if self.sources and source not in self.sources:
-            return False
-        if self.since is not None and (published is None or published < self.since.timestamp()):
-            return False
-        return not (self.until is not None
-                    and (published is None or published > self.until.timestamp()))
 
 
 Turn = tuple[str, str]  # (question, answer)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, SkipValidation
 
-from retrieval.records import Passage, SearchFilter
+from ingest.records import SearchFilter
+from retrieval.records import Passage
 from retrieval.search import Searcher
 
 
@@ -20,14 +21,15 @@ class NewsdeskRetriever(BaseRetriever):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    searcher: Any
+    # A Protocol cannot be checked with isinstance: the type is for mypy and readers.
+    searcher: Annotated[Searcher, SkipValidation]
     k: int = 6
     where: SearchFilter = SearchFilter()
 
     def search(self, query: str, k: int | None = None,
                where: SearchFilter | None = None) -> list[Passage]:
-        searcher: Searcher = self.searcher
-        return searcher.search(query, k or self.k, where if where is not None else self.where)
+        return self.searcher.search(query, k or self.k,
+                                    where if where is not None else self.where)
 
     def context(self, passages: list[Passage], articles: int) -> list[Passage]:
         return list(self.searcher.context(passages, articles)) if articles > 0 else []
@@ -61,3 +63,11 @@ def to_passages(documents: Sequence[Document]) -> list[Passage]:
             published=datetime.fromisoformat(published) if isinstance(published, str) else None,
         ))
     return passages
+
+
+def filtered(passages: Sequence[Passage], where: SearchFilter | None) -> list[Passage]:
+    """The passages `where` accepts: filters for retrievers that cannot apply them."""
+    if where is None or where.empty:
+        return list(passages)
+    return [p for p in passages
+            if where.accepts(p.source, int(p.published.timestamp()) if p.published else None)]

@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Protocol
 
 from ingest.embedding import Embedder
+from ingest.ids import article_of
+from ingest.records import SearchFilter
 from ingest.store import ChromaStore, StoredChunk
 from retrieval.bm25 import BM25Index, IndexedChunk
 from retrieval.fusion import cap_per_group, reciprocal_rank_fusion
-from retrieval.records import Passage, SearchFilter
+from retrieval.records import Passage
 
 log = logging.getLogger(__name__)
 
@@ -25,20 +27,26 @@ class Reranker(Protocol):
 
 
 class Searcher(Protocol):
-    """What the answer chain needs from retrieval."""
+    """What the answer chain needs from retrieval: ranked passages, and the rest of the top
+    articles for the answerer to read."""
 
     def search(self, query: str, k: int, where: SearchFilter | None = None) -> list[Passage]: ...
+
+    def context(self, passages: list[Passage], articles: int) -> list[Passage]: ...
 
 
 @dataclass(frozen=True)
 class HybridConfig:
-    dense_candidates: int = 40
-    bm25_candidates: int = 40
-    rrf_k: int = 60
-    per_article_cap: int = 2
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
-    rerank_candidates: int = 30
+    """How the rankings are fused; built from the [retrieval] settings, which hold the
+    defaults (config/default.toml)."""
+
+    dense_candidates: int
+    bm25_candidates: int
+    rrf_k: int
+    per_article_cap: int
+    dense_weight: float
+    bm25_weight: float
+    rerank_candidates: int
 
 
 class HybridSearcher:
@@ -71,8 +79,7 @@ class HybridSearcher:
                 self._store.reopen()
             log.info("building the BM25 index (store changed or index missing)")
             index = BM25Index.build(
-                (IndexedChunk(c.id, _index_text(c), c.metadata.get("source"),
-                              c.metadata.get("published"))
+                (IndexedChunk(c.id, _index_text(c), c.meta.source, c.meta.published_epoch)
                  for c in self._store.iter_chunks()),
                 stamp,
             )
@@ -83,24 +90,20 @@ class HybridSearcher:
             self._bm25 = index
             return index
 
-    def current_bm25(self) -> BM25Index:
-        """The index the last search used (checked against the store then); built if none."""
-        return self._bm25 if self._bm25 is not None else self.bm25()
-
     # -- search -------------------------------------------------------------------------------
 
     def search(self, query: str, k: int, where: SearchFilter | None = None) -> list[Passage]:
         config = self._config
         where = where or SearchFilter()
         vector = self._embedder.embed([query])[0]
-        dense = self._store.query(vector, config.dense_candidates, where.chroma_where())
+        dense = self._store.query(vector, config.dense_candidates, where)
         sparse = self.bm25().search(query, config.bm25_candidates, where)
         rankings = [[c.id for c, _ in dense], [cid for cid, _ in sparse]]
         weights = [config.dense_weight, config.bm25_weight]
         known: dict[str, StoredChunk] = {c.id: c for c, _ in dense}
         fused = reciprocal_rank_fusion(rankings, k=config.rrf_k, weights=weights)
         if self._reranker is None:
-            capped = cap_per_group(fused, _article_of, config.per_article_cap)[:k]
+            capped = cap_per_group(fused, article_of, config.per_article_cap)[:k]
         else:
             pool = fused[: config.rerank_candidates]
             self._fetch(known, [cid for cid, _ in pool])
@@ -108,10 +111,10 @@ class HybridSearcher:
             scores = self._reranker.score(query, [_index_text(known[cid]) for cid, _ in pool])
             reranked = sorted(zip((cid for cid, _ in pool), scores, strict=True),
                               key=lambda pair: -pair[1])
-            capped = cap_per_group(reranked, _article_of, config.per_article_cap)[:k]
+            capped = cap_per_group(reranked, article_of, config.per_article_cap)[:k]
         self._fetch(known, [cid for cid, _ in capped])
         return [
-            Passage.from_metadata(cid, known[cid].text, known[cid].metadata, score)
+            Passage.of(cid, known[cid].text, known[cid].meta, score)
             for cid, score in capped if cid in known
         ]
 
@@ -126,14 +129,10 @@ class HybridSearcher:
         have = {p.chunk_id for p in passages}
         score = {p.article_id: p.score for p in passages}
         return [
-            Passage.from_metadata(c.id, c.text, c.metadata, score[str(c.metadata["article_id"])])
+            Passage.of(c.id, c.text, c.meta, score[c.meta.article_id])
             for c in self._store.chunks_of(top) if c.id not in have
         ]
 
 
-def _article_of(chunk_id: str) -> str:
-    return chunk_id.rsplit("#", 1)[0]
-
-
 def _index_text(chunk: StoredChunk) -> str:
-    return f"{chunk.metadata.get('title', '')}\n{chunk.text}"
+    return f"{chunk.meta.title}\n{chunk.text}"

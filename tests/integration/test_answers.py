@@ -14,8 +14,8 @@ from bot.cli import cli
 from bot.factory import Components
 from config import load_settings
 from ingest.embedding import Embedder
-from retrieval.records import SearchFilter
-from tests.conftest import SAMPLES, write_article
+from ingest.records import SearchFilter
+from tests.helpers import SAMPLES, write_article
 
 pytestmark = pytest.mark.slow
 
@@ -177,7 +177,8 @@ def test_eval_on_a_fixture_question_set(components: Components, tmp_path: Path) 
 
 def test_configured_reranker_reorders_the_candidates(components: Components,
                                                      tmp_path: Path) -> None:
-    from retrieval.search import HybridConfig, HybridSearcher
+    from bot.factory import hybrid_config
+    from retrieval.search import HybridSearcher
 
     class PrefersTheLibrary:
         def score(self, query: str, texts: Any) -> list[float]:
@@ -186,7 +187,8 @@ def test_configured_reranker_reorders_the_candidates(components: Components,
     plain = components.searcher.search("bridge repair cost", 3)
     assert plain[0].article_id == BRIDGE
     reranked = HybridSearcher(components.store, components.embedder, tmp_path / "bm25",
-                              HybridConfig(), reranker=PrefersTheLibrary()
+                              hybrid_config(components.settings.retrieval),
+                              reranker=PrefersTheLibrary()
                               ).search("bridge repair cost", 3)
     # The library article jumps to the top; ties keep the fused order behind it.
     assert reranked[0].article_id.endswith("library-homework-trial")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,9 @@ from bot.factory import Components
 from config import load_settings
 from ingest.embedding import Embedder
 from ingest.pipeline import Ingestor
+from ingest.records import SearchFilter
 from ingest.store import ChromaStore
-from tests.conftest import SAMPLES, LocalServer, respond, write_article
-from tests.unit.test_loaders import HTML_PAGE, rss_feed
+from tests.helpers import HTML_PAGE, SAMPLES, LocalServer, respond, rss_feed, write_article
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +58,7 @@ def build(embedder: Embedder, **overrides: Any) -> tuple[Ingestor, ChromaStore, 
 
 
 def snapshot(store: ChromaStore) -> dict[str, tuple[str, str]]:
-    return {c.id: (c.metadata["content_hash"], c.text) for c in store.iter_chunks()}
+    return {c.id: (c.meta.content_hash, c.text) for c in store.iter_chunks()}
 
 
 def long_body(topic: str, sentences: int) -> str:
@@ -77,18 +78,21 @@ def test_ingest_then_unchanged_then_update_then_prune(store_mode: str, tmp_path:
     first = ingestor.ingest([str(corpus)])
     assert (first.added, first.updated, first.unchanged, first.failed) == (7, 0, 0, [])
     assert store.count() == first.chunks > 7
-    long_chunks = [c for c in store.iter_chunks() if c.metadata["article_id"] == "long.txt"]
+    long_chunks = [c for c in store.iter_chunks() if c.meta.article_id == "long.txt"]
     assert len(long_chunks) > 3
     for chunk in long_chunks:  # header + text within the model's 256 tokens, specials included
-        header = chunk.metadata["header"]
+        header = chunk.meta.header
         assert embedder.count_tokens([f"{header}\n{chunk.text}"])[0] + 2 <= 256
-    meta = next(c.metadata for c in store.iter_chunks()
-                if c.metadata["article_id"].endswith("harbour-bridge-reopens"))
-    assert meta["title"] == "Harbour Bridge Reopens After Two-Year Repair"
-    assert meta["source"] == "example.com" and meta["author"] == "Newsdesk Samples"
-    assert meta["published_iso"].startswith("2025-03-14")
-    assert store.query(embedder.embed(["bridge"])[0], 3,
-                       where={"published": {"$gte": 1_740_000_000}})  # usable in filters
+    meta = next(c.meta for c in store.iter_chunks()
+                if c.meta.article_id.endswith("harbour-bridge-reopens"))
+    assert meta.title == "Harbour Bridge Reopens After Two-Year Repair"
+    assert meta.source == "example.com" and meta.author == "Newsdesk Samples"
+    assert meta.published is not None and meta.published.date().isoformat() == "2025-03-14"
+    assert meta.path == str(corpus / "harbour-bridge-reopens.txt")
+    since = SearchFilter(since=datetime(2025, 3, 14, tzinfo=UTC))
+    found = store.query(embedder.embed(["bridge"])[0], 10, since)  # usable in filters
+    assert found and all(c.meta.published_epoch >= 1_741_910_400 for c, _ in found)
+    assert len(found) < len(store.query(embedder.embed(["bridge"])[0], 10))
 
     counting.embedded = 0
     before = snapshot(store)
@@ -100,19 +104,19 @@ def test_ingest_then_unchanged_then_update_then_prune(store_mode: str, tmp_path:
     write_article(corpus, "long.txt", "Committee marathon", long_body("budget", 12))
     updated = ingestor.ingest([str(corpus)])
     assert (updated.updated, updated.unchanged) == (1, 6)
-    after = [c for c in store.iter_chunks() if c.metadata["article_id"] == "long.txt"]
+    after = [c for c in store.iter_chunks() if c.meta.article_id == "long.txt"]
     assert len(after) < len(long_chunks)
-    assert {c.metadata["content_hash"] for c in after} != {c.metadata["content_hash"]
+    assert {c.meta.content_hash for c in after} != {c.meta.content_hash
                                                            for c in long_chunks}
-    assert sorted(c.metadata["chunk_index"] for c in after) == list(range(len(after)))
-    assert len({c.metadata["content_hash"] for c in after}) == 1
+    assert sorted(c.meta.chunk_index for c in after) == list(range(len(after)))
+    assert len({c.meta.content_hash for c in after}) == 1
 
     (corpus / "long.txt").unlink()
     no_prune = ingestor.ingest([str(corpus)])
     assert no_prune.removed == 0
     pruned = ingestor.ingest([str(corpus)], prune=True)
     assert pruned.removed == 1
-    assert not [c for c in store.iter_chunks() if c.metadata["article_id"] == "long.txt"]
+    assert not [c for c in store.iter_chunks() if c.meta.article_id == "long.txt"]
     assert store.stats()["articles"] == 6
 
 
@@ -146,12 +150,12 @@ def test_bad_files_are_reported_and_the_rest_is_stored(store_mode: str, tmp_path
     failed = {Path(f.source).name: f.reason for f in summary.failed}
     assert set(failed) == {"empty.txt", "binary.md", "huge.txt", "lines.jsonl:2"}
     assert summary.added == 3
-    assert {c.metadata["article_id"] for c in store.iter_chunks()} == {
+    assert {c.meta.article_id for c in store.iter_chunks()} == {
         "good.txt", "latin.txt", "lines.jsonl:1"}
     # A file that turned unreadable keeps its stored article even with --prune.
     (corpus / "good.txt").write_bytes(b"\x00" * 10)
     assert ingestor.ingest([str(corpus)], prune=True).removed == 0
-    assert "good.txt" in {c.metadata["article_id"] for c in store.iter_chunks()}
+    assert "good.txt" in {c.meta.article_id for c in store.iter_chunks()}
 
 
 def test_urls_and_feeds_from_a_local_server(store_mode: str, embedder: Embedder,
@@ -182,12 +186,12 @@ def test_urls_and_feeds_from_a_local_server(store_mode: str, embedder: Embedder,
     assert failed[f"{base}/slow"] == "timed out"
     assert failed[f"{base}/news/dead"] == "HTTP 404 Not Found"
     assert summary.added == 3
-    by_id = {c.metadata["article_id"]: c for c in store.iter_chunks()}
+    by_id = {c.meta.article_id: c for c in store.iter_chunks()}
     assert set(by_id) == {"https://city.example/news/tram", f"{base}/news/bus",
                           f"{base}/news/gone"}
     bus = by_id[f"{base}/news/bus"]
-    assert bus.metadata["title"] == "Bus lane approved"  # the feed's own title wins
-    assert bus.metadata["source"] == "Example Feed"
+    assert bus.meta.title == "Bus lane approved"  # the feed's own title wins
+    assert bus.meta.source == "Example Feed"
     assert "voted 7 to 2" in bus.text  # the linked page replaced the short teaser
     assert by_id[f"{base}/news/gone"].text == "A teaser whose page is gone."
 

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from bench.peers import QuietHandler, server_url, start_server, stop_server
 from bot.cli import cli
 from bot.factory import Components
 from config import load_settings
 from ingest.embedding import Embedder
-from tests.conftest import SAMPLES
-from tests.http_helpers import QuietHandler, server_url, start_server, stop_server
+from tests.helpers import SAMPLES
 
 pytestmark = pytest.mark.slow
 

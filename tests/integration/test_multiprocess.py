@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bench.peers import ChromaServer
 from bot.cli import cli
 from bot.factory import Components
 from config import load_settings
 from ingest.embedding import Embedder
 from ingest.errors import StoreError
-from tests.conftest import ChromaServer, write_article
+from tests.helpers import write_article
 
 pytestmark = pytest.mark.slow
 

@@ -24,7 +24,7 @@ from bot.factory import Components
 from config import load_settings
 from ingest.embedding import Embedder
 from retrieval.engine import AnswerEngine
-from tests.conftest import SAMPLES, LocalServer, respond, write_article
+from tests.helpers import SAMPLES, LocalServer, respond, write_article
 
 pytestmark = pytest.mark.slow
 
@@ -147,7 +147,7 @@ def test_prune_keeps_the_stored_copy_of_a_skipped_duplicate(run: Callable[..., R
 
 def test_configured_sources_each_prune_their_own(run: Callable[..., Result],
                                                  tmp_path: Path, local_server: Any) -> None:
-    from tests.unit.test_loaders import rss_feed
+    from tests.helpers import rss_feed
 
     body = "<p>" + "The ferry operator confirmed the new winter timetable today. " * 10 + "</p>"
     feed = {"entries": [("Ferry one", "https://feed.example/1", body),
@@ -187,7 +187,7 @@ def test_configured_sources_each_prune_their_own(run: Callable[..., Result],
 
 def test_a_trickling_server_fails_at_the_deadline_and_the_run_goes_on(
         run: Callable[..., Result], local_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.unit.test_loaders import HTML_PAGE
+    from tests.helpers import HTML_PAGE
 
     def trickle(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(200)
@@ -217,7 +217,7 @@ def test_a_trickling_server_fails_at_the_deadline_and_the_run_goes_on(
 def test_feed_entries_kept_as_teasers_are_reported(run: Callable[..., Result],
                                                    local_server: Any,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.unit.test_loaders import HTML_PAGE, rss_feed
+    from tests.helpers import HTML_PAGE, rss_feed
 
     server: LocalServer = local_server({})
     base = server.url

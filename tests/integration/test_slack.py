@@ -21,15 +21,16 @@ from click.testing import CliRunner
 from pydantic import SecretStr
 from slack_bolt.request import BoltRequest
 
+from bench.peers import BOT_USER, FakeSlack
 from bot.cli import cli
 from bot.factory import Components
 from bot.feedback import FeedbackStore
-from bot.slack_app import NewsdeskSlackBot, SlackHTTPServer, SlackOptions, SlackTokens
+from bot.slack_app import NewsdeskSlackBot, SlackHTTPServer, SlackTokens
 from config import load_settings
+from config.settings import SlackSettings
 from ingest.embedding import Embedder
 from retrieval.records import Answer, Citation, Passage, Turn
-from tests.conftest import SAMPLES
-from tests.slack_fake import BOT_USER, FakeSlack
+from tests.helpers import SAMPLES
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +65,7 @@ def start(tmp_path: Path) -> Iterator[Any]:
         feedback = FeedbackStore(tmp_path / f"feedback-{len(started)}.sqlite3")
         tokens = SlackTokens(bot=SecretStr(BOT_TOKEN), app=None,
                              signing_secret=SecretStr(SECRET), api_url=fake.api_url)
-        bot = NewsdeskSlackBot(engine, feedback, tokens, SlackOptions(**options))
+        bot = NewsdeskSlackBot(engine, feedback, tokens, SlackSettings(**options))
         server = SlackHTTPServer(bot.app, "127.0.0.1", 0)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         running = Running(fake, bot, server, feedback)

@@ -1,5 +1,4 @@
 import itertools
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
@@ -9,11 +8,7 @@ from ingest.chunking import SPECIAL_TOKENS, chunk_article, chunk_header
 from ingest.errors import SourceError
 from ingest.loaders import make_article
 from ingest.records import Article
-
-
-def word_counter(texts: Sequence[str]) -> list[int]:
-    """A stand-in tokenizer: one token per whitespace-separated word."""
-    return [len(t.split()) for t in texts]
+from tests.helpers import word_counter
 
 
 def article(text: str, title: str = "A title") -> Article:

@@ -6,10 +6,9 @@ from langchain_core.retrievers import BaseRetriever
 
 from retrieval.answerers import ExtractiveAnswerer
 from retrieval.engine import AnswerEngine
-from retrieval.extractive import ExtractiveConfig
 from retrieval.records import Passage
 from retrieval.retriever import NewsdeskRetriever
-from tests.unit.test_extractive import Analyzer
+from tests.helpers import Analyzer, extractive_config
 
 
 class TwoDocs(BaseRetriever):
@@ -25,7 +24,8 @@ class TwoDocs(BaseRetriever):
 
 
 def engine_with(retriever: BaseRetriever) -> AnswerEngine:
-    return AnswerEngine(retriever, ExtractiveAnswerer(Analyzer, ExtractiveConfig(min_evidence=0.3)))
+    answerer = ExtractiveAnswerer(Analyzer, extractive_config(min_evidence=0.3))
+    return AnswerEngine(retriever, answerer)
 
 
 def test_any_langchain_retriever_can_feed_the_chain() -> None:

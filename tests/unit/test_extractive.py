@@ -1,24 +1,10 @@
 """Sentence selection and abstention with a small analyzer (no model, no index)."""
 
-import re
 from collections.abc import Sequence
 
-from retrieval.extractive import ExtractiveConfig, compose, find_evidence
+from retrieval.extractive import compose, find_evidence
 from retrieval.records import Passage
-
-RARE = {"kestrel": 4.0, "bridg": 2.0, "repair": 2.0, "cost": 1.5, "cabl": 3.0, "toll": 3.0,
-        "mayor": 3.0}
-
-
-class Analyzer:
-    def terms(self, text: str) -> list[str]:
-        words = re.findall(r"\w\w+", text.lower())
-        return [w[:5] if w.startswith("bridg") or w.startswith("cabl") else w for w in words
-                if w not in {"the", "how", "much", "did", "was", "what", "who", "for", "and"}]
-
-    def idf(self, term: str) -> float:
-        return RARE.get(term, 1.0)
-
+from tests.helpers import Analyzer, extractive_config
 
 BRIDGE = Passage(
     chunk_id="b#0", article_id="b", title="Kestrel bridge reopens", score=1.0,
@@ -31,7 +17,7 @@ OTHER = Passage(chunk_id="o#0", article_id="o", title="Farm approved", score=0.5
 
 def ask(question: str, passages: Sequence[Passage] = (BRIDGE, OTHER),
         **config: float) -> tuple[str, bool]:
-    settings = ExtractiveConfig(min_evidence=0.3, **config)  # type: ignore[arg-type]
+    settings = extractive_config(min_evidence=0.3, **config)
     evidence = find_evidence(question, passages, Analyzer(), settings)
     return compose(evidence, settings.max_words), evidence.abstain
 
@@ -70,9 +56,9 @@ def test_abstains_when_the_asked_for_kind_is_missing() -> None:
 def test_threshold_controls_abstention() -> None:
     question = "What did the Kestrel bridge repair cost?"
     assert not find_evidence(question, [BRIDGE], Analyzer(),
-                             ExtractiveConfig(min_evidence=0.5)).abstain
+                             extractive_config(min_evidence=0.5)).abstain
     assert find_evidence(question, [BRIDGE], Analyzer(),
-                         ExtractiveConfig(min_evidence=50.0)).abstain
+                         extractive_config(min_evidence=50.0)).abstain
 
 
 def test_similarity_rerank_can_promote_a_paraphrase() -> None:
@@ -80,5 +66,5 @@ def test_similarity_rerank_can_promote_a_paraphrase() -> None:
         return [5.0 if "Tolls" in s else 0.0 for s in sentences]
 
     evidence = find_evidence("What will drivers pay on the Kestrel bridge?", [BRIDGE],
-                             Analyzer(), ExtractiveConfig(min_evidence=0.3), similarity=similarity)
+                             Analyzer(), extractive_config(min_evidence=0.3), similarity=similarity)
     assert evidence.chosen[0].text.startswith("Tolls stay at two euros")

@@ -2,10 +2,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ingest.records import SearchFilter
+from ingest.store import chroma_where
 from retrieval.answer_types import AnswerType, answer_type, offers
 from retrieval.fusion import cap_per_group, reciprocal_rank_fusion
 from retrieval.history import conversation_context, is_followup, search_query
-from retrieval.records import SearchFilter
 
 
 def test_rrf_rewards_agreement_and_is_deterministic() -> None:
@@ -72,10 +73,10 @@ def test_offers_requires_new_information() -> None:
 
 def test_search_filter_in_chroma_and_python_agree() -> None:
     where = SearchFilter(sources=("bbc",), since=datetime(2005, 1, 1, tzinfo=UTC))
-    assert where.chroma_where() == {"$and": [{"source": {"$in": ["bbc"]}},
+    assert chroma_where(where) == {"$and": [{"source": {"$in": ["bbc"]}},
                                              {"published": {"$gte": 1104537600}}]}
     assert where.accepts("bbc", 1104537600)
     assert not where.accepts("bbc", 1104537599)
     assert not where.accepts("other", 1104537600)
     assert not where.accepts("bbc", None)
-    assert SearchFilter().chroma_where() is None and SearchFilter().accepts(None, None)
+    assert chroma_where(SearchFilter()) is None and SearchFilter().accepts(None, None)

@@ -9,13 +9,13 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from config.settings import IngestSettings
 from ingest.chunking import SPECIAL_TOKENS, chunk_article
 from ingest.errors import SourceError
-from ingest.loaders import LoaderLimits, SourceItem, load, make_article
+from ingest.loaders import SourceItem, load, make_article
 from ingest.parse import parse_text_article
 from ingest.records import Article, Failure
-from tests.unit.test_chunking import word_counter
-from tests.unit.test_loaders import HTML_PAGE, NoNetwork, rss_feed
+from tests.helpers import HTML_PAGE, NoNetwork, rss_feed, word_counter
 
 SUFFIXES = [".txt", ".md", ".html", ".json", ".jsonl", ".xml", ".rss", ".atom"]
 FUZZ = settings(max_examples=150, deadline=None,
@@ -38,7 +38,7 @@ def load_bytes(data: bytes, suffix: str) -> list[Article | Failure]:
         path = Path(tmp) / f"input{suffix}"
         path.write_bytes(data)
         item = SourceItem(location=str(path), origin=tmp, root=Path(tmp))
-        return list(load(item, NoNetwork(), LoaderLimits(fetch_entry_links=False)))
+        return list(load(item, NoNetwork(), IngestSettings(fetch_entry_links=False)))
 
 
 def check(results: list[Article | Failure]) -> None:

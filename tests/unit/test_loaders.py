@@ -3,25 +3,17 @@
 import json
 from pathlib import Path
 
-from ingest.fetch import Fetched
-from ingest.loaders import LoaderLimits, discover, load
+from config.settings import IngestSettings
+from ingest.loaders import discover, load
 from ingest.records import Article, Failure
-from tests.conftest import FIXTURES, write_article
+from tests.helpers import FIXTURES, HTML_PAGE, NoNetwork, rss_feed, write_article
 
 
-class NoNetwork:
-    def get(self, url: str, conditional: bool = False) -> Fetched:
-        raise AssertionError(f"unexpected fetch of {url}")
-
-    def commit(self, url: str) -> None:
-        raise AssertionError(f"unexpected commit of {url}")
-
-
-def load_all(*sources: Path | str, limits: LoaderLimits | None = None) -> list[Article | Failure]:
+def load_all(*sources: Path | str, limits: IngestSettings | None = None) -> list[Article | Failure]:
     items, missing = discover([str(s) for s in sources])
     results: list[Article | Failure] = list(missing)
     for item in items:
-        results.extend(load(item, NoNetwork(), limits or LoaderLimits()))
+        results.extend(load(item, NoNetwork(), limits or IngestSettings()))
     return results
 
 
@@ -67,7 +59,7 @@ def test_bad_files_each_fail_with_path_and_reason_and_the_rest_load(tmp_path: Pa
     (root / "broken.json").write_text('{"title": "x", "body": ')
     (root / "nobody.html").write_text("<html><head><title>t</title></head><body></body></html>")
     (root / "feed.xml").write_text("<rss><channel><item><title>cut")
-    results = load_all(root, tmp_path / "missing-dir", limits=LoaderLimits(max_file_bytes=5000))
+    results = load_all(root, tmp_path / "missing-dir", limits=IngestSettings(max_file_bytes=5000))
     assert [a.id for a in articles(results)] == ["good.txt"]
     reasons = failures(results)
     assert reasons["empty.txt"] == "empty file"
@@ -152,25 +144,3 @@ def test_feed_file_with_full_content_needs_no_fetch(tmp_path: Path) -> None:
     assert article.source == "Example Feed"
     assert article.published is not None and article.published.year == 2024
     assert article.text.startswith("The harbour reopened")
-
-
-HTML_PAGE = """<html><head><title>Council backs tram line | City News</title>
-<link rel="canonical" href="https://city.example/news/tram?utm_source=x">
-<meta name="author" content="Jane Doe">
-<meta property="article:published_time" content="2024-03-05T10:00:00Z">
-<meta property="og:site_name" content="City News"></head>
-<body><nav>Home | World</nav><article><h1>Council backs tram line</h1>
-<p>The city council approved the new tram line on Tuesday evening after a long debate.</p>
-<p>Councillors voted 7 to 2 in favour of the plan, which will cost 300 million euros.</p>
-</article><footer>Copyright</footer></body></html>"""
-
-
-def rss_feed(entries: list[tuple[str, str, str]]) -> str:
-    items = "".join(
-        f"<item><title>{title}</title><link>{link}</link>"
-        f"<pubDate>Tue, 05 Mar 2024 10:00:00 GMT</pubDate>"
-        f"<description><![CDATA[{body}]]></description></item>"
-        for title, link, body in entries
-    )
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Example Feed</title>'
-            f"<link>https://feed.example/</link>{items}</channel></rss>")
