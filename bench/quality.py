@@ -5,6 +5,7 @@ on the same questions: the LangChain tutorial RAG (1000/200-character chunks, Mi
 top-k) and plain BM25 (bm25s over the same 1000/200 chunks). Baselines are retrieval only;
 they are scored with the same rules (bbc-qa README) via retrieval.evaluation.
 
+    pip install -e '.[bench]'   # the LangChain baseline's splitter and vector store
     python bench/quality.py [--data-dir DIR] [--cache DIR]
 
 --data-dir must hold a Newsdesk store of the corpus (`newsdesk ingest ../shared/bench/bbc`);

@@ -15,6 +15,7 @@ import argparse
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,14 +27,15 @@ from bench.common import median, percentile, save
 from bench.peers import ChromaServer
 from bot.factory import Components
 from config import load_settings
-from ingest.records import Chunk
+from ingest.ids import chunk_id
+from ingest.records import Chunk, ChunkMeta
 
 WORDS = ("harbour council budget ferry election striker transfer profit shares court ruling "
          "minister album chart robot network phone airline bank strike vote tax oil").split()
 
 
 def synthetic(start: int, count: int, rng: np.random.Generator
-              ) -> tuple[list[Chunk], np.ndarray, list[dict[str, object]]]:
+              ) -> tuple[list[Chunk], np.ndarray, list[ChunkMeta]]:
     vectors = rng.standard_normal((count, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     chunks, metas = [], []
@@ -42,11 +44,12 @@ def synthetic(start: int, count: int, rng: np.random.Generator
         n = start + offset
         text = " ".join(WORDS[i] for i in picks[offset]) + f" item{n}"
         article = f"synthetic/{n // 4:07d}"
-        chunks.append(Chunk(id=f"{article}#{n % 4}", article_id=article, index=n % 4,
+        chunks.append(Chunk(id=chunk_id(article, n % 4), article_id=article, index=n % 4,
                             text=text, header=f"Story {n // 4}", start=0, end=len(text)))
-        metas.append({"article_id": article, "chunk_index": n % 4, "chunk_count": 4,
-                      "title": f"Story {n // 4}", "source": "synthetic",
-                      "published": 1_100_000_000 + n, "content_hash": "x", "text_hash": "x"})
+        metas.append(ChunkMeta(article_id=article, chunk_index=n % 4, chunk_count=4,
+                               title=f"Story {n // 4}", source="synthetic",
+                               published=datetime.fromtimestamp(1_100_000_000 + n, tz=UTC),
+                               content_hash="x", text_hash="x"))
     return chunks, vectors, metas
 
 

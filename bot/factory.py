@@ -145,9 +145,7 @@ class Components:
         key = settings.secret("NEWSDESK_LLM_API_KEY",
                               "ANTHROPIC_API_KEY" if llm.provider == "anthropic"
                               else "OPENAI_API_KEY")
-        model = build_chat_model(llm.provider, llm.model, llm.base_url,
-                                 key.get_secret_value() if key else None, llm.temperature,
-                                 llm.timeout, llm.max_tokens)
+        model = build_chat_model(llm, key.get_secret_value() if key else None)
         answerer = LLMAnswerer(model, extractive, stream=llm.stream)
         return AnswerEngine(retriever, answerer, k=settings.retrieval.k,
                             condenser=answerer.condense if llm.condense else None)

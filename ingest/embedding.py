@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, Protocol
@@ -63,17 +62,16 @@ class SentenceTransformerEmbedder:
     @cached_property
     def _model(self) -> Any:
         set_torch_threads(self._threads)
-        # Never let the packaged model's load turn into a download attempt. Other names may
-        # need the network and are left alone.
-        if self.name in PACKAGED_MODEL_NAMES:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
         hf_logging.set_verbosity_error()
         try:
-            return SentenceTransformer(resolve_model_path(self.name), device=self._device)
+            # The packaged model never turns into a download attempt; other names may need
+            # the network and are left to it.
+            return SentenceTransformer(resolve_model_path(self.name), device=self._device,
+                                       local_files_only=self.name in PACKAGED_MODEL_NAMES)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot load embedding model {self.name!r}: {exc}") from None
 

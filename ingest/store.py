@@ -7,12 +7,13 @@ tell that derived indexes (BM25) are stale.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,6 +49,19 @@ class StoredArticle:
             set(self.chunks_by_hash) == {content_hash}
             and self.chunks_by_hash[content_hash] == self.expected_by_hash.get(content_hash)
         )
+
+
+def stored_articles(metas: Iterable[ChunkMeta]) -> dict[str, StoredArticle]:
+    """What a store holds per article, from the metadata of all its chunks."""
+    stored: dict[str, StoredArticle] = {}
+    for meta in metas:
+        entry = stored.setdefault(meta.article_id, StoredArticle(meta.article_id))
+        entry.chunks_by_hash[meta.content_hash] += 1
+        entry.expected_by_hash[meta.content_hash] = meta.chunk_count
+        entry.origin = meta.origin or entry.origin
+        entry.path = meta.path or entry.path
+        entry.text_hash = meta.text_hash or entry.text_hash
+    return stored
 
 
 @dataclass(frozen=True)
@@ -116,11 +130,13 @@ class ChromaStore:
                 self.max_batch = CHROMA_MAX_BATCH
 
     def reopen(self) -> None:
-        """Reconnect; an embedded reader must, to see vectors another process added."""
-        if self._writer_lock is not None:
-            from chromadb.api.shared_system_client import SharedSystemClient
-
-            SharedSystemClient.clear_system_cache()
+        """Reconnect; an embedded reader must, to see vectors another process added (its
+        client keeps the vector index it loaded). Closing our client releases its share of
+        Chroma's per-path system, which stops once no client in this process uses it."""
+        close = getattr(self._client, "close", None)
+        if close is not None:
+            with contextlib.suppress(Exception):  # a dead server's client may fail to close
+                close()
         self._open()
 
     @contextmanager
@@ -195,16 +211,7 @@ class ChromaStore:
             offset += len(ids)
 
     def articles(self) -> dict[str, StoredArticle]:
-        stored: dict[str, StoredArticle] = {}
-        for chunk in self.iter_chunks(include_text=False):
-            meta = chunk.meta
-            entry = stored.setdefault(meta.article_id, StoredArticle(meta.article_id))
-            entry.chunks_by_hash[meta.content_hash] += 1
-            entry.expected_by_hash[meta.content_hash] = meta.chunk_count
-            entry.origin = meta.origin or entry.origin
-            entry.path = meta.path or entry.path
-            entry.text_hash = meta.text_hash or entry.text_hash
-        return stored
+        return stored_articles(c.meta for c in self.iter_chunks(include_text=False))
 
     # -- writes -----------------------------------------------------------------------------
 

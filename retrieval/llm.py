@@ -14,6 +14,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from config.settings import LLMSettings
 from ingest.errors import ConfigError
 from retrieval.answerers import Answerer, Draft, TokenSink
 from retrieval.citations import cited_numbers
@@ -30,9 +31,10 @@ def to_messages(pairs: Sequence[tuple[str, str]]) -> list[BaseMessage]:
     return [_ROLES[role](content=content) for role, content in pairs]
 
 
-def build_chat_model(provider: str, model: str, base_url: str, api_key: str | None,
-                     temperature: float, timeout: float, max_tokens: int) -> BaseChatModel:
+def build_chat_model(llm: LLMSettings, api_key: str | None) -> BaseChatModel:
     """A LangChain chat model for the configured provider; the key is never logged."""
+    provider, model, base_url = llm.provider, llm.model, llm.base_url
+    temperature, timeout, max_tokens = llm.temperature, llm.timeout, llm.max_tokens
     if provider == "openai":
         from langchain_openai import ChatOpenAI
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from ingest.embedding import Embedder
 from ingest.ids import article_of
 from ingest.records import SearchFilter
-from ingest.store import ChromaStore, StoredChunk
+from ingest.store import StoredChunk
 from retrieval.bm25 import BM25Index, IndexedChunk
 from retrieval.fusion import cap_per_group, reciprocal_rank_fusion
 from retrieval.records import Passage
@@ -24,6 +26,20 @@ class Reranker(Protocol):
     """Scores (query, passage text) pairs; higher is more relevant (e.g. a cross-encoder)."""
 
     def score(self, query: str, texts: Sequence[str]) -> list[float]: ...
+
+
+class ChunkReader(Protocol):
+    """The store operations search needs (ChromaStore implements them)."""
+
+    def stamp(self) -> str: ...
+    def changed_elsewhere(self, stamp: str) -> bool: ...
+    def reopen(self) -> None: ...
+    def count(self) -> int: ...
+    def iter_chunks(self, include_text: bool = True) -> Iterator[StoredChunk]: ...
+    def query(self, vector: np.ndarray, k: int, where: SearchFilter | None = None
+              ) -> list[tuple[StoredChunk, float]]: ...
+    def get(self, ids: Sequence[str]) -> list[StoredChunk]: ...
+    def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]: ...
 
 
 class Searcher(Protocol):
@@ -50,7 +66,7 @@ class HybridConfig:
 
 
 class HybridSearcher:
-    def __init__(self, store: ChromaStore, embedder: Embedder, index_dir: Path,
+    def __init__(self, store: ChunkReader, embedder: Embedder, index_dir: Path,
                  config: HybridConfig, reranker: Reranker | None = None) -> None:
         self._store = store
         self._reranker = reranker

@@ -1,9 +1,12 @@
 """The chain with any LangChain retriever: Documents in, validated cited Answer out."""
 
+from datetime import UTC, datetime
+
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
+from ingest.records import SearchFilter
 from retrieval.answerers import ExtractiveAnswerer
 from retrieval.engine import AnswerEngine
 from retrieval.records import Passage
@@ -47,3 +50,39 @@ def test_newsdesk_retriever_speaks_langchain() -> None:
     [doc] = NewsdeskRetriever(searcher=OnePassage(), k=3).invoke("bridge")
     assert doc.page_content == "Repair done." and doc.id == "b#0"
     assert doc.metadata["url"] == "https://n.example/b" and doc.metadata["score"] == 0.5
+
+
+class FilteringSearcher:
+    """Our searcher's contract: it applies the filter it is given."""
+
+    def __init__(self) -> None:
+        self.wheres: list[SearchFilter | None] = []
+
+    def search(self, query: str, k: int, where: SearchFilter | None = None) -> list[Passage]:
+        self.wheres.append(where)
+        bridge = Passage(chunk_id="bridge#0", article_id="bridge", title="Kestrel bridge",
+                         text="The Kestrel bridge repair cost the city 84 million euros.",
+                         score=1.0, published=datetime(2025, 3, 14, tzinfo=UTC))
+        return [p for p in [bridge] if where is None or where.accepts(
+            p.source, int(p.published.timestamp()) if p.published else None)]
+
+    def context(self, passages: list[Passage], articles: int) -> list[Passage]:
+        return []
+
+
+def test_filters_hold_with_either_retriever() -> None:
+    """--source/--since/--until are never dropped, whichever retriever feeds the chain."""
+    later = SearchFilter(since=datetime(2025, 6, 1, tzinfo=UTC))
+    earlier = SearchFilter(until=datetime(2025, 6, 1, tzinfo=UTC))
+    question = "How much did the Kestrel bridge repair cost?"
+    searcher = FilteringSearcher()
+    ours = engine_with(NewsdeskRetriever(searcher=searcher))
+    foreign = engine_with(TwoDocs())
+    for engine in (ours, foreign):
+        assert engine.ask(question, where=later).abstained
+        assert "84 million euros" in engine.ask(question, where=earlier).answer
+        assert engine.search(question, where=later) == []
+    assert searcher.wheres[0] == later  # handed to our searcher, which filters in the store
+    # The farm document has no date: an --until filter cannot vouch for it either.
+    assert [p.article_id for p in foreign.search(question, where=earlier)] == ["bridge"]
+    assert [p.chunk_id for p in foreign.search(question)] == ["doc-0", "farm#0"]

@@ -1,5 +1,6 @@
 import pytest
 
+from config.settings import LLMSettings
 from ingest.errors import ConfigError
 from retrieval.llm import build_chat_model
 from retrieval.prompts import answer_messages, condense_messages, is_abstention
@@ -7,17 +8,17 @@ from retrieval.records import Passage
 
 
 def test_openai_compatible_model_without_key_uses_a_placeholder() -> None:
-    model = build_chat_model("openai", "llama3.1", "http://127.0.0.1:11434/v1", None, 0.0,
-                             5.0, 100)
+    model = build_chat_model(
+        LLMSettings(model="llama3.1", base_url="http://127.0.0.1:11434/v1"), None)
     assert model.model_name == "llama3.1"  # type: ignore[attr-defined]
     assert "127.0.0.1:11434" in str(model.openai_api_base)  # type: ignore[attr-defined]
 
 
 def test_anthropic_needs_a_key_and_unknown_providers_are_refused() -> None:
     with pytest.raises(ConfigError, match="ANTHROPIC_API_KEY"):
-        build_chat_model("anthropic", "claude", "", None, 0.0, 5.0, 100)
+        build_chat_model(LLMSettings(provider="anthropic", model="claude"), None)
     with pytest.raises(ConfigError, match=r"unknown llm\.provider"):
-        build_chat_model("cohere", "x", "", "k", 0.0, 5.0, 100)
+        build_chat_model(LLMSettings.model_construct(provider="cohere"), "k")
 
 
 def test_prompts_number_the_passages_and_carry_the_history() -> None:

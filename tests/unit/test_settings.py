@@ -55,3 +55,19 @@ def test_bad_values_and_missing_files_are_config_errors(tmp_path: Path, data_dir
 def test_data_dir_expands_user(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
     monkeypatch.setenv("NEWSDESK_DATA_DIR", "~/nd")
     assert load_settings().data_dir == Path("~/nd").expanduser()
+
+
+def test_the_shipped_file_and_the_settings_models_agree_key_by_key() -> None:
+    """Every key of config/default.toml is a settings field with that very default, and every
+    field of a section appears in the file: a default is written once, checked here."""
+    import tomllib
+
+    from config.settings import DEFAULT_CONFIG, Settings
+
+    shipped = tomllib.loads(DEFAULT_CONFIG.read_text())
+    model_defaults = Settings.model_construct().model_dump(mode="json")
+    assert shipped.pop("data_dir") == model_defaults.pop("data_dir")
+    model_defaults.pop("sources")
+    assert set(shipped) == set(model_defaults)
+    for section, values in shipped.items():
+        assert values == model_defaults[section], section

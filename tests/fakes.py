@@ -1,0 +1,134 @@
+"""Small fakes at the project's own interfaces, for tests that run in milliseconds: a
+deterministic hashing embedder (Embedder), an in-memory store (the pipeline's ChunkWriter and
+the searcher's ChunkReader), and LangChain's own fake chat model for the LLM path."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from ingest.records import Chunk, ChunkMeta, SearchFilter
+from ingest.store import StoredArticle, StoredChunk, stored_articles
+
+_WORD = re.compile(r"\w+")
+
+
+class HashingEmbedder:
+    """Bag-of-words vectors by feature hashing: texts that share words are close."""
+
+    name = "hashing-test-embedder"
+    max_tokens = 64
+    dimension = 256
+
+    def __init__(self) -> None:
+        self.embedded = 0  # texts embedded so far: "unchanged costs no embedding" is testable
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.embedded += len(texts)
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in _WORD.findall(text.lower()):
+                digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
+                vectors[row, int.from_bytes(digest, "little") % self.dimension] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1.0, norms)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(_WORD.findall(text)) for text in texts]
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: not an error the pipeline may catch."""
+
+
+class MemoryStore:
+    """The store in a dict. `fail_after_upserts` makes the n-th next upsert die mid-run."""
+
+    def __init__(self) -> None:
+        self.chunks: dict[str, tuple[str, np.ndarray, ChunkMeta]] = {}
+        self._stamp = uuid.uuid4().hex
+        self.fail_after_upserts: int | None = None
+
+    # -- writer -------------------------------------------------------------------------------
+
+    def articles(self) -> dict[str, StoredArticle]:
+        return stored_articles(meta for _, _, meta in self.chunks.values())
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray,
+               metas: Sequence[ChunkMeta]) -> None:
+        if self.fail_after_upserts is not None:
+            if self.fail_after_upserts == 0:
+                raise Killed
+            self.fail_after_upserts -= 1
+        for chunk, vector, meta in zip(chunks, vectors, metas, strict=True):
+            self.chunks[chunk.id] = (chunk.text, vector, meta)
+
+    def delete_stale(self, article_id: str, keep_hash: str) -> None:
+        for chunk_id, (_, _, meta) in list(self.chunks.items()):
+            if meta.article_id == article_id and meta.content_hash != keep_hash:
+                del self.chunks[chunk_id]
+
+    def delete_articles(self, article_ids: Sequence[str]) -> None:
+        gone = set(article_ids)
+        for chunk_id, (_, _, meta) in list(self.chunks.items()):
+            if meta.article_id in gone:
+                del self.chunks[chunk_id]
+
+    def bump_stamp(self) -> None:
+        self._stamp = uuid.uuid4().hex
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        yield
+
+    # -- reader -------------------------------------------------------------------------------
+
+    def stamp(self) -> str:
+        return self._stamp
+
+    def changed_elsewhere(self, stamp: str) -> bool:
+        return False
+
+    def reopen(self) -> None:
+        pass
+
+    def count(self) -> int:
+        return len(self.chunks)
+
+    def iter_chunks(self, include_text: bool = True) -> Iterator[StoredChunk]:
+        for chunk_id, (text, _, meta) in sorted(self.chunks.items()):
+            yield StoredChunk(chunk_id, text if include_text else "", meta)
+
+    def query(self, vector: np.ndarray, k: int, where: SearchFilter | None = None
+              ) -> list[tuple[StoredChunk, float]]:
+        hits = [
+            (StoredChunk(chunk_id, text, meta), float(np.dot(vector, stored)))
+            for chunk_id, (text, stored, meta) in self.chunks.items()
+            if where is None or where.accepts(meta.source, meta.published_epoch)
+        ]
+        return sorted(hits, key=lambda hit: -hit[1])[:k]
+
+    def get(self, ids: Sequence[str]) -> list[StoredChunk]:
+        return [StoredChunk(i, self.chunks[i][0], self.chunks[i][2])
+                for i in ids if i in self.chunks]
+
+    def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]:
+        order = {article_id: n for n, article_id in enumerate(article_ids)}
+        found = [c for c in self.iter_chunks() if c.meta.article_id in order]
+        return sorted(found, key=lambda c: (order[c.meta.article_id], c.meta.chunk_index))
+
+    def snapshot(self) -> dict[str, tuple[str, str]]:
+        return {chunk_id: (meta.content_hash, text)
+                for chunk_id, (text, _, meta) in self.chunks.items()}
+
+
+def fake_chat_model(*replies: str) -> GenericFakeChatModel:
+    """LangChain's fake chat model, answering with `replies` in turn (streaming works too)."""
+    return GenericFakeChatModel(messages=iter([AIMessage(content=reply) for reply in replies]))
