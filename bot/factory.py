@@ -105,10 +105,7 @@ class Components:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            cfg = self.settings.embedding
-            self._embedder = SentenceTransformerEmbedder(
-                cfg.model, device=cfg.device, batch_size=cfg.batch_size, threads=cfg.threads
-            )
+            self._embedder = SentenceTransformerEmbedder(self.settings.embedding)
         return self._embedder
 
     @cached_property
@@ -123,8 +120,7 @@ class Components:
         return HybridSearcher(
             self.store, self.embedder, self.settings.data_dir / "bm25" / self.store.name,
             hybrid_config(cfg),
-            reranker=CrossEncoderReranker(cfg.reranker, self.settings.embedding.device,
-                                          self.settings.embedding.threads)
+            reranker=CrossEncoderReranker(cfg.reranker, self.settings.embedding)
             if cfg.reranker else None,
         )
 

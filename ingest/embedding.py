@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from config.settings import EmbeddingSettings
 from ingest.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -52,12 +53,11 @@ class SentenceTransformerEmbedder:
     """Loads the model on first use, so runs that embed nothing (an unchanged re-ingest)
     never pay for it."""
 
-    def __init__(self, model: str, device: str = "cpu", batch_size: int = 64,
-                 threads: int = 2) -> None:
-        self.name = model
-        self._device = device
-        self._batch_size = batch_size
-        self._threads = threads
+    def __init__(self, settings: EmbeddingSettings) -> None:
+        self.name = settings.model
+        self._device = settings.device
+        self._batch_size = settings.batch_size
+        self._threads = settings.threads
 
     @cached_property
     def _model(self) -> Any:
@@ -119,10 +119,10 @@ class CrossEncoderReranker:
     """A sentence-transformers CrossEncoder as a reranker; loaded on first use. Needs a model
     that can be loaded here (a local path, or a name with network access)."""
 
-    def __init__(self, model: str, device: str = "cpu", threads: int = 2) -> None:
+    def __init__(self, model: str, embedding: EmbeddingSettings) -> None:
         self.name = model
-        self._device = device
-        self._threads = threads
+        self._device = embedding.device  # runs where, and with the threads, of the embedder
+        self._threads = embedding.threads
 
     @cached_property
     def _model(self) -> Any:

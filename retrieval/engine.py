@@ -24,6 +24,11 @@ from retrieval.retriever import NewsdeskRetriever, filtered, to_passages
 
 Condenser = Callable[[str, Sequence[Turn]], str]
 
+# The answerer reads the top ANSWER_PASSAGES ranked passages, plus every other chunk of the
+# top CONTEXT_ARTICLES articles among them (tuned with the extractive answerer on a dev set).
+ANSWER_PASSAGES = 6
+CONTEXT_ARTICLES = 3
+
 
 @dataclass(frozen=True)
 class ChainState:
@@ -44,14 +49,13 @@ class ChainState:
 
 
 class AnswerEngine:
-    def __init__(self, retriever: BaseRetriever, answerer: Answerer, *, k: int = 6,
-                 answer_passages: int = 6, context_articles: int = 3,
+    def __init__(self, retriever: BaseRetriever, answerer: Answerer, *, k: int,
                  condenser: Condenser | None = None) -> None:
         self.retriever = retriever
         self.answerer = answerer
-        self.k = k
-        self.answer_passages = answer_passages
-        self.context_articles = context_articles
+        self.k = k  # passages retrieved: the [retrieval] k setting
+        self.answer_passages = ANSWER_PASSAGES
+        self.context_articles = CONTEXT_ARTICLES
         self.condenser = condenser
         self.chain: Runnable[ChainState, Answer] = (
             RunnableLambda(self._query)

@@ -23,7 +23,7 @@ class NewsdeskRetriever(BaseRetriever):
 
     # A Protocol cannot be checked with isinstance: the type is for mypy and readers.
     searcher: Annotated[Searcher, SkipValidation]
-    k: int = 6
+    k: int  # the [retrieval] k setting
     where: SearchFilter = SearchFilter()
 
     def search(self, query: str, k: int | None = None,

@@ -22,9 +22,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def embedder() -> Any:
+    from config.settings import EmbeddingSettings
     from ingest.embedding import SentenceTransformerEmbedder
 
-    model = SentenceTransformerEmbedder("all-MiniLM-L6-v2", threads=2)
+    model = SentenceTransformerEmbedder(EmbeddingSettings())
     model.embed(["warm up"])
     return model
 

@@ -28,7 +28,7 @@ class TwoDocs(BaseRetriever):
 
 def engine_with(retriever: BaseRetriever) -> AnswerEngine:
     answerer = ExtractiveAnswerer(Analyzer, extractive_config(min_evidence=0.3))
-    return AnswerEngine(retriever, answerer)
+    return AnswerEngine(retriever, answerer, k=6)
 
 
 def test_any_langchain_retriever_can_feed_the_chain() -> None:
@@ -76,7 +76,7 @@ def test_filters_hold_with_either_retriever() -> None:
     earlier = SearchFilter(until=datetime(2025, 6, 1, tzinfo=UTC))
     question = "How much did the Kestrel bridge repair cost?"
     searcher = FilteringSearcher()
-    ours = engine_with(NewsdeskRetriever(searcher=searcher))
+    ours = engine_with(NewsdeskRetriever(searcher=searcher, k=6))
     foreign = engine_with(TwoDocs())
     for engine in (ours, foreign):
         assert engine.ask(question, where=later).abstained

@@ -123,8 +123,8 @@ def test_llm_answers_through_a_fake_chat_model(tmp_path: Path, corpus: Path) -> 
     extractive = ExtractiveAnswerer(searcher.bm25, extractive_config(min_evidence=0.1))
 
     def engine(*replies: str) -> AnswerEngine:
-        return AnswerEngine(NewsdeskRetriever(searcher=searcher),
-                            LLMAnswerer(fake_chat_model(*replies), extractive))
+        return AnswerEngine(NewsdeskRetriever(searcher=searcher, k=6),
+                            LLMAnswerer(fake_chat_model(*replies), extractive), k=6)
 
     cited = engine("The committee agreed item 3 [1] and the king wept [99].").ask(
         "What did the committee agree on the harbour?")
