@@ -9,7 +9,12 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from bot.factory import Components
+    from bot.http_app import Service
+    from bot.http_server import HttpServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "bench"
@@ -45,3 +50,14 @@ def save(name: str, data: dict[str, Any]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2))
     print(json.dumps(data, indent=2))
+
+
+def serve_in_thread(components: Components, service: Service) -> HttpServer:
+    """The `newsdesk serve` server for `service` on a free loopback port, in a thread."""
+    from bot.http_app import build_app
+    from bot.http_server import HttpServer
+
+    server = HttpServer(build_app(service), "127.0.0.1", 0,
+                        components.settings.serve.header_timeout)
+    server.start()
+    return server

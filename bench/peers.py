@@ -4,6 +4,8 @@ own tests: it answers the methods Newsdesk calls, records every call, and can an
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import shutil
 import socket
@@ -199,3 +201,21 @@ class FakeSlack:
 
     def close(self) -> None:
         stop_server(self.httpd)
+
+
+def slack_signature(body: str | bytes, secret: str, timestamp: int | None = None
+                    ) -> dict[str, str]:
+    """The headers Slack signs a request with (v0 HMAC-SHA256 of timestamp and body)."""
+    raw = body.encode() if isinstance(body, str) else body
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    digest = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + raw,
+                      hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def mention_event(text: str, ts: str, event_id: str, channel: str = "C1") -> str:
+    """The body of an Events API callback: a user @mentions the bot with `text`."""
+    event = {"type": "app_mention", "user": "U1", "channel": channel, "ts": ts,
+             "text": f"<@{BOT_USER}> {text}"}
+    return json.dumps({"type": "event_callback", "event_id": event_id, "team_id": "T1",
+                       "event": event, "event_time": int(time.time())})

@@ -10,11 +10,8 @@ answer posted) and checks that exactly one answer arrived per question.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import json
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,21 +21,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pydantic import SecretStr
 
-from bench.common import SHARED, median, percentile, save
-from bench.peers import BOT_USER, FakeSlack
+from bench.common import SHARED, median, percentile, save, serve_in_thread
+from bench.peers import FakeSlack, mention_event, slack_signature
 from bench.quality import load_questions
 from bot.factory import Components
-from bot.slack_app import SlackHTTPServer, SlackTokens
+from bot.metrics import Metrics
+from bot.slack_app import SlackTokens
 from config import load_settings
 
 SECRET = "bench-signing-secret"
 
 
 def signed(body: str) -> dict[str, str]:
-    ts = str(int(time.time()))
-    digest = hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}",
-            "Content-Type": "application/json"}
+    return {**slack_signature(body, SECRET), "Content-Type": "application/json"}
 
 
 def main() -> None:
@@ -53,19 +48,17 @@ def main() -> None:
     components.build_engine().ask("warm up")
     tokens = SlackTokens(bot=SecretStr("xoxb-bench"), app=None,
                          signing_secret=SecretStr(SECRET), api_url=fake.api_url)
-    bot = components.build_slack_bot(tokens)
-    server = SlackHTTPServer(bot.app, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    metrics = Metrics()
+    bot = components.build_slack_bot(tokens, metrics)
+    server = serve_in_thread(components, components.build_service(
+        api=False, slack=bot, metrics=metrics, host="127.0.0.1"))
     url = f"http://127.0.0.1:{server.port}/slack/events"
     questions = [q.question for q in load_questions(SHARED / "bbc-qa" / "dev.jsonl")]
     sent_at: dict[str, float] = {}
 
     def send(i: int) -> float:
         ts = f"{2000 + i}.000100"
-        event = {"type": "app_mention", "user": "U1", "channel": "C1", "ts": ts,
-                 "text": f"<@{BOT_USER}> {questions[i % len(questions)]}"}
-        body = json.dumps({"type": "event_callback", "event_id": f"Ev{i}", "team_id": "T1",
-                           "event": event, "event_time": int(time.time())})
+        body = mention_event(questions[i % len(questions)], ts, f"Ev{i}")
         sent_at[ts] = time.monotonic()
         started = time.perf_counter()
         with urlopen(Request(url, data=body.encode(), headers=signed(body)), timeout=30) as r:
@@ -100,7 +93,7 @@ def main() -> None:
         "placeholders": len(fake.posted),
         "apologies": sum("Sorry" in json.dumps(p) for p, _ in answers),
     })
-    server.shutdown()
+    server.stop()
     bot.close()
     fake.close()
 

@@ -6,11 +6,13 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 import textwrap
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from bot.factory import Components
 from bot.logs import configure_logging, safe
 from config import Settings, load_settings
 from ingest.errors import NewsdeskError
-from ingest.parse import parse_date
+from ingest.parse import parse_filter
 from ingest.records import IngestSummary, SearchFilter
 from ingest.schedule import ScheduledSource, parse_interval
 from retrieval.evaluation import EvalQuestion, score_question, summarise
@@ -120,8 +122,6 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
     scheduled = _scheduled_sources(components.settings, sources, every)
     ingestor = components.build_ingestor()
     if watch:
-        import threading
-
         from ingest.watch import run_schedule
 
         def report(due: list[str], summary: IngestSummary) -> None:
@@ -198,17 +198,10 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
 
 def _filter(sources: tuple[str, ...], since: str | None, until: str | None) -> SearchFilter:
-    def when(value: str | None, end_of_day: bool) -> datetime | None:
-        if not value:
-            return None
-        parsed = parse_date(value)
-        if parsed is None:
-            raise click.BadParameter(f"not a date: {value!r}")
-        if end_of_day and len(value.strip()) <= 10:  # a bare date includes that whole day
-            parsed += timedelta(days=1, microseconds=-1)
-        return parsed
-
-    return SearchFilter(sources=sources, since=when(since, False), until=when(until, True))
+    try:
+        return parse_filter(sources, since, until)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -489,42 +482,109 @@ def _read_questions(handle: Any) -> list[EvalQuestion]:
 @click.pass_context
 def slack(ctx: click.Context, socket: bool | None, port: int, host: str,
           refresh: bool) -> None:
-    """Run the Slack app (tokens from SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN)."""
+    """Run the Slack app (tokens from SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN).
 
-    from bot.slack_app import EVENTS_PATH, SlackHTTPServer, slack_tokens
+    HTTP mode serves /slack/events, /healthz, /readyz and /metrics (the server of
+    `newsdesk serve`, without its API).
+    """
+    from bot.metrics import Metrics
+    from bot.slack_app import slack_tokens
 
     tokens = slack_tokens(dict(os.environ), socket)  # fail fast, before loading the model
     components = _components(ctx)
-    components.searcher.bm25()  # build or load the index before the first question
-    bot = components.build_slack_bot(tokens)
-    stop_refresh = _start_refresh(components, refresh)
-    try:
-        if tokens.app is not None:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+    metrics = Metrics()
+    if tokens.app is None:
+        bot = components.build_slack_bot(tokens, metrics)
+        service = components.build_service(api=False, slack=bot, metrics=metrics, host=host)
+        _serve_http(components, service, host, port, refresh, on_stop=bot.close)
+        return
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-            click.echo("Newsdesk is listening in Socket Mode. Ctrl-C to stop.", err=True)
-            SocketModeHandler(bot.app, tokens.app.get_secret_value(),
-                              web_client=bot.client).start()
-            return
-        server = SlackHTTPServer(bot.app, host, port)
-        click.echo(f"Newsdesk is listening on http://{host}:{server.port}{EVENTS_PATH}. "
-                   "Ctrl-C to stop.", err=True)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.shutdown()
+    components.warm_up()  # before the first question
+    bot = components.build_slack_bot(tokens, metrics)
+    stop_refresh = _start_refresh(components, refresh, metrics)
+    click.echo("Newsdesk is listening in Socket Mode. Ctrl-C to stop.", err=True)
+    try:
+        SocketModeHandler(bot.app, tokens.app.get_secret_value(), web_client=bot.client).start()
     finally:
         stop_refresh.set()
         bot.close()
         components.close()
 
 
-def _start_refresh(components: Components, enabled: bool) -> Any:
-    """Run the ingest schedule in a daemon thread of this process; returns its stop event."""
-    import threading
+@cli.command()
+@click.option("--host", help="Address to listen on (default from [serve] host: 127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535),
+              help="Port (default from [serve] port: 8080).")
+@click.option("--refresh", is_flag=True,
+              help="Also re-ingest the configured [[sources]] on their schedules.")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, refresh: bool) -> None:
+    """Serve the HTTP API, MCP, health checks, metrics and (with Slack tokens) Slack events.
 
+    Routes: POST /api/ask, GET /api/search, GET /api/stats, /mcp, POST /slack/events,
+    GET /healthz, /readyz, /metrics. API and MCP need `Authorization: Bearer
+    $NEWSDESK_API_TOKEN`; without a token they are served on a loopback address only.
+    """
+    from bot.metrics import Metrics
+    from bot.slack_app import slack_tokens
+
+    components = _components(ctx)
+    settings = components.settings.serve
+    host = host or settings.host
+    port = settings.port if port is None else port
+    metrics = Metrics()
+    bot = None
+    if os.environ.get("SLACK_BOT_TOKEN"):
+        bot = components.build_slack_bot(slack_tokens(dict(os.environ), False), metrics)
+    service = components.build_service(api=True, slack=bot, metrics=metrics, host=host)
+    _serve_http(components, service, host, port, refresh,
+                on_stop=bot.close if bot is not None else None)
+
+
+def _serve_http(components: Components, service: Any, host: str, port: int, refresh: bool,
+                on_stop: Callable[[], None] | None) -> None:
+    from bot.http_app import build_app
+    from bot.http_server import HttpServer
+
+    server = HttpServer(build_app(service), host, port,
+                        components.settings.serve.header_timeout)
+    stop_refresh = _start_refresh(components, refresh, service.metrics)
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    try:
+        server.start()
+        click.echo(f"Newsdesk is listening on http://{host}:{server.port}. Ctrl-C to stop.",
+                   err=True)
+        stopping.wait()
+    finally:
+        server.stop()  # graceful: requests in progress are finished
+        stop_refresh.set()
+        service.answers.shutdown(wait=False, cancel_futures=True)
+        if on_stop is not None:
+            on_stop()
+        components.close()
+
+
+@cli.command()
+@click.pass_context
+def mcp(ctx: click.Context) -> None:
+    """Serve the MCP tools search_articles and ask_articles over stdio, for a local AI
+    assistant (configure it to run `newsdesk mcp`)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.mcp_tools import build_mcp
+
+    components = _components(ctx)
+    engine = components.build_engine()
+    with ThreadPoolExecutor(max_workers=components.settings.serve.answer_workers) as pool:
+        build_mcp(engine, pool).run("stdio")
+    components.close()
+
+
+def _start_refresh(components: Components, enabled: bool, metrics: Any = None) -> Any:
+    """Run the ingest schedule in a daemon thread of this process; returns its stop event."""
     from ingest.watch import run_schedule
 
     stop = threading.Event()
@@ -532,8 +592,13 @@ def _start_refresh(components: Components, enabled: bool) -> Any:
         return stop
     scheduled = _scheduled_sources(components.settings, (), None)
     ingestor = components.build_ingestor()
+
+    def record(due: list[str], summary: IngestSummary) -> None:
+        if metrics is not None:
+            metrics.ingest_run(summary)
+
     threading.Thread(target=run_schedule, name="newsdesk-refresh", daemon=True,
-                     args=(scheduled, ingestor.ingest, stop)).start()
+                     args=(scheduled, ingestor.ingest, stop, record)).start()
     return stop
 
 

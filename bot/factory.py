@@ -20,7 +20,7 @@ from ingest.embedding import (
     EmbeddingSimilarity,
     SentenceTransformerEmbedder,
 )
-from ingest.errors import ConfigError
+from ingest.errors import ConfigError, NewsdeskError
 from ingest.store import ChromaStore
 from retrieval.answerers import ExtractiveAnswerer
 from retrieval.engine import AnswerEngine
@@ -29,6 +29,8 @@ from retrieval.retriever import NewsdeskRetriever
 from retrieval.search import HybridConfig, HybridSearcher
 
 if TYPE_CHECKING:  # imported where used: `newsdesk ask` should not pay for them at start-up
+    from bot.http_app import Service
+    from bot.metrics import Metrics
     from bot.slack_app import NewsdeskSlackBot, SlackTokens
     from ingest.pipeline import Ingestor
 
@@ -90,6 +92,17 @@ def _not_writable(path: Path) -> ConfigError:
     )
 
 
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def hybrid_config(retrieval: RetrievalSettings) -> HybridConfig:
     return HybridConfig(**retrieval.model_dump(include={f.name for f in fields(HybridConfig)}))
 
@@ -146,11 +159,65 @@ class Components:
         return AnswerEngine(retriever, answerer, k=settings.retrieval.k,
                             condenser=answerer.condense if llm.condense else None)
 
-    def build_slack_bot(self, tokens: SlackTokens) -> NewsdeskSlackBot:
+    def build_slack_bot(self, tokens: SlackTokens, metrics: Metrics | None = None
+                        ) -> NewsdeskSlackBot:
+        from bot.metrics import MeteredAsker
         from bot.slack_app import NewsdeskSlackBot
 
-        return NewsdeskSlackBot(self.build_engine(), self.feedback, tokens,
-                                self.settings.slack)
+        engine = self.build_engine()
+        asker = MeteredAsker(engine, metrics, "slack") if metrics is not None else engine
+        return NewsdeskSlackBot(asker, self.feedback, tokens, self.settings.slack)
+
+    def warm_up(self) -> None:
+        """Load the model and the keyword index now rather than at the first question."""
+        self.searcher.bm25()
+        self.embedder.embed(["warm up"])
+
+    def build_service(self, *, api: bool, slack: NewsdeskSlackBot | None,
+                      metrics: Metrics, host: str) -> Service:
+        """The HTTP service of `newsdesk serve` (api) or `newsdesk slack --http` (not)."""
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        from bot.http_app import Service
+
+        limits = self.settings.serve.model_copy(update={"host": host})
+        token = self.settings.secret("NEWSDESK_API_TOKEN")
+        if api and token is None and not _is_loopback(host):
+            raise ConfigError(
+                f"the API on {host} needs a token: set NEWSDESK_API_TOKEN (clients send "
+                "`Authorization: Bearer <token>`), or serve on 127.0.0.1")
+        engine = self.build_engine()
+        answers = ThreadPoolExecutor(max_workers=limits.answer_workers,
+                                     thread_name_prefix="api-answer")
+        warmed = threading.Event()
+
+        def warm() -> None:
+            try:
+                self.warm_up()
+            except Exception:  # readiness reports it; the first question retries
+                log.warning("warming up failed", exc_info=True)
+            warmed.set()
+
+        threading.Thread(target=warm, name="newsdesk-warm-up", daemon=True).start()
+
+        def readiness() -> str | None:
+            if not warmed.is_set():
+                return "loading the model and the keyword index"
+            try:
+                self.store.count()
+            except NewsdeskError as exc:
+                return str(exc)
+            return None
+
+        mcp = None
+        if api:
+            from bot.mcp_tools import build_mcp
+
+            mcp = build_mcp(engine, answers)
+        return Service(engine=engine, stats=self.store.stats, readiness=readiness,
+                       metrics=metrics, limits=limits, answers=answers, api=api,
+                       api_token=token, slack=slack, mcp=mcp)
 
     @property
     def feedback(self) -> FeedbackStore:

@@ -15,7 +15,6 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 from pydantic import SecretStr
@@ -27,6 +26,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 
 from bot.blocks import (
     FEEDBACK_DOWN,
@@ -43,7 +43,6 @@ from retrieval.records import Answer, Turn
 
 log = logging.getLogger(__name__)
 
-EVENTS_PATH = "/slack/events"
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 _WORKING_REACTION = "eyes"
 
@@ -149,6 +148,8 @@ class NewsdeskSlackBot:
         self._options = options
         self._seen = _SeenEvents(options.dedupe_seconds)
         self._limiter = _RateLimiter(options.user_rate_limit)
+        self._verifier = (SignatureVerifier(tokens.signing_secret.get_secret_value())
+                          if tokens.signing_secret else None)
         kwargs: dict[str, Any] = {"base_url": tokens.api_url} if tokens.api_url else {}
         self.client = WebClient(token=tokens.bot.get_secret_value(), **kwargs)
         # Slack answers 429 with Retry-After when we post too fast; wait and retry politely.
@@ -364,54 +365,22 @@ class NewsdeskSlackBot:
                 pending = question_text(message.get("text", "")) or pending
         return turns[-self._options.history_turns:]
 
+    # -- HTTP mode (bot.http_app serves /slack/events) -------------------------------------------
+
+    def verify(self, body: bytes, headers: dict[str, str]) -> bool:
+        """Whether Slack signed these raw bytes (and recently): checked before any parsing."""
+        if self._verifier is None:
+            return False
+        return self._verifier.is_valid_request(body, headers)
+
+    def dispatch(self, body: bytes, query: str, headers: dict[str, str]
+                 ) -> tuple[int, dict[str, str], str]:
+        """Hand a verified request to Bolt; returns status, headers and body of its reply."""
+        bolt_headers: dict[str, str | Sequence[str]] = dict(headers)
+        response = self.app.dispatch(BoltRequest(body=body.decode("utf-8"), query=query,
+                                                 headers=bolt_headers))
+        return response.status, response.first_headers_without_set_cookie(), response.body
+
     def close(self) -> None:
         self._listeners.shutdown(wait=True)
         self._answers.shutdown(wait=True)
-
-
-class SlackHTTPServer:
-    """Bolt behind a threading stdlib HTTP server: events, commands and actions at one path."""
-
-    def __init__(self, app: App, host: str, port: int, path: str = EVENTS_PATH) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                request_path, _, query = self.path.partition("?")
-                if request_path != path:
-                    self._send(404, {}, "")
-                    return
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode("utf-8")
-                response = app.dispatch(BoltRequest(body=body, query=query,
-                                                    headers=dict(self.headers.items())))
-                self._send(response.status, response.headers, response.body)
-
-            def do_GET(self) -> None:
-                self._send(404, {}, "")
-
-            def _send(self, status: int, headers: dict[str, Sequence[str]], body: str) -> None:
-                data = body.encode("utf-8")
-                self.send_response(status)
-                for key, values in headers.items():
-                    for value in values:
-                        if key.lower() != "content-length":
-                            self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                log.debug("http: " + format, *args)
-
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
-
-    @property
-    def port(self) -> int:
-        return int(self.server.server_address[1])
-
-    def serve_forever(self) -> None:
-        self.server.serve_forever()
-
-    def shutdown(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()

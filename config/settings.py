@@ -107,6 +107,18 @@ class SlackSettings(BaseModel):
     history_turns: int = Field(4, ge=0)
 
 
+class ServeSettings(BaseModel):
+    """`newsdesk serve` (and `newsdesk slack --http`): one HTTP server for every front end."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    max_body_bytes: int = Field(1_000_000, ge=1)
+    header_timeout: float = Field(10.0, gt=0)
+    body_timeout: float = Field(15.0, gt=0)
+    max_concurrent_requests: int = Field(64, ge=1)
+    answer_workers: int = Field(4, ge=1, le=64)
+
+
 class Settings(BaseSettings):
     """All of Newsdesk's settings. Secrets are read from the environment only."""
 
@@ -125,6 +137,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     llm: LLMSettings = LLMSettings()
     slack: SlackSettings = SlackSettings()
+    serve: ServeSettings = ServeSettings()
     sources: list[SourceSettings] = Field(default_factory=list)
 
     @field_validator("data_dir")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dateutil import parser as date_parser
 
 from ingest.ids import normalise_text
+from ingest.records import SearchFilter
 
 _BYLINE = re.compile(r"^\s*(?:by|written by)\s*[:\-]?\s+(?P<who>.+?)\s*$", re.IGNORECASE)
 _URL_LINE = re.compile(
@@ -64,6 +65,23 @@ def parse_date(value: Any) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
+
+
+def parse_filter(sources: tuple[str, ...], since: str | None, until: str | None
+                 ) -> SearchFilter:
+    """A SearchFilter from what a user typed; a bare date in `until` includes that whole day.
+    A value that is not a date is a ValueError."""
+    def when(value: str | None, end_of_day: bool) -> datetime | None:
+        if not value:
+            return None
+        parsed = parse_date(value)
+        if parsed is None:
+            raise ValueError(f"not a date: {value!r}")
+        if end_of_day and len(value.strip()) <= 10:
+            parsed += timedelta(days=1, microseconds=-1)
+        return parsed
+
+    return SearchFilter(sources=sources, since=when(since, False), until=when(until, True))
 
 
 def _looks_like_date_line(line: str) -> datetime | None:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import shutil
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,13 +18,16 @@ from click.testing import CliRunner
 from pydantic import SecretStr
 from slack_bolt.request import BoltRequest
 
-from bench.peers import BOT_USER, FakeSlack
+from bench.peers import BOT_USER, FakeSlack, slack_signature
 from bot.cli import cli
 from bot.factory import Components
 from bot.feedback import FeedbackStore
-from bot.slack_app import NewsdeskSlackBot, SlackHTTPServer, SlackTokens
+from bot.http_app import Service, build_app
+from bot.http_server import HttpServer
+from bot.metrics import Metrics
+from bot.slack_app import NewsdeskSlackBot, SlackTokens
 from config import load_settings
-from config.settings import SlackSettings
+from config.settings import ServeSettings, SlackSettings
 from ingest.embedding import Embedder
 from retrieval.records import Answer, Citation, Passage, Turn
 from tests.helpers import SAMPLES
@@ -50,7 +50,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Any:
 
 
 class Running:
-    def __init__(self, fake: FakeSlack, bot: NewsdeskSlackBot, server: SlackHTTPServer,
+    def __init__(self, fake: FakeSlack, bot: NewsdeskSlackBot, server: HttpServer,
                  feedback: FeedbackStore) -> None:
         self.fake, self.bot, self.server, self.feedback = fake, bot, server, feedback
         self.url = f"http://127.0.0.1:{server.port}/slack/events"
@@ -66,23 +66,26 @@ def start(tmp_path: Path) -> Iterator[Any]:
         tokens = SlackTokens(bot=SecretStr(BOT_TOKEN), app=None,
                              signing_secret=SecretStr(SECRET), api_url=fake.api_url)
         bot = NewsdeskSlackBot(engine, feedback, tokens, SlackSettings(**options))
-        server = SlackHTTPServer(bot.app, "127.0.0.1", 0)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        # The server of `newsdesk slack --http`: Slack events, health and metrics.
+        limits = ServeSettings(host="127.0.0.1")
+        service = Service(engine=engine, stats=dict, readiness=lambda: None,
+                          metrics=Metrics(), limits=limits,
+                          answers=ThreadPoolExecutor(max_workers=2), api=False, slack=bot)
+        server = HttpServer(build_app(service), "127.0.0.1", 0, limits.header_timeout)
+        server.start()
         running = Running(fake, bot, server, feedback)
         started.append(running)
         return running
 
     yield run
     for running in started:
-        running.server.shutdown()
+        running.server.stop()
         running.bot.close()
         running.fake.close()
 
 
 def sign(body: str, timestamp: int | None = None, secret: str = SECRET) -> dict[str, str]:
-    ts = str(timestamp if timestamp is not None else int(time.time()))
-    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+    return slack_signature(body, secret, timestamp)
 
 
 def post(url: str, body: str, headers: dict[str, str],

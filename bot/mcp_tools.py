@@ -1,0 +1,63 @@
+"""Newsdesk as Model Context Protocol tools (the official `mcp` SDK): `search_articles` and
+`ask_articles`, served over streamable HTTP at /mcp by `newsdesk serve` and over stdio by
+`newsdesk mcp`, so that AI assistants can query the archive."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
+
+from mcp.server.mcpserver import MCPServer
+
+from retrieval.records import Answer, Passage
+
+T = TypeVar("T")
+
+INSTRUCTIONS = ("Search the team's news articles and ask questions about them. Answers are "
+                "short, cite their sources as [n], and say so when the articles do not answer.")
+
+
+class QuestionEngine(Protocol):
+    def ask(self, question: str) -> Answer: ...
+    def search(self, question: str, *, k: int | None = None) -> list[Passage]: ...
+
+
+def passage_summary(passage: Passage, with_text: bool = True) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "title": passage.title, "url": passage.url, "source": passage.source,
+        "published": passage.published.date().isoformat() if passage.published else None,
+        "article_id": passage.article_id,
+    }
+    if with_text:
+        data["text"] = passage.text
+    return data
+
+
+def build_mcp(engine: QuestionEngine, pool: ThreadPoolExecutor) -> MCPServer:
+    """The MCP server; questions run in `pool`, the bounded pool the HTTP API uses too."""
+    server: MCPServer = MCPServer("newsdesk", instructions=INSTRUCTIONS)
+
+    async def in_pool(work: Callable[[], T]) -> T:
+        return await asyncio.wrap_future(pool.submit(work))
+
+    @server.tool(description="Find the passages of news articles that best match a query.")
+    async def search_articles(query: str, k: int = 6) -> dict[str, Any]:
+        k = max(1, min(k, 50))
+        passages = await in_pool(lambda: engine.search(query, k=k))
+        return {"passages": [{"rank": rank, **passage_summary(p)}
+                             for rank, p in enumerate(passages, start=1)]}
+
+    @server.tool(description="Answer a question from the news articles, citing sources as "
+                             "[n]; says so when the articles do not answer.")
+    async def ask_articles(question: str) -> dict[str, Any]:
+        answer = await in_pool(lambda: engine.ask(question))
+        return {
+            "answer": answer.answer,
+            "abstained": answer.abstained,
+            "citations": [{"n": c.n, **passage_summary(c.passage, with_text=False)}
+                          for c in answer.citations],
+        }
+
+    return server
