@@ -33,6 +33,7 @@ from bench.common import SHARED, median, percentile, save, serve_in_thread
 from bench.peers import FakeSlack, mention_event, slack_signature
 from bench.quality import load_questions
 from bot.factory import Components
+from bot.logs import configure_logging
 from bot.metrics import Metrics
 from bot.slack_app import SlackTokens
 from config import load_settings
@@ -59,6 +60,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
 
+    configure_logging(0)
     os.environ["NEWSDESK_API_TOKEN"] = TOKEN
     fake = FakeSlack()
     components = Components(load_settings(data_dir=str(args.data_dir)))

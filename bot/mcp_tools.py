@@ -37,7 +37,8 @@ def passage_summary(passage: Passage, with_text: bool = True) -> dict[str, Any]:
 
 def build_mcp(engine: QuestionEngine, pool: ThreadPoolExecutor) -> MCPServer:
     """The MCP server; questions run in `pool`, the bounded pool the HTTP API uses too."""
-    server: MCPServer = MCPServer("newsdesk", instructions=INSTRUCTIONS)
+    # The SDK configures logging (basicConfig) where nothing has yet: keep it to warnings.
+    server: MCPServer = MCPServer("newsdesk", instructions=INSTRUCTIONS, log_level="WARNING")
 
     async def in_pool(work: Callable[[], T]) -> T:
         return await asyncio.wrap_future(pool.submit(work))
