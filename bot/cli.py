@@ -14,12 +14,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import BaseModel, ValidationError
 
-from bot.factory import Components
 from bot.logs import configure_logging, safe
 from config import Settings, load_settings
 from ingest.errors import NewsdeskError
@@ -28,6 +27,9 @@ from ingest.records import IngestSummary, SearchFilter
 from ingest.schedule import ScheduledSource, parse_interval
 from retrieval.evaluation import EvalQuestion, score_question, summarise
 from retrieval.records import Answer, Passage
+
+if TYPE_CHECKING:  # imported when a command needs it: `newsdesk --help` stays quick
+    from bot.factory import Components
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,8 @@ class _LazyComponents:
 
     def components(self) -> Components:
         if self._components is None:
+            from bot.factory import Components
+
             settings = load_settings(self._config_file, **self._overrides)
             self._components = Components(settings)
         return self._components
@@ -137,6 +141,10 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
     with _Progress("Ingesting") as (on_total, on_advance):
         summary = ingestor.ingest([s.location for s in scheduled], prune=prune, force=force,
                                   on_total=on_total, on_advance=on_advance)
+    if summary.chunks:
+        # The model is loaded now: make the query-time export (if missing) while it is
+        # cheap, so that the first question does not pay for it.
+        _ = components.query_embedder
     data = summary.as_dict()
     if as_json:
         _print_json(data)

@@ -113,6 +113,8 @@ class Components:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self._embedder = embedder  # an already loaded model to share, or None: built on use
+        self._query_embedder: Embedder | None = None
+        self._shared_model = embedder is not None
         self._feedback: FeedbackStore | None = None
 
     @property
@@ -120,6 +122,22 @@ class Components:
         if self._embedder is None:
             self._embedder = SentenceTransformerEmbedder(self.settings.embedding)
         return self._embedder
+
+    @property
+    def query_embedder(self) -> Embedder:
+        """What questions are embedded with: the ONNX export of the model when enabled (no
+        torch in commands that answer), made on first use, else the torch model. A model
+        handed in already loaded (tests, benchmarks) is used as it is."""
+        if self._query_embedder is None:
+            if self._shared_model or not self.settings.embedding.onnx_queries:
+                self._query_embedder = self.embedder
+            else:
+                from ingest.onnx_embedding import onnx_query_embedder
+
+                onnx = onnx_query_embedder(self.settings.embedding,
+                                           self.settings.data_dir / "onnx")
+                self._query_embedder = onnx if onnx is not None else self.embedder
+        return self._query_embedder
 
     @cached_property
     def store(self) -> ChromaStore:
@@ -131,7 +149,7 @@ class Components:
     def searcher(self) -> HybridSearcher:
         cfg = self.settings.retrieval
         return HybridSearcher(
-            self.store, self.embedder, self.settings.data_dir / "bm25" / self.store.name,
+            self.store, self.query_embedder, self.settings.data_dir / "bm25" / self.store.name,
             hybrid_config(cfg),
             reranker=CrossEncoderReranker(cfg.reranker, self.settings.embedding)
             if cfg.reranker else None,
@@ -144,7 +162,7 @@ class Components:
             self.searcher.bm25,  # the index as of the store now (checked by its stamp)
             ExtractiveConfig(**settings.answer.model_dump(
                 include={"max_sentences", "max_words", "min_evidence"})),
-            EmbeddingSimilarity(self.embedder),
+            EmbeddingSimilarity(self.query_embedder),
         )
         if settings.answer.mode == "extractive":
             return AnswerEngine(retriever, extractive, k=settings.retrieval.k)
@@ -171,7 +189,7 @@ class Components:
     def warm_up(self) -> None:
         """Load the model and the keyword index now rather than at the first question."""
         self.searcher.bm25()
-        self.embedder.embed(["warm up"])
+        self.query_embedder.embed(["warm up"])
 
     def build_service(self, *, api: bool, slack: NewsdeskSlackBot | None,
                       metrics: Metrics, host: str) -> Service:

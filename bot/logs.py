@@ -9,9 +9,7 @@ import sys
 
 from config.secrets import redact, secret_values
 
-# Libraries whose info lines are noise to a user of the command line.
-_CHATTY = ("httpx", "httpcore", "chromadb", "sentence_transformers", "transformers", "bm25s",
-           "slack_bolt", "slack_sdk", "uvicorn", "urllib3", "openai", "anthropic")
+_OURS = ("bot", "ingest", "retrieval", "config", "bench", "__main__")
 # Libraries that log, as warnings or errors, what Newsdesk reports itself as a failed source
 # ("discarding data: None" is trafilatura finding no article text).
 _REPORTED_BY_US = ("trafilatura", "htmldate", "courlan", "justext")
@@ -49,6 +47,24 @@ def _one_line(record: logging.LogRecord) -> logging.LogRecord:
     return copy
 
 
+class LibraryFilter(logging.Filter):
+    """Library records below WARNING only with -vv, and none of the failures we report
+    ourselves. A filter on our handler rather than levels set on the libraries' loggers:
+    some libraries set their own logger's level when imported, after us."""
+
+    def __init__(self, verbosity: int) -> None:
+        super().__init__()
+        self._verbosity = verbosity
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        package = record.name.split(".", 1)[0]
+        if package in _OURS or self._verbosity >= 2:
+            return record.levelno >= logging.getLogger().getEffectiveLevel()
+        if package in _REPORTED_BY_US:
+            return record.levelno >= logging.CRITICAL
+        return record.levelno >= logging.WARNING
+
+
 def configure_logging(verbosity: int) -> None:
     """Send log records to stderr, formatted safely; replaces an earlier call's handler."""
     root = logging.getLogger()
@@ -58,12 +74,9 @@ def configure_logging(verbosity: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.newsdesk = True  # type: ignore[attr-defined]
     handler.setFormatter(SafeFormatter(secret_values(os.environ), tracebacks=verbosity >= 1))
+    handler.addFilter(LibraryFilter(verbosity))
     root.addHandler(handler)
     root.setLevel([logging.WARNING, logging.INFO, logging.DEBUG][min(verbosity, 2)])
-    for name in _CHATTY:
-        logging.getLogger(name).setLevel(logging.NOTSET if verbosity >= 2 else logging.WARNING)
-    for name in _REPORTED_BY_US:
-        logging.getLogger(name).setLevel(logging.NOTSET if verbosity >= 2 else logging.CRITICAL)
 
 
 def safe(text: str) -> str:

@@ -30,6 +30,7 @@ class EmbeddingSettings(BaseModel):
     device: str = "cpu"
     batch_size: int = Field(64, ge=1)
     threads: int = Field(2, ge=0)
+    onnx_queries: bool = True
 
 
 class ChunkingSettings(BaseModel):

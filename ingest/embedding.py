@@ -49,6 +49,24 @@ def set_torch_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+def load_sentence_transformer(model: str, device: str, threads: int) -> Any:
+    """The sentence-transformers model, quietly; a model that cannot be loaded is a
+    ConfigError."""
+    set_torch_threads(threads)
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    try:
+        # The packaged model never turns into a download attempt; other names may need the
+        # network and are left to it.
+        return SentenceTransformer(resolve_model_path(model), device=device,
+                                   local_files_only=model in PACKAGED_MODEL_NAMES)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot load embedding model {model!r}: {exc}") from None
+
+
 class SentenceTransformerEmbedder:
     """Loads the model on first use, so runs that embed nothing (an unchanged re-ingest)
     never pay for it."""
@@ -61,19 +79,7 @@ class SentenceTransformerEmbedder:
 
     @cached_property
     def _model(self) -> Any:
-        set_torch_threads(self._threads)
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
-        try:
-            # The packaged model never turns into a download attempt; other names may need
-            # the network and are left to it.
-            return SentenceTransformer(resolve_model_path(self.name), device=self._device,
-                                       local_files_only=self.name in PACKAGED_MODEL_NAMES)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot load embedding model {self.name!r}: {exc}") from None
+        return load_sentence_transformer(self.name, self._device, self._threads)
 
     @property
     def max_tokens(self) -> int:

