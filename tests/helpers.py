@@ -3,7 +3,10 @@ stand-ins. (Tests import these from here, never from one another or from conftes
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
+import time
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -124,3 +127,89 @@ def extractive_config(**overrides: Any) -> ExtractiveConfig:
     """The extractive answerer's config as settings make it, with some values changed."""
     answer = AnswerSettings().model_dump(include={"max_sentences", "max_words", "min_evidence"})
     return ExtractiveConfig(**{**answer, **overrides})
+
+
+Reply = Callable[[dict[str, Any]], str]
+
+
+class ChatStub:
+    """Answers /v1/chat/completions like OpenAI, streaming or not; records every request."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.reply: Reply = lambda request: "No reply configured."
+        self.delay = 0.0
+        self.reject_key = False  # answer 401 with a body that echoes the caller's key
+        stub = self
+
+        class Handler(QuietHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                stub.requests.append(body)
+                stub.headers.append({k.lower(): v for k, v in self.headers.items()})
+                time.sleep(stub.delay)
+                if stub.reject_key:  # as some providers do: the error quotes the bad key
+                    key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                    payload = json.dumps({"error": {
+                        "message": f"Incorrect API key provided: {key}.\nSee your account.",
+                        "type": "invalid_request_error", "code": "invalid_api_key"}}).encode()
+                    self.send_response(401)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                text = stub.reply(body)
+                # The client may have given up already (the timeout test).
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._send(body, text)
+
+            def _send(self, body: dict[str, Any], text: str) -> None:
+                if body.get("stream"):
+                    self._stream(text)
+                else:
+                    self._json({"id": "c1", "object": "chat.completion", "created": 0,
+                                "model": body["model"], "choices": [{
+                                    "index": 0, "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": text}}],
+                                "usage": {"prompt_tokens": 1, "completion_tokens": 1,
+                                          "total_tokens": 2}})
+
+            def _json(self, data: dict[str, Any]) -> None:
+                payload = json.dumps(data).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _stream(self, text: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                words = text.split(" ")
+                for i, word in enumerate(words):
+                    piece = word if i == len(words) - 1 else word + " "
+                    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0,
+                             "model": "stub", "choices": [{"index": 0, "delta":
+                                                           {"content": piece},
+                                                           "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                self.wfile.write(b"data: [DONE]\n\n")
+
+        self.httpd = start_server(Handler)
+        self.base_url = f"{server_url(self.httpd)}/v1"
+
+    def close(self) -> None:
+        stop_server(self.httpd)
+
+
+def numbered(request: dict[str, Any], article_title: str) -> int:
+    """The number the prompt gave the passage of the article with this title."""
+    prompt = request["messages"][-1]["content"]
+    for line in prompt.splitlines():
+        if line.startswith("[") and article_title in line:
+            return int(line[1:line.index("]")])
+    raise AssertionError(f"{article_title!r} not in the prompt")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import shutil
 import subprocess
@@ -16,12 +14,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bench.peers import QuietHandler, server_url, start_server, stop_server
 from bot.cli import cli
 from bot.factory import Components
 from config import load_settings
 from ingest.embedding import Embedder
-from tests.helpers import SAMPLES
+from tests.helpers import SAMPLES, ChatStub, numbered
 
 pytestmark = pytest.mark.slow
 
@@ -29,81 +26,6 @@ BRIDGE = "https://example.com/samples/2025/03/harbour-bridge-reopens"
 CUP = "https://example.com/samples/2025/05/cup-final-penalties"
 SECRET = "sk-test-very-secret-0123456789"
 
-Reply = Callable[[dict[str, Any]], str]
-
-
-class ChatStub:
-    """Answers /v1/chat/completions like OpenAI, streaming or not; records every request."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.headers: list[dict[str, str]] = []
-        self.reply: Reply = lambda request: "No reply configured."
-        self.delay = 0.0
-        self.reject_key = False  # answer 401 with a body that echoes the caller's key
-        stub = self
-
-        class Handler(QuietHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                stub.requests.append(body)
-                stub.headers.append({k.lower(): v for k, v in self.headers.items()})
-                time.sleep(stub.delay)
-                if stub.reject_key:  # as some providers do: the error quotes the bad key
-                    key = self.headers.get("Authorization", "").removeprefix("Bearer ")
-                    payload = json.dumps({"error": {
-                        "message": f"Incorrect API key provided: {key}.\nSee your account.",
-                        "type": "invalid_request_error", "code": "invalid_api_key"}}).encode()
-                    self.send_response(401)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                    return
-                text = stub.reply(body)
-                # The client may have given up already (the timeout test).
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self._send(body, text)
-
-            def _send(self, body: dict[str, Any], text: str) -> None:
-                if body.get("stream"):
-                    self._stream(text)
-                else:
-                    self._json({"id": "c1", "object": "chat.completion", "created": 0,
-                                "model": body["model"], "choices": [{
-                                    "index": 0, "finish_reason": "stop",
-                                    "message": {"role": "assistant", "content": text}}],
-                                "usage": {"prompt_tokens": 1, "completion_tokens": 1,
-                                          "total_tokens": 2}})
-
-            def _json(self, data: dict[str, Any]) -> None:
-                payload = json.dumps(data).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def _stream(self, text: str) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-                words = text.split(" ")
-                for i, word in enumerate(words):
-                    piece = word if i == len(words) - 1 else word + " "
-                    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0,
-                             "model": "stub", "choices": [{"index": 0, "delta":
-                                                           {"content": piece},
-                                                           "finish_reason": None}]}
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                    self.wfile.flush()
-                self.wfile.write(b"data: [DONE]\n\n")
-
-        self.httpd = start_server(Handler)
-        self.base_url = f"{server_url(self.httpd)}/v1"
-
-    def close(self) -> None:
-        stop_server(self.httpd)
 
 
 @pytest.fixture
@@ -128,15 +50,6 @@ def llm_env(data_dir: Path, tmp_path: Path, stub: ChatStub, embedder: Embedder,
         return Components(load_settings(**overrides), embedder=embedder)
 
     return build
-
-
-def numbered(request: dict[str, Any], article_title: str) -> int:
-    """The number the prompt gave the passage of the article with this title."""
-    prompt = request["messages"][-1]["content"]
-    for line in prompt.splitlines():
-        if line.startswith("[") and article_title in line:
-            return int(line[1:line.index("]")])
-    raise AssertionError(f"{article_title!r} not in the prompt")
 
 
 def test_cited_answer_from_the_model(llm_env: Callable[..., Components], stub: ChatStub) -> None:

@@ -27,7 +27,7 @@ from bot.metrics import Metrics
 from bot.slack_app import slack_tokens
 from config import load_settings
 from ingest.embedding import Embedder
-from tests.helpers import SAMPLES
+from tests.helpers import SAMPLES, ChatStub, numbered
 
 pytestmark = pytest.mark.slow
 
@@ -332,3 +332,36 @@ def test_serve_refuses_an_open_address_without_a_token(data_dir: Path,
     assert result.exit_code == 2
     assert result.stderr.startswith("newsdesk: error: the API on 0.0.0.0 needs a token")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_llm_answers_stream_token_by_token(served: Served, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
+    """In llm mode the events carry the model's tokens as they come, then the Answer."""
+    stub = ChatStub()
+    stub.reply = lambda request: ("The repair cost the city 84 million euros "
+                                  f"[{numbered(request, 'Harbour Bridge Reopens')}].")
+    for name, value in {"NEWSDESK_ANSWER__MODE": "llm", "NEWSDESK_LLM__BASE_URL": stub.base_url,
+                        "NEWSDESK_LLM__MODEL": "stub-model", "NEWSDESK_API_TOKEN": TOKEN}.items():
+        monkeypatch.setenv(name, value)
+    shared = served.components
+    components = Components(load_settings(data_dir=str(shared.settings.data_dir)),
+                            embedder=shared.embedder)
+    service = components.build_service(api=True, slack=None, metrics=Metrics(),
+                                       host="127.0.0.1")
+    server = HttpServer(build_app(service), "127.0.0.1", 0, 5.0)
+    server.start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=60) as client, \
+                client.stream("POST", "/api/ask", json={"question": BRIDGE_QUESTION}, headers={
+                    **served.auth, "Accept": "text/event-stream"}) as response:
+            events = [json.loads(line.removeprefix("data: "))
+                      for line in response.iter_lines() if line.startswith("data: ")]
+    finally:
+        server.stop()
+        stub.close()
+    tokens, final = events[:-1], events[-1]
+    assert len(tokens) > 3  # word by word, as the stub streams them
+    assert "".join(t["text"] for t in tokens) == final["answer"]
+    assert final["answer"] == "The repair cost the city 84 million euros [1]."
+    assert final["citations"][0]["title"] == "Harbour Bridge Reopens After Two-Year Repair"
+    assert stub.requests[-1]["stream"] is True
