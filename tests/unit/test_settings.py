@@ -71,3 +71,21 @@ def test_the_shipped_file_and_the_settings_models_agree_key_by_key() -> None:
     assert set(shipped) == set(model_defaults)
     for section, values in shipped.items():
         assert values == model_defaults[section], section
+
+
+def test_a_store_that_turns_out_read_only_is_one_clear_config_error(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Permission bits can pass (ACLs, network file systems) while SQLite still refuses:
+    Chroma's error becomes the same one-line ConfigError as the up-front check gives."""
+    import chromadb
+
+    from bot.factory import chroma_connector
+
+    def refuses(**kwargs: object) -> None:
+        raise RuntimeError("error returned from database: attempt to write a readonly database")
+
+    monkeypatch.setattr(chromadb, "PersistentClient", refuses)
+    connect, location, _ = chroma_connector(load_settings())
+    with pytest.raises(ConfigError, match=r"cannot write to .*chroma: the embedded store needs"):
+        connect()
+    assert location == str(data_dir / "chroma")
