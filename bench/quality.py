@@ -84,7 +84,7 @@ def run_baselines(items: list[EvalQuestion], embedder: Embedder, cache: Path,
     import bm25s
     from langchain_chroma import Chroma
 
-    from retrieval.bm25 import analyze
+    from retrieval.terms import analyze
 
     chunks = tutorial_chunks(raw_documents(corpus))
     store_dir = cache / "tutorial-chroma"

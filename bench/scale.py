@@ -1,10 +1,15 @@
-"""How retrieval cost grows with the collection, in Chroma server mode.
+"""How serving grows with the collection, in Chroma server mode, the bot on its own.
 
-Inserts synthetic chunks with precomputed random unit vectors (no embedding cost) into a real
-`chroma run` server, growing the collection through the given sizes, and at each size reports
-`search` p50/p95 (query embedding + dense query + BM25 + fusion, as `newsdesk search` does), the
-bare dense query alone (baseline, same run), the time to (re)build the BM25 index, and the
-resident memory of the serving process and of the Chroma server. Target: p50 <= 100 ms at 1M.
+A writer (this process) inserts synthetic chunks with precomputed random unit vectors (no
+embedding cost) into a real `chroma run` server, growing the collection through the given
+sizes. A bot runs in a separate process with its own data directory, as on another machine:
+its keyword index is a local replica that follows the store's change log. At each size:
+
+- the bot's catch-up after the bulk insert (incremental: it reads only the new chunks);
+- `search` p50/p95 in the bot (query embedding + dense query + keyword + fusion, as
+  `newsdesk search`), and the bare dense query with a precomputed vector (baseline, same run);
+- the first answer after one new article is written: catch-up + answer, in the bot;
+- the bot's and the Chroma server's resident memory.
 
     python bench/scale.py [--sizes 10000,100000,1000000] [--queries 100]
 """
@@ -12,11 +17,14 @@ resident memory of the serving process and of the Chroma server. Target: p50 <= 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -34,7 +42,7 @@ WORDS = ("harbour council budget ferry election striker transfer profit shares c
          "minister album chart robot network phone airline bank strike vote tax oil").split()
 
 
-def synthetic(start: int, count: int, rng: np.random.Generator
+def synthetic(start: int, count: int, rng: np.random.Generator, words: str = ""
               ) -> tuple[list[Chunk], np.ndarray, list[ChunkMeta]]:
     vectors = rng.standard_normal((count, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -42,7 +50,7 @@ def synthetic(start: int, count: int, rng: np.random.Generator
     picks = rng.integers(0, len(WORDS), size=(count, 40))
     for offset in range(count):
         n = start + offset
-        text = " ".join(WORDS[i] for i in picks[offset]) + f" item{n}"
+        text = " ".join(WORDS[i] for i in picks[offset]) + f" item{n} {words}"
         article = f"synthetic/{n // 4:07d}"
         chunks.append(Chunk(id=chunk_id(article, n % 4), article_id=article, index=n % 4,
                             text=text, header=f"Story {n // 4}", start=0, end=len(text)))
@@ -57,11 +65,51 @@ def ms(values: list[float]) -> dict[str, float]:
     return {"p50": round(median(values) * 1000, 1), "p95": round(percentile(values, 95) * 1000, 1)}
 
 
+def bot(data_dir: str, url: str) -> None:
+    """The bot process: answers JSON commands on stdin, one JSON result per line."""
+    settings = load_settings(data_dir=data_dir, **{"store.url": url,
+                                                   "store.collection": "scale"})
+    components = Components(settings)
+    engine = components.build_engine()
+    index = components.keyword_index
+    for line in sys.stdin:
+        command = json.loads(line)
+        t0 = time.perf_counter()
+        result: dict[str, Any] = {}
+        if command["cmd"] == "sync":
+            index.current()
+        elif command["cmd"] == "ask":
+            answer = engine.ask(command["question"])
+            result["cited"] = [c.passage.chunk_id for c in answer.citations]
+        elif command["cmd"] == "search":
+            questions = command["questions"]
+            vectors = [components.query_embedder.embed([q])[0] for q in questions]
+            engine.search(questions[0])
+            bare, search = [], []
+            for question, vector in zip(questions, vectors, strict=True):
+                t1 = time.perf_counter()
+                components.store.query(vector, 40)
+                bare.append(time.perf_counter() - t1)
+                t1 = time.perf_counter()
+                engine.search(question)
+                search.append(time.perf_counter() - t1)
+            result.update(bare_dense_query_ms=ms(bare), search_ms=ms(search))
+        result["seconds"] = round(time.perf_counter() - t0, 3)
+        if index.last_sync is not None:
+            result["sync"] = {"kind": index.last_sync.kind, "chunks": index.last_sync.chunks}
+        result["rss_mb"] = round(psutil.Process().memory_info().rss / 2**20)
+        print(json.dumps(result), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--bot", nargs=2, metavar=("DATA_DIR", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.bot:
+        bot(*args.bot)
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     rng = np.random.default_rng(7)
     questions = [" ".join(rng.choice(WORDS, 5)) for _ in range(args.queries)]
@@ -69,12 +117,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = ChromaServer(Path(tmp) / "server")
         server.start()
-        settings = load_settings(data_dir=str(Path(tmp) / "client"),
+        settings = load_settings(data_dir=str(Path(tmp) / "writer"),
                                  **{"store.url": server.url, "store.collection": "scale"})
-        components = Components(settings)
-        store, searcher = components.store, components.searcher
-        engine = components.build_engine()
-        vectors_q = [components.embedder.embed([q])[0] for q in questions]
+        store = Components(settings).store
+        peer = subprocess.Popen(
+            [sys.executable, __file__, "--bot", str(Path(tmp) / "bot"), server.url],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert peer.stdin is not None and peer.stdout is not None
+
+        def ask_bot(**command: Any) -> dict[str, Any]:
+            assert peer.stdin is not None and peer.stdout is not None
+            peer.stdin.write(json.dumps(command) + "\n")
+            peer.stdin.flush()
+            return dict(json.loads(peer.stdout.readline()))
+
+        ask_bot(cmd="sync")
         results = []
         inserted = 0
         for size in sizes:
@@ -85,31 +142,33 @@ def main() -> None:
                 store.upsert(chunks, vectors, metas)
                 inserted += step
             insert_s = time.perf_counter() - started
-            store.bump_stamp()
-            started = time.perf_counter()
-            searcher.bm25()
-            bm25_build_s = time.perf_counter() - started
-            bare, search = [], []
-            for question, vector in zip(questions, vectors_q, strict=True):
-                t0 = time.perf_counter()
-                store.query(vector, 40)
-                bare.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                engine.search(question)
-                search.append(time.perf_counter() - t0)
+            caught_up = ask_bot(cmd="sync")
+            searched = ask_bot(cmd="search", questions=questions)
+            news = synthetic(inserted, 1, rng, words=f"zeppelin{size} hangar opened")
+            store.upsert(*news)
+            inserted += 1
+            first = ask_bot(cmd="ask", question=f"What did the zeppelin{size} hangar do?")
             assert server.process is not None
             row = {
                 "chunks": store.count(),
-                "insert_s": round(insert_s, 1),
-                "bm25_build_s": round(bm25_build_s, 1),
-                "bare_dense_query_ms": ms(bare),
-                "search_ms": ms(search),
-                "serving_process_rss_mb": round(psutil.Process().memory_info().rss / 2**20),
+                "insert_chunks_per_s": round(size / insert_s) if insert_s else None,
+                "catch_up_after_bulk_insert": {"s": caught_up["seconds"],
+                                               **caught_up.get("sync", {})},
+                "bare_dense_query_ms": searched["bare_dense_query_ms"],
+                "search_ms": searched["search_ms"],
+                "search_over_bare_p50": round(searched["search_ms"]["p50"]
+                                              / searched["bare_dense_query_ms"]["p50"], 2),
+                "first_answer_after_one_article": {
+                    "s": first["seconds"], **first.get("sync", {}),
+                    "cites_it": news[0][0].id in first["cited"]},
+                "bot_rss_mb": searched["rss_mb"],
                 "chroma_server_rss_mb": round(
                     psutil.Process(server.process.pid).memory_info().rss / 2**20),
             }
             print(row, flush=True)
             results.append(row)
+        peer.stdin.close()
+        peer.wait(timeout=60)
         server.stop()
     save("scale", {"queries": args.queries, "sizes": results})
 

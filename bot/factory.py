@@ -25,6 +25,7 @@ from ingest.store import ChromaStore
 from retrieval.answerers import ExtractiveAnswerer
 from retrieval.engine import AnswerEngine
 from retrieval.extractive import ExtractiveConfig
+from retrieval.keyword_index import KeywordIndex
 from retrieval.retriever import NewsdeskRetriever
 from retrieval.search import HybridConfig, HybridSearcher
 
@@ -143,14 +144,25 @@ class Components:
     def store(self) -> ChromaStore:
         connect, location, lock = chroma_connector(self.settings)
         return ChromaStore(connect, self.settings.store.collection,
-                           self.settings.embedding.model, location, writer_lock=lock)
+                           self.settings.embedding.model, location, writer_lock=lock,
+                           change_log_entries=self.settings.store.change_log_entries)
+
+    @cached_property
+    def keyword_index(self) -> KeywordIndex:
+        directory = self.settings.data_dir / "keywords" / self.store.name
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # e.g. a read-only data dir with a Chroma server
+            log.warning("cannot write the keyword index to %s (%s); keeping it in memory",
+                        directory, exc)
+            return KeywordIndex(None, self.store)
+        return KeywordIndex(directory, self.store)
 
     @cached_property
     def searcher(self) -> HybridSearcher:
         cfg = self.settings.retrieval
         return HybridSearcher(
-            self.store, self.query_embedder, self.settings.data_dir / "bm25" / self.store.name,
-            hybrid_config(cfg),
+            self.store, self.query_embedder, self.keyword_index, hybrid_config(cfg),
             reranker=CrossEncoderReranker(cfg.reranker, self.settings.embedding)
             if cfg.reranker else None,
         )
@@ -159,7 +171,7 @@ class Components:
         settings = self.settings
         retriever = NewsdeskRetriever(searcher=self.searcher, k=settings.retrieval.k)
         extractive = ExtractiveAnswerer(
-            self.searcher.bm25,  # the index as of the store now (checked by its stamp)
+            self.keyword_index.current,  # term statistics as of the store now
             ExtractiveConfig(**settings.answer.model_dump(
                 include={"max_sentences", "max_words", "min_evidence"})),
             EmbeddingSimilarity(self.query_embedder),
@@ -188,7 +200,7 @@ class Components:
 
     def warm_up(self) -> None:
         """Load the model and the keyword index now rather than at the first question."""
-        self.searcher.bm25()
+        self.keyword_index.current()
         self.query_embedder.embed(["warm up"])
 
     def build_service(self, *, api: bool, slack: NewsdeskSlackBot | None,
@@ -256,4 +268,5 @@ class Components:
         fetcher = HttpFetcher(self.settings.ingest,
                               Validators(self.settings.data_dir / "http-validators.json"))
         return Ingestor(self.store, self.embedder, fetcher,
-                        chunking=self.settings.chunking, settings=self.settings.ingest)
+                        chunking=self.settings.chunking, settings=self.settings.ingest,
+                        derived=[self.keyword_index])

@@ -41,6 +41,7 @@ class ChunkingSettings(BaseModel):
 class StoreSettings(BaseModel):
     collection: str = "newsdesk"
     url: str = ""
+    change_log_entries: int = Field(2000, ge=10)
 
 
 class IngestSettings(BaseModel):

@@ -13,6 +13,8 @@ import json
 import logging
 import re
 import shutil
+import subprocess
+import sys
 import warnings
 from collections.abc import Sequence
 from functools import cached_property
@@ -23,7 +25,6 @@ import numpy as np
 
 from config.settings import EmbeddingSettings
 from ingest.embedding import PACKAGED_MODEL_NAMES, load_sentence_transformer
-from ingest.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -168,19 +169,41 @@ class OnnxEmbedder:
                                                                 add_special_tokens=False)]
 
 
+def export_command(cache_dir: Path, settings: EmbeddingSettings) -> list[str]:
+    """The child process that makes the export (this module run as a script)."""
+    return [sys.executable, "-m", "ingest.onnx_embedding", str(cache_dir), settings.model,
+            str(settings.threads)]
+
+
 def onnx_query_embedder(settings: EmbeddingSettings, cache_dir: Path) -> OnnxEmbedder | None:
     """The ONNX embedder for the configured model, exporting it first if needed; None (with
-    a one-line note) when the model cannot be exported: the caller uses torch instead."""
+    a one-line note) when the model cannot be exported: the caller uses torch instead.
+
+    The export runs in a child process: torch, once imported, would stay in this (serving)
+    process's memory for good."""
+    from filelock import FileLock
+
     export = OnnxExport(cache_dir, settings.model)
     meta = export.ready()
     if meta is None:
-        try:
-            log.info("exporting %s to ONNX (once)", settings.model)
-            meta = export.create(settings.threads)
-        except ConfigError:
-            raise
-        except Exception as exc:
-            log.warning("cannot export %s to ONNX (%s: %s); queries use torch", settings.model,
-                        type(exc).__name__, exc)
-            return None
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(export.directory.with_name(export.directory.name + ".lock"))):
+            meta = export.ready()  # another process may have exported it meanwhile
+            if meta is None:
+                log.info("exporting %s to ONNX (once)", settings.model)
+                done = subprocess.run(export_command(cache_dir, settings),
+                                      capture_output=True, text=True, check=False)
+                meta = export.ready()
+                if done.returncode != 0 or meta is None:
+                    lines = done.stderr.strip().splitlines() or ["no output"]
+                    log.warning("cannot export %s to ONNX (%s); queries use torch",
+                                settings.model, lines[-1])
+                    return None
     return OnnxEmbedder(export, meta, settings.threads)
+
+
+if __name__ == "__main__":  # the child process of onnx_query_embedder
+    try:
+        OnnxExport(Path(sys.argv[1]), sys.argv[2]).create(int(sys.argv[3]))
+    except Exception as exc:  # reported by the parent as one line
+        sys.exit(f"{type(exc).__name__}: {exc}")

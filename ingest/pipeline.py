@@ -52,8 +52,14 @@ class ChunkWriter(Protocol):
                metas: Sequence[ChunkMeta]) -> None: ...
     def delete_stale(self, article_id: str, keep_hash: str) -> None: ...
     def delete_articles(self, article_ids: Sequence[str]) -> None: ...
-    def bump_stamp(self) -> None: ...
     def writing(self) -> AbstractContextManager[None]: ...
+
+
+class DerivedIndex(Protocol):
+    """An index kept in step with the store (the keyword index): ingest brings it up to date
+    after each batch it writes, so the first question after an ingest finds it current."""
+
+    def catch_up(self) -> object: ...
 
 
 @dataclass
@@ -78,7 +84,6 @@ class _Run:
     path_of: dict[str, str] = field(default_factory=dict)  # file read for an id in this run
     pending: list[_Pending] = field(default_factory=list)
     pending_chunks: int = 0
-    wrote: bool = False
     fully_loaded: list[str] = field(default_factory=list)  # URLs whose every item loaded
 
 
@@ -91,8 +96,10 @@ class Ingestor:
         *,
         chunking: ChunkingSettings,
         settings: IngestSettings,
+        derived: Sequence[DerivedIndex] = (),
     ) -> None:
         self._store = store
+        self._derived = derived
         self._embedder = embedder
         self._fetcher = fetcher
         self._configured_max_tokens = chunking.max_tokens
@@ -155,8 +162,6 @@ class Ingestor:
             productive = self._report_empty_sources(run, list(dict.fromkeys(sources)))
             if prune:
                 self._prune(run, productive, force)
-            if run.wrote:
-                self._store.bump_stamp()  # once more after the writes: readers rebuild
             for url in run.fully_loaded:
                 # Only now, with the articles stored, may the next run skip an unchanged URL.
                 self._fetcher.commit(url)
@@ -238,11 +243,6 @@ class Ingestor:
     def _flush(self, run: _Run) -> None:
         if not run.pending:
             return
-        if not run.wrote:
-            # Mark the store as changing before the first write, so a reader that builds an
-            # index mid-run holds a stamp that the final bump invalidates.
-            self._store.bump_stamp()
-            run.wrote = True
         chunks = [c for p in run.pending for c in p.chunks]
         metas = [
             ChunkMeta.of(p.article, c, p.stored_hash, len(p.chunks))
@@ -260,6 +260,15 @@ class Ingestor:
         log.info("wrote %d chunks of %d articles", len(chunks), len(run.pending))
         run.pending.clear()
         run.pending_chunks = 0
+        self._update_derived()
+
+    def _update_derived(self) -> None:
+        for index in self._derived:
+            try:
+                index.catch_up()
+            except Exception:  # derived data: its next reader catches up from the change log
+                log.warning("could not update %s; it catches up when next read",
+                            type(index).__name__, exc_info=True)
 
     def _report_empty_sources(self, run: _Run, named: Sequence[str]) -> list[str]:
         """Report each named source that yielded no article; return the origins that did."""
@@ -296,10 +305,8 @@ class Ingestor:
             gone.extend(stale)
         gone = list(dict.fromkeys(gone))
         if gone:
-            if not run.wrote:
-                self._store.bump_stamp()
-                run.wrote = True
             self._store.delete_articles(gone)
+            self._update_derived()
         run.summary.removed = len(gone)
 
 

@@ -136,15 +136,33 @@ class SearchFilter:
     def empty(self) -> bool:
         return not self.sources and self.since is None and self.until is None
 
+    def epoch_bounds(self) -> tuple[int | None, int | None]:
+        """The date window in whole epoch seconds, both ends inclusive, as every index
+        compares it (an undated chunk is outside any window)."""
+        return (int(self.since.timestamp()) if self.since is not None else None,
+                int(self.until.timestamp()) if self.until is not None else None)
+
     def accepts(self, source: str | None, published: int | None) -> bool:
         """Whether a chunk of `source` published at epoch second `published` may be retrieved:
         the rule the store adapter's query applies, for indexes that filter in Python."""
         if self.sources and source not in self.sources:
             return False
-        if self.since is not None and (published is None or published < self.since.timestamp()):
+        since, until = self.epoch_bounds()
+        if since is not None and (published is None or published < since):
             return False
-        return not (self.until is not None
-                    and (published is None or published > self.until.timestamp()))
+        return not (until is not None and (published is None or published > until))
+
+
+@dataclass(frozen=True)
+class StoreVersion:
+    """Which store (its collection's id: a collection made again under the same name is
+    another store) and how far its change log has been committed."""
+
+    store: str
+    seq: int
+
+    def __str__(self) -> str:
+        return f"{self.store}@{self.seq}"
 
 
 @dataclass(frozen=True)

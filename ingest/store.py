@@ -1,17 +1,29 @@
 """ChromaDB adapter: chunk records in, article bookkeeping and similarity search out.
 
 Embeddings are always passed in (Chroma's default embedding function would download a model).
-A `stamp` in the collection's metadata changes whenever the collection changes, so readers can
-tell that derived indexes (BM25) are stale.
+
+Every write is recorded in a change log kept in Chroma itself, so that derived indexes (the
+keyword index of each bot, on any machine) follow the store by reading only what changed:
+
+- the log is a second collection, `<name>-changes`, one record per write: its position `seq`
+  and, as the document, the JSON list of the chunk ids it upserted or deleted;
+- the chunk collection's metadata holds `changes`, the last committed position. A write first
+  records its entry (position head+1), then changes the chunks, then commits the position:
+  a reader that has caught up to position N has seen every chunk write up to N finished;
+- an entry past the committed position is what a killed writer left: the next writer
+  commits it before its own (`writing`), so its chunks are re-read whatever they became.
+
+Applying an entry means re-reading its chunk ids from the store (present: index them,
+absent: delete them), which is idempotent: catching up twice, or from a crash, converges.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import socket
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,12 +36,17 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from ingest.errors import ConfigError, NewsdeskError, StoreBusyError, StoreError
-from ingest.records import Chunk, ChunkMeta, SearchFilter
+from ingest.records import Chunk, ChunkMeta, SearchFilter, StoreVersion
 
 log = logging.getLogger(__name__)
 
 CHROMA_MAX_BATCH = 5461
 PAGE = 5000
+HEAD_KEY = "changes"  # the last committed change-log position, in the collection's metadata
+
+
+class ChangeLogGapError(StoreError):
+    """The change log lacks entries a reader needs (it must re-read the whole store)."""
 
 
 @dataclass
@@ -83,10 +100,11 @@ def chroma_where(where: SearchFilter | None) -> dict[str, Any] | None:
     clauses: list[dict[str, Any]] = []
     if where.sources:
         clauses.append({"source": {"$in": list(where.sources)}})
-    if where.since is not None:
-        clauses.append({"published": {"$gte": int(where.since.timestamp())}})
-    if where.until is not None:
-        clauses.append({"published": {"$lte": int(where.until.timestamp())}})
+    since, until = where.epoch_bounds()
+    if since is not None:
+        clauses.append({"published": {"$gte": since}})
+    if until is not None:
+        clauses.append({"published": {"$lte": until}})
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -100,13 +118,15 @@ class ChromaStore:
     """
 
     def __init__(self, connect: Callable[[], Any], collection: str, model_name: str,
-                 location: str, writer_lock: Path | None = None) -> None:
+                 location: str, writer_lock: Path | None = None,
+                 *, change_log_entries: int) -> None:
         self._connect = connect
         self.location = location
         self.model_name = model_name
         self.name = collection
         self._writer_lock = writer_lock
-        self._own_stamps: set[str] = set()  # versions this process wrote: nothing to reload
+        self._keep_entries = change_log_entries
+        self._own_versions: set[int] = set()  # positions this process wrote: nothing to reload
         self._open()
         stored_model = (self._collection.metadata or {}).get("embedding_model")
         if stored_model and stored_model != model_name:
@@ -122,7 +142,11 @@ class ChromaStore:
                 self.name,
                 embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}},
-                metadata={"embedding_model": self.model_name, "stamp": uuid.uuid4().hex},
+                metadata={"embedding_model": self.model_name, HEAD_KEY: 0},
+            )
+            self._changes = self._client.get_or_create_collection(
+                f"{self.name}-changes", embedding_function=None,
+                metadata={"newsdesk": f"change log of {self.name}"},
             )
             try:
                 self.max_batch = int(self._client.get_max_batch_size())
@@ -152,8 +176,10 @@ class ChromaStore:
 
     @contextmanager
     def writing(self) -> Iterator[None]:
-        """Exclusive write access: fails at once, naming the holder, if another process has it."""
+        """Exclusive write access: fails at once, naming the holder, if another process has it.
+        (One writer at a time with a server too: the change log's positions assume it.)"""
         if self._writer_lock is None:
+            self._commit_orphans()
             yield
             return
         self._writer_lock.parent.mkdir(parents=True, exist_ok=True)
@@ -168,29 +194,85 @@ class ChromaStore:
             ) from None
         try:
             _write_holder(self._writer_lock)
+            self._commit_orphans()
             yield
         finally:
             lock.release()
 
-    # -- bookkeeping ------------------------------------------------------------------------
+    # -- the change log ---------------------------------------------------------------------
 
-    def stamp(self) -> str:
+    def version(self) -> StoreVersion:
+        """The store's identity and committed change-log position, read afresh."""
         with self._guard("read the store's version"):
             collection = self._client.get_collection(self.name, embedding_function=None)
-            return str((collection.metadata or {}).get("stamp", ""))
+            return StoreVersion(str(collection.id),
+                                int((collection.metadata or {}).get(HEAD_KEY, 0)))
 
-    def bump_stamp(self) -> None:
-        with self._guard("mark the store as changed"):
-            metadata = dict(self._collection.metadata or {})
-            metadata.pop("hnsw:space", None)
-            metadata["stamp"] = uuid.uuid4().hex
+    def changed_elsewhere(self, version: StoreVersion) -> bool:
+        """Whether `version` was committed by another process (our own writes are visible)."""
+        return version.seq != 0 and version.seq not in self._own_versions
+
+    def changed_ids(self, after: int, upto: int) -> set[str]:
+        """The chunk ids written (upserted or deleted) by log entries after..upto."""
+        ids: set[str] = set()
+        entries = 0
+        where = {"$and": [{"seq": {"$gt": after}}, {"seq": {"$lte": upto}}]}
+        offset = 0
+        while True:
+            with self._guard("read the change log"):
+                page = self._changes.get(where=where, include=["documents"], limit=PAGE,
+                                         offset=offset)
+            if not page["ids"]:
+                break
+            for document in page["documents"] or []:
+                ids.update(json.loads(document or "[]"))
+            entries += len(page["ids"])
+            offset += len(page["ids"])
+        if entries != upto - after:
+            raise ChangeLogGapError(f"the change log holds {entries} of the {upto - after} entries "
+                               f"after position {after}")
+        return ids
+
+    def _head(self) -> int:
+        return self.version().seq
+
+    def _set_head(self, seq: int) -> None:
+        with self._guard("commit a change"):
+            collection = self._client.get_collection(self.name, embedding_function=None)
+            metadata = dict(collection.metadata or {})
+            metadata.pop("hnsw:space", None)  # set at creation; modify may not repeat it
+            metadata[HEAD_KEY] = seq
             metadata["updated_at"] = datetime.now(UTC).isoformat()
-            self._own_stamps.add(metadata["stamp"])
-            self._collection.modify(metadata=metadata)
+            collection.modify(metadata=metadata)
+            self._own_versions.add(seq)
 
-    def changed_elsewhere(self, stamp: str) -> bool:
-        """Whether `stamp` was set by another process (our own writes are already visible)."""
-        return stamp not in self._own_stamps
+    def _commit_orphans(self) -> None:
+        """Commit log entries a killed writer recorded but never committed: their chunks
+        may have been written, so readers must re-read them."""
+        head = self._head()
+        with self._guard("read the change log"):
+            orphans = self._changes.get(where={"seq": {"$gt": head}}, include=["metadatas"])
+        positions = [int(m["seq"]) for m in orphans["metadatas"] or [] if m]
+        if positions:
+            log.info("committing %d change-log entries left by an interrupted run",
+                     len(positions))
+            self._set_head(max(positions))
+
+    @contextmanager
+    def _change(self, op: str, ids: Sequence[str]) -> Iterator[None]:
+        """Record a write of `ids` before making it, and commit it after."""
+        seq = self._head() + 1
+        with self._guard("record a change"):
+            self._changes.upsert(  # upsert: an uncommitted entry at this position is replaced
+                ids=[f"{seq:012d}"], embeddings=[[1.0]], documents=[json.dumps(list(ids))],
+                metadatas=[{"seq": seq, "op": op, "count": len(ids)}],
+            )
+        yield
+        self._set_head(seq)
+        if seq % 100 == 0 and seq > self._keep_entries:
+            # Bounded: a reader further behind than this finds a gap and rebuilds.
+            with self._guard("trim the change log"):
+                self._changes.delete(where={"seq": {"$lte": seq - self._keep_entries}})
 
     def count(self) -> int:
         with self._guard("count chunks"):
@@ -219,9 +301,10 @@ class ChromaStore:
                metas: Sequence[ChunkMeta]) -> None:
         for start in range(0, len(chunks), self.max_batch):
             end = start + self.max_batch
-            with self._guard("write chunks"):
+            ids = [c.id for c in chunks[start:end]]
+            with self._change("upsert", ids), self._guard("write chunks"):
                 self._collection.upsert(
-                    ids=[c.id for c in chunks[start:end]],
+                    ids=ids,
                     embeddings=vectors[start:end],
                     documents=[c.text for c in chunks[start:end]],
                     metadatas=[m.to_chroma() for m in metas[start:end]],
@@ -229,15 +312,21 @@ class ChromaStore:
 
     def delete_stale(self, article_id: str, keep_hash: str) -> None:
         """Remove chunks of `article_id` that belong to any other version than `keep_hash`."""
-        with self._guard("delete old chunks"):
-            self._collection.delete(where={"$and": [{"article_id": article_id},
-                                                    {"content_hash": {"$ne": keep_hash}}]})
+        self._delete_where({"$and": [{"article_id": article_id},
+                                     {"content_hash": {"$ne": keep_hash}}]})
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
         ids = list(article_ids)
         for start in range(0, len(ids), 500):
-            with self._guard("delete articles"):
-                self._collection.delete(where={"article_id": {"$in": ids[start:start + 500]}})
+            self._delete_where({"article_id": {"$in": ids[start:start + 500]}})
+
+    def _delete_where(self, where: dict[str, Any]) -> None:
+        # By id, so that the change log names exactly the chunks that went.
+        with self._guard("find chunks to delete"):
+            ids = self._collection.get(where=where, include=[])["ids"]
+        if ids:
+            with self._change("delete", ids), self._guard("delete chunks"):
+                self._collection.delete(ids=ids)
 
     # -- reads ------------------------------------------------------------------------------
 

@@ -1,22 +1,22 @@
-"""Hybrid search: dense (Chroma) + BM25, fused with reciprocal rank fusion, capped per article."""
+"""Hybrid search: dense (Chroma) + BM25 (the keyword index), fused with reciprocal rank fusion,
+capped per article."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from ingest.embedding import Embedder
 from ingest.ids import article_of
-from ingest.records import SearchFilter
+from ingest.records import SearchFilter, StoreVersion
 from ingest.store import StoredChunk
-from retrieval.bm25 import BM25Index, IndexedChunk
 from retrieval.fusion import cap_per_group, reciprocal_rank_fusion
+from retrieval.keyword_index import index_text
 from retrieval.records import Passage
 
 log = logging.getLogger(__name__)
@@ -31,15 +31,24 @@ class Reranker(Protocol):
 class ChunkReader(Protocol):
     """The store operations search needs (ChromaStore implements them)."""
 
-    def stamp(self) -> str: ...
-    def changed_elsewhere(self, stamp: str) -> bool: ...
+    def version(self) -> StoreVersion: ...
+    def changed_elsewhere(self, version: StoreVersion) -> bool: ...
     def reopen(self) -> None: ...
-    def count(self) -> int: ...
-    def iter_chunks(self, include_text: bool = True) -> Iterator[StoredChunk]: ...
     def query(self, vector: np.ndarray, k: int, where: SearchFilter | None = None
               ) -> list[tuple[StoredChunk, float]]: ...
     def get(self, ids: Sequence[str]) -> list[StoredChunk]: ...
     def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]: ...
+
+
+class KeywordRanking(Protocol):
+    def search(self, query: str, k: int, where: SearchFilter | None = None
+               ) -> list[tuple[str, float]]: ...
+
+
+class KeywordSource(Protocol):
+    """The keyword index, as of a store version (retrieval.keyword_index.KeywordIndex)."""
+
+    def current(self, version: StoreVersion | None = None) -> KeywordRanking: ...
 
 
 class Searcher(Protocol):
@@ -66,45 +75,29 @@ class HybridConfig:
 
 
 class HybridSearcher:
-    def __init__(self, store: ChunkReader, embedder: Embedder, index_dir: Path,
+    def __init__(self, store: ChunkReader, embedder: Embedder, keywords: KeywordSource,
                  config: HybridConfig, reranker: Reranker | None = None) -> None:
         self._store = store
         self._reranker = reranker
         self._embedder = embedder
-        self._index_dir = index_dir
+        self._keywords = keywords
         self._config = config
-        self._bm25: BM25Index | None = None
+        self._seen: StoreVersion | None = None
         self._lock = threading.Lock()
 
-    # -- BM25 kept in step with the store ------------------------------------------------------
-
-    def bm25(self) -> BM25Index:
-        """The BM25 index for the store as it is now; rebuilt when the store's stamp moved."""
-        stamp = self._store.stamp()
+    def _keywords_now(self) -> KeywordRanking:
+        """The keyword index as of the store now; the store client reconnected first when
+        another process changed the store."""
+        version = self._store.version()
         with self._lock:
-            if self._bm25 is not None and self._bm25.stamp == stamp:
-                return self._bm25
-            loaded = BM25Index.load(self._index_dir)
-            if loaded is not None and loaded.stamp == stamp and len(loaded) == self._store.count():
-                self._bm25 = loaded
-                return loaded
-            if self._bm25 is not None and self._store.changed_elsewhere(stamp):
-                # Another process changed the store: an embedded client only sees the new
-                # vectors after reconnecting. (Not after our own writes: reconnecting then
-                # could pull the store from under a writer thread of this process.)
+            if (self._seen is not None and version != self._seen
+                    and self._store.changed_elsewhere(version)):
+                # An embedded client only sees vectors another process added after
+                # reconnecting. (Not after our own writes: reconnecting then could pull the
+                # store from under a writer thread of this process.)
                 self._store.reopen()
-            log.info("building the BM25 index (store changed or index missing)")
-            index = BM25Index.build(
-                (IndexedChunk(c.id, _index_text(c), c.meta.source, c.meta.published_epoch)
-                 for c in self._store.iter_chunks()),
-                stamp,
-            )
-            try:
-                index.save(self._index_dir)
-            except OSError as exc:  # a read-only data dir still gets a correct in-memory index
-                log.warning("cannot save the BM25 index to %s: %s", self._index_dir, exc)
-            self._bm25 = index
-            return index
+            self._seen = version
+        return self._keywords.current(version)
 
     # -- search -------------------------------------------------------------------------------
 
@@ -113,7 +106,7 @@ class HybridSearcher:
         where = where or SearchFilter()
         vector = self._embedder.embed([query])[0]
         dense = self._store.query(vector, config.dense_candidates, where)
-        sparse = self.bm25().search(query, config.bm25_candidates, where)
+        sparse = self._keywords_now().search(query, config.bm25_candidates, where)
         rankings = [[c.id for c, _ in dense], [cid for cid, _ in sparse]]
         weights = [config.dense_weight, config.bm25_weight]
         known: dict[str, StoredChunk] = {c.id: c for c, _ in dense}
@@ -124,7 +117,7 @@ class HybridSearcher:
             pool = fused[: config.rerank_candidates]
             self._fetch(known, [cid for cid, _ in pool])
             pool = [(cid, s) for cid, s in pool if cid in known]
-            scores = self._reranker.score(query, [_index_text(known[cid]) for cid, _ in pool])
+            scores = self._reranker.score(query, [index_text(known[cid]) for cid, _ in pool])
             reranked = sorted(zip((cid for cid, _ in pool), scores, strict=True),
                               key=lambda pair: -pair[1])
             capped = cap_per_group(reranked, article_of, config.per_article_cap)[:k]
@@ -148,7 +141,3 @@ class HybridSearcher:
             Passage.of(c.id, c.text, c.meta, score[c.meta.article_id])
             for c in self._store.chunks_of(top) if c.id not in have
         ]
-
-
-def _index_text(chunk: StoredChunk) -> str:
-    return f"{chunk.meta.title}\n{chunk.text}"

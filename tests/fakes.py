@@ -14,8 +14,8 @@ import numpy as np
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from ingest.records import Chunk, ChunkMeta, SearchFilter
-from ingest.store import StoredArticle, StoredChunk, stored_articles
+from ingest.records import Chunk, ChunkMeta, SearchFilter, StoreVersion
+from ingest.store import ChangeLogGapError, StoredArticle, StoredChunk, stored_articles
 
 _WORD = re.compile(r"\w+")
 
@@ -49,11 +49,13 @@ class Killed(BaseException):
 
 
 class MemoryStore:
-    """The store in a dict. `fail_after_upserts` makes the n-th next upsert die mid-run."""
+    """The store in a dict, with a change log (one list of chunk ids per write).
+    `fail_after_upserts` makes the n-th next upsert die mid-run."""
 
     def __init__(self) -> None:
         self.chunks: dict[str, tuple[str, np.ndarray, ChunkMeta]] = {}
-        self._stamp = uuid.uuid4().hex
+        self._id = uuid.uuid4().hex
+        self.changes: list[list[str]] = []
         self.fail_after_upserts: int | None = None
 
     # -- writer -------------------------------------------------------------------------------
@@ -69,20 +71,22 @@ class MemoryStore:
             self.fail_after_upserts -= 1
         for chunk, vector, meta in zip(chunks, vectors, metas, strict=True):
             self.chunks[chunk.id] = (chunk.text, vector, meta)
+        self.changes.append([c.id for c in chunks])
 
     def delete_stale(self, article_id: str, keep_hash: str) -> None:
-        for chunk_id, (_, _, meta) in list(self.chunks.items()):
-            if meta.article_id == article_id and meta.content_hash != keep_hash:
-                del self.chunks[chunk_id]
+        self._delete([chunk_id for chunk_id, (_, _, meta) in self.chunks.items()
+                      if meta.article_id == article_id and meta.content_hash != keep_hash])
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
         gone = set(article_ids)
-        for chunk_id, (_, _, meta) in list(self.chunks.items()):
-            if meta.article_id in gone:
-                del self.chunks[chunk_id]
+        self._delete([chunk_id for chunk_id, (_, _, meta) in self.chunks.items()
+                      if meta.article_id in gone])
 
-    def bump_stamp(self) -> None:
-        self._stamp = uuid.uuid4().hex
+    def _delete(self, ids: list[str]) -> None:
+        for chunk_id in ids:
+            del self.chunks[chunk_id]
+        if ids:
+            self.changes.append(ids)
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -90,10 +94,15 @@ class MemoryStore:
 
     # -- reader -------------------------------------------------------------------------------
 
-    def stamp(self) -> str:
-        return self._stamp
+    def version(self) -> StoreVersion:
+        return StoreVersion(self._id, len(self.changes))
 
-    def changed_elsewhere(self, stamp: str) -> bool:
+    def changed_ids(self, after: int, upto: int) -> set[str]:
+        if upto > len(self.changes):
+            raise ChangeLogGapError(f"no entries past {len(self.changes)}")
+        return {chunk_id for entry in self.changes[after:upto] for chunk_id in entry}
+
+    def changed_elsewhere(self, version: StoreVersion) -> bool:
         return False
 
     def reopen(self) -> None:

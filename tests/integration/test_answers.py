@@ -89,7 +89,7 @@ def load_date(text: str) -> Any:
     return parse_date(text)
 
 
-def test_bm25_follows_update_and_prune(components: Components, corpus: Path) -> None:
+def test_keyword_index_follows_update_and_prune(components: Components, corpus: Path) -> None:
     engine = components.build_engine()
     assert not any("zeppelin" in p.text for p in engine.search("zeppelin hangar"))
     write_article(corpus, "airship.txt", "Airship hangar opens",
@@ -97,30 +97,34 @@ def test_bm25_follows_update_and_prune(components: Components, corpus: Path) -> 
     components.build_ingestor().ingest([str(corpus)])
     found = engine.search("zeppelin hangar")
     assert found[0].article_id == "airship.txt"
-    bm25_ids = components.searcher.bm25().ids
-    assert "airship.txt#0" in bm25_ids
+    assert "airship.txt#0" in components.keyword_index.current().ids()
 
     write_article(corpus, "airship.txt", "Airship hangar opens",
                   "A blimp hangar opened at the old airfield on Monday.")
     components.build_ingestor().ingest([str(corpus)])
-    assert components.searcher.bm25().search("zeppelin", 5) == []
+    assert components.keyword_index.current().search("zeppelin", 5) == []
 
     (corpus / "airship.txt").unlink()
     components.build_ingestor().ingest([str(corpus)], prune=True)
-    assert "airship.txt#0" not in components.searcher.bm25().ids
+    assert "airship.txt#0" not in components.keyword_index.current().ids()
+    # Each ingest updated the index itself: nothing was rebuilt from the whole store.
+    assert components.keyword_index.last_sync is not None
+    assert components.keyword_index.last_sync.kind == "incremental"
     assert all(p.article_id != "airship.txt" for p in engine.search("blimp hangar airfield"))
 
 
-def test_bm25_index_is_rebuilt_when_missing_and_reused_when_current(
+def test_keyword_index_is_rebuilt_when_missing_and_reused_when_current(
         components: Components, data_dir: Path) -> None:
-    index = components.searcher.bm25()
-    index_dir = data_dir / "bm25" / components.store.name
-    assert (index_dir / "newsdesk.json").exists()
-    fresh = Components(load_settings(), embedder=components.embedder)
-    assert fresh.searcher.bm25().ids == index.ids  # loaded from disk, same stamp
+    ids = components.keyword_index.current().ids()
+    index_dir = data_dir / "keywords" / components.store.name
+    assert (index_dir / "sync.json").exists()
+    fresh = Components(load_settings(), embedder=components.embedder).keyword_index
+    assert fresh.current().ids() == ids  # opened from disk, at the store's version
+    assert fresh.last_sync is not None and fresh.last_sync.kind == "current"
     shutil.rmtree(index_dir)
-    rebuilt = Components(load_settings(), embedder=components.embedder).searcher.bm25()
-    assert sorted(rebuilt.ids) == sorted(index.ids)
+    rebuilt = Components(load_settings(), embedder=components.embedder).keyword_index
+    assert rebuilt.current().ids() == ids
+    assert rebuilt.last_sync is not None and rebuilt.last_sync.kind == "rebuild"
 
 
 def test_ask_json_and_jsonl_round_trip(components: Components) -> None:
@@ -186,7 +190,7 @@ def test_configured_reranker_reorders_the_candidates(components: Components,
 
     plain = components.searcher.search("bridge repair cost", 3)
     assert plain[0].article_id == BRIDGE
-    reranked = HybridSearcher(components.store, components.embedder, tmp_path / "bm25",
+    reranked = HybridSearcher(components.store, components.embedder, components.keyword_index,
                               hybrid_config(components.settings.retrieval),
                               reranker=PrefersTheLibrary()
                               ).search("bridge repair cost", 3)

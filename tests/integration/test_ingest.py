@@ -260,7 +260,7 @@ def test_sigkill_mid_ingest_then_rerun_matches_an_uninterrupted_run(tmp_path: Pa
         collection = env_for(path)["NEWSDESK_STORE__COLLECTION"]
         settings = load_settings(data_dir=str(path), **{"store.collection": collection})
         components = Components(settings)
-        return snapshot(components.store), sorted(components.searcher.bm25().ids)
+        return snapshot(components.store), components.keyword_index.current().ids()
 
     (resumed, resumed_bm25), (clean, clean_bm25) = contents(killed_dir), contents(clean_dir)
     assert resumed == clean

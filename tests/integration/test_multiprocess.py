@@ -138,8 +138,66 @@ def test_ingest_that_loses_the_server_reports_and_a_rerun_completes(
     assert again["added"] + again["updated"] + again["unchanged"] == 40
     components = Components(load_settings())
     assert components.store.stats()["articles"] == 40
-    assert sorted(components.searcher.bm25().ids) == sorted(
+    assert components.keyword_index.current().ids() == sorted(
         c.id for c in components.store.iter_chunks())
+
+
+def test_a_bot_on_another_machine_follows_the_store_through_its_own_replica(
+        own_server: ChromaServer, tmp_path: Path, embedder: Embedder) -> None:
+    """Server mode: the writer and the bot share only the Chroma server (separate data dirs,
+    as on two machines). The bot's keyword index is a local replica that catches up from the
+    change log recorded in Chroma: it reads the changed chunks, never the whole store."""
+    corpus = tmp_path / "news"
+    write_article(corpus, "ferry.txt", "Ferry timetable",
+                  "The Baltline ferry will leave Reval Point at noon on Monday.")
+    write_article(corpus, "tram.txt", "Tram line approved", "The council approved a tram line.")
+
+    def ingest(*args: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "ingest", str(corpus), *args],
+            env={**os.environ, "NEWSDESK_DATA_DIR": str(tmp_path / "writer")},
+            capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr
+
+    def bot() -> Components:
+        return Components(load_settings(data_dir=str(tmp_path / "bot")), embedder=embedder)
+
+    ingest()
+    first = bot()
+    engine = first.build_engine()
+    assert "noon" in engine.ask("When does the Baltline ferry leave Reval Point?").answer
+    replica = first.keyword_index
+    assert replica.last_sync is not None and replica.last_sync.kind == "rebuild"
+
+    write_article(corpus, "zeppelin.txt", "Zeppelin hangar opens",
+                  "A zeppelin hangar opened at the old airfield on Monday.")
+    ingest()
+    answer = engine.ask("What opened at the old airfield?")
+    assert [c.passage.article_id for c in answer.citations] == ["zeppelin.txt"]
+    assert replica.last_sync.kind == "incremental" and replica.last_sync.chunks == 1
+
+    write_article(corpus, "ferry.txt", "Ferry timetable",
+                  "The Baltline ferry will leave Reval Point at dusk on Monday.")
+    ingest()
+    assert "dusk" in engine.ask("When does the Baltline ferry leave Reval Point?").answer
+    assert replica.current().search("noon", 5) == []  # the old version is gone here too
+    assert replica.last_sync.kind == "incremental"
+
+    (corpus / "tram.txt").unlink()
+    ingest("--prune")
+    assert "tram.txt#0" not in replica.current().ids()
+    assert all(p.article_id != "tram.txt" for p in engine.search("council tram line"))
+
+    # Restarted, the bot opens its replica from disk; what changed while it was down is
+    # fetched alone.
+    write_article(corpus, "museum.txt", "Museum reopens", "The maritime museum reopened.")
+    ingest()
+    restarted = bot()
+    assert restarted.keyword_index.current().ids() == sorted(
+        c.id for c in restarted.store.iter_chunks())
+    assert restarted.keyword_index.last_sync is not None
+    assert restarted.keyword_index.last_sync.kind == "incremental"
+    assert restarted.keyword_index.last_sync.chunks == 1
 
 
 def test_slack_refresh_thread_ingests_configured_sources(data_dir: Path, tmp_path: Path,

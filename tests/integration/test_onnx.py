@@ -15,7 +15,7 @@ from bot.factory import Components
 from config import load_settings
 from config.settings import EmbeddingSettings
 from ingest.embedding import Embedder, SentenceTransformerEmbedder
-from ingest.onnx_embedding import OnnxEmbedder, OnnxExport, onnx_query_embedder
+from ingest.onnx_embedding import OnnxEmbedder, onnx_query_embedder
 from tests.helpers import SAMPLES
 
 pytestmark = pytest.mark.slow
@@ -64,10 +64,11 @@ def test_ingest_prepares_it_and_ask_never_imports_torch(data_dir: Path) -> None:
 def test_a_model_that_cannot_be_exported_falls_back_to_torch(
         data_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def cannot(self: OnnxExport, threads: int) -> dict[str, object]:
-        raise RuntimeError("unsupported operator")
+    def failing_export(cache_dir: Path, settings: EmbeddingSettings) -> list[str]:
+        # A child that fails as an export of an unsupported model does.
+        return [sys.executable, "-c", "import sys; sys.exit('RuntimeError: unsupported operator')"]
 
-    monkeypatch.setattr(OnnxExport, "create", cannot)
+    monkeypatch.setattr("ingest.onnx_embedding.export_command", failing_export)
     with caplog.at_level(logging.WARNING):
         chosen = Components(load_settings()).query_embedder
     assert isinstance(chosen, SentenceTransformerEmbedder)

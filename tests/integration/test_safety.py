@@ -243,23 +243,22 @@ def test_feed_entries_kept_as_teasers_are_reported(run: Callable[..., Result],
 # -- derived indexes are checked, not trusted ---------------------------------------------------
 
 
-@pytest.mark.parametrize("damage", ["short ids", "garbage matrix"])
-def test_a_damaged_bm25_index_is_rebuilt_not_served(run: Callable[..., Result],
-                                                    data_dir: Path, damage: str) -> None:
+@pytest.mark.parametrize("damage", ["position", "segments"])
+def test_a_damaged_keyword_index_is_rebuilt_not_served(run: Callable[..., Result],
+                                                       data_dir: Path, damage: str) -> None:
     assert run("ingest", str(SAMPLES)).exit_code == 0
-    assert run("search", "bridge repair").exit_code == 0  # builds and saves the index
-    index = data_dir / "bm25" / "newsdesk"
-    if damage == "short ids":
-        meta = json.loads((index / "newsdesk.json").read_text())
-        meta["ids"] = meta["ids"][:-2]
-        (index / "newsdesk.json").write_text(json.dumps(meta))
+    index = data_dir / "keywords" / "newsdesk"
+    state = json.loads((index / "sync.json").read_text())
+    if damage == "position":  # claims a position the store never reached
+        (index / "sync.json").write_text(json.dumps({**state, "seq": state["seq"] + 5}))
     else:
-        (index / "indptr.csc.index.npy").write_bytes(b"\x93NUMPY garbage")
+        for segment in index.glob("*.idx"):
+            segment.write_bytes(b"garbage")
     result = run("ask", "How much did the Kestrel Harbour Bridge repair cost?", "--json")
     assert result.exit_code == 0, result.output
     assert "84 million euros" in json.loads(result.stdout)["answer"]
-    repaired = json.loads((index / "newsdesk.json").read_text())
-    assert len(repaired["ids"]) == 6
+    assert json.loads((index / "sync.json").read_text()) == state
+    assert run("search", "Kestrel").stdout.count("Harbour Bridge Reopens") == 1
 
 
 # -- the command line in scripts and at the prompt ----------------------------------------------

@@ -13,6 +13,7 @@ from config.settings import ChunkingSettings, IngestSettings, RetrievalSettings
 from ingest.pipeline import Ingestor
 from retrieval.answerers import ExtractiveAnswerer
 from retrieval.engine import AnswerEngine
+from retrieval.keyword_index import KeywordIndex
 from retrieval.llm import LLMAnswerer
 from retrieval.retriever import NewsdeskRetriever
 from retrieval.search import HybridSearcher
@@ -107,9 +108,9 @@ def test_the_reranker_reorders_the_fused_candidates(tmp_path: Path, corpus: Path
             return [1.0 if "museum" in text else 0.0 for text in texts]
 
     config = hybrid_config(RetrievalSettings())
-    plain = HybridSearcher(store, embedder, tmp_path / "bm25", config)
-    reranked = HybridSearcher(store, embedder, tmp_path / "bm25", config,
-                              reranker=PrefersTheMuseum())
+    keywords = KeywordIndex(tmp_path / "keywords", store)
+    plain = HybridSearcher(store, embedder, keywords, config)
+    reranked = HybridSearcher(store, embedder, keywords, config, reranker=PrefersTheMuseum())
     assert plain.search("harbour committee", 3)[0].article_id == "3.txt"
     top = reranked.search("harbour committee", 3)
     assert top[0].article_id == "6.txt" and top[1].article_id == "3.txt"
@@ -118,9 +119,9 @@ def test_the_reranker_reorders_the_fused_candidates(tmp_path: Path, corpus: Path
 def test_llm_answers_through_a_fake_chat_model(tmp_path: Path, corpus: Path) -> None:
     store, embedder = MemoryStore(), HashingEmbedder()
     ingestor(store, embedder).ingest([str(corpus)])
-    searcher = HybridSearcher(store, embedder, tmp_path / "bm25",
-                              hybrid_config(RetrievalSettings()))
-    extractive = ExtractiveAnswerer(searcher.bm25, extractive_config(min_evidence=0.1))
+    keywords = KeywordIndex(tmp_path / "keywords", store)
+    searcher = HybridSearcher(store, embedder, keywords, hybrid_config(RetrievalSettings()))
+    extractive = ExtractiveAnswerer(keywords.current, extractive_config(min_evidence=0.1))
 
     def engine(*replies: str) -> AnswerEngine:
         return AnswerEngine(NewsdeskRetriever(searcher=searcher, k=6),

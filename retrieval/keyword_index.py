@@ -1,0 +1,362 @@
+"""The keyword (BM25) index: a Tantivy index on disk, a replica of the store kept current from
+the store's change log (see ingest/store.py), on whichever machine the bot runs.
+
+- Texts are analysed here (retrieval.terms: the terms the extractive answerer weighs) and
+  indexed as whitespace-separated terms, so index and questions always agree, and questions
+  become term queries built in code: no query parser ever sees user text.
+- `sync.json` beside the index records which store (collection id) and which change-log
+  position the index reflects. Catching up re-reads the chunk ids named by the newer log
+  entries — those still in the store are indexed again, the others deleted — and commits,
+  then moves the position. Applying an entry twice changes nothing, so a catch-up killed at
+  any point is completed by the next one. A missing, damaged or foreign index, or a gap in
+  the log, means one full rebuild.
+- One process catches up at a time (a file lock beside the index; ingest holds it while it
+  updates the index after each batch). Readers never serve an index older than the store
+  version they read: they catch up first, or wait for whoever is doing so.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import tantivy
+from filelock import FileLock
+
+from ingest.errors import StoreError
+from ingest.records import SearchFilter, StoreVersion
+from ingest.store import ChangeLogGapError, StoredChunk
+from retrieval.terms import analyze
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1  # bump when the schema or the analysis changes: every index is then rebuilt
+_MAX_TERM = 200  # characters; longer "words" (encoded blobs) are not searchable text
+_ADD_BATCH = 2000  # chunks read from the store per request during a rebuild or catch-up
+_WRITER_HEAP = 64_000_000
+
+
+class ChangeFeed(Protocol):
+    """What the index reads from the store (ChromaStore implements it)."""
+
+    def version(self) -> StoreVersion: ...
+    def changed_ids(self, after: int, upto: int) -> set[str]: ...
+    def get(self, ids: Sequence[str]) -> list[StoredChunk]: ...
+    def iter_chunks(self, include_text: bool = True) -> Iterator[StoredChunk]: ...
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What the last catch-up did: nothing, apply `chunks` changed chunks, or rebuild."""
+
+    kind: str  # "current" | "incremental" | "rebuild"
+    chunks: int
+    version: StoreVersion
+
+
+def index_text(chunk: StoredChunk) -> str:
+    """What a chunk is found by: its article's title and its text."""
+    return f"{chunk.meta.title}\n{chunk.text}"
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("chunk_id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("body", stored=False, tokenizer_name="whitespace",
+                           index_option="freq")
+    builder.add_text_field("source", stored=False, tokenizer_name="raw")
+    builder.add_integer_field("published", stored=False, indexed=True, fast=True)
+    return builder.build()
+
+
+SCHEMA = _schema()
+
+
+class KeywordSnapshot:
+    """The index as of one store version: BM25 search and the term statistics the extractive
+    answerer weighs with. Holds one Tantivy searcher, so its answers are consistent."""
+
+    def __init__(self, searcher: tantivy.Searcher, version: StoreVersion,
+                 repair: Callable[[], KeywordSnapshot] | None = None) -> None:
+        self._searcher = searcher
+        self.version = version
+        self._repair = repair  # rebuilds the index when reading it shows it damaged
+        self._size = int(searcher.num_docs)
+        self._idf: dict[str, float] = {}
+
+    def __len__(self) -> int:
+        return self._size
+
+    def search(self, query: str, k: int, where: SearchFilter | None = None
+               ) -> list[tuple[str, float]]:
+        """Chunk ids and BM25 scores, best first; `where` filters exactly as the dense
+        search does (ingest.store.chroma_where)."""
+        terms = list(dict.fromkeys(t for t in analyze(query) if len(t) <= _MAX_TERM))
+        if not terms or not self._size:
+            return []
+        text = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, tantivy.Query.term_query(SCHEMA, "body", t, "freq"))
+             for t in terms])
+        clauses = [(tantivy.Occur.Must, text)]
+        clauses += [(tantivy.Occur.Must, tantivy.Query.const_score_query(q, 0.0))
+                    for q in _filter_queries(where)]
+        query_obj = tantivy.Query.boolean_query(clauses) if len(clauses) > 1 else text
+        try:
+            hits = self._searcher.search(query_obj, limit=k, count=False).hits
+            return [(str(self._searcher.doc(address)["chunk_id"][0]), float(score))
+                    for score, address in hits]
+        except BaseException as exc:
+            if not _tantivy_failure(exc) or self._repair is None:
+                raise
+            log.warning("keyword index damaged (%s: %s); rebuilding it", type(exc).__name__, exc)
+            return self._repair().search(query, k, where)
+
+    def ids(self) -> list[str]:
+        """Every indexed chunk id (for checks and tests; reads every stored document)."""
+        if not self._size:
+            return []
+        hits = self._searcher.search(tantivy.Query.all_query(), limit=self._size,
+                                     count=False).hits
+        return sorted(str(self._searcher.doc(a)["chunk_id"][0]) for _, a in hits)
+
+    def terms(self, text: str) -> list[str]:
+        return analyze(text)
+
+    def idf(self, term: str) -> float:
+        """BM25's inverse document frequency of a term (an unknown term counts as rarest)."""
+        cached = self._idf.get(term)
+        if cached is None:
+            n = max(1, self._size)
+            df = int(self._searcher.doc_freq("body", term)) if len(term) <= _MAX_TERM else 0
+            cached = (math.log(1 + n) if df == 0
+                      else math.log(1 + (n - df + 0.5) / (df + 0.5)))
+            if len(self._idf) < 100_000:
+                self._idf[term] = cached
+        return cached
+
+
+def _tantivy_failure(exc: BaseException) -> bool:
+    """Whether Tantivy failed on its files: it raises ValueError or OSError, or panics (pyo3's
+    PanicException derives from BaseException, so it is recognised by name)."""
+    return isinstance(exc, ValueError | OSError) or type(exc).__name__ == "PanicException"
+
+
+def _filter_queries(where: SearchFilter | None) -> list[tantivy.Query]:
+    if where is None or where.empty:
+        return []
+    queries = []
+    if where.sources:
+        queries.append(tantivy.Query.term_set_query(SCHEMA, "source", list(where.sources)))
+    since, until = where.epoch_bounds()
+    if since is not None or until is not None:
+        queries.append(tantivy.Query.range_query(SCHEMA, "published", tantivy.FieldType.Integer,
+                                                 since, until))
+    return queries
+
+
+class KeywordIndex:
+    """The keyword index of one store, under `directory` (None: in memory, rebuilt by each
+    process — for a data directory this process cannot write)."""
+
+    def __init__(self, directory: Path | None, store: ChangeFeed,
+                 lock_timeout: float = 600.0) -> None:
+        self._directory = directory
+        self._store = store
+        self._lock_timeout = lock_timeout
+        self._thread_lock = threading.Lock()
+        self._index: tantivy.Index | None = None
+        self._snapshot: KeywordSnapshot | None = None
+        self._memory_state: StoreVersion | None = None
+        self.last_sync: SyncReport | None = None
+
+    # -- readers ------------------------------------------------------------------------------
+
+    def current(self, version: StoreVersion | None = None) -> KeywordSnapshot:
+        """The index as of the store's version now (or `version`, just read by the caller):
+        caught up first if the store moved."""
+        version = version or self._store.version()
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.version == version:
+            return snapshot
+        with self._thread_lock:
+            if self._snapshot is None or self._snapshot.version != version:
+                self._sync(version)
+            if self._snapshot is None:
+                raise StoreError(f"the keyword index at {self._directory} is not available")
+            return self._snapshot
+
+    def catch_up(self) -> SyncReport:
+        """Bring the index up to the store's version now (ingest calls this after writing)."""
+        with self._thread_lock:
+            return self._sync(self._store.version())
+
+    # -- catching up --------------------------------------------------------------------------
+
+    def _sync(self, version: StoreVersion, force_rebuild: bool = False) -> SyncReport:
+        if self._directory is None:
+            return self._sync_locked(version, force_rebuild)
+        self._directory.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self._directory.with_name(self._directory.name + ".lock")),
+                      timeout=self._lock_timeout):
+            return self._sync_locked(version, force_rebuild)
+
+    def _sync_locked(self, version: StoreVersion, force_rebuild: bool) -> SyncReport:
+        if force_rebuild:
+            self._discard()
+        state = self._read_state()
+        index = self._open()
+        if index is None or state is None or state.store != version.store \
+                or state.seq > version.seq:
+            report = self._rebuild(version)
+        elif state.seq == version.seq:
+            report = SyncReport("current", 0, version)
+        else:
+            try:
+                changed = self._store.changed_ids(state.seq, version.seq)
+            except ChangeLogGapError as exc:
+                log.warning("keyword index: %s; rebuilding it", exc)
+                report = self._rebuild(version)
+            else:
+                self._apply(index, sorted(changed))
+                self._write_state(version)
+                report = SyncReport("incremental", len(changed), version)
+        try:
+            self._publish(version)
+        except BaseException as exc:
+            if not _tantivy_failure(exc):
+                raise
+            log.warning("keyword index at %s is damaged (%s); rebuilding it",
+                        self._directory, exc)
+            self._discard()
+            report = self._rebuild(version)
+            self._publish(version)
+        self.last_sync = report
+        if report.kind != "current":
+            log.info("keyword index: %s, %d chunks, now at %s", report.kind, report.chunks,
+                     version)
+        return report
+
+    def _rebuild(self, version: StoreVersion) -> SyncReport:
+        """Index every chunk of the store as of `version` (changes committed while reading
+        are re-applied by the next catch-up, which starts from `version`)."""
+        index = self._open()
+        if index is None:
+            self._discard()
+            index = self._open()
+            if index is None:
+                raise StoreError(f"cannot create the keyword index at {self._directory}")
+        log.info("keyword index: building it from every chunk in the store")
+        writer = index.writer(heap_size=_WRITER_HEAP, num_threads=1)
+        total = 0
+        try:
+            writer.delete_all_documents()
+            for chunk in self._store.iter_chunks():
+                writer.add_document(_document(chunk))
+                total += 1
+            writer.commit()
+        finally:
+            writer.wait_merging_threads()
+        self._write_state(version)
+        return SyncReport("rebuild", total, version)
+
+    def _apply(self, index: tantivy.Index, ids: list[str]) -> None:
+        writer = index.writer(heap_size=_WRITER_HEAP, num_threads=1)
+        try:
+            for start in range(0, len(ids), _ADD_BATCH):
+                batch = ids[start:start + _ADD_BATCH]
+                present = self._store.get(batch)
+                for chunk_id in batch:
+                    writer.delete_documents_by_term("chunk_id", chunk_id)
+                for chunk in present:
+                    writer.add_document(_document(chunk))
+            writer.commit()
+        finally:
+            writer.wait_merging_threads()
+
+    def _publish(self, version: StoreVersion) -> None:
+        index = self._open()
+        if index is None:
+            raise StoreError(f"the keyword index at {self._directory} cannot be opened")
+        index.reload()
+        self._snapshot = KeywordSnapshot(index.searcher(), version, self._repaired)
+
+    def _repaired(self) -> KeywordSnapshot:
+        """The index rebuilt after a search found it damaged (served once, without repair)."""
+        with self._thread_lock:
+            version = self._store.version()
+            self._sync(version, force_rebuild=True)
+            if self._snapshot is None:
+                raise StoreError(f"the keyword index at {self._directory} cannot be rebuilt")
+            return KeywordSnapshot(self._snapshot._searcher, version)
+
+    # -- files --------------------------------------------------------------------------------
+
+    def _open(self) -> tantivy.Index | None:
+        """The Tantivy index (created if absent), or None if what is there is damaged."""
+        if self._index is not None:
+            return self._index
+        try:
+            if self._directory is None:
+                self._index = tantivy.Index(SCHEMA)
+            else:
+                self._directory.mkdir(parents=True, exist_ok=True)
+                self._index = tantivy.Index(SCHEMA, path=str(self._directory), reuse=True)
+        except BaseException as exc:
+            if not _tantivy_failure(exc):
+                raise
+            log.warning("keyword index at %s is damaged (%s); rebuilding it",
+                        self._directory, exc)
+            return None
+        return self._index
+
+    def _discard(self) -> None:
+        self._index = None
+        self._snapshot = None
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+        self._memory_state = None
+
+    def _state_file(self) -> Path | None:
+        return None if self._directory is None else self._directory / "sync.json"
+
+    def _read_state(self) -> StoreVersion | None:
+        state_file = self._state_file()
+        if state_file is None:
+            return self._memory_state
+        try:
+            state = json.loads(state_file.read_text())
+            if state.get("format") != FORMAT:
+                return None
+            return StoreVersion(str(state["store"]), int(state["seq"]))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # absent or unreadable: rebuilt
+
+    def _write_state(self, version: StoreVersion) -> None:
+        state_file = self._state_file()
+        if state_file is None:
+            self._memory_state = version
+            return
+        # Written only after the index commit, and swapped in whole: the recorded position is
+        # never ahead of what the index holds.
+        tmp = state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"format": FORMAT, "store": version.store,
+                                   "seq": version.seq}))
+        os.replace(tmp, state_file)
+
+
+def _document(chunk: StoredChunk) -> tantivy.Document:
+    terms = " ".join(t for t in analyze(index_text(chunk)) if len(t) <= _MAX_TERM)
+    document = tantivy.Document(chunk_id=chunk.id, body=terms)
+    if chunk.meta.source:
+        document.add_text("source", chunk.meta.source)
+    if chunk.meta.published_epoch is not None:
+        document.add_integer("published", chunk.meta.published_epoch)
+    return document

@@ -1,0 +1,210 @@
+"""The keyword index (real Tantivy, in a temp directory) following an in-memory store's change
+log: incremental catch-up, crash and damage recovery, filters, and raw user text."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from config.settings import ChunkingSettings, IngestSettings
+from ingest.ids import chunk_id
+from ingest.pipeline import Ingestor
+from ingest.records import Chunk, ChunkMeta, SearchFilter
+from retrieval.keyword_index import KeywordIndex
+from retrieval.terms import analyze
+from tests.fakes import HashingEmbedder, MemoryStore
+from tests.helpers import NoNetwork, write_article
+
+DAY = datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def put(store: MemoryStore, article: str, text: str, *, source: str = "desk",
+        day: int | None = 0, version: str = "v1") -> None:
+    """One single-chunk article, written as ingest writes it."""
+    published = DAY + timedelta(days=day) if day is not None else None
+    chunk = Chunk(id=chunk_id(article, 0), article_id=article, index=0, text=text,
+                  header=article, start=0, end=len(text))
+    meta = ChunkMeta(article_id=article, chunk_index=0, chunk_count=1, title=article.title(),
+                     source=source, published=published, content_hash=version,
+                     text_hash=version)
+    store.upsert([chunk], np.zeros((1, 4), dtype=np.float32), [meta])
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    store = MemoryStore()
+    put(store, "ferry", "The ferry strike ended after a 7 percent pay rise.", source="wire")
+    put(store, "bridge", "The bridge toll for cars rises to 3 euros.", day=5)
+    put(store, "museum", "The museum reopened; the ferry museum wing stays shut.", day=10)
+    put(store, "undated", "A ferry timetable with no date.", day=None)
+    return store
+
+
+def test_catches_up_incrementally_reading_only_what_changed(store: MemoryStore,
+                                                            tmp_path: Path) -> None:
+    index = KeywordIndex(tmp_path / "kw", store)
+    assert index.current().ids() == ["bridge#0", "ferry#0", "museum#0", "undated#0"]
+    assert index.last_sync is not None and index.last_sync.kind == "rebuild"
+
+    put(store, "ferry", "The ferry strike goes on; talks collapsed.", version="v2")
+    store.delete_articles(["museum"])
+    snapshot = index.current()
+    assert index.last_sync.kind == "incremental" and index.last_sync.chunks == 2
+    assert snapshot.ids() == ["bridge#0", "ferry#0", "undated#0"]
+    assert [cid for cid, _ in snapshot.search("talks collapsed", 5)] == ["ferry#0"]
+    assert snapshot.search("percent pay", 5) == []  # the old version's words are gone
+
+    # Another process (a second index object on the same files) finds it current on disk.
+    other = KeywordIndex(tmp_path / "kw", store)
+    assert other.current().ids() == snapshot.ids()
+    assert other.last_sync is not None and other.last_sync.kind == "current"
+
+
+def test_an_index_that_lags_the_store_is_never_served(store: MemoryStore,
+                                                      tmp_path: Path) -> None:
+    reader = KeywordIndex(tmp_path / "kw", store)
+    assert reader.current().search("zeppelin", 5) == []
+    writer = KeywordIndex(tmp_path / "kw", store)  # another process, same files
+    put(store, "airship", "A zeppelin hangar opened.")
+    writer.catch_up()
+    put(store, "airship2", "A second zeppelin arrived.")  # committed, not yet indexed
+    found = [cid for cid, _ in reader.current().search("zeppelin", 5)]
+    assert sorted(found) == ["airship#0", "airship2#0"]
+
+
+def test_a_catch_up_killed_after_the_commit_converges(store: MemoryStore,
+                                                      tmp_path: Path) -> None:
+    index = KeywordIndex(tmp_path / "kw", store)
+    index.current()
+    state_file = tmp_path / "kw" / "sync.json"
+    behind = state_file.read_text()
+    put(store, "airship", "A zeppelin hangar opened.")
+    store.delete_articles(["bridge"])
+    index.catch_up()
+    state_file.write_text(behind)  # killed between the index commit and the state file
+    again = KeywordIndex(tmp_path / "kw", store)
+    assert again.current().ids() == ["airship#0", "ferry#0", "museum#0", "undated#0"]
+    assert again.last_sync is not None and again.last_sync.kind == "incremental"
+    assert again.current().ids() == KeywordIndex(tmp_path / "fresh", store).current().ids()
+
+
+@pytest.mark.parametrize("damage", ["state", "meta", "segments"])
+def test_a_damaged_index_is_rebuilt(store: MemoryStore, tmp_path: Path, damage: str) -> None:
+    KeywordIndex(tmp_path / "kw", store).current()
+    directory = tmp_path / "kw"
+    if damage == "state":
+        (directory / "sync.json").write_text("{not json")
+    elif damage == "meta":
+        (directory / "meta.json").write_text('{"segments": 7}')
+    else:
+        for segment in directory.glob("*.term"):
+            segment.write_bytes(b"garbage" * 10)
+    index = KeywordIndex(directory, store)
+    assert [cid for cid, _ in index.current().search("bridge toll", 3)] == ["bridge#0"]
+    assert index.last_sync is not None and index.last_sync.kind == "rebuild"
+    assert json.loads((directory / "sync.json").read_text())["seq"] == store.version().seq
+
+
+def test_a_gap_in_the_change_log_means_a_rebuild(store: MemoryStore, tmp_path: Path) -> None:
+    index = KeywordIndex(tmp_path / "kw", store)
+    index.current()
+    put(store, "airship", "A zeppelin hangar opened.")
+    store.changes.clear()  # a log that no longer holds the entries (e.g. trimmed)
+    put(store, "airship2", "A second zeppelin arrived.")
+    assert len(index.current().search("zeppelin", 5)) == 2
+    assert index.last_sync is not None and index.last_sync.kind == "rebuild"
+
+
+def test_an_index_of_another_store_is_rebuilt(store: MemoryStore, tmp_path: Path) -> None:
+    KeywordIndex(tmp_path / "kw", store).current()
+    other = MemoryStore()
+    put(other, "tram", "Tram lines reopen.")
+    index = KeywordIndex(tmp_path / "kw", other)
+    assert index.current().ids() == ["tram#0"]
+
+
+@pytest.mark.parametrize("text", [
+    "AT&T profits (record", '"unbalanced quote', "title:ferry AND", "*", "-", "ferry^2~",
+    "(((", "the of and", "", "ferry\x00strike", "é" * 300, "NOT OR AND",
+])
+def test_raw_user_text_never_raises(store: MemoryStore, tmp_path: Path, text: str) -> None:
+    snapshot = KeywordIndex(tmp_path / "kw", store).current()
+    results = snapshot.search(text, 5, SearchFilter(sources=("wire",)))
+    assert all(cid == "ferry#0" for cid, _ in results)
+
+
+@given(
+    sources=st.lists(st.sampled_from(["wire", "desk", "other"]), max_size=2, unique=True),
+    since=st.one_of(st.none(), st.integers(-1, 11)),
+    until=st.one_of(st.none(), st.integers(-1, 11)),
+)
+@settings(max_examples=40, deadline=None)
+def test_filters_select_exactly_what_the_dense_search_filter_accepts(
+        tmp_path_factory: pytest.TempPathFactory, sources: list[str], since: int | None,
+        until: int | None) -> None:
+    store = MemoryStore()
+    for day, source in [(0, "wire"), (5, "desk"), (10, "desk"), (None, "wire"), (3, "other")]:
+        put(store, f"ferry-{day}-{source}", f"Ferry report of day {day}.", source=source,
+            day=day)
+    where = SearchFilter(
+        sources=tuple(sources),
+        since=DAY + timedelta(days=since) if since is not None else None,
+        until=DAY + timedelta(days=until) if until is not None else None,
+    )
+    index = KeywordIndex(tmp_path_factory.mktemp("kw"), store)
+    found = {cid for cid, _ in index.current().search("ferry", 10, where)}
+    expected = {c.id for c in store.iter_chunks() if where.accepts(c.meta.source,
+                                                                   c.meta.published_epoch)}
+    assert found == expected
+
+
+def test_bm25_ranks_the_rarer_term_higher_and_idf_agrees(store: MemoryStore,
+                                                         tmp_path: Path) -> None:
+    snapshot = KeywordIndex(tmp_path / "kw", store).current()
+    ranked = [cid for cid, _ in snapshot.search("ferry toll", 4)]
+    assert ranked[0] == "bridge#0"  # "toll" is in one chunk, "ferry" in three
+    assert set(ranked) == {"bridge#0", "ferry#0", "museum#0", "undated#0"}
+    [toll], [ferry] = analyze("toll"), analyze("ferry")
+    assert snapshot.idf(toll) > snapshot.idf(ferry) > 0
+    assert snapshot.idf("neverseenword") >= snapshot.idf(toll)
+
+
+def test_ingest_updates_the_index_in_the_same_step(tmp_path: Path) -> None:
+    store = MemoryStore()
+    index = KeywordIndex(tmp_path / "kw", store)
+    ingestor = Ingestor(store, HashingEmbedder(), NoNetwork(),
+                        chunking=ChunkingSettings(max_tokens=40, overlap_tokens=8),
+                        settings=IngestSettings(), derived=[index])
+    corpus = tmp_path / "corpus"
+    write_article(corpus, "a.txt", "Ferry strike", "The ferry strike ended on Monday.")
+    ingestor.ingest([str(corpus)])
+    assert index.last_sync is not None and index.last_sync.kind == "rebuild"
+    write_article(corpus, "b.txt", "Tram lines", "Tram lines reopen on Tuesday.")
+    ingestor.ingest([str(corpus)])
+    assert index.last_sync.kind == "incremental"
+    assert index.last_sync.version == store.version()  # current before anyone asks
+    (corpus / "a.txt").unlink()
+    ingestor.ingest([str(corpus)], prune=True)
+    assert index.last_sync.version == store.version()
+    assert index.current().ids() == ["b.txt#0"]
+
+
+def test_damage_found_while_searching_is_repaired_and_the_search_answered(
+        store: MemoryStore, tmp_path: Path) -> None:
+    index = KeywordIndex(tmp_path / "kw", store)
+    snapshot = index.current()
+
+    class Damaged:
+        def search(self, *args: object, **kwargs: object) -> object:
+            raise ValueError("Failed to open field 'body''s term dictionary")
+
+    # What a segment corrupted under a live reader does:
+    snapshot._searcher = Damaged()  # type: ignore[assignment]
+    assert [cid for cid, _ in snapshot.search("bridge toll", 3)] == ["bridge#0"]
+    assert index.last_sync is not None and index.last_sync.kind == "rebuild"
