@@ -117,8 +117,8 @@ def run_baselines(items: list[EvalQuestion], embedder: Embedder, cache: Path,
     return results
 
 
-_ANSWER_METRICS = ("answer_accuracy", "abstention_accuracy", "false_abstention_rate",
-                   "citation_precision")
+_ANSWER_METRICS = ("answer_accuracy", "lead", "words_mean", "abstention_accuracy",
+                   "false_abstention_rate", "citation_precision")
 
 
 def _retrieval_only(summary: dict[str, Any]) -> dict[str, Any]:

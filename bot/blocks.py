@@ -53,18 +53,30 @@ def describe(passage: Passage, link: bool = True) -> str:
     return name + (f" — {', '.join(details)}" if details else "")
 
 
+def answer_mrkdwn(answer: Answer) -> str:
+    """The answer text for Slack, its lead value in bold: `*84 million euros* — The ...`."""
+    text = escape(answer.answer)
+    span = answer.answer_span
+    if span is not None:
+        lead = escape(span.text)
+        if text.startswith(lead + " — "):
+            return f"*{lead}*{text[len(lead):]}"
+    return text
+
+
 def answer_blocks(answer: Answer, *, feedback: bool = True) -> tuple[list[Block], str]:
     """Blocks and fallback text for an answer; within 50 blocks and 3,000 chars a section."""
     blocks: list[Block] = []
     tail: list[Block] = []
-    if answer.abstained:
+    if answer.abstained and not answer.citations:
         closest = closest_articles(answer.passages)
         body = ABSTENTION
         if closest:
             body += "\n*Closest articles:*\n" + "\n".join(f"• {describe(p)}" for p in closest)
         blocks.extend(_section(piece) for piece in _split(body))
     else:
-        blocks.extend(_section(piece) for piece in _split(escape(answer.answer)))
+        # An answer, or what the articles say instead of one (then cited like an answer).
+        blocks.extend(_section(piece) for piece in _split(answer_mrkdwn(answer)))
         sources = [f"[{c.n}] {describe(c.passage)}" for c in answer.citations[:MAX_SOURCES]]
         if len(answer.citations) > MAX_SOURCES:
             sources.append(f"…and {len(answer.citations) - MAX_SOURCES} more")

@@ -227,7 +227,7 @@ def _render(answer: Answer, streamed: str | None = None) -> None:
     if streamed is None or streamed.strip() != answer.answer:
         if streamed:
             click.echo()
-        click.echo(answer.answer)
+        click.echo(_lead_in_bold(answer))
     else:
         click.echo()
     if answer.note:
@@ -237,6 +237,14 @@ def _render(answer: Answer, streamed: str | None = None) -> None:
         click.secho("Sources", bold=True)
         for citation in answer.citations:
             click.echo(f"  [{citation.n}] {_describe(citation.passage)}")
+
+
+def _lead_in_bold(answer: Answer) -> str:
+    """The answer with the value it leads with in bold (plain when not a terminal)."""
+    span = answer.answer_span
+    if span is None or not answer.answer.startswith(span.text + " — "):
+        return answer.answer
+    return click.style(span.text, bold=True) + answer.answer[len(span.text):]
 
 
 def _describe(passage: Passage) -> str:

@@ -57,6 +57,7 @@ def build_mcp(engine: QuestionEngine, pool: ThreadPoolExecutor) -> MCPServer:
         return {
             "answer": answer.answer,
             "abstained": answer.abstained,
+            "answer_span": answer.answer_span.as_dict() if answer.answer_span else None,
             "citations": [{"n": c.n, **passage_summary(c.passage, with_text=False)}
                           for c in answer.citations],
         }

@@ -14,14 +14,21 @@ class AnswerType(Enum):
     PERSON = "person"
     PLACE = "place"
     NAME = "name"  # some proper name or title, e.g. "which band", "what is it called"
+    REASON = "reason"  # "why?": a sentence that gives a cause or a purpose
     ANY = "any"
 
 
 _RULES: list[tuple[re.Pattern[str], AnswerType]] = [
+    (re.compile(r"^\W*(and |but |so )?(why|how come)\b|\bwhat (caused|was the reason)\b|"
+                r"\bfor what reason\b"), AnswerType.REASON),
     (re.compile(r"\b(what|which) (percentage|percent|proportion|share)\b"), AnswerType.PERCENT),
+    (re.compile(r"\bwhat(?: is|'s| was| are| were| will be) the (?:\w+ ){0,2}(toll|price|fare|"
+                r"fee|cost|salary|fine|budget|bill|prize|bid|offer|value)s?\b"), AnswerType.MONEY),
     (re.compile(r"\bhow much\b.*\b(cost|pay|paid|worth|spend|spent|price|invest|fine|fined|"
                 r"raise|raised|charge|sold|sell|earn|bid|offer|deal|fee|value|valued|"
-                r"money|budget|profit|loss|lost|owe|debt|compensation|damages)\b"),
+                r"money|budget|profit|loss|lost|owe|debt|compensation|damages|go for|went for|"
+                r"fetch|fetched|auction|bought|rise|rises|risen|rose|increase|go up|bill|bills|"
+                r"toll|fare|salary|wage|wages)\b"),
      AnswerType.MONEY),
     (re.compile(r"\bhow (many|much|long|old|far|big|large|tall|fast|often)\b|\bwhat age\b|"
                 r"\bscore\b|\bby how much\b"), AnswerType.NUMBER),
@@ -38,7 +45,9 @@ _RULES: list[tuple[re.Pattern[str], AnswerType]] = [
 
 _MONEY = re.compile(
     r"[$£€¥]\s?\d|\d\s?(bn|m|k)\b|\b\d[\d,.]*\s?(million|billion|trillion|euros?|dollars?|"
-    r"pounds?|pence|cents?|yen|yuan|rupees?)\b|\b(million|billion)\b", re.IGNORECASE)
+    r"pounds?|pence|cents?|yen|yuan|rupees?)\b|\b(million|billion)\b|"
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|fifty|hundred)"
+    r"\s(euros?|dollars?|pounds?)\b", re.IGNORECASE)
 _NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
     r"thirty|forty|fifty|hundred|thousand|million|billion|dozen|half|double|twice)\b",
@@ -49,11 +58,25 @@ _DATE = re.compile(
     r"october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
     r"yesterday|today|tomorrow|last (week|month|year)|next (week|month|year))\b",
     re.IGNORECASE)
+_REASON = re.compile(
+    r"\b(because|due to|owing to|as a result|result of|caused by|blamed|blames|blaming|"
+    r"to pay for|pays? for|to fund|in order to|so that|reasons?|led to|leads to|"
+    r"to give|to allow|to ensure|to avoid|to cover|to meet|to help|amid|citing|cited)\b",
+    re.IGNORECASE)
 _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’-]+")
 
 
+_LEADING = re.compile(r"^(when|if|after|before|while|as|since|once)\b[^,?]{3,},\s*", re.IGNORECASE)
+_FIRST_WORD = {"where": AnswerType.PLACE, "who": AnswerType.PERSON, "whom": AnswerType.PERSON,
+               "whose": AnswerType.PERSON}
+
+
 def answer_type(question: str) -> AnswerType:
-    q = question.lower()
+    # The main clause asks: "When X won the race, where was it held?" asks for a place.
+    q = _LEADING.sub("", question.strip()).lower()
+    first = re.match(r"\W*(\w+)", q)
+    if first and first.group(1) in _FIRST_WORD and not _RULES[0][0].search(q):
+        return _FIRST_WORD[first.group(1)]
     for pattern, kind in _RULES:
         if pattern.search(q):
             return kind
@@ -65,7 +88,10 @@ def offers(sentence: str, kind: AnswerType, question: str) -> bool:
     if kind is AnswerType.ANY:
         return True
     if kind is AnswerType.MONEY:
-        return bool(_MONEY.search(sentence))
+        # A percentage is an amount too ("how much did their pay rise?").
+        return bool(_MONEY.search(sentence) or _PERCENT.search(sentence))
+    if kind is AnswerType.REASON:
+        return bool(_REASON.search(sentence))
     if kind is AnswerType.NUMBER:
         return bool(_NUMBER.search(_without(sentence, question)))
     if kind is AnswerType.PERCENT:

@@ -21,11 +21,14 @@ TokenSink = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Draft:
-    """An answer before citation checking: markers number `passages` from 1."""
+    """An answer before citation checking: markers number `passages` from 1. `span` is the
+    asked-for value the text leads with, taken from passage number `span_marker`."""
 
     text: str
     abstained: bool
     note: str | None = None
+    span: str | None = None
+    span_marker: int | None = None
 
 
 class Answerer(Protocol):
@@ -51,4 +54,9 @@ class ExtractiveAnswerer:
         text = compose(evidence, self.config.max_words)
         if on_token:
             on_token(text)
-        return Draft(text, abstained=False)
+        if evidence.missing:
+            # What the articles do say, cited, but not an answer to this question.
+            return Draft(text, abstained=True)
+        marker = evidence.chosen[0].passage_index + 1
+        return Draft(text, abstained=False, span=evidence.span,
+                     span_marker=marker if evidence.span else None)

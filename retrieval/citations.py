@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from retrieval.records import Citation, Passage
+from retrieval.records import Answer, AnswerSpan, Citation, Passage
 
 # [3], [1, 2], [1][2] and [1,2,3]; not [a] or [2005] (years are not citations).
 _MARKER = re.compile(r"\s?\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
@@ -44,3 +44,35 @@ def validate_citations(text: str, passages: Sequence[Passage]) -> tuple[str, tup
         for old, new in sorted(renumbered.items(), key=lambda kv: kv[1])
     )
     return cleaned, citations
+
+
+_ONE_MARKER = re.compile(r"\[(\d{1,3})\]")
+
+
+def join_answers(question: str, main: Answer, support: Answer) -> Answer:
+    """One answer from two: `main` answers the question, `support` says which subject it is
+    about (a two-part question). Markers are rebased on the passages of both and renumbered;
+    `support` loses its lead value, so the answer leads with one value only."""
+    passages = tuple({p.chunk_id: p for p in (*main.passages, *support.passages)}.values())
+    number = {p.chunk_id: n for n, p in enumerate(passages, start=1)}
+
+    def rebased(answer: Answer) -> str:
+        by_n = {c.n: c.passage.chunk_id for c in answer.citations}
+        return _ONE_MARKER.sub(
+            lambda m: f"[{number[by_n[int(m.group(1))]]}]" if int(m.group(1)) in by_n else "",
+            answer.answer)
+
+    support_text = rebased(support)
+    if support.answer_span and support_text.startswith(support.answer_span.text + " — "):
+        support_text = support_text[len(support.answer_span.text) + 3:]
+    text, citations = validate_citations(f"{rebased(main)} {support_text}", passages)
+    span = None
+    if main.answer_span is not None:
+        cited = next((c.passage.chunk_id for c in main.citations if c.n == main.answer_span.n),
+                     None)
+        span = next((AnswerSpan(main.answer_span.text, c.n) for c in citations
+                     if c.passage.chunk_id == cited), None)
+    timings = {key: main.timings.get(key, 0.0) + support.timings.get(key, 0.0)
+               for key in {*main.timings, *support.timings}}
+    return Answer(question=question, answer=text, abstained=False, citations=citations,
+                  passages=passages, timings=timings, answer_span=span)

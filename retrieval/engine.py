@@ -16,11 +16,12 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from ingest.records import SearchFilter
 from retrieval.answerers import Answerer, Draft, TokenSink
-from retrieval.citations import validate_citations
+from retrieval.citations import join_answers, validate_citations
 from retrieval.extractive import abstention_text
 from retrieval.history import conversation_context, is_followup, search_query
-from retrieval.records import Answer, Passage, Turn
+from retrieval.records import Answer, AnswerSpan, Passage, Turn
 from retrieval.retriever import NewsdeskRetriever, filtered, to_passages
+from retrieval.two_part import TwoPart, split_two_part
 
 Condenser = Callable[[str, Sequence[Turn]], str]
 
@@ -66,10 +67,33 @@ class AnswerEngine:
 
     def ask(self, question: str, history: Sequence[Turn] = (), *, k: int | None = None,
             where: SearchFilter | None = None, on_token: TokenSink | None = None) -> Answer:
+        parts = split_two_part(question) if not history else None
+        if parts is not None:
+            joined = self._ask_two_part(question.strip(), parts, k, where)
+            if joined is not None:
+                if on_token:
+                    on_token(joined.answer)
+                return joined
+        return self._ask_one(question, history, k, where, on_token)
+
+    def _ask_one(self, question: str, history: Sequence[Turn], k: int | None,
+                 where: SearchFilter | None, on_token: TokenSink | None) -> Answer:
         return self.chain.invoke(ChainState(
             question=question.strip(), history=tuple(history), k=k or self.k, where=where,
             on_token=on_token, started=time.perf_counter(),
         ))
+
+    def _ask_two_part(self, question: str, parts: TwoPart, k: int | None,
+                      where: SearchFilter | None) -> Answer | None:
+        """Find who or what the description names in one article, then ask the main question
+        about it; None (ask the question whole) when either step finds no answer."""
+        subject = self._ask_one(parts.subject_question, (), k, where, None)
+        if subject.abstained or subject.answer_span is None:
+            return None
+        main = self._ask_one(parts.main_about(subject.answer_span.text), (), k, where, None)
+        if main.abstained:
+            return None
+        return join_answers(question, main, subject)
 
     def search(self, question: str, *, k: int | None = None,
                where: SearchFilter | None = None) -> list[Passage]:
@@ -120,14 +144,25 @@ class AnswerEngine:
     def _finalize(self, state: ChainState) -> Answer:
         draft = state.draft if state.draft is not None else Draft("", abstained=True)
         passages = state.ranked + state.extra
-        text, citations = validate_citations(draft.text, self._answer_passages(state))
-        abstained = draft.abstained or not citations
-        if abstained and not draft.abstained:
+        read = self._answer_passages(state)
+        text, citations = validate_citations(draft.text, read)
+        if not citations:
             # Every claim must cite a passage; an answer left with none is no answer.
-            text = abstention_text(passages)
-        timings = {**state.timings, "total": time.perf_counter() - state.started}
+            text = text if draft.abstained else abstention_text(passages)
+            return Answer(question=state.question, answer=text, abstained=True, citations=(),
+                          passages=passages, timings=self._timed(state), note=draft.note)
+        span = None
+        if draft.span and draft.span_marker and 1 <= draft.span_marker <= len(read):
+            cited = read[draft.span_marker - 1].chunk_id
+            span = next((AnswerSpan(draft.span, c.n) for c in citations
+                         if c.passage.chunk_id == cited), None)
         return Answer(
-            question=state.question, answer=text, abstained=abstained,
-            citations=citations if not abstained else (), passages=passages,
-            timings=timings, note=draft.note,
+            question=state.question, answer=text, abstained=draft.abstained,
+            # An abstention that says what the articles do say keeps its citations.
+            citations=citations, passages=passages, timings=self._timed(state),
+            note=draft.note, answer_span=span,
         )
+
+    @staticmethod
+    def _timed(state: ChainState) -> dict[str, float]:
+        return {**state.timings, "total": time.perf_counter() - state.started}

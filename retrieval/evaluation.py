@@ -6,6 +6,9 @@
 - answer: correct when the normalised gold answer or an alias appears in the answer (as whole
   words); an unanswerable question is correct when the bot abstains.
 - citation precision: the share of cited passages that come from an evidence doc.
+- lead: the gold answer (or an alias) appears before the first citation marker — what a
+  reader takes in first; over answerable questions.
+- words: the length of an answer that was given (markers not counted), mean over them.
 """
 
 from __future__ import annotations
@@ -61,6 +64,9 @@ def answer_matches(answer: str, gold: str, aliases: Iterable[str] = ()) -> bool:
     return False
 
 
+_CITATION = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
+
+
 def _ws(text: str) -> str:
     return " ".join(text.split())
 
@@ -77,6 +83,8 @@ class QuestionScore:
     abstained: bool = False
     cited: int = 0
     cited_relevant: int = 0
+    lead: bool = False
+    words: int | None = None  # None for an abstention
 
 
 def score_question(item: EvalQuestion, answer: Answer, ks: Sequence[int],
@@ -100,9 +108,14 @@ def score_question(item: EvalQuestion, answer: Answer, ks: Sequence[int],
         evidence_docs = {e.doc for e in item.evidence}
         score.cited = len(answer.citations)
         score.cited_relevant = sum(c.passage.article_id in evidence_docs for c in answer.citations)
+    if not answer.abstained:
+        score.words = len(_CITATION.sub(" ", answer.answer).split())
     if item.answerable:
         score.correct = not answer.abstained and answer_matches(answer.answer, item.answer,
                                                                 item.aliases)
+        first_marker = _CITATION.search(answer.answer)
+        lead = answer.answer[: first_marker.start()] if first_marker else answer.answer
+        score.lead = score.correct and answer_matches(lead, item.answer, item.aliases)
     else:
         score.correct = answer.abstained
     return score
@@ -125,6 +138,8 @@ def summarise(scores: Sequence[QuestionScore], ks: Sequence[int], recall_k: int
         data[f"evidence_recall@{recall_k}"] = _mean([float(s.evidence_recall) for s in retrieval])
         data["mrr@10"] = _mean([s.reciprocal_rank for s in retrieval])
         data["answer_accuracy"] = _mean([float(s.correct) for s in answerable])
+        data["lead"] = _mean([float(s.lead) for s in answerable])
+        data["words_mean"] = _mean([float(s.words) for s in group if s.words is not None])
         data["abstention_accuracy"] = _mean([float(s.abstained) for s in unanswerable])
         data["false_abstention_rate"] = _mean([float(s.abstained) for s in answerable])
         data["citation_precision"] = (round(sum(s.cited_relevant for s in retrieval) / cited, 4)

@@ -9,6 +9,7 @@ date, a name...). Too little evidence means abstaining.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -16,6 +17,7 @@ from typing import Protocol
 from ingest.sentences import split_sentences
 from retrieval.answer_types import AnswerType, answer_type, offers
 from retrieval.records import ABSTENTION, Passage, closest_articles
+from retrieval.spans import SpanMatch, find_span
 
 
 class Similarity(Protocol):
@@ -49,9 +51,19 @@ class ExtractiveConfig:
     context_term_weight: float = 0.4
     # How many of the lexically best sentences get a semantic similarity score (0 = none).
     rerank: int = 10
-    # A further sentence joins the answer when it scores at least this share of the best.
-    close_ratio: float = 0.8
     similarity_weight: float = 0.6
+    # A further sentence joins the answer only when it covers this share of the question that
+    # the ones before it do not, and scores at least `second_ratio` of the best.
+    min_gain: float = 0.2
+    second_ratio: float = 0.6
+    # Typed questions: the best few sentences are re-scored by the asked-for value they hold.
+    span_candidates: int = 12
+    span_bonus: float = 1.0
+    # Follow-ups: a sentence the conversation already holds scores this much less.
+    repeat_penalty: float = 0.5
+    # "Say what is missing": the share of the question's weight its distinguishing words
+    # absent from the best sentence's article must carry (see _missing).
+    missing_share: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,8 @@ class Candidate:
     coverage: float
     type_ok: bool
     score: float
+    # Every term of this sentence's article, as far as it was read (title included).
+    in_article: frozenset[str] = frozenset()
 
     @property
     def words(self) -> int:
@@ -71,33 +85,122 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Evidence:
-    """The chosen sentences (best first); empty when the passages do not answer."""
+    """The chosen sentences (best first); empty when the passages do not answer. `span` is
+    the asked-for value in the first of them; `missing` the question's words the best
+    sentence lacks, when they make it no answer (it is then shown as what the articles do
+    say, not as the answer)."""
 
     chosen: tuple[Candidate, ...]
     abstain: bool
+    span: str | None = None
+    missing: tuple[str, ...] = ()
 
 
 def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnalyzer,
                   config: ExtractiveConfig, context: str = "",
                   similarity: Similarity | None = None) -> Evidence:
-    """`context` is what the conversation adds (earlier turns); its terms count for less."""
+    """`context` is what the conversation adds (earlier turns); its terms count for less,
+    and a sentence it already holds (said before) counts for less too."""
     weights = {t: analyzer.idf(t) * config.context_term_weight
                for t in set(analyzer.terms(context))}
-    weights.update({t: analyzer.idf(t) for t in set(analyzer.terms(question))})
+    own_terms = set(analyzer.terms(question))
+    weights.update({t: analyzer.idf(t) for t in own_terms})
     total = sum(weights.values())
     if not passages or total <= 0:
         return Evidence((), True)
     kind = answer_type(question)
     candidates = _candidates(question, passages, analyzer, weights, total, kind, config)
+    if context and kind in (AnswerType.ANY, AnswerType.REASON):
+        # "Why?", "And what about X?": what was already said is not the answer. (A typed
+        # follow-up may well be answered by the same sentence: "How much did they pay?")
+        said = _normal(context)
+        candidates = [replace(c, score=c.score - config.repeat_penalty)
+                      if _normal(c.text) in said else c for c in candidates]
     if not candidates:
         return Evidence((), True)
     ranked = sorted(candidates, key=lambda c: -c.score)
     if similarity is not None and config.rerank > 0:
         ranked = _rerank(question, ranked, similarity, config)
+    spans: dict[str, str] = {}
+    if kind not in (AnswerType.ANY, AnswerType.REASON):
+        # The sentence that holds a value of the asked-for kind next to the question's own
+        # words is the likelier answer ("sold for £100,000" beats "one of a number").
+        head = ranked[: config.span_candidates]
+        # Only the question's own words are no answer: the previous answer may hold the value
+        # a follow-up asks for ("How much did they pay for her?").
+        matches = {c.text: find_span(c.text, question, kind, weights=weights) for c in head}
+        spans = {text: m.text for text, m in matches.items() if m is not None}
+        ranked = sorted(
+            (replace(c, score=c.score + config.span_bonus * _closeness(matches[c.text]))
+             for c in head),
+            key=lambda c: -c.score) + ranked[config.span_candidates:]
     best = ranked[0]
-    if best.score < config.min_evidence or (kind is not AnswerType.ANY and not best.type_ok):
+    # "Why?" is answered by a reason when there is one, but a sentence without a cue word
+    # may still give it: only the other kinds require their kind of answer.
+    strict = kind not in (AnswerType.ANY, AnswerType.REASON)
+    if best.score < config.min_evidence or (strict and not best.type_ok):
         return Evidence((), True)
-    return Evidence(_choose(ranked, weights, total, config), False)
+    missing = _missing(question, best, own_terms, weights, analyzer, config)
+    if missing:
+        return Evidence((best,), False, missing=missing)
+    chosen = _choose(ranked, weights, total, config, spans)
+    for position, candidate in enumerate(chosen):
+        span = spans.get(candidate.text)
+        if span:
+            # The sentence holding the asked-for value comes first.
+            ordered = (candidate, *chosen[:position], *chosen[position + 1:])
+            return Evidence(ordered, False, span=span)
+    return Evidence(chosen, False)
+
+
+def _closeness(match: SpanMatch | None) -> float:
+    """The share of the question's weight found around the value (0 without a value)."""
+    if match is None:
+        return 0.0
+    return match.near + (1.0 if match.counted else 0.0)
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+# A question's distinguishing words: a name or a number ("Nestle", "2006"), or what a toll,
+# price or rule is asked "for" ("the toll for trucks").
+_NAME_OR_NUMBER = re.compile(
+    r"(?<!^)(?<![.?!]\s)\b([A-Z][a-z][\w'’-]+|[A-Z]{4,}|\d[\d,.]{2,}\w*)")
+# Questions that compare two stories need two articles: one alone lacks half the names.
+_COMPARES = re.compile(r"\b(than|both|adding up|add up|in total|combined|difference|"
+                       r"compared)\b", re.IGNORECASE)
+_PRONOUNS = frozenset("me you him her it us them this that these those his its their one "
+                      "ones".split())
+_SPECIFIED = re.compile(r"\b(?:for|of)\s+((?:[a-z][\w'’-]*\s+){0,2}[a-z][\w'’-]*)\s*\??$")
+
+
+def _missing(question: str, best: Candidate, own_terms: set[str], weights: dict[str, float],
+             analyzer: TermAnalyzer, config: ExtractiveConfig) -> tuple[str, ...]:
+    """The question's distinguishing words that the best sentence's whole article lacks: the
+    sentence then answers a neighbouring question (about another company, another year, the
+    toll for cars when trucks were asked about), and is shown as such, not as the answer."""
+    if config.missing_share >= 1 or _COMPARES.search(question):
+        return ()
+    own = {t: weights[t] for t in own_terms if t in weights}
+    total = sum(own.values())
+    if total <= 0:
+        return ()
+    words = [m.group(1) for m in _NAME_OR_NUMBER.finditer(question)]
+    specified = _SPECIFIED.search(question)
+    if specified and specified.group(1).split()[-1].lower() not in _PRONOUNS:
+        words += specified.group(1).split()[-1:]
+    missing = []
+    for word in words:
+        terms = [t for t in analyzer.terms(word) if t in own]
+        # "Malaysian" is not missing from an article about "Malaysia".
+        if terms and not any(t in best.in_article or (len(t) >= 5 and any(
+                a.startswith(t[:5]) for a in best.in_article)) for t in terms):
+            missing.append((re.sub(r"['’]s?$", "", word), sum(own[t] for t in terms)))
+    if not missing or sum(w for _, w in missing) / total < config.missing_share:
+        return ()
+    return tuple(dict.fromkeys(word for word, _ in missing))
 
 
 def _candidates(question: str, passages: Sequence[Passage], analyzer: TermAnalyzer,
@@ -126,7 +229,8 @@ def _candidates(question: str, passages: Sequence[Passage], analyzer: TermAnalyz
     for rank, (article_id, sentences) in enumerate(by_article.items()):
         term_sets = [set(analyzer.terms(text)) for _, text in sentences]
         title_terms = set(analyzer.terms(titles[article_id]))
-        article_terms = set().union(title_terms, *term_sets) & weights.keys()
+        every_term = frozenset().union(title_terms, *term_sets)
+        article_terms = every_term & weights.keys()
         topic = sum(weights[t] for t in article_terms) / total
         spread = {t: sum(t in ts for ts in term_sets) for t in article_terms}
         n = len(sentences)
@@ -146,7 +250,7 @@ def _candidates(question: str, passages: Sequence[Passage], analyzer: TermAnalyz
             local = own | (_neighbours(term_sets, position) & weights.keys())
             coverage = sum(weights[t] for t in local) / total
             out.append(Candidate(index, sentence, frozenset(own | near), coverage, type_ok,
-                                 score))
+                                 score, every_term))
     return out
 
 
@@ -177,30 +281,42 @@ def _neighbours(term_sets: list[set[str]], position: int) -> set[str]:
 
 
 def _choose(ranked: list[Candidate], weights: dict[str, float], total: float,
-            config: ExtractiveConfig) -> tuple[Candidate, ...]:
-    """The best sentence, then sentences that cover question content still missing (often from
-    a second article), or that are nearly as good, within the sentence and word limits."""
+            config: ExtractiveConfig, spans: dict[str, str]) -> tuple[Candidate, ...]:
+    """The best sentence; then, within the sentence and word limits, only sentences that
+    supply part of the question the ones before do not — the asked-for value when the
+    first lacks it, or question content it leaves uncovered (a second entity) — never one
+    that merely scores close to the first."""
     chosen = [ranked[0]]
     covered = set(ranked[0].covered)
     words = ranked[0].words
+    has_value = ranked[0].text in spans or not spans
     for candidate in ranked[1:]:
         if len(chosen) >= config.max_sentences:
             break
         if words + candidate.words > config.max_words:
             continue
+        if candidate.score < config.second_ratio * ranked[0].score:
+            continue
         gain = sum(weights[t] for t in candidate.covered - covered) / total
-        close = candidate.score >= config.close_ratio * ranked[0].score
-        if (gain >= 0.2 and candidate.score >= 0.6 * ranked[0].score) or close:
+        supplies_value = not has_value and candidate.text in spans
+        if gain >= config.min_gain or supplies_value:
             chosen.append(candidate)
             covered |= candidate.covered
             words += candidate.words
+            has_value = has_value or supplies_value
     return tuple(chosen)
 
 
 def compose(evidence: Evidence, max_words: int) -> str:
-    """Answer text with a `[n]` marker (1-based passage number) after each sentence; a single
-    sentence longer than the word limit is cut with an ellipsis."""
-    parts: list[str] = []
+    """Answer text with a `[n]` marker (1-based passage number) after each sentence, led by
+    the asked-for value when there is one; a single sentence longer than the word limit is
+    cut with an ellipsis. With `missing`, what the articles say instead, plainly marked."""
+    if evidence.missing:
+        best = evidence.chosen[0]
+        asked = ", ".join(f"“{w}”" for w in evidence.missing)
+        return (f"The articles don't say this for {asked}. The closest they come: "
+                f"{best.text} [{best.passage_index + 1}]")
+    parts: list[str] = [f"{evidence.span} —"] if evidence.span else []
     budget = max_words
     for candidate in evidence.chosen:
         words = candidate.text.split()

@@ -71,6 +71,18 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class AnswerSpan:
+    """The value the question asked for (an amount, a date, a name...), as the answer leads
+    with it, and the citation number of the sentence it was taken from."""
+
+    text: str
+    n: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "n": self.n}
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     answer: str
@@ -80,12 +92,15 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     # Set when the configured answerer failed and a fallback produced this answer.
     note: str | None = None
+    # Set when the answer leads with the asked-for value: `answer` starts with its text.
+    answer_span: AnswerSpan | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "question": self.question,
             "answer": self.answer,
             "abstained": self.abstained,
+            "answer_span": self.answer_span.as_dict() if self.answer_span else None,
             "citations": [c.as_dict() for c in self.citations],
             "passages": [p.as_dict() for p in self.passages],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},

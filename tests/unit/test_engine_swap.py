@@ -33,7 +33,10 @@ def engine_with(retriever: BaseRetriever) -> AnswerEngine:
 
 def test_any_langchain_retriever_can_feed_the_chain() -> None:
     answer = engine_with(TwoDocs()).ask("How much did the Kestrel bridge repair cost?")
-    assert answer.answer == "The Kestrel bridge repair cost the city 84 million euros. [1]"
+    assert answer.answer == ("84 million euros — The Kestrel bridge repair cost the city "
+                             "84 million euros. [1]")
+    assert answer.answer_span is not None
+    assert (answer.answer_span.text, answer.answer_span.n) == ("84 million euros", 1)
     [citation] = answer.citations
     assert citation.passage.article_id == "bridge"
     assert citation.passage.published is not None

@@ -1,0 +1,325 @@
+"""The answer inside an answering sentence: the amount, date, name... a question asks for (pure).
+
+Candidates of the asked-for kind are found with patterns; words the question (or the
+conversation) already contains are no answer; of the rest, the candidate nearest to the
+question's own words in the sentence wins ("the repair cost 84 million euros, ... 19 million
+over budget" → the amount next to "cost").
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from retrieval.answer_types import AnswerType
+from retrieval.terms import analyze
+
+_CURRENCY_WORDS = (r"euros?|dollars?|pounds?|pence|cents?|yen|yuan|rupees?|francs?|marks?|"
+                   r"roubles?|rubles?|krona|kronor|won")
+_SCALE = r"(?:\s?(?:bn|m|k|million|billion|trillion)\b)"
+_MONEY = re.compile(
+    rf"(?:US)?[$£€¥]\s?\d[\d,]*(?:\.\d+)?{_SCALE}?"
+    rf"|\b\d[\d,]*(?:\.\d+)?{_SCALE}?\s?(?:{_CURRENCY_WORDS})\b"
+    rf"|\b\d[\d,]*(?:\.\d+)?-(?:million|billion)-(?:{_CURRENCY_WORDS})\b"
+    rf"|\b\d[\d,]*(?:\.\d+)?-(?:{_CURRENCY_WORDS})\b"
+    rf"|\b\d[\d,]*(?:\.\d+)?(?:bn|m)\b"
+    rf"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|fifty|"
+    rf"hundred)(?:\s(?:hundred|thousand|million|billion))?\s(?:{_CURRENCY_WORDS})\b",
+    re.IGNORECASE)
+_PERCENT = re.compile(r"\b\d[\d,]*(?:\.\d+)?\s?(?:%|per ?cent\b)", re.IGNORECASE)
+_WORD_NUMBER = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+                r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
+                r"fifty|sixty|seventy|eighty|ninety|hundred|thousand|dozen|half")
+_NUMBER = re.compile(
+    r"\b\d+-\d+\b"  # a score or a range
+    rf"|(?:\b(?:about|around|almost|nearly|more than|over|some|close to|up to)\s)?"
+    rf"(?:\b\d[\d,]*(?:\.\d+)?{_SCALE}?|\b(?:{_WORD_NUMBER})(?:[\s-](?:{_WORD_NUMBER}))*"
+    rf"(?:\s(?:million|billion))?)\b",
+    re.IGNORECASE)
+_MONTHS = (r"January|February|March|April|May|June|July|August|September|October|November|"
+           r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec")
+_WEEKDAYS = r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+_DATE = re.compile(
+    rf"\b(?:(?:{_WEEKDAYS}),?\s)?\d{{1,2}}(?:st|nd|rd|th)?\s(?:{_MONTHS})\.?(?:,?\s(?:1[89]|20)\d\d)?\b"
+    rf"|\b(?:(?:{_WEEKDAYS}),?\s)?(?:{_MONTHS})\.?\s\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s(?:1[89]|20)\d\d)?\b"
+    rf"|\b(?:early |late |mid-)?(?:{_MONTHS})(?:\s(?:1[89]|20)\d\d)\b"
+    rf"|\b(?:early |late |mid-)?(?:1[89]|20)\d\d(?:s\b)?"
+    rf"|\b(?:{_WEEKDAYS})\b|\b(?:{_MONTHS})\b"
+    r"|\b(?:yesterday|today|tomorrow|last (?:week|month|year)|next (?:week|month|year))\b")
+# A quoted title: "The Show Must Go On" (capitalised, short; not quoted speech).
+_QUOTED = re.compile(r"[\"“]([A-Z][^\"”]{1,60})[\"”]")
+# A run of capitalised words, with the small words that join names ("Bank of England").
+_PROPER = re.compile(
+    r"\b[A-Z][\w'’&.-]*(?:\s+(?:(?:of|de|da|del|der|van|von|la|le|du|the|and|&)\s+)?"
+    r"[A-Z][\w'’&.-]*)*")
+# Capitalised only because they start the sentence, or words that are never the answer.
+_NOT_NAMES = frozenset(
+    ("the a an in on at for but and or as after before when while if its it this that these "
+     "those there he she they we his her their our i mr mrs ms dr meanwhile however also "
+     "earlier later last next monday tuesday wednesday thursday friday saturday sunday "
+     "january february march april may june july august september october november december"
+     ).split())
+# Roles written before a name ("Striker Nadia Kowalski"): the name alone answers "who".
+_ROLES = frozenset(
+    ("striker goalkeeper defender midfielder captain coach manager boss mayor president "
+     "minister chancellor chairman chairwoman chief executive director singer actor actress "
+     "secretary senator judge spokesman spokeswoman officer inspector detective analyst "
+     "economist professor dr mr mrs ms sir lord lady prime home foreign shadow deputy "
+     "former veteran star rapper guitarist drummer producer author writer presenter host "
+     "head librarian engineer governor general tory labour conservative democrat republican "
+     "liberal backbencher mp new acting interim outgoing").split())
+_MEASURED = re.compile(r"\bhow (tall|high|long|far|big|heavy|old|fast|large|deep|wide)\b|"
+                       r"\bwhat age\b", re.IGNORECASE)
+_UNIT = re.compile(
+    r"^[\s-]?(cm|mm|m|km|kg|g|kph|mph|km/h|metres?|meters?|centimetres?|kilometres?|miles?|"
+    r"feet|foot|ft|inches|inch|tonnes?|tons?|kilos?|pounds?|lb|lbs|stone|years?|months?|weeks?|"
+    r"days?|hours?|minutes?|seconds?|decades?|matches|match|games?|seasons?|laps?|storeys?|"
+    r"floors?|year-old|years-old)\b", re.IGNORECASE)
+_SCORE = re.compile(r"\b\d+-\d+\b")
+_CHANGE = re.compile(r"\b(rise|rises|risen|rose|increase|increased|go up|went up|fall|fell|"
+                     r"drop|dropped|cut|grow|grew|pay rise)\b", re.IGNORECASE)
+_PLACE_CUE = re.compile(r"\b(?:in|at|from|near|to|into|outside|across)\s+$", re.IGNORECASE)
+_WORD = re.compile(r"[\w'’-]+")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class SpanMatch:
+    """An answer span, how many words separate it from the nearest of the question's own
+    words in the sentence, and the share of the question's (weighted) words that stand
+    within a few words of it: a value among the question's words is likelier what was
+    asked."""
+
+    text: str
+    distance: int
+    near: float
+    counted: bool = False  # "11 arrests" for "how many people were arrested"
+
+
+def answer_span(sentence: str, question: str, kind: AnswerType, asked: str = "") -> str | None:
+    """The part of `sentence` that answers `question` (of kind `kind`), or None. `asked` is
+    more text whose words are no answer (the conversation so far)."""
+    match = find_span(sentence, question, kind, asked)
+    return match.text if match else None
+
+
+def find_span(sentence: str, question: str, kind: AnswerType, asked: str = "",
+              weights: Mapping[str, float] | None = None) -> SpanMatch | None:
+    """The answer span with its distances; `weights` weigh the question's terms (IDF) when
+    counting those near the span (all 1 without)."""
+    if kind in (AnswerType.ANY, AnswerType.REASON):
+        return None
+    known = {w.lower() for w in _WORD.findall(f"{question} {asked}")}
+    candidates = [s for s in _candidates(sentence, kind, question)
+                  if not _all_known(s.text, known)]
+    if not candidates:
+        return None
+    anchors = _anchors(sentence, question)
+    best = min(candidates, key=lambda s: (_distance(s, anchors), -len(s.text), s.start))
+    counted = False
+    if kind is AnswerType.NUMBER:
+        # Prefer the number that counts what the question counts, then name it.
+        counting = [s for s in candidates
+                    if _with_counted_noun(sentence, s, question).end > s.end]
+        if counting:
+            best = min(counting, key=lambda s: (_distance(s, anchors), s.start))
+            counted = True
+        best = _with_counted_noun(sentence, best, question)
+    text = best.text.strip(" ,;:")
+    if not text:
+        return None
+    return SpanMatch(text, _word_gap(sentence, best, anchors),
+                     _near_terms(sentence, best, question, weights), counted)
+
+
+def _candidates(sentence: str, kind: AnswerType, question: str) -> list[Span]:
+    if kind is AnswerType.MONEY:
+        # A percentage is an amount too ("how much did their pay rise?"); a rise or fall is
+        # best told by its share, or by both ends ("from 410 euros to about 435 euros").
+        money, percent = _matches(_MONEY, sentence), _matches(_PERCENT, sentence)
+        if _CHANGE.search(question):
+            return percent + _ranges(sentence, money) or money
+        return money or percent
+    if kind is AnswerType.PERCENT:
+        return _matches(_PERCENT, sentence)
+    if kind is AnswerType.NUMBER:
+        if re.search(r"\bscore\b", question, re.IGNORECASE):
+            return _joined(sentence, _matches(_SCORE, sentence))
+        dates = _matches(_DATE, sentence)
+        numbers = [s for s in _matches(_NUMBER, sentence)
+                   if not any(d.start <= s.start and s.end <= d.end and _has_year(d.text)
+                              for d in dates)
+                   and s.text.lower() != "one"  # "one of", "the one": rarely a count
+                   and not _SCORE.fullmatch(s.text)]  # a result, unless asked for
+        if _MEASURED.search(question):
+            # "How tall?" wants a measure: a number with its unit.
+            numbers = [_with_unit(sentence, s) for s in numbers
+                       if _UNIT.match(sentence[s.end:]) or _UNIT.search(s.text)]
+        return numbers
+    if kind is AnswerType.DATE:
+        return _longest(_matches(_DATE, sentence))
+    names = [_without_roles(s) for s in _names(sentence)]
+    if kind is AnswerType.PERSON:
+        names = [s for s in names if not _PLACE_CUE.search(sentence[: s.start])]
+        people = [s for s in names if len(s.text.split()) >= 2]
+        return people or names
+    if kind is AnswerType.PLACE:
+        cued = [s for s in names if _PLACE_CUE.search(sentence[: s.start])]
+        return cued or names
+    titles = [q for q in _matches(_QUOTED, sentence, group=1) if _title_like(q.text)]
+    return titles or names  # NAME: titles are often quoted
+
+
+def _ranges(sentence: str, spans: list[Span]) -> list[Span]:
+    """"from 410 euros to about 435 euros" as one span, where amounts pair up like that."""
+    out = []
+    for first, second in itertools.pairwise(spans):
+        if re.fullmatch(r"\s+to\s+(?:about\s+|around\s+|nearly\s+|almost\s+)?",
+                        sentence[first.end:second.start]) and re.search(
+                            r"\bfrom\s+$", sentence[: first.start]):
+            start = sentence.rindex("from", 0, first.start)
+            out.append(Span(start, second.end, sentence[start:second.end]))
+    return out or spans
+
+
+def _joined(sentence: str, scores: list[Span]) -> list[Span]:
+    """"5-4 on penalties after a 2-2 draw": results a few words apart are one answer."""
+    if len(scores) >= 2 and len(sentence[scores[0].end:scores[-1].start].split()) <= 5:
+        end = scores[-1].end
+        if re.match(r"\s+(draw|win|defeat|victory|aggregate)\b", sentence[end:]):
+            end += len(re.match(r"\s+\w+", sentence[end:]).group())  # type: ignore[union-attr]
+        return [Span(scores[0].start, end, sentence[scores[0].start:end])]
+    return scores
+
+
+def _title_like(text: str) -> bool:
+    """ "The Show Must Go On", not quoted speech ("Tony, that's rubbish")."""
+    words = [w for w in text.split() if w.lower() not in _SMALL_WORDS]
+    return bool(words) and len(words) <= 8 and "," not in text and sum(
+        w[0].isupper() or w[0].isdigit() for w in words) / len(words) >= 0.6
+
+
+_SMALL_WORDS = frozenset("a an the of in on at to for and or but with by from is".split())
+
+
+def _matches(pattern: re.Pattern[str], sentence: str, group: int = 0) -> list[Span]:
+    return [Span(m.start(group), m.end(group), m.group(group))
+            for m in pattern.finditer(sentence) if m.group(group).strip()]
+
+
+def _longest(spans: list[Span]) -> list[Span]:
+    """Drop spans inside longer ones ("March" inside "14 March 2025")."""
+    return [s for s in spans
+            if not any(o is not s and o.start <= s.start and s.end <= o.end
+                       and len(o.text) > len(s.text) for o in spans)]
+
+
+def _has_year(text: str) -> bool:
+    return bool(re.search(r"\b(1[89]|20)\d\d\b", text))
+
+
+def _names(sentence: str) -> list[Span]:
+    spans = []
+    for match in _PROPER.finditer(sentence):
+        words = match.group().split()
+        start = match.start()
+        # Peel off leading words that are capitalised only as the sentence's first word.
+        while words and words[0].lower().strip(".") in _NOT_NAMES:
+            start = sentence.index(words[0], start) + len(words[0])
+            words = words[1:]
+            while start < len(sentence) and sentence[start] == " ":
+                start += 1
+        while words and words[-1].lower() in {"of", "and", "the", "&", "de", "van", "von"}:
+            words = words[:-1]
+        if not words:
+            continue
+        if start == 0 and len(words) == 1 and words[0].lower().endswith("ly"):
+            continue  # "Unfortunately, ..."
+        text = " ".join(words).rstrip(".")
+        spans.append(Span(start, start + len(text), text))
+    return spans
+
+
+def _with_unit(sentence: str, span: Span) -> Span:
+    unit = _UNIT.match(sentence[span.end:])
+    if unit is None:
+        return span
+    end = span.end + unit.end()
+    return Span(span.start, end, sentence[span.start:end])
+
+
+def _without_roles(span: Span) -> Span:
+    words = span.text.split()
+    start = span.start
+    while len(words) >= 2 and words[0].lower() in _ROLES:
+        start += len(words[0]) + 1
+        words = words[1:]
+    return Span(start, span.end, " ".join(words))
+
+
+def _all_known(text: str, known: set[str]) -> bool:
+    words = [w.lower() for w in _WORD.findall(text)]
+    significant = [w for w in words if w not in _NOT_NAMES]
+    return bool(significant) and all(w in known for w in significant)
+
+
+def _anchors(sentence: str, question: str) -> list[int]:
+    """Offsets in `sentence` of the words the question shares with it (stemmed)."""
+    wanted = set(analyze(question))
+    return [m.start() for m in _WORD.finditer(sentence)
+            if (terms := analyze(m.group())) and terms[0] in wanted]
+
+
+def _distance(span: Span, anchors: list[int]) -> int:
+    if not anchors:
+        return 0
+    return min(0 if span.start <= a < span.end else min(abs(a - span.start), abs(a - span.end))
+               for a in anchors)
+
+
+def _near_terms(sentence: str, span: Span, question: str,
+                weights: Mapping[str, float] | None, window: int = 6) -> float:
+    wanted = {t: (weights.get(t, 0.0) if weights is not None else 1.0)
+              for t in analyze(question)}
+    total = sum(wanted.values())
+    if total <= 0:
+        return 0.0
+    before = _WORD.findall(sentence[: span.start])[-window:]
+    after = _WORD.findall(sentence[span.end:])[:window]
+    found = {t for w in before + after for t in analyze(w) if t in wanted}
+    return sum(wanted[t] for t in found) / total
+
+
+def _word_gap(sentence: str, span: Span, anchors: list[int]) -> int:
+    """Words between the span and the nearest of the question's words (99: none)."""
+    gaps = []
+    for anchor in anchors:
+        if span.start <= anchor < span.end:
+            gaps.append(0)
+        elif anchor < span.start:
+            gaps.append(max(0, len(sentence[anchor:span.start].split()) - 1))
+        else:
+            gaps.append(len(sentence[span.end:anchor].split()))
+    return min(gaps, default=99)
+
+
+def _with_counted_noun(sentence: str, span: Span, question: str) -> Span:
+    """'212' → '212 suspension cables' when the question counts suspension cables."""
+    wanted = set(analyze(question))
+    end = span.end
+    for match in _WORD.finditer(sentence, span.end):
+        if sentence[end:match.start()].strip() or match.start() - end > 1:
+            break
+        terms = analyze(match.group())
+        if not terms or terms[0] not in wanted:
+            break
+        end = match.end()
+    return Span(span.start, end, sentence[span.start:end])
