@@ -70,7 +70,7 @@ class ExtractiveConfig:
 class Candidate:
     passage_index: int
     text: str
-    covered: frozenset[str]
+    covered: frozenset[str]  # the question's terms in the sentence, its neighbours, its title
     # Share of the question's weight found in this sentence and its neighbours.
     coverage: float
     type_ok: bool
@@ -122,6 +122,7 @@ def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnal
     if similarity is not None and config.rerank > 0:
         ranked = _rerank(question, ranked, similarity, config)
     spans: dict[str, str] = {}
+    bonus: dict[str, float] = {}
     if kind not in (AnswerType.ANY, AnswerType.REASON):
         # The sentence that holds a value of the asked-for kind next to the question's own
         # words is the likelier answer ("sold for £100,000" beats "one of a number").
@@ -130,10 +131,9 @@ def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnal
         # a follow-up asks for ("How much did they pay for her?").
         matches = {c.text: find_span(c.text, question, kind, weights=weights) for c in head}
         spans = {text: m.text for text, m in matches.items() if m is not None}
-        ranked = sorted(
-            (replace(c, score=c.score + config.span_bonus * _closeness(matches[c.text]))
-             for c in head),
-            key=lambda c: -c.score) + ranked[config.span_candidates:]
+        bonus = {text: config.span_bonus * _closeness(m) for text, m in matches.items()}
+        ranked = sorted((replace(c, score=c.score + bonus[c.text]) for c in head),
+                        key=lambda c: -c.score) + ranked[config.span_candidates:]
     best = ranked[0]
     # "Why?" is answered by a reason when there is one, but a sentence without a cue word
     # may still give it: only the other kinds require their kind of answer.
@@ -143,7 +143,7 @@ def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnal
     missing = _missing(question, best, own_terms, weights, analyzer, config)
     if missing:
         return Evidence((best,), False, missing=missing)
-    chosen = _choose(ranked, weights, total, config, spans)
+    chosen = _choose(ranked, weights, total, config, spans, bonus)
     for position, candidate in enumerate(chosen):
         span = spans.get(candidate.text)
         if span:
@@ -168,9 +168,11 @@ def _normal(text: str) -> str:
 # price or rule is asked "for" ("the toll for trucks").
 _NAME_OR_NUMBER = re.compile(
     r"(?<!^)(?<![.?!]\s)\b([A-Z][a-z][\w'’-]+|[A-Z]{4,}|\d[\d,.]{2,}\w*)")
-# Questions that compare two stories need two articles: one alone lacks half the names.
+# Questions about two stories (compared, or asked in one breath) need two articles: one
+# alone lacks half the names.
 _COMPARES = re.compile(r"\b(than|both|adding up|add up|in total|combined|difference|"
-                       r"compared)\b", re.IGNORECASE)
+                       r"compared)\b|\band (how|what|who|when|where|which|why)\b",
+                       re.IGNORECASE)
 _PRONOUNS = frozenset("me you him her it us them this that these those his its their one "
                       "ones".split())
 _SPECIFIED = re.compile(r"\b(?:for|of)\s+((?:[a-z][\w'’-]*\s+){0,2}[a-z][\w'’-]*)\s*\??$")
@@ -281,7 +283,8 @@ def _neighbours(term_sets: list[set[str]], position: int) -> set[str]:
 
 
 def _choose(ranked: list[Candidate], weights: dict[str, float], total: float,
-            config: ExtractiveConfig, spans: dict[str, str]) -> tuple[Candidate, ...]:
+            config: ExtractiveConfig, spans: dict[str, str], bonus: dict[str, float]
+            ) -> tuple[Candidate, ...]:
     """The best sentence; then, within the sentence and word limits, only sentences that
     supply part of the question the ones before do not — the asked-for value when the
     first lacks it, or question content it leaves uncovered (a second entity) — never one
@@ -295,8 +298,12 @@ def _choose(ranked: list[Candidate], weights: dict[str, float], total: float,
             break
         if words + candidate.words > config.max_words:
             continue
-        if candidate.score < config.second_ratio * ranked[0].score:
+        # Compared without the value bonus, which only decides which sentence leads.
+        if (candidate.score - bonus.get(candidate.text, 0.0)
+                < config.second_ratio * (ranked[0].score - bonus.get(ranked[0].text, 0.0))):
             continue
+        # Measured with the sentences' neighbours: a sentence next to the first one adds
+        # little the first's context did not already bring (tuned on the dev questions).
         gain = sum(weights[t] for t in candidate.covered - covered) / total
         supplies_value = not has_value and candidate.text in spans
         if gain >= config.min_gain or supplies_value:

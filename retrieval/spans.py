@@ -35,8 +35,8 @@ _WORD_NUMBER = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve
 _NUMBER = re.compile(
     r"\b\d+-\d+\b"  # a score or a range
     rf"|(?:\b(?:about|around|almost|nearly|more than|over|some|close to|up to)\s)?"
-    rf"(?:\b\d[\d,]*(?:\.\d+)?{_SCALE}?|\b(?:{_WORD_NUMBER})(?:[\s-](?:{_WORD_NUMBER}))*"
-    rf"(?:\s(?:million|billion))?)\b",
+    rf"(?:\b\d[\d,]*(?:\.\d+)?{_SCALE}?(?![\d,.])|\b(?:{_WORD_NUMBER})"
+    rf"(?:[\s-](?:{_WORD_NUMBER}))*(?:\s(?:million|billion))?\b)",
     re.IGNORECASE)
 _MONTHS = (r"January|February|March|April|May|June|July|August|September|October|November|"
            r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec")
@@ -71,16 +71,26 @@ _ROLES = frozenset(
      "head librarian engineer governor general tory labour conservative democrat republican "
      "liberal backbencher mp new acting interim outgoing").split())
 _MEASURED = re.compile(r"\bhow (tall|high|long|far|big|heavy|old|fast|large|deep|wide)\b|"
-                       r"\bwhat age\b", re.IGNORECASE)
-_UNIT = re.compile(
-    r"^[\s-]?(cm|mm|m|km|kg|g|kph|mph|km/h|metres?|meters?|centimetres?|kilometres?|miles?|"
-    r"feet|foot|ft|inches|inch|tonnes?|tons?|kilos?|pounds?|lb|lbs|stone|years?|months?|weeks?|"
-    r"days?|hours?|minutes?|seconds?|decades?|matches|match|games?|seasons?|laps?|storeys?|"
-    r"floors?|year-old|years-old)\b", re.IGNORECASE)
+                       r"\bwhat (age)\b", re.IGNORECASE)
+_LENGTH = (r"cm|mm|m|km|metres?|meters?|centimetres?|kilometres?|miles?|feet|foot|ft|inches|"
+           r"inch|storeys?|floors?")
+_TIME = (r"years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|matches|match|games?|"
+         r"seasons?")
+_AREA = r"|sq|square|acres?|hectares?"
+_AGE = r"years?|year-old|years-old"
+_UNITS = {
+    "tall": _LENGTH, "high": _LENGTH, "far": _LENGTH, "deep": _LENGTH, "wide": _LENGTH,
+    "big": _LENGTH + _AREA, "large": _LENGTH + _AREA, "long": _LENGTH + "|" + _TIME + r"|laps?",
+    "old": _AGE, "age": _AGE, "heavy": r"kg|g|tonnes?|tons?|kilos?|pounds?|lb|lbs|stone",
+    "fast": r"kph|mph|km/h|km/hr|knots",
+}
 _SCORE = re.compile(r"\b\d+-\d+\b")
 _CHANGE = re.compile(r"\b(rise|rises|risen|rose|increase|increased|go up|went up|fall|fell|"
                      r"drop|dropped|cut|grow|grew|pay rise)\b", re.IGNORECASE)
 _PLACE_CUE = re.compile(r"\b(?:in|at|from|near|to|into|outside|across)\s+$", re.IGNORECASE)
+# Before a person's name these mean a place more often than not ("takes over from X" is a
+# person, "in Los Angeles" is not).
+_NOT_PERSON_CUE = re.compile(r"\b(?:in|at|near|outside|across)\s+$", re.IGNORECASE)
 _WORD = re.compile(r"[\w'’-]+")
 
 
@@ -159,16 +169,22 @@ def _candidates(sentence: str, kind: AnswerType, question: str) -> list[Span]:
                               for d in dates)
                    and s.text.lower() != "one"  # "one of", "the one": rarely a count
                    and not _SCORE.fullmatch(s.text)]  # a result, unless asked for
-        if _MEASURED.search(question):
-            # "How tall?" wants a measure: a number with its unit.
-            numbers = [_with_unit(sentence, s) for s in numbers
-                       if _UNIT.match(sentence[s.end:]) or _UNIT.search(s.text)]
-        return numbers
+        measured = _MEASURED.search(question)
+        if measured:
+            # "How tall?" wants a measure: a number with a unit of that dimension.
+            units = _UNITS[(measured.group(1) or measured.group(2)).lower()]
+            unit = re.compile(rf"^[\s-]?({units})\b", re.IGNORECASE)
+            numbers = [_with_unit(sentence, s, unit) for s in numbers
+                       if unit.match(sentence[s.end:]) or unit.search(s.text.split()[-1])]
+        # "grew from 10cm to 130cm": the value reached, not the one left behind.
+        return [s for i, s in enumerate(numbers)
+                if i + 1 == len(numbers)
+                or not re.fullmatch(r"\s+to\s+", sentence[s.end:numbers[i + 1].start])]
     if kind is AnswerType.DATE:
         return _longest(_matches(_DATE, sentence))
     names = [_without_roles(s) for s in _names(sentence)]
     if kind is AnswerType.PERSON:
-        names = [s for s in names if not _PLACE_CUE.search(sentence[: s.start])]
+        names = [s for s in names if not _NOT_PERSON_CUE.search(sentence[: s.start])]
         people = [s for s in names if len(s.text.split()) >= 2]
         return people or names
     if kind is AnswerType.PLACE:
@@ -248,8 +264,8 @@ def _names(sentence: str) -> list[Span]:
     return spans
 
 
-def _with_unit(sentence: str, span: Span) -> Span:
-    unit = _UNIT.match(sentence[span.end:])
+def _with_unit(sentence: str, span: Span, pattern: re.Pattern[str]) -> Span:
+    unit = pattern.match(sentence[span.end:])
     if unit is None:
         return span
     end = span.end + unit.end()

@@ -127,13 +127,65 @@ def test_keyword_index_is_rebuilt_when_missing_and_reused_when_current(
     assert rebuilt.last_sync is not None and rebuilt.last_sync.kind == "rebuild"
 
 
+WATER = "https://example.com/samples/2025/11/water-bills-rise"
+
+
+def test_the_newcomers_five_questions(components: Components, corpus: Path) -> None:
+    """What a new user tried in `newsdesk chat` on the samples (plus one article on a ferry
+    strike), each asked as the chat asks it: with the conversation so far."""
+    write_article(corpus, "ferry-strike.txt", "Ferry Strike Ends With Pay Deal",
+                  "The ferry strike in Port Alder ended on Tuesday. Ferry workers accepted a "
+                  "7 percent pay rise after talks that lasted all night, the union said.")
+    components.build_ingestor().ingest([str(corpus)])
+    engine = components.build_engine()
+
+    score = engine.ask("What was the score in the final?")
+    assert score.answer_span is not None
+    assert score.answer_span.text == "5-4 on penalties after a 2-2 draw"
+    assert score.answer.startswith("5-4 on penalties after a 2-2 draw — ")
+
+    water = engine.ask("How much will water bills rise?")
+    assert not water.abstained and water.citations[0].passage.article_id == WATER
+    why = engine.ask("Why?", [(water.question, water.answer)])
+    assert not why.abstained
+    assert "replacing 120 kilometres of old pipes" in why.answer
+    assert why.citations[0].passage.article_id == WATER
+
+    toll = engine.ask("What is the bridge toll for cars?")
+    assert toll.answer_span is not None and toll.answer_span.text == "two euros"
+    cyclists = engine.ask("And what about the cyclists?", [(toll.question, toll.answer)])
+    alone = engine.ask("And what about the cyclists?")
+    assert not cyclists.abstained and not alone.abstained
+    assert "Cyclists get a separate lane" in cyclists.answer
+
+    ferry = engine.ask("How much did the ferry workers' pay rise?")
+    assert ferry.answer_span is not None and ferry.answer_span.text == "7 percent"
+
+    trucks = engine.ask("What is the bridge toll for trucks?")
+    assert trucks.abstained
+    assert trucks.answer.startswith("The articles don't say this for “trucks”.")
+    assert "two euros for cars" in trucks.answer  # what the articles do say, cited
+    assert [c.passage.article_id for c in trucks.citations] == [BRIDGE]
+
+
+def test_chat_follow_ups_go_the_same_way_as_ask(components: Components) -> None:
+    piped = CliRunner().invoke(cli, ["chat"], input="How much will water bills rise?\nWhy?\n")
+    assert piped.exit_code == 0, piped.output
+    assert "replacing 120 kilometres of old pipes" in piped.stdout
+    history = [["How much will water bills rise?", piped.stdout.split("\n")[0]]]
+    batch = CliRunner().invoke(cli, ["ask", "--jsonl"],
+                               input=json.dumps({"question": "Why?", "history": history}) + "\n")
+    assert "replacing 120 kilometres of old pipes" in json.loads(batch.stdout)["answer"]
+
+
 def test_ask_json_and_jsonl_round_trip(components: Components) -> None:
     runner = CliRunner()
     single = runner.invoke(cli, ["ask", "How many suspension cables were replaced?", "--json"])
     assert single.exit_code == 0, single.output
     data = json.loads(single.stdout)
     assert set(data) >= {"question", "answer", "abstained", "citations", "passages", "timings"}
-    assert "212" in data["answer"]
+    assert data["answer"].startswith("212 suspension cables — ")
+    assert data["answer_span"] == {"text": "212 suspension cables", "n": 1}
     assert set(data["citations"][0]) == {"n", "article_id", "title", "url", "source",
                                          "published", "chunk_id", "text", "score"}
     lines = "\n".join([

@@ -1,0 +1,221 @@
+"""Answers a reader takes in at a glance, on hand-made passages (pure code, no model): the
+asked-for value first, one sentence when one answers, follow-ups, two-part questions, and
+saying what is missing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from bot.blocks import answer_mrkdwn
+from retrieval.answer_types import AnswerType, answer_type
+from retrieval.citations import join_answers
+from retrieval.extractive import compose, find_evidence
+from retrieval.records import Answer, AnswerSpan, Citation, Passage
+from retrieval.spans import answer_span
+from retrieval.terms import analyze
+from retrieval.two_part import split_two_part
+from tests.helpers import extractive_config
+
+
+class Terms:
+    """The real term analysis with flat IDF, except for the words listed as common."""
+
+    def __init__(self, common: Sequence[str] = ()) -> None:
+        self._common = {t for w in common for t in analyze(w)}
+
+    def terms(self, text: str) -> list[str]:
+        return analyze(text)
+
+    def idf(self, term: str) -> float:
+        return 0.3 if term in self._common else 2.0
+
+
+def passage(article: str, title: str, text: str, score: float = 1.0) -> Passage:
+    return Passage(chunk_id=f"{article}#0", article_id=article, title=title, text=text,
+                   score=score)
+
+
+BRIDGE = passage("bridge", "Harbour bridge reopens", (
+    "The Kestrel Harbour Bridge reopened on Friday after a repair that cost the city 84 million "
+    "euros. Engineers replaced all 212 suspension cables. Cyclists get a separate lane for "
+    "the first time. The transport office said tolls would stay at two euros for cars. "
+    "Critics said the repair ran 19 million euros over budget."))
+WATER = passage("water", "Water bills to rise", (
+    "Households will pay 6 percent more for water from January. The average annual bill will "
+    "rise from 410 euros to about 435 euros. Clearwater said the increase pays for replacing "
+    "old pipes, which lose a quarter of the water they carry."), score=0.5)
+FERRY = passage("ferry", "Ferry strike ends", (
+    "The ferry strike ended on Tuesday. Ferry workers accepted a 7 percent pay rise after "
+    "talks that lasted all night."), score=0.4)
+PASSAGES = [BRIDGE, WATER, FERRY]
+
+
+def answer(question: str, context: str = "", passages: Sequence[Passage] = PASSAGES,
+           **config: float) -> tuple[str, bool, str | None]:
+    settings = extractive_config(min_evidence=0.3, **config)
+    evidence = find_evidence(question, passages, Terms(["bridge", "water", "ferry"]), settings,
+                             context)
+    if evidence.abstain:
+        return "", True, None
+    return compose(evidence, settings.max_words), bool(evidence.missing), evidence.span
+
+
+@pytest.mark.parametrize(("sentence", "question", "expected"), [
+    ("The repair cost the city 84 million euros, and ran 19 million euros over budget.",
+     "How much did the repair cost?", "84 million euros"),
+    ("Engineers replaced all 212 suspension cables and resurfaced the deck.",
+     "How many suspension cables were replaced?", "212 suspension cables"),
+    ("United won, beating Rovers 5-4 on penalties after a 2-2 draw.",
+     "What was the score in the final?", "5-4 on penalties after a 2-2 draw"),
+    ("Striker Nadia Kowalski scored both of their goals.",
+     "Who scored both goals?", "Nadia Kowalski"),
+    ("The bill will rise from 410 euros to about 435 euros.",
+     "How much will the bill rise?", "from 410 euros to about 435 euros"),
+    ("Ferry workers accepted a 7 percent pay rise.",
+     "How much did the ferry workers' pay rise?", "7 percent"),
+    ("The Asimo robot grew 10cm to 130cm and was born five years ago.",
+     "How tall is the Asimo robot?", "130cm"),
+    ("Wilkinson takes over from Lawrence Dallaglio, who retired in August.",
+     "Whose place did Wilkinson take?", "Lawrence Dallaglio"),
+    ("Europeans favoured Queen's anthem \"The Show Must Go On\" as their first choice.",
+     "Which song did Europeans pick?", "The Show Must Go On"),
+    ("The first panels would feed the grid in late 2026.",
+     "When will the first panels feed the grid?", "late 2026"),
+])
+def test_the_asked_for_value_is_found_in_its_sentence(sentence: str, question: str,
+                                                      expected: str) -> None:
+    assert answer_span(sentence, question, answer_type(question)) == expected
+
+
+def test_no_span_when_the_sentence_only_repeats_the_question() -> None:
+    sentence = "Analyst Bill Thompson has seen the future."
+    assert answer_span(sentence, "Which phone is Bill Thompson keeping?", AnswerType.NAME) is None
+    assert answer_span("It rained.", "Why did it rain?", AnswerType.REASON) is None
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("When Chepkemei won the race three years ago, where was it held?", AnswerType.PLACE),
+    ("Where was Kuznetsova playing when she gave the sample?", AnswerType.PLACE),
+    ("How much did Hendrix's guitar go for at the auction?", AnswerType.MONEY),
+    ("What is the bridge toll for trucks?", AnswerType.MONEY),
+    ("How much will water bills rise?", AnswerType.MONEY),
+    ("Why?", AnswerType.REASON),
+    ("And why is that?", AnswerType.REASON),
+])
+def test_the_main_clause_decides_what_is_asked(question: str, kind: AnswerType) -> None:
+    assert answer_type(question) is kind
+
+
+def test_the_answer_leads_with_the_value_in_one_sentence() -> None:
+    text, _, span = answer("How much did the Kestrel bridge repair cost?")
+    assert span == "84 million euros"
+    # "19 million euros over budget" scores close but adds nothing the question asked.
+    assert text == ("84 million euros — The Kestrel Harbour Bridge reopened on Friday after a "
+                    "repair that cost the city 84 million euros. [1]")
+
+
+def test_a_second_sentence_only_when_it_supplies_what_the_first_lacks() -> None:
+    # Two stories in one question: each article supplies its half.
+    text, _, _ = answer("How much did the Kestrel bridge repair cost, and how much did the "
+                        "ferry workers' pay rise?")
+    assert "84 million euros" in text and "7 percent" in text
+    assert "[1]" in text and "[3]" in text
+
+
+def test_a_percentage_answers_how_much_a_pay_rise_was() -> None:
+    text, missing, span = answer("How much did the ferry workers' pay rise?")
+    assert not missing and span == "7 percent"
+    assert text.startswith("7 percent — Ferry workers accepted a 7 percent pay rise")
+
+
+def test_what_is_missing_is_said_not_presented_as_the_answer() -> None:
+    text, missing, _ = answer("What is the bridge toll for trucks?")
+    assert missing
+    assert text == ("The articles don't say this for “trucks”. The closest they come: The "
+                    "transport office said tolls would stay at two euros for cars. [1]")
+    _, missing, span = answer("What is the bridge toll for cars?")
+    assert not missing and span == "two euros"
+
+
+def test_a_name_the_article_never_mentions_is_missing() -> None:
+    _, missing, _ = answer("How much did the Velmar Bridge repair cost?")
+    assert missing
+
+
+def test_why_follow_up_gives_the_reason_not_the_answer_again() -> None:
+    first = ("How much will water bills rise? from 410 euros to about 435 euros — The average "
+             "annual bill will rise from 410 euros to about 435 euros. [1]")
+    text, _, _ = answer("Why?", context=first)
+    assert text.startswith("Clearwater said the increase pays for replacing old pipes")
+
+
+def test_and_what_about_follow_up_is_answered_from_the_same_story() -> None:
+    first = ("What is the Kestrel bridge toll for cars? two euros — The transport office said "
+             "tolls would stay at two euros for cars. [1]")
+    text, missing, _ = answer("And what about the cyclists?", context=first)
+    assert not missing and text.startswith("Cyclists get a separate lane")
+
+
+def test_a_typed_follow_up_may_take_its_value_from_the_sentence_said_before() -> None:
+    first = ("When did the Kestrel bridge reopen? Friday — The Kestrel Harbour Bridge reopened "
+             "on Friday after a repair that cost the city 84 million euros. [1]")
+    text, missing, span = answer("How much did the repair cost?", context=first)
+    assert not missing and span == "84 million euros"
+    assert text.startswith("84 million euros — The Kestrel Harbour Bridge reopened")
+
+
+@pytest.mark.parametrize(("question", "subject", "main"), [
+    ("The TV channel where a mother confronted Tony Blair - how many complaints did it get?",
+     "Which is the TV channel where a mother confronted Tony Blair?",
+     "How many complaints did Five get?"),
+    ("The Spurs boss who said his side were robbed at Old Trafford - which Dutch club has "
+     "been linked with him?",
+     "Who is the Spurs boss who said his side were robbed at Old Trafford?",
+     "Which Dutch club has been linked with Five?"),
+    ("Which night is the singer who directed last year's Meltdown playing?",
+     "Who is the singer who directed last year's Meltdown?", "Which night is Five playing?"),
+])
+def test_two_part_questions_split_into_a_subject_and_a_question_about_it(
+        question: str, subject: str, main: str) -> None:
+    parts = split_two_part(question)
+    assert parts is not None
+    assert parts.subject_question == subject
+    assert parts.main_about("Five") == main
+
+
+@pytest.mark.parametrize("question", [
+    "Which band made the CD that got Wal-Mart sued over swearing?",
+    "What was the 1993 Ray Charles album that used hip-hop beats?",
+    "How much did the bridge repair cost?",
+    "Who directed Kisna - the Warrior Poet?",
+])
+def test_one_fact_questions_are_not_split(question: str) -> None:
+    assert split_two_part(question) is None
+
+
+def test_two_answers_join_with_markers_renumbered_over_both() -> None:
+    channel = passage("five", "Five", "Five hosted the phone-in.")
+    other = passage("other", "Other", "Unrelated.")
+    complaints = passage("ads", "Ads", "Five received 100 complaints.")
+    subject = Answer("q1", "Five — Five hosted the phone-in. [2]", False,
+                     (Citation(2, channel),), (other, channel),
+                     answer_span=AnswerSpan("Five", 2))
+    main = Answer("q2", "100 complaints — Five received 100 complaints. [1]", False,
+                  (Citation(1, complaints),), (complaints, channel),
+                  answer_span=AnswerSpan("100 complaints", 1))
+    joined = join_answers("two-part?", main, subject)
+    assert joined.answer == ("100 complaints — Five received 100 complaints. [1] "
+                             "Five hosted the phone-in. [2]")
+    assert [c.passage.chunk_id for c in joined.citations] == ["ads#0", "five#0"]
+    assert joined.answer_span == AnswerSpan("100 complaints", 1)
+    assert {p.chunk_id for p in joined.passages} == {"ads#0", "five#0", "other#0"}
+
+
+def test_slack_shows_the_lead_value_in_bold() -> None:
+    plain = Answer("q", "84 million euros — It cost 84 million euros. [1]", False,
+                   (Citation(1, BRIDGE),), (BRIDGE,), answer_span=AnswerSpan("84 million euros", 1))
+    assert answer_mrkdwn(plain) == "*84 million euros* — It cost 84 million euros. [1]"
+    without = Answer("q", "It cost a lot. [1]", False, (Citation(1, BRIDGE),), (BRIDGE,))
+    assert answer_mrkdwn(without) == "It cost a lot. [1]"
