@@ -7,7 +7,7 @@ import os
 import resource
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -44,6 +44,21 @@ def percentile(values: list[float], q: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def ms(values: list[float]) -> dict[str, float]:
+    """p50 and p95 in milliseconds."""
+    return {"p50": round(median(values) * 1000, 1), "p95": round(percentile(values, 95) * 1000, 1)}
+
+
+def timed_each(questions: Sequence[Any], run: Callable[[Any], object]) -> list[float]:
+    """Seconds `run` takes on each of `questions`."""
+    times = []
+    for question in questions:
+        started = time.perf_counter()
+        run(question)
+        times.append(time.perf_counter() - started)
+    return times
 
 
 def save(name: str, data: dict[str, Any]) -> None:

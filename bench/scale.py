@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 import psutil
 
-from bench.common import median, percentile, save
+from bench.common import ms, save, timed_each
 from bench.peers import ChromaServer
 from bot.factory import Components
 from config import load_settings
@@ -61,10 +61,6 @@ def synthetic(start: int, count: int, rng: np.random.Generator, words: str = ""
     return chunks, vectors, metas
 
 
-def ms(values: list[float]) -> dict[str, float]:
-    return {"p50": round(median(values) * 1000, 1), "p95": round(percentile(values, 95) * 1000, 1)}
-
-
 def bot(data_dir: str, url: str) -> None:
     """The bot process: answers JSON commands on stdin, one JSON result per line."""
     settings = load_settings(data_dir=data_dir, **{"store.url": url,
@@ -85,14 +81,8 @@ def bot(data_dir: str, url: str) -> None:
             questions = command["questions"]
             vectors = [components.query_embedder.embed([q])[0] for q in questions]
             engine.search(questions[0])
-            bare, search = [], []
-            for question, vector in zip(questions, vectors, strict=True):
-                t1 = time.perf_counter()
-                components.store.query(vector, 40)
-                bare.append(time.perf_counter() - t1)
-                t1 = time.perf_counter()
-                engine.search(question)
-                search.append(time.perf_counter() - t1)
+            bare = timed_each(vectors, lambda v: components.store.query(v, 40))
+            search = timed_each(questions, engine.search)
             result.update(bare_dense_query_ms=ms(bare), search_ms=ms(search))
         result["seconds"] = round(time.perf_counter() - t0, 3)
         if index.last_sync is not None:

@@ -212,6 +212,9 @@ class KeywordIndex:
         if force_rebuild:
             self._discard()
         state = self._read_state()
+        if state is not None and state.store == version.store and state.seq > version.seq:
+            # Another process caught up past the version we read before waiting for the lock.
+            version = max(version, self._store.version(), key=lambda v: v.seq)
         index = self._open()
         if index is None or state is None or state.store != version.store \
                 or state.seq > version.seq:

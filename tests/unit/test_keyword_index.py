@@ -208,3 +208,17 @@ def test_damage_found_while_searching_is_repaired_and_the_search_answered(
     snapshot._searcher = Damaged()  # type: ignore[assignment]
     assert [cid for cid, _ in snapshot.search("bridge toll", 3)] == ["bridge#0"]
     assert index.last_sync is not None and index.last_sync.kind == "rebuild"
+
+
+def test_a_reader_that_waited_for_another_catch_up_does_not_rebuild(store: MemoryStore,
+                                                                    tmp_path: Path) -> None:
+    reader = KeywordIndex(tmp_path / "kw", store)
+    reader.current()
+    put(store, "airship", "A zeppelin hangar opened.")
+    seen = store.version()  # what the reader read before it waited for the lock
+    put(store, "airship2", "A second zeppelin arrived.")
+    KeywordIndex(tmp_path / "kw", store).catch_up()  # another process got there first
+    snapshot = reader.current(seen)
+    assert reader.last_sync is not None and reader.last_sync.kind == "current"
+    assert sorted(cid for cid, _ in snapshot.search("zeppelin", 5)) == ["airship#0",
+                                                                         "airship2#0"]
