@@ -6,6 +6,7 @@ appearance, and only cited passages become citations.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 
@@ -53,7 +54,11 @@ def join_answers(question: str, main: Answer, support: Answer) -> Answer:
     """One answer from two: `main` answers the question, `support` says which subject it is
     about (a two-part question). Markers are rebased on the passages of both and renumbered;
     `support` loses its lead value, so the answer leads with one value only."""
-    passages = tuple({p.chunk_id: p for p in (*main.passages, *support.passages)}.values())
+    # Both stories' best passages first, in the order of the reasoning (which subject, then
+    # what about it): each half of the question ranked its own.
+    paired = [p for pair in itertools.zip_longest(support.passages, main.passages)
+              for p in pair if p is not None]
+    passages = tuple({p.chunk_id: p for p in paired}.values())
     number = {p.chunk_id: n for n, p in enumerate(passages, start=1)}
 
     def rebased(answer: Answer) -> str:
