@@ -9,7 +9,8 @@ its keyword index is a local replica that follows the store's change log. At eac
 - `search` p50/p95 in the bot (query embedding + dense query + keyword + fusion, as
   `newsdesk search`), and the bare dense query with a precomputed vector (baseline, same run);
 - the first answer after one new article is written: catch-up + answer, in the bot;
-- the bot's and the Chroma server's resident memory.
+- the bot's and the Chroma server's resident memory, and a restarted bot's: it opens its
+  replica from disk and answers, as a bot does after a deploy.
 
     python bench/scale.py [--sizes 10000,100000,1000000] [--queries 100]
 """
@@ -110,18 +111,25 @@ def main() -> None:
         settings = load_settings(data_dir=str(Path(tmp) / "writer"),
                                  **{"store.url": server.url, "store.collection": "scale"})
         store = Components(settings).store
-        peer = subprocess.Popen(
-            [sys.executable, __file__, "--bot", str(Path(tmp) / "bot"), server.url],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert peer.stdin is not None and peer.stdout is not None
+        def start_bot() -> subprocess.Popen[str]:
+            return subprocess.Popen(
+                [sys.executable, __file__, "--bot", str(Path(tmp) / "bot"), server.url],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
-        def ask_bot(**command: Any) -> dict[str, Any]:
-            assert peer.stdin is not None and peer.stdout is not None
-            peer.stdin.write(json.dumps(command) + "\n")
-            peer.stdin.flush()
-            return dict(json.loads(peer.stdout.readline()))
+        def ask_bot(bot: subprocess.Popen[str], **command: Any) -> dict[str, Any]:
+            assert bot.stdin is not None and bot.stdout is not None
+            bot.stdin.write(json.dumps(command) + "\n")
+            bot.stdin.flush()
+            return dict(json.loads(bot.stdout.readline()))
 
-        ask_bot(cmd="sync")
+        def stop_bot(bot: subprocess.Popen[str]) -> None:
+            assert bot.stdin is not None
+            bot.stdin.close()
+            bot.wait(timeout=60)
+
+        peer = start_bot()
+
+        ask_bot(peer, cmd="sync")
         results = []
         inserted = 0
         for size in sizes:
@@ -132,12 +140,15 @@ def main() -> None:
                 store.upsert(chunks, vectors, metas)
                 inserted += step
             insert_s = time.perf_counter() - started
-            caught_up = ask_bot(cmd="sync")
-            searched = ask_bot(cmd="search", questions=questions)
+            caught_up = ask_bot(peer, cmd="sync")
+            searched = ask_bot(peer, cmd="search", questions=questions)
             news = synthetic(inserted, 1, rng, words=f"zeppelin{size} hangar opened")
             store.upsert(*news)
             inserted += 1
-            first = ask_bot(cmd="ask", question=f"What did the zeppelin{size} hangar do?")
+            first = ask_bot(peer, cmd="ask", question=f"What did the zeppelin{size} hangar do?")
+            stop_bot(peer)
+            peer = start_bot()  # restarted: opens its replica, answers
+            restarted = ask_bot(peer, cmd="ask", question=f"What did the zeppelin{size} hangar do?")
             assert server.process is not None
             row = {
                 "chunks": store.count(),
@@ -152,13 +163,14 @@ def main() -> None:
                     "s": first["seconds"], **first.get("sync", {}),
                     "cites_it": news[0][0].id in first["cited"]},
                 "bot_rss_mb": searched["rss_mb"],
+                "restarted_bot": {"first_answer_s": restarted["seconds"],
+                                  **restarted.get("sync", {}), "rss_mb": restarted["rss_mb"]},
                 "chroma_server_rss_mb": round(
                     psutil.Process(server.process.pid).memory_info().rss / 2**20),
             }
             print(row, flush=True)
             results.append(row)
-        peer.stdin.close()
-        peer.wait(timeout=60)
+        stop_bot(peer)
         server.stop()
     save("scale", {"queries": args.queries, "sizes": results})
 

@@ -17,6 +17,8 @@ the store's change log (see ingest/store.py), on whichever machine the bot runs.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import logging
 import math
@@ -42,6 +44,7 @@ FORMAT = 1  # bump when the schema or the analysis changes: every index is then 
 _MAX_TERM = 200  # characters; longer "words" (encoded blobs) are not searchable text
 _ADD_BATCH = 2000  # chunks read from the store per request during a rebuild or catch-up
 _WRITER_HEAP = 64_000_000
+_LARGE_CATCH_UP = 10_000  # chunks: after reading this many, hand the memory back
 
 
 class ChangeFeed(Protocol):
@@ -245,6 +248,8 @@ class KeywordIndex:
         if report.kind != "current":
             log.info("keyword index: %s, %d chunks, now at %s", report.kind, report.chunks,
                      version)
+        if report.chunks >= _LARGE_CATCH_UP:
+            _release_memory()
         return report
 
     def _rebuild(self, version: StoreVersion) -> SyncReport:
@@ -353,6 +358,13 @@ class KeywordIndex:
         tmp.write_text(json.dumps({"format": FORMAT, "store": version.store,
                                    "seq": version.seq}))
         os.replace(tmp, state_file)
+
+
+def _release_memory() -> None:
+    """Give back to the system the memory a large catch-up used: glibc keeps freed heap for
+    reuse, and a bot that caught up on a million chunks once should not hold it for good."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _document(chunk: StoredChunk) -> tantivy.Document:
