@@ -171,7 +171,7 @@ class Components:
         settings = self.settings
         retriever = NewsdeskRetriever(searcher=self.searcher, k=settings.retrieval.k)
         extractive = ExtractiveAnswerer(
-            self.keyword_index.current,  # term statistics as of the store now
+            self.keyword_index.latest,  # term statistics as of the search just made
             ExtractiveConfig(**settings.answer.model_dump(
                 include={"max_sentences", "max_words", "min_evidence"})),
             EmbeddingSimilarity(self.query_embedder),

@@ -196,6 +196,12 @@ class KeywordIndex:
                 raise StoreError(f"the keyword index at {self._directory} is not available")
             return self._snapshot
 
+    def latest(self) -> KeywordSnapshot:
+        """The index as last brought up to date, without asking the store again: for the
+        answerer, which reads right after the search that did (one version check a
+        question, not two; the store is read over the network in server mode)."""
+        return self._snapshot or self.current()
+
     def catch_up(self) -> SyncReport:
         """Bring the index up to the store's version now (ingest calls this after writing)."""
         with self._thread_lock:

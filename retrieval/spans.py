@@ -103,13 +103,10 @@ class Span:
 
 @dataclass(frozen=True)
 class SpanMatch:
-    """An answer span, how many words separate it from the nearest of the question's own
-    words in the sentence, and the share of the question's (weighted) words that stand
-    within a few words of it: a value among the question's words is likelier what was
-    asked."""
+    """An answer span and the share of the question's (weighted) words that stand within a
+    few words of it: a value among the question's words is likelier what was asked."""
 
     text: str
-    distance: int
     near: float
     counted: bool = False  # "11 arrests" for "how many people were arrested"
 
@@ -123,7 +120,7 @@ def answer_span(sentence: str, question: str, kind: AnswerType, asked: str = "")
 
 def find_span(sentence: str, question: str, kind: AnswerType, asked: str = "",
               weights: Mapping[str, float] | None = None) -> SpanMatch | None:
-    """The answer span with its distances; `weights` weigh the question's terms (IDF) when
+    """The answer span and its closeness; `weights` weigh the question's terms (IDF) when
     counting those near the span (all 1 without)."""
     if kind in (AnswerType.ANY, AnswerType.REASON):
         return None
@@ -146,8 +143,7 @@ def find_span(sentence: str, question: str, kind: AnswerType, asked: str = "",
     text = best.text.strip(" ,;:")
     if not text:
         return None
-    return SpanMatch(text, _word_gap(sentence, best, anchors),
-                     _near_terms(sentence, best, question, weights), counted)
+    return SpanMatch(text, _near_terms(sentence, best, question, weights), counted)
 
 
 def _candidates(sentence: str, kind: AnswerType, question: str) -> list[Span]:
@@ -312,19 +308,6 @@ def _near_terms(sentence: str, span: Span, question: str,
     after = _WORD.findall(sentence[span.end:])[:window]
     found = {t for w in before + after for t in analyze(w) if t in wanted}
     return sum(wanted[t] for t in found) / total
-
-
-def _word_gap(sentence: str, span: Span, anchors: list[int]) -> int:
-    """Words between the span and the nearest of the question's words (99: none)."""
-    gaps = []
-    for anchor in anchors:
-        if span.start <= anchor < span.end:
-            gaps.append(0)
-        elif anchor < span.start:
-            gaps.append(max(0, len(sentence[anchor:span.start].split()) - 1))
-        else:
-            gaps.append(len(sentence[span.end:anchor].split()))
-    return min(gaps, default=99)
 
 
 def _with_counted_noun(sentence: str, span: Span, question: str) -> Span:

@@ -222,3 +222,11 @@ def test_a_reader_that_waited_for_another_catch_up_does_not_rebuild(store: Memor
     assert reader.last_sync is not None and reader.last_sync.kind == "current"
     assert sorted(cid for cid, _ in snapshot.search("zeppelin", 5)) == ["airship#0",
                                                                          "airship2#0"]
+
+
+def test_latest_serves_the_last_catch_up_without_asking_the_store(store: MemoryStore,
+                                                                   tmp_path: Path) -> None:
+    index = KeywordIndex(tmp_path / "kw", store)
+    asked = index.current()
+    store.version = None  # type: ignore[assignment,method-assign]  # would fail if called
+    assert index.latest() is asked

@@ -134,3 +134,22 @@ def test_llm_answers_through_a_fake_chat_model(tmp_path: Path, corpus: Path) -> 
     uncited = engine("Something happened.").ask("What did the committee agree on the harbour?")
     assert uncited.note is not None and "cited no passage" in uncited.note
     assert uncited.citations and not uncited.abstained
+
+
+def test_a_derived_index_that_fails_does_not_fail_the_ingest(
+        tmp_path: Path, corpus: Path, caplog: pytest.LogCaptureFixture) -> None:
+    class Broken:
+        calls = 0
+
+        def catch_up(self) -> object:
+            self.calls += 1
+            raise OSError("disk full")
+
+    store, broken = MemoryStore(), Broken()
+    run = Ingestor(store, HashingEmbedder(), NoNetwork(),
+                   chunking=ChunkingSettings(max_tokens=40, overlap_tokens=8),
+                   settings=IngestSettings(), derived=[broken])
+    summary = run.ingest([str(corpus)])
+    assert summary.added == len(TOPICS) and not summary.failed
+    assert broken.calls >= 1
+    assert "could not update Broken; it catches up when next read" in caplog.text
