@@ -50,7 +50,8 @@ def describe(passage: Passage, link: bool = True) -> str:
     title = escape(passage.title or passage.article_id).replace("|", "∣")
     name = f"<{passage.url}|{title}>" if link and passage.url else f"*{title}*"
     details = [escape(x) for x in passage.details]
-    return name + (f" — {', '.join(details)}" if details else "")
+    also = f"; _{escape(passage.also_ran)}_" if passage.reprints else ""
+    return name + (f" — {', '.join(details)}" if details else "") + also
 
 
 def answer_mrkdwn(answer: Answer) -> str:
@@ -59,7 +60,7 @@ def answer_mrkdwn(answer: Answer) -> str:
     span = answer.answer_span
     if span is not None:
         lead = escape(span.text)
-        if text.startswith(lead + " — "):
+        if text.startswith((lead + " — ", lead + ", as of")):
             return f"*{lead}*{text[len(lead):]}"
     return text
 

@@ -22,11 +22,13 @@ from pydantic import BaseModel, ValidationError
 from bot.logs import configure_logging, safe
 from config import Settings, load_settings
 from ingest.errors import NewsdeskError
-from ingest.parse import parse_filter
+from ingest.ids import source_names
+from ingest.parse import parse_date, parse_filter
 from ingest.records import IngestSummary, SearchFilter
 from ingest.schedule import ScheduledSource, parse_interval
 from retrieval.evaluation import EvalQuestion, score_question, summarise
 from retrieval.records import Answer, Passage
+from retrieval.time_window import TimeWindow
 
 if TYPE_CHECKING:  # imported when a command needs it: `newsdesk --help` stays quick
     from bot.factory import Components
@@ -194,6 +196,9 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"chunks     {data['chunks']}")
     span = f"{data['published_from']} .. {data['published_to']}" if data["published_from"] else "-"
     click.echo(f"published  {span}")
+    click.echo(f"dated      {data['dated_articles']} of {data['articles']} articles")
+    if data["wire_copies"]:
+        click.echo(f"copies     {data['wire_copies']} articles are copies of a wire story")
     click.echo(f"store      {data['store']} (collection {data['collection']})")
     click.echo(f"model      {data['model']}")
     if data["sources"]:
@@ -207,23 +212,40 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
 def _filter(sources: tuple[str, ...], since: str | None, until: str | None) -> SearchFilter:
     try:
-        return parse_filter(sources, since, until)
+        return parse_filter(source_names(sources), since, until)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
 
+def _as_of(value: str | None) -> datetime | None:
+    """--as-of: the moment the question's time words are read from (default now)."""
+    if not value:
+        return None
+    parsed = parse_date(value)
+    if parsed is None:
+        raise click.BadParameter(f"not a date: {value!r}", param_hint="--as-of")
+    return parsed
+
+
 def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--as-of", "as_of", metavar="DATE",
+        help="Read time words in questions (\"last week\", \"in March\") as of this date "
+             "instead of today (YYYY-MM-DD), for reproducible runs.")(command)
     command = click.option("--until", help="Only articles published on or before (YYYY-MM-DD).")(
         command)
     command = click.option("--since", help="Only articles published on or after (YYYY-MM-DD).")(
         command)
     command = click.option("--source", "sources", multiple=True,
-                           help="Only articles from this source (repeatable).")(command)
+                           help="Only articles from this source: a source name, or a folder, "
+                                "feed or page URL as ingested (repeatable).")(command)
     return click.option("-k", "k", type=click.IntRange(1, 100),
                         help="Passages to retrieve (default from settings).")(command)
 
 
 def _render(answer: Answer, streamed: str | None = None) -> None:
+    if answer.window is not None and not streamed:
+        click.secho(f"{answer.window.label}:", dim=True)
     if streamed is None or streamed.strip() != answer.answer:
         if streamed:
             click.echo()
@@ -242,7 +264,7 @@ def _render(answer: Answer, streamed: str | None = None) -> None:
 def _lead_in_bold(answer: Answer) -> str:
     """The answer with the value it leads with in bold (plain when not a terminal)."""
     span = answer.answer_span
-    if span is None or not answer.answer.startswith(span.text + " — "):
+    if span is None or not answer.answer.startswith((span.text + " — ", span.text + ", as of")):
         return answer.answer
     return click.style(span.text, bold=True) + answer.answer[len(span.text):]
 
@@ -251,7 +273,8 @@ def _describe(passage: Passage) -> str:
     text = passage.title or passage.article_id
     if passage.details:
         text += f" ({', '.join(passage.details)})"
-    return text + (f" <{passage.url}>" if passage.url else f" [{passage.article_id}]")
+    text += f" <{passage.url}>" if passage.url else f" [{passage.article_id}]"
+    return text + (f"; {passage.also_ran}" if passage.reprints else "")
 
 
 @cli.command()
@@ -263,9 +286,14 @@ def _describe(passage: Passage) -> str:
 @_filter_options
 @click.pass_context
 def ask(ctx: click.Context, question: str | None, as_json: bool, jsonl: bool, k: int | None,
-        sources: tuple[str, ...], since: str | None, until: str | None) -> None:
-    """Answer QUESTION from the ingested articles, citing passages as [n]."""
+        sources: tuple[str, ...], since: str | None, until: str | None,
+        as_of: str | None) -> None:
+    """Answer QUESTION from the ingested articles, citing passages as [n].
+
+    Time words in the question ("last week", "since Monday", "in March 2005") restrict it to
+    articles published then; --since/--until, when given, win over them."""
     where = _filter(sources, since, until)
+    moment = _as_of(as_of)
     engine = _components(ctx).build_engine()
     if jsonl:
         for number, line in enumerate(sys.stdin, start=1):
@@ -276,18 +304,20 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, jsonl: bool, k:
             except ValueError as exc:
                 _print_json({"error": f"line {number}: {exc}"})
                 continue
-            answer = engine.ask(request.question, request.history, k=k, where=where)
+            answer = engine.ask(request.question, request.history, k=k, where=where,
+                                as_of=moment)
             _print_json(answer.as_dict())
             sys.stdout.flush()
         return
     if not question:
         raise click.UsageError("give a QUESTION, or --jsonl to read questions from stdin")
     if as_json:
-        _print_json(engine.ask(question, k=k, where=where).as_dict())
+        _print_json(engine.ask(question, k=k, where=where, as_of=moment).as_dict())
         return
     streaming = _components(ctx).settings.answer.mode == "llm" and sys.stdout.isatty()
     echo = _StreamEcho()
-    answer = engine.ask(question, k=k, where=where, on_token=echo if streaming else None)
+    answer = engine.ask(question, k=k, where=where, on_token=echo if streaming else None,
+                        as_of=moment)
     _render(answer, echo.text if streaming else None)
 
 
@@ -327,16 +357,38 @@ def _jsonl_request(line: str) -> _AskRequest:
 @_filter_options
 @click.pass_context
 def search(ctx: click.Context, question: str, as_json: bool, k: int | None,
-           sources: tuple[str, ...], since: str | None, until: str | None) -> None:
-    """Show the ranked passages retrieved for QUESTION."""
+           sources: tuple[str, ...], since: str | None, until: str | None,
+           as_of: str | None) -> None:
+    """Show the ranked passages retrieved for QUESTION (its time words set the window)."""
     engine = _components(ctx).build_engine()
-    passages = engine.search(question, k=k, where=_filter(sources, since, until))
+    asked, where = engine.windowed(question, _filter(sources, since, until), _as_of(as_of))
+    passages = engine.search(asked, k=k, where=where)
     if as_json:
         _print_json([{"rank": i, **p.as_dict()} for i, p in enumerate(passages, start=1)])
         return
+    if where is not None and (where.since or where.until):
+        click.secho(f"{TimeWindow(where.since, where.until).label}:", dim=True)
     for rank, passage in enumerate(passages, start=1):
         click.secho(f"{rank}. {_describe(passage)}  score {passage.score:.4f}", bold=True)
         click.echo(_excerpt(passage.text, 400))
+
+
+@cli.command()
+@click.argument("topic")
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as a JSON Answer.")
+@_filter_options
+@click.pass_context
+def timeline(ctx: click.Context, topic: str, as_json: bool, k: int | None,
+             sources: tuple[str, ...], since: str | None, until: str | None,
+             as_of: str | None) -> None:
+    """List TOPIC's dated developments, oldest first: one cited sentence per article, wire
+    copies collapsed. Chat, Slack and the API answer "timeline of …" questions the same way."""
+    engine = _components(ctx).build_engine()
+    answer = engine.timeline(topic, where=_filter(sources, since, until), as_of=_as_of(as_of))
+    if as_json:
+        _print_json(answer.as_dict())
+        return
+    _render(answer)
 
 
 def _excerpt(text: str, limit: int) -> str:
@@ -353,13 +405,14 @@ CHAT_HELP = "Commands: /sources (passages behind the last answer), /reset (new c
 @_filter_options
 @click.pass_context
 def chat(ctx: click.Context, k: int | None, sources: tuple[str, ...], since: str | None,
-         until: str | None) -> None:
+         until: str | None, as_of: str | None) -> None:
     """Chat about the articles; follow-up questions use the conversation so far.
 
     With a pipe on stdin, answers each line in turn and exits at the end of the input:
     `echo "Who won?" | newsdesk chat`. Ctrl-C cancels an answer; at the prompt it quits.
     """
     where = _filter(sources, since, until)
+    moment = _as_of(as_of)
     components = _components(ctx)
     engine = components.build_engine()
     interactive = sys.stdin.isatty()
@@ -390,7 +443,7 @@ def chat(ctx: click.Context, k: int | None, sources: tuple[str, ...], since: str
         echo = _StreamEcho()
         try:
             answer = engine.ask(question, history, k=k, where=where,
-                                on_token=echo if streaming else None)
+                                on_token=echo if streaming else None, as_of=moment)
         except KeyboardInterrupt:
             click.secho("\n(cancelled)", dim=True)
             continue

@@ -23,6 +23,7 @@ from ingest.embedding import (
 from ingest.errors import ConfigError, NewsdeskError
 from ingest.store import ChromaStore
 from retrieval.answerers import ExtractiveAnswerer
+from retrieval.dates import read_question_time
 from retrieval.engine import AnswerEngine
 from retrieval.extractive import ExtractiveConfig
 from retrieval.keyword_index import KeywordIndex
@@ -176,8 +177,11 @@ class Components:
                 include={"max_sentences", "max_words", "min_evidence"})),
             EmbeddingSimilarity(self.query_embedder),
         )
+        # Question time words are read by dateparser; timelines use the index's terms.
         if settings.answer.mode == "extractive":
-            return AnswerEngine(retriever, extractive, k=settings.retrieval.k)
+            return AnswerEngine(retriever, extractive, k=settings.retrieval.k,
+                                time_reader=read_question_time,
+                                analyzer=self.keyword_index.latest)
         from retrieval.llm import LLMAnswerer, build_chat_model
 
         llm = settings.llm
@@ -187,7 +191,9 @@ class Components:
         model = build_chat_model(llm, key.get_secret_value() if key else None)
         answerer = LLMAnswerer(model, extractive, stream=llm.stream)
         return AnswerEngine(retriever, answerer, k=settings.retrieval.k,
-                            condenser=answerer.condense if llm.condense else None)
+                            condenser=answerer.condense if llm.condense else None,
+                            time_reader=read_question_time,
+                            analyzer=self.keyword_index.latest)
 
     def build_slack_bot(self, tokens: SlackTokens, metrics: Metrics | None = None
                         ) -> NewsdeskSlackBot:

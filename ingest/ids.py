@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 _TRACKING_PARAMS = re.compile(
@@ -79,3 +82,14 @@ def chunk_id(article_id: str, index: int) -> str:
 def article_of(chunk_id: str) -> str:
     """The article id a chunk id belongs to (article ids may themselves contain `#`)."""
     return chunk_id.rsplit("#", 1)[0]
+
+
+def source_names(values: Sequence[str]) -> tuple[str, ...]:
+    """Sources as a filter names them: a source name or URL as given, a folder or file (a
+    value with a path separator, or starting with `~` or `.`) as the absolute path it was
+    ingested under."""
+    return tuple(
+        str(Path(v).expanduser().resolve())
+        if not v.startswith(("http://", "https://")) and (os.sep in v or v.startswith(("~", ".")))
+        else v
+        for v in values)

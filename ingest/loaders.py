@@ -165,7 +165,7 @@ def _load_file(item: SourceItem, fetcher: Fetcher, limits: IngestSettings) -> It
         yield make_article(
             source_name=str(path), fallback_id=fallback_id, origin=item.origin,
             title=parsed.title, text=parsed.body, url=parsed.url, author=parsed.author,
-            published=parsed.published, **defaults,
+            published=parsed.published, updated=parsed.updated, **defaults,
         )
     elif suffix in HTML_SUFFIXES:
         yield _html_article(text, str(path), fallback_id, item.origin, None, defaults)
@@ -231,6 +231,7 @@ def make_article(
     author: str | None = None,
     source: str | None = None,
     published: datetime | None = None,
+    updated: datetime | None = None,
     category: str | None = None,
 ) -> Article:
     """Normalise fields, pick the stable id and compute hashes; no text is a SourceError."""
@@ -243,6 +244,11 @@ def make_article(
         source = (urlsplit(canonical).hostname or "").removeprefix("www.") or None
     author = " ".join(author.split()) if author else None
     published_iso = published.astimezone(UTC).isoformat() if published else ""
+    if updated is not None and published is not None and updated <= published:
+        updated = None  # "updated" at or before publication says nothing
+    # Only a present `updated` joins the hash: articles stored before it was read keep
+    # their version (no re-embedding on upgrade).
+    revised = (updated.astimezone(UTC).isoformat(),) if updated else ()
     return Article(
         id=canonical or fallback_id,
         title=title,
@@ -251,10 +257,12 @@ def make_article(
         source=source,
         author=author or None,
         published=published,
+        updated=updated,
         category=category,
         origin=origin,
         content_hash=sha256(
-            title, body, canonical or "", source or "", author or "", published_iso, category or ""
+            title, body, canonical or "", source or "", author or "", published_iso,
+            category or "", *revised,
         ),
         text_hash=text_hash(body),
     )
@@ -270,13 +278,15 @@ def _html_article(
     if doc is None or not getattr(doc, "text", None):
         raise SourceError(source_name, "no article text found in the HTML")
     title = doc.title or ""
+    published, updated = html_dates(html)
     paragraphs = [line for line in doc.text.split("\n") if line.strip()]
     if paragraphs and title and paragraphs[0].strip() == title.strip():
         paragraphs = paragraphs[1:]  # trafilatura repeats the headline as the first line
     return make_article(
         source_name=source_name, fallback_id=fallback_id, origin=origin,
         title=title, text="\n\n".join(paragraphs), url=doc.url or url, author=doc.author,
-        published=parse_date(doc.date),
+        # trafilatura's date is the day only; the page's own metadata has the time.
+        published=published or parse_date(doc.date), updated=updated,
         source=doc.sitename or defaults.get("source"),
         category=(doc.categories[0] if doc.categories else defaults.get("category")),
     )
@@ -336,7 +346,7 @@ def _json_record(
             fallback_id=str(fields.id) if fields.id is not None else fallback_id,
             origin=origin, title=fields.title, text=fields.text, url=fields.url,
             author=fields.author, source=fields.source or defaults.get("source"),
-            published=parse_date(fields.published),
+            published=parse_date(fields.published), updated=parse_date(fields.updated),
             category=fields.category or defaults.get("category"),
         )
     except SourceError as exc:
@@ -400,12 +410,10 @@ def _feed_entry(
     content = entry.get("content") or []
     html = content[0].get("value", "") if content else entry.get("summary", "")
     text = html_fragment_text(html)
-    published = None
-    for key in ("published_parsed", "updated_parsed"):
-        if entry.get(key):
-            year, month, day, hour, minute, second = entry[key][:6]
-            published = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-            break
+    published = _entry_date(entry, "published_parsed")
+    updated = _entry_date(entry, "updated_parsed")
+    if published is None:
+        published, updated = updated, None  # a feed that gives only `updated` dates by it
     tags = entry.get("tags") or []
     category = tags[0].get("term") if tags else None
     page_failure: SourceError | None = None
@@ -417,7 +425,8 @@ def _feed_entry(
                 {"source": feed_title, "category": category},
             )
             if len(article.text) > len(text):
-                return _with_feed_fields(article, entry, published, feed_title, category), None
+                return (_with_feed_fields(article, entry, published, updated, feed_title,
+                                          category), None)
         except SourceError as exc:
             if not text:
                 raise
@@ -427,21 +436,71 @@ def _feed_entry(
         source_name=label,
         fallback_id=entry.get("id") or f"{origin}#{label.rsplit(' ', 1)[-1]}",
         origin=origin, title=entry.get("title", ""), text=text, url=link,
-        author=entry.get("author"), source=feed_title, published=published, category=category,
+        author=entry.get("author"), source=feed_title, published=published, updated=updated,
+        category=category,
     ), page_failure
 
 
+def _entry_date(entry: Any, key: str) -> datetime | None:
+    if not entry.get(key):
+        return None
+    year, month, day, hour, minute, second = entry[key][:6]
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
 def _with_feed_fields(
-    article: Article, entry: Any, published: datetime | None, feed_title: str | None,
-    category: str | None,
+    article: Article, entry: Any, published: datetime | None, updated: datetime | None,
+    feed_title: str | None, category: str | None,
 ) -> Article:
     """Prefer the feed's own metadata over what was scraped from the linked page."""
     return make_article(
         source_name=article.id, fallback_id=article.id, origin=article.origin,
         title=entry.get("title") or article.title, text=article.text, url=article.url,
         author=entry.get("author") or article.author, source=feed_title or article.source,
-        published=published or article.published, category=category or article.category,
+        published=published or article.published, updated=updated or article.updated,
+        category=category or article.category,
     )
+
+
+_META_PUBLISHED = ("article:published_time", "og:published_time", "datePublished",
+                   "pubdate", "publishdate", "date")
+_META_UPDATED = ("article:modified_time", "og:updated_time", "dateModified", "lastmod")
+
+
+def html_dates(html: str) -> tuple[datetime | None, datetime | None]:
+    """Publication and revision times from a page's metadata: `<meta>` tags (Open Graph,
+    `itemprop`) and JSON-LD `datePublished` / `dateModified`."""
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (ValueError, lxml.etree.ParserError):
+        return None, None
+    found: dict[str, str] = {}
+    for meta in root.iter("meta"):
+        key = meta.get("property") or meta.get("name") or meta.get("itemprop") or ""
+        if meta.get("content"):
+            found.setdefault(key, meta.get("content", ""))
+    for script in root.iter("script"):
+        if (script.get("type") or "").lower() == "application/ld+json" and script.text:
+            for item in _json_ld_items(script.text):
+                for key in ("datePublished", "dateModified"):
+                    if isinstance(item.get(key), str):
+                        found.setdefault(key, item[key])
+
+    def first(keys: tuple[str, ...]) -> datetime | None:
+        return next((d for k in keys if (d := parse_date(found.get(k))) is not None), None)
+
+    return first(_META_PUBLISHED), first(_META_UPDATED)
+
+
+def _json_ld_items(text: str) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return []
+    items = data if isinstance(data, list) else [data]
+    if isinstance(data, dict) and isinstance(data.get("@graph"), list):
+        items = data["@graph"]
+    return [item for item in items if isinstance(item, dict)]
 
 
 _BLOCK_TAGS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr")

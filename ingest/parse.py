@@ -33,6 +33,11 @@ class ParsedText:
     author: str | None = None
     published: datetime | None = None
     url: str | None = None
+    updated: datetime | None = None
+
+
+_UPDATED_LINE = re.compile(r"^\s*(?:last\s+)?(?:updated|modified|revised)\s*(?:on|at)?\s*:?\s*"
+                           r"(?P<when>.+?)\s*$", re.IGNORECASE)
 
 
 def strip_markdown(text: str) -> str:
@@ -114,6 +119,7 @@ def parse_text_article(raw: str) -> ParsedText:
     url, end = _trailing_url(lines)
     author: str | None = None
     published: datetime | None = None
+    updated: datetime | None = None
     body_start = nonblank[0] + 1
     saw_front_matter = False
     for index in nonblank[1:]:
@@ -123,6 +129,8 @@ def parse_text_article(raw: str) -> ParsedText:
         byline = _BYLINE.match(strip_markdown(line))
         if author is None and byline and len(byline.group("who").split()) <= 8:
             author = byline.group("who").strip()
+        elif updated is None and (revised := _updated_line(line)) is not None:
+            updated = revised
         elif published is None and (date := _looks_like_date_line(line)) is not None:
             published = date
         elif saw_front_matter and _is_credit(line):
@@ -135,7 +143,14 @@ def parse_text_article(raw: str) -> ParsedText:
         body_start = index + 1
 
     body = normalise_text(strip_markdown("\n".join(lines[body_start:end])))
-    return ParsedText(title=title, body=body, author=author, published=published, url=url)
+    return ParsedText(title=title, body=body, author=author, published=published, url=url,
+                      updated=updated)
+
+
+def _updated_line(line: str) -> datetime | None:
+    """`Updated: 24 November 2026 09:30`: when the article was last revised."""
+    match = _UPDATED_LINE.match(line)
+    return _looks_like_date_line(match.group("when")) if match else None
 
 
 def _trailing_url(lines: list[str]) -> tuple[str | None, int]:

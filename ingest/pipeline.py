@@ -35,6 +35,7 @@ from ingest.loaders import (
     path_article_id,
     source_origin,
 )
+from ingest.near_duplicates import Lead, copy_group
 from ingest.records import Article, Chunk, ChunkMeta, Failure, IngestSummary
 from ingest.store import StoredArticle
 
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 
 # Bump when chunking changes in a way that should re-embed everything.
 CHUNKER_VERSION = "1"
+# Wire copies: stored first chunks compared with each new one, and how alike (cosine) two
+# first chunks of one batch must be to be compared (copies of one story score above 0.9).
+COPY_CANDIDATES = 3
+BATCH_SIMILARITY = 0.8
 
 
 class ChunkWriter(Protocol):
@@ -53,6 +58,8 @@ class ChunkWriter(Protocol):
     def delete_stale(self, article_id: str, keep_hash: str) -> None: ...
     def delete_articles(self, article_ids: Sequence[str]) -> None: ...
     def writing(self) -> AbstractContextManager[None]: ...
+    def nearest_leads(self, vectors: np.ndarray, n: int) -> list[list[ChunkMeta]]: ...
+    def get_texts(self, ids: Sequence[str]) -> dict[str, str]: ...
 
 
 class DerivedIndex(Protocol):
@@ -249,6 +256,11 @@ class Ingestor:
             for p in run.pending for c in p.chunks
         ]
         vectors = self._embedder.embed([c.embed_text for c in chunks])
+        copies = self._wire_copies(run.pending, chunks, vectors)
+        if copies:
+            metas = [replace(m, copy_of=copies.get(m.article_id)) for m in metas]
+            run.summary.wire_copies.extend(
+                {"id": article_id, "copy_of": group} for article_id, group in copies.items())
         self._store.upsert(chunks, vectors, metas)
         for pending in run.pending:
             if pending.is_update:
@@ -261,6 +273,35 @@ class Ingestor:
         run.pending.clear()
         run.pending_chunks = 0
         self._update_derived()
+
+    def _wire_copies(self, pending: Sequence[_Pending], chunks: Sequence[Chunk],
+                     vectors: np.ndarray) -> dict[str, str]:
+        """Which of the pending articles are copies of a wire story already stored or
+        earlier in this batch (article id → the story's group id). Candidates are the
+        nearest first chunks by embedding; the shingle resemblance decides."""
+        first = {c.article_id: n for n, c in enumerate(chunks) if c.index == 0}
+        order = [p for p in pending if p.article.id in first]
+        if not order:
+            return {}
+        leads = np.asarray([vectors[first[p.article.id]] for p in order])
+        neighbours = self._store.nearest_leads(leads, COPY_CANDIDATES)
+        texts = self._store.get_texts([m.article_id + "#0" for found in neighbours
+                                       for m in found])
+        copies: dict[str, str] = {}
+        batch: list[tuple[Lead, np.ndarray]] = []
+        for p, vector, found in zip(order, leads, neighbours, strict=True):
+            lead = Lead(p.article.id, p.article.id, chunks[first[p.article.id]].text,
+                        p.article.published)
+            stored = [Lead(m.article_id, m.group, texts.get(m.article_id + "#0", ""),
+                           m.published) for m in found]
+            # Earlier articles of this batch are not in the store yet.
+            alike = [other for other, v in batch if float(vector @ v) >= BATCH_SIMILARITY]
+            group = copy_group(lead, [*stored, *alike])
+            if group is not None:
+                copies[p.article.id] = group
+                lead = Lead(lead.article_id, group, lead.text, lead.published)
+            batch.append((lead, vector))
+        return copies
 
     def _update_derived(self) -> None:
         for index in self._derived:

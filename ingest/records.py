@@ -23,6 +23,9 @@ class Article:
     source: str | None = None
     author: str | None = None
     published: datetime | None = None
+    # When the source says the article was last revised (RSS/Atom `updated`, JSON
+    # `updated_at`, HTML `article:modified_time` / JSON-LD `dateModified`).
+    updated: datetime | None = None
     category: str | None = None
     # What the user asked to ingest (a root path or URL); prune and failure handling use it.
     origin: str = ""
@@ -71,6 +74,10 @@ class ChunkMeta:
     author: str | None = None
     category: str | None = None
     published: datetime | None = None
+    updated: datetime | None = None
+    # The article this one is a near-copy of (a wire story republished with small edits):
+    # the id its group is known by, set at ingest. None for an article standing alone.
+    copy_of: str | None = None
     start: int = 0
     end: int = 0
 
@@ -81,14 +88,16 @@ class ChunkMeta:
             content_hash=content_hash, text_hash=article.text_hash, title=article.title,
             header=chunk.header, origin=article.origin, path=article.path, url=article.url,
             source=article.source, author=article.author, category=article.category,
-            published=article.published, start=chunk.start, end=chunk.end,
+            published=article.published, updated=article.updated, start=chunk.start,
+            end=chunk.end,
         )
 
     def to_chroma(self) -> dict[str, str | int]:
-        """Flat metadata; `published` as epoch seconds so that it can be range-filtered.
+        """Flat metadata; dates as epoch seconds so that they can be range-filtered.
         Chroma rejects None, so absent fields are left out (and match no filter)."""
         values: dict[str, Any] = {**self.__dict__}
-        values["published"] = int(self.published.timestamp()) if self.published else None
+        values["published"] = _epoch(self.published)
+        values["updated"] = _epoch(self.updated)
         return {k: v for k, v in values.items() if v is not None and v != ""}
 
     @classmethod
@@ -99,7 +108,6 @@ class ChunkMeta:
             value = meta.get(key)
             return None if value is None else str(value)
 
-        published = meta.get("published")
         return cls(
             article_id=str(meta.get("article_id") or article_of(chunk_id)),
             chunk_index=int(meta.get("chunk_index", 0)),
@@ -111,22 +119,36 @@ class ChunkMeta:
             origin=str(meta.get("origin", "")),
             path=str(meta.get("path", "")),
             url=text("url"), source=text("source"), author=text("author"),
-            category=text("category"),
-            published=datetime.fromtimestamp(int(published), tz=UTC)
-            if isinstance(published, int | float) else None,
+            category=text("category"), copy_of=text("copy_of"),
+            published=_from_epoch(meta.get("published")),
+            updated=_from_epoch(meta.get("updated")),
             start=int(meta.get("start", 0)),
             end=int(meta.get("end", 0)),
         )
 
     @property
     def published_epoch(self) -> int | None:
-        return int(self.published.timestamp()) if self.published else None
+        return _epoch(self.published)
+
+    @property
+    def group(self) -> str:
+        """The id of the wire story this article is a copy of, else its own id."""
+        return self.copy_of or self.article_id
+
+
+def _epoch(value: datetime | None) -> int | None:
+    return int(value.timestamp()) if value is not None else None
+
+
+def _from_epoch(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(value), tz=UTC) if isinstance(value, int | float) else None
 
 
 @dataclass(frozen=True)
 class SearchFilter:
     """Restrictions on which articles may be retrieved; the store adapter turns it into its
-    own query language, in-memory indexes use `accepts`."""
+    own query language, in-memory indexes use `accepts`. A `sources` entry matches an
+    article's source name or its origin (the folder, feed or page URL it was ingested as)."""
 
     sources: tuple[str, ...] = ()
     since: datetime | None = None
@@ -142,10 +164,12 @@ class SearchFilter:
         return (int(self.since.timestamp()) if self.since is not None else None,
                 int(self.until.timestamp()) if self.until is not None else None)
 
-    def accepts(self, source: str | None, published: int | None) -> bool:
-        """Whether a chunk of `source` published at epoch second `published` may be retrieved:
-        the rule the store adapter's query applies, for indexes that filter in Python."""
-        if self.sources and source not in self.sources:
+    def accepts(self, source: str | None, published: int | None,
+                origin: str | None = None) -> bool:
+        """Whether a chunk of `source` (ingested from `origin`) published at epoch second
+        `published` may be retrieved: the rule the store adapter's query applies, for indexes
+        that filter in Python."""
+        if self.sources and source not in self.sources and origin not in self.sources:
             return False
         since, until = self.epoch_bounds()
         if since is not None and (published is None or published < since):
@@ -181,6 +205,8 @@ class IngestSummary:
     removed: int = 0
     chunks: int = 0
     duplicates: list[dict[str, str]] = field(default_factory=list)
+    # Near-copies of a stored wire story (stored, and grouped with it).
+    wire_copies: list[dict[str, str]] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
     not_modified: list[str] = field(default_factory=list)  # URLs that answered 304
     # Stored, but with less than the source had (a feed teaser whose linked page failed).
@@ -193,6 +219,7 @@ class IngestSummary:
             "unchanged": self.unchanged,
             "removed": self.removed,
             "duplicates": list(self.duplicates),
+            "wire_copies": list(self.wire_copies),
             "failed": [{"source": f.source, "reason": f.reason} for f in self.failed],
             "chunks": self.chunks,
             "not_modified": list(self.not_modified),
@@ -218,7 +245,14 @@ class ArticleIn(BaseModel):
     published: str | int | float | None = Field(
         None,
         validation_alias=AliasChoices(
-            "published_at", "published", "date", "pubDate", "publishedAt", "time"
+            "published_at", "published", "date", "pubDate", "publishedAt", "time",
+            "datePublished",
+        ),
+    )
+    updated: str | int | float | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            "updated_at", "updated", "modified", "modified_at", "updatedAt", "dateModified",
         ),
     )
     category: str | None = Field(None, validation_alias=AliasChoices("category", "section"))

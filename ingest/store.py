@@ -99,7 +99,8 @@ def chroma_where(where: SearchFilter | None) -> dict[str, Any] | None:
         return None
     clauses: list[dict[str, Any]] = []
     if where.sources:
-        clauses.append({"source": {"$in": list(where.sources)}})
+        named = list(where.sources)
+        clauses.append({"$or": [{"source": {"$in": named}}, {"origin": {"$in": named}}]})
     since, until = where.epoch_bounds()
     if since is not None:
         clauses.append({"published": {"$gte": since}})
@@ -369,10 +370,38 @@ class ChromaStore:
         return sorted(chunks, key=lambda c: (order.get(c.meta.article_id, 0),
                                              c.meta.chunk_index))
 
+    def nearest_leads(self, vectors: np.ndarray, n: int) -> list[list[ChunkMeta]]:
+        """For each vector, the metadata of the `n` nearest first chunks (one per article)."""
+        if len(vectors) == 0 or self._collection.count() == 0:
+            return [[] for _ in range(len(vectors))]
+        with self._guard("search"):
+            result = self._collection.query(query_embeddings=list(vectors), n_results=n,
+                                            where={"chunk_index": 0}, include=["metadatas"])
+        return [[ChunkMeta.from_chroma(i, m) for i, m in zip(ids, metas, strict=True)]
+                for ids, metas in zip(result["ids"], result["metadatas"], strict=True)]
+
+    def get_texts(self, ids: Sequence[str]) -> dict[str, str]:
+        """Chunk texts by id (absent ids are left out)."""
+        return {chunk.id: chunk.text for chunk in self.get(list(dict.fromkeys(ids)))}
+
+    def copies_of(self, groups: Sequence[str]) -> list[ChunkMeta]:
+        """The first chunk's metadata of every article in these wire story groups (the group's
+        first copy and the articles marked as copies of it)."""
+        if not groups:
+            return []
+        named = list(groups)
+        where = {"$and": [{"chunk_index": 0}, {"$or": [{"copy_of": {"$in": named}},
+                                                       {"article_id": {"$in": named}}]}]}
+        with self._guard("read chunks"):
+            page = self._collection.get(where=where, include=["metadatas"])
+        return [ChunkMeta.from_chroma(i, m)
+                for i, m in zip(page["ids"], page["metadatas"], strict=True)]
+
     def stats(self) -> dict[str, Any]:
         articles: set[str] = set()
         sources: Counter[str] = Counter()
         dates: list[int] = []
+        copies = 0
         chunks = 0
         for chunk in self.iter_chunks(include_text=False):
             chunks += 1
@@ -383,8 +412,11 @@ class ChromaStore:
             sources[meta.source or "(none)"] += 1
             if meta.published_epoch is not None:
                 dates.append(meta.published_epoch)
+            copies += meta.copy_of is not None
         return {
             "articles": len(articles),
+            "dated_articles": len(dates),
+            "wire_copies": copies,
             "chunks": chunks,
             "sources": dict(sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))),
             "published_from": _iso(min(dates)) if dates else None,

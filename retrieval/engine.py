@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
@@ -17,18 +18,24 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from ingest.records import SearchFilter
 from retrieval.answerers import Answerer, Draft, TokenSink
 from retrieval.citations import join_answers, validate_citations
-from retrieval.extractive import abstention_text
+from retrieval.extractive import TermAnalyzer, abstention_text
 from retrieval.history import conversation_context, is_followup, search_query
-from retrieval.records import Answer, AnswerSpan, Passage, Turn
+from retrieval.records import ABSTENTION, Answer, AnswerSpan, Passage, Turn, closest_articles
 from retrieval.retriever import NewsdeskRetriever, filtered, to_passages
+from retrieval.time_window import QuestionTime, TimeWindow
+from retrieval.timeline import compose_timeline, developments, timeline_topic
 from retrieval.two_part import TwoPart, split_two_part
 
 Condenser = Callable[[str, Sequence[Turn]], str]
+# The publication window a question's own words give, relative to a moment (retrieval.dates).
+TimeReader = Callable[[str, datetime], QuestionTime | None]
 
 # The answerer reads the top ANSWER_PASSAGES ranked passages, plus every other chunk of the
 # top CONTEXT_ARTICLES articles among them (tuned with the extractive answerer on a dev set).
 ANSWER_PASSAGES = 6
 CONTEXT_ARTICLES = 3
+# A timeline reads this many articles of the story (one passage each, wire copies collapsed).
+TIMELINE_ARTICLES = 12
 
 
 @dataclass(frozen=True)
@@ -51,9 +58,12 @@ class ChainState:
 
 class AnswerEngine:
     def __init__(self, retriever: BaseRetriever, answerer: Answerer, *, k: int,
-                 condenser: Condenser | None = None) -> None:
+                 condenser: Condenser | None = None, time_reader: TimeReader | None = None,
+                 analyzer: Callable[[], TermAnalyzer] | None = None) -> None:
         self.retriever = retriever
         self.answerer = answerer
+        self.time_reader = time_reader
+        self.analyzer = analyzer  # index-consistent terms, for timelines
         self.k = k  # passages retrieved: the [retrieval] k setting
         self.answer_passages = ANSWER_PASSAGES
         self.context_articles = CONTEXT_ARTICLES
@@ -66,15 +76,99 @@ class AnswerEngine:
         )
 
     def ask(self, question: str, history: Sequence[Turn] = (), *, k: int | None = None,
-            where: SearchFilter | None = None, on_token: TokenSink | None = None) -> Answer:
+            where: SearchFilter | None = None, on_token: TokenSink | None = None,
+            as_of: datetime | None = None) -> Answer:
+        """Answer `question`. Time words in it ("last week", "in March") restrict retrieval to
+        that publication window, relative to `as_of` (default now), unless `where` already
+        has dates; "timeline of X" questions get the story's dated developments."""
+        question = question.strip()
+        asked, window = self._window(question, where, as_of)
+        where = _within(where, window)
+        topic = timeline_topic(asked) if not history else None
+        if topic is not None and self.analyzer is not None:
+            answer = self._timeline(topic, where)
+        else:
+            answer = self._ask_any(asked, history, k, where, on_token)
+        if window is not None and not answer.passages:
+            answer = self._outside_window(question, asked, history, k, where, window,
+                                          on_token)
+        elif window is not None:
+            answer = replace(answer, window=window)
+        elif on_token and topic is not None and answer.citations:
+            on_token(answer.answer)
+        return replace(answer, question=question)
+
+    def timeline(self, topic: str, *, where: SearchFilter | None = None,
+                 as_of: datetime | None = None) -> Answer:
+        """The story's dated developments, oldest first, one cited sentence per article."""
+        topic = topic.strip()
+        asked, window = self._window(topic, where, as_of)
+        answer = self._timeline(asked, _within(where, window))
+        return replace(answer, question=topic, window=window)
+
+    def windowed(self, question: str, where: SearchFilter | None, as_of: datetime | None
+                 ) -> tuple[str, SearchFilter | None]:
+        """The question without its time words, and the filter with their window."""
+        asked, window = self._window(question, where, as_of)
+        return asked, _within(where, window)
+
+    def _ask_any(self, question: str, history: Sequence[Turn], k: int | None,
+                 where: SearchFilter | None, on_token: TokenSink | None) -> Answer:
         parts = split_two_part(question) if not history else None
         if parts is not None:
-            joined = self._ask_two_part(question.strip(), parts, k, where)
+            joined = self._ask_two_part(question, parts, k, where)
             if joined is not None:
                 if on_token:
                     on_token(joined.answer)
                 return joined
         return self._ask_one(question, history, k, where, on_token)
+
+    def _window(self, question: str, where: SearchFilter | None, as_of: datetime | None
+                ) -> tuple[str, TimeWindow | None]:
+        """The question to search for and the publication window: --since/--until when
+        given (they win), else the question's own time words, taken out of it."""
+        if where is not None and (where.since is not None or where.until is not None):
+            return question, TimeWindow(where.since, where.until)
+        if self.time_reader is None:
+            return question, None
+        found = self.time_reader(question, as_of or datetime.now(UTC))
+        if found is None:
+            return question, None
+        return found.question, found.window
+
+    def _outside_window(self, question: str, asked: str, history: Sequence[Turn],
+                        k: int | None, where: SearchFilter | None, window: TimeWindow,
+                        on_token: TokenSink | None) -> Answer:
+        """No article in the window: say so, with the closest articles outside it. When no
+        article carries a date at all, the time words cannot be a window: they are part of
+        the question, which is answered as asked."""
+        anywhere = SearchFilter(sources=where.sources) if where is not None else None
+        nearest = self._ranked(asked, k or self.k, anywhere)
+        if not any(p.published for p in nearest):
+            return self._ask_any(question, history, k, anywhere, on_token)
+        closest = [p for p in closest_articles(nearest) if p.published]
+        listed = "; ".join(f"“{p.title}” ({', '.join(p.details)})" for p in closest)
+        text = (f"No articles from the window asked about ({window.label[9:]}). "
+                f"The closest articles outside it: {listed}.")
+        if on_token:
+            on_token(text)
+        return Answer(question=question, answer=text, abstained=True, citations=(),
+                      passages=tuple(nearest), window=window)
+
+    def _timeline(self, topic: str, where: SearchFilter | None) -> Answer:
+        started = time.perf_counter()
+        passages = self._ranked(topic, max(self.k, TIMELINE_ARTICLES), where)
+        analyzer = self.analyzer() if self.analyzer is not None else None
+        steps = developments(topic, passages, analyzer) if analyzer is not None else []
+        timings = {"total": time.perf_counter() - started}
+        if not steps:
+            text = (f"The articles give no dated developments for “{topic}”. "
+                    + abstention_text(passages).removeprefix(ABSTENTION).strip())
+            return Answer(question=topic, answer=text.strip(), abstained=True, citations=(),
+                          passages=tuple(passages), timings=timings)
+        text, citations = validate_citations(compose_timeline(steps), passages)
+        return Answer(question=topic, answer=text, abstained=False, citations=citations,
+                      passages=tuple(passages), timings=timings)
 
     def _ask_one(self, question: str, history: Sequence[Turn], k: int | None,
                  where: SearchFilter | None, on_token: TokenSink | None) -> Answer:
@@ -166,3 +260,10 @@ class AnswerEngine:
     @staticmethod
     def _timed(state: ChainState) -> dict[str, float]:
         return {**state.timings, "total": time.perf_counter() - state.started}
+
+
+def _within(where: SearchFilter | None, window: TimeWindow | None) -> SearchFilter | None:
+    if window is None:
+        return where
+    return SearchFilter(sources=where.sources if where is not None else (),
+                        since=window.since, until=window.until)

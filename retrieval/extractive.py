@@ -12,12 +12,14 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Protocol
 
 from ingest.sentences import split_sentences
 from retrieval.answer_types import AnswerType, answer_type, offers
 from retrieval.records import ABSTENTION, Passage, closest_articles
 from retrieval.spans import SpanMatch, find_span
+from retrieval.time_window import asks_change, asks_latest, day_label
 
 
 class Similarity(Protocol):
@@ -32,6 +34,14 @@ class TermAnalyzer(Protocol):
     def terms(self, text: str) -> list[str]: ...
 
     def idf(self, term: str) -> float: ...
+
+
+# Words that frame a question rather than name what it is about: an answer need not hold
+# them ("What happened with the strike?", "the latest on the budget"). In a small store they
+# are rare, so their IDF would otherwise outweigh the words that matter.
+FRAMING_WORDS = "happen happened happening latest news update now currently current still"
+# In a question about how a value changed, the change is asked about, not a topic word.
+CHANGE_WORDS = "change changed changes revise revised revision"
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,11 @@ class ExtractiveConfig:
     # "Say what is missing": the share of the question's weight its distinguishing words
     # absent from the best sentence's article must carry (see _missing).
     missing_share: float = 0.05
+    # The latest version wins: a newer article of the same story (sharing this share of its
+    # vocabulary with the best sentence's) replaces the best sentence when it scores at
+    # least `newer_ratio` of it and gives another value, or the question asks for the latest.
+    newer_ratio: float = 0.6
+    same_story: float = 0.15
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,9 @@ class Evidence:
     abstain: bool
     span: str | None = None
     missing: tuple[str, ...] = ()
+    # The date the answer holds as of: the newer article that replaced an older version, or
+    # the answering article when the question asks for the latest.
+    as_of: datetime | None = None
 
 
 def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnalyzer,
@@ -101,9 +119,12 @@ def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnal
                   similarity: Similarity | None = None) -> Evidence:
     """`context` is what the conversation adds (earlier turns); its terms count for less,
     and a sentence it already holds (said before) counts for less too."""
+    framing = set(analyzer.terms(FRAMING_WORDS))
+    if asks_change(question):
+        framing |= set(analyzer.terms(CHANGE_WORDS))
     weights = {t: analyzer.idf(t) * config.context_term_weight
                for t in set(analyzer.terms(context))}
-    own_terms = set(analyzer.terms(question))
+    own_terms = set(analyzer.terms(question)) - framing
     weights.update({t: analyzer.idf(t) for t in own_terms})
     total = sum(weights.values())
     if not passages or total <= 0:
@@ -134,7 +155,10 @@ def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnal
         bonus = {text: config.span_bonus * _closeness(m) for text, m in matches.items()}
         ranked = sorted((replace(c, score=c.score + bonus[c.text]) for c in head),
                         key=lambda c: -c.score) + ranked[config.span_candidates:]
+    ranked, earlier = _prefer_newer(question, ranked, passages, kind, spans, config)
     best = ranked[0]
+    as_of = passages[best.passage_index].published if (
+        earlier is not None or asks_latest(question)) else None
     # "Why?" is answered by a reason when there is one, but a sentence without a cue word
     # may still give it: only the other kinds require their kind of answer.
     strict = kind not in (AnswerType.ANY, AnswerType.REASON)
@@ -144,13 +168,53 @@ def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnal
     if missing:
         return Evidence((best,), False, missing=missing)
     chosen = _choose(ranked, weights, total, config, spans, bonus)
+    if earlier is not None and asks_change(question) and earlier not in chosen:
+        chosen = (chosen[0], earlier, *chosen[1:])[: max(2, config.max_sentences)]
     for position, candidate in enumerate(chosen):
         span = spans.get(candidate.text)
         if span:
             # The sentence holding the asked-for value comes first.
             ordered = (candidate, *chosen[:position], *chosen[position + 1:])
-            return Evidence(ordered, False, span=span)
-    return Evidence(chosen, False)
+            return Evidence(ordered, False, span=span, as_of=as_of)
+    return Evidence(chosen, False, as_of=as_of)
+
+
+def _prefer_newer(question: str, ranked: list[Candidate], passages: Sequence[Passage],
+                  kind: AnswerType, spans: dict[str, str], config: ExtractiveConfig
+                  ) -> tuple[list[Candidate], Candidate | None]:
+    """The latest version wins. Among the best sentence and the sentences of other articles
+    of its story that answer nearly as well and give a different value (a revised figure, a
+    raised toll) — or any such sentences when the question asks for the latest or for how it
+    changed — the newest article's sentence leads. The version it replaces is returned (the
+    answer names its date; questions about the change also get the older sentence)."""
+    best = ranked[0]
+    first = passages[best.passage_index]
+    if first.published is None:
+        return ranked, None
+    any_version = asks_latest(question) or asks_change(question)
+    versions: list[tuple[datetime, Candidate]] = [(first.published, best)]
+    for candidate in ranked[1: config.span_candidates]:
+        passage = passages[candidate.passage_index]
+        if (passage.published is None or passage.article_id == first.article_id
+                or candidate.score < config.newer_ratio * best.score
+                or (kind not in (AnswerType.ANY, AnswerType.REASON) and not candidate.type_ok)
+                or _overlap(candidate.in_article, best.in_article) < config.same_story):
+            continue
+        revised = (spans.get(candidate.text) is not None and spans.get(best.text) is not None
+                   and spans[candidate.text] != spans[best.text])
+        if any_version or revised:
+            versions.append((passage.published, candidate))
+    if len(versions) == 1:
+        return ranked, None
+    newest = max(versions, key=lambda pair: pair[0])[1]
+    older = [c for _, c in sorted(versions, key=lambda pair: pair[0]) if c is not newest]
+    replaced = older[-1]  # the version just before the newest
+    rest = [c for c in ranked if c is not newest and c not in older]
+    return [newest, *rest], replaced
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
 
 
 def _closeness(match: SpanMatch | None) -> float:
@@ -183,7 +247,7 @@ def _missing(question: str, best: Candidate, own_terms: set[str], weights: dict[
     """The question's distinguishing words that the best sentence's whole article lacks: the
     sentence then answers a neighbouring question (about another company, another year, the
     toll for cars when trucks were asked about), and is shown as such, not as the answer."""
-    if config.missing_share >= 1 or _COMPARES.search(question):
+    if config.missing_share >= 1 or _COMPARES.search(question) or asks_change(question):
         return ()
     own = {t: weights[t] for t in own_terms if t in weights}
     total = sum(own.values())
@@ -324,6 +388,9 @@ def compose(evidence: Evidence, max_words: int) -> str:
         return (f"The articles don't say this for {asked}. The closest they come: "
                 f"{best.text} [{best.passage_index + 1}]")
     parts: list[str] = [f"{evidence.span} —"] if evidence.span else []
+    if evidence.as_of is not None:
+        date = f"as of {day_label(evidence.as_of)}"
+        parts = [f"{evidence.span}, {date} —"] if evidence.span else [f"A{date[1:]}:"]
     budget = max_words
     for candidate in evidence.chosen:
         words = candidate.text.split()

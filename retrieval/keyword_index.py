@@ -40,7 +40,7 @@ from retrieval.terms import analyze
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the schema or the analysis changes: every index is then rebuilt
+FORMAT = 2  # bump when the schema or the analysis changes: every index is then rebuilt
 _MAX_TERM = 200  # characters; longer "words" (encoded blobs) are not searchable text
 _ADD_BATCH = 2000  # chunks read from the store per request during a rebuild or catch-up
 _WRITER_HEAP = 64_000_000
@@ -376,8 +376,9 @@ def _release_memory() -> None:
 def _document(chunk: StoredChunk) -> tantivy.Document:
     terms = " ".join(t for t in analyze(index_text(chunk)) if len(t) <= _MAX_TERM)
     document = tantivy.Document(chunk_id=chunk.id, body=terms)
-    if chunk.meta.source:
-        document.add_text("source", chunk.meta.source)
+    # Filters name a source or an origin (a folder, a feed): the field holds both.
+    for name in dict.fromkeys(n for n in (chunk.meta.source, chunk.meta.origin) if n):
+        document.add_text("source", name)
     if chunk.meta.published_epoch is not None:
         document.add_integer("published", chunk.meta.published_epoch)
     return document

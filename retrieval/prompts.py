@@ -13,6 +13,9 @@ Use only the numbered passages you are given; never use outside knowledge.
 Cite every sentence with the number of the passage that supports it, in square brackets,
 like [1] or [2][3]. Only cite passages that really contain the claim.
 Answer in at most three short sentences.
+Passages carry their publication dates. When passages about the same story disagree (a figure
+revised, a toll raised), give the newest passage's value and say "as of <its date>"; mention
+the earlier value only if the question asks how it changed.
 If the passages do not contain the answer, reply with "{ABSTAIN_PREFIX}." and nothing else."""
 
 CONDENSE_SYSTEM = """Rewrite the user's last question so that it can be understood without the

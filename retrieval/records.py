@@ -8,9 +8,29 @@ from datetime import datetime
 from typing import Any
 
 from ingest.records import ChunkMeta
+from retrieval.time_window import TimeWindow, day_label
 
 # What every answerer says, in every front end, when the articles do not answer.
 ABSTENTION = "The articles don't say."
+
+
+@dataclass(frozen=True)
+class Reprint:
+    """Another copy of a wire story, shown as "also ran in": where, and under whose byline."""
+
+    article_id: str
+    source: str | None = None
+    author: str | None = None
+    url: str | None = None
+
+    @property
+    def label(self) -> str:
+        where = self.source or self.url or self.article_id
+        return f"{where} ({self.author})" if self.author else where
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"article_id": self.article_id, "source": self.source, "author": self.author,
+                "url": self.url}
 
 
 @dataclass(frozen=True)
@@ -25,18 +45,32 @@ class Passage:
     url: str | None = None
     source: str | None = None
     published: datetime | None = None
+    updated: datetime | None = None
+    author: str | None = None
+    # The wire story's group (its first copy's id) and the other copies of it in the store.
+    group: str = ""
+    reprints: tuple[Reprint, ...] = ()
 
     @classmethod
     def of(cls, chunk_id: str, text: str, meta: ChunkMeta, score: float) -> Passage:
         return cls(chunk_id=chunk_id, article_id=meta.article_id, title=meta.title, text=text,
                    score=float(score), url=meta.url, source=meta.source,
-                   published=meta.published)
+                   published=meta.published, updated=meta.updated, author=meta.author,
+                   group=meta.group)
 
     @property
     def details(self) -> list[str]:
-        """Source and publication date, where known, for display."""
-        date = self.published.date().isoformat() if self.published else None
-        return [x for x in (self.source, date) if x]
+        """Source, publication date and revision date, where known, for display."""
+        date = day_label(self.published) if self.published else None
+        revised = f"updated {day_label(self.updated)}" if self.updated else None
+        return [x for x in (self.source, date, revised) if x]
+
+    @property
+    def also_ran(self) -> str:
+        """"also ran in: AFP (Jean Dupont), Reuters" — empty without reprints."""
+        if not self.reprints:
+            return ""
+        return "also ran in: " + ", ".join(r.label for r in self.reprints)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +79,9 @@ class Passage:
             "url": self.url,
             "source": self.source,
             "published": self.published.isoformat() if self.published else None,
+            "updated": self.updated.isoformat() if self.updated else None,
+            "author": self.author,
+            "also_ran_in": [r.as_dict() for r in self.reprints],
             "chunk_id": self.chunk_id,
             "text": self.text,
             "score": round(self.score, 4),
@@ -94,6 +131,9 @@ class Answer:
     note: str | None = None
     # Set when the answer leads with the asked-for value: `answer` starts with its text.
     answer_span: AnswerSpan | None = None
+    # The publication window the passages were retrieved from (the question's time words,
+    # or --since/--until); front ends show its label above the answer.
+    window: TimeWindow | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -101,6 +141,7 @@ class Answer:
             "answer": self.answer,
             "abstained": self.abstained,
             "answer_span": self.answer_span.as_dict() if self.answer_span else None,
+            "window": self.window.as_dict() if self.window else None,
             "citations": [c.as_dict() for c in self.citations],
             "passages": [p.as_dict() for p in self.passages],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},

@@ -6,18 +6,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
 
 from ingest.embedding import Embedder
 from ingest.ids import article_of
-from ingest.records import SearchFilter, StoreVersion
+from ingest.records import ChunkMeta, SearchFilter, StoreVersion
 from ingest.store import StoredChunk
 from retrieval.fusion import cap_per_group, reciprocal_rank_fusion
 from retrieval.keyword_index import index_text
-from retrieval.records import Passage
+from retrieval.records import Passage, Reprint
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ class ChunkReader(Protocol):
               ) -> list[tuple[StoredChunk, float]]: ...
     def get(self, ids: Sequence[str]) -> list[StoredChunk]: ...
     def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]: ...
+    def copies_of(self, groups: Sequence[str]) -> list[ChunkMeta]: ...
 
 
 class KeywordRanking(Protocol):
@@ -112,7 +113,7 @@ class HybridSearcher:
         known: dict[str, StoredChunk] = {c.id: c for c, _ in dense}
         fused = reciprocal_rank_fusion(rankings, k=config.rrf_k, weights=weights)
         if self._reranker is None:
-            capped = cap_per_group(fused, article_of, config.per_article_cap)[:k]
+            capped = cap_per_group(fused, article_of, config.per_article_cap)
         else:
             pool = fused[: config.rerank_candidates]
             self._fetch(known, [cid for cid, _ in pool])
@@ -120,12 +121,42 @@ class HybridSearcher:
             scores = self._reranker.score(query, [index_text(known[cid]) for cid, _ in pool])
             reranked = sorted(zip((cid for cid, _ in pool), scores, strict=True),
                               key=lambda pair: -pair[1])
-            capped = cap_per_group(reranked, article_of, config.per_article_cap)[:k]
-        self._fetch(known, [cid for cid, _ in capped])
-        return [
-            Passage.of(cid, known[cid].text, known[cid].meta, score)
-            for cid, score in capped if cid in known
-        ]
+            capped = cap_per_group(reranked, article_of, config.per_article_cap)
+        return self._with_reprints(self._one_copy_each(capped, known, k))
+
+    def _one_copy_each(self, ranked: list[tuple[str, float]], known: dict[str, StoredChunk],
+                       k: int) -> list[Passage]:
+        """The first k passages with one wire story copy each: the best-ranked copy stands
+        for its group (the others are listed as reprints)."""
+        passages: list[Passage] = []
+        groups: set[str] = set()
+        start = 0
+        while len(passages) < k and start < len(ranked):
+            window = ranked[start: start + 2 * k]
+            start += len(window)
+            self._fetch(known, [cid for cid, _ in window])
+            for cid, score in window:
+                chunk = known.get(cid)
+                if chunk is None or chunk.meta.group in groups:
+                    continue
+                groups.add(chunk.meta.group)
+                passages.append(Passage.of(cid, chunk.text, chunk.meta, score))
+                if len(passages) == k:
+                    break
+        return passages
+
+    def _with_reprints(self, passages: list[Passage]) -> list[Passage]:
+        """Each passage with the other copies of its wire story in the store."""
+        if not passages:
+            return passages
+        members: dict[str, list[ChunkMeta]] = {}
+        for meta in self._store.copies_of(list(dict.fromkeys(p.group for p in passages))):
+            members.setdefault(meta.group, []).append(meta)
+        return [replace(p, reprints=tuple(
+                    Reprint(m.article_id, m.source, m.author, m.url)
+                    for m in members.get(p.group, []) if m.article_id != p.article_id))
+                if len(members.get(p.group, [])) > 1 else p
+                for p in passages]
 
     def _fetch(self, known: dict[str, StoredChunk], ids: Sequence[str]) -> None:
         missing = [cid for cid in ids if cid not in known]

@@ -120,9 +120,23 @@ class MemoryStore:
         hits = [
             (StoredChunk(chunk_id, text, meta), float(np.dot(vector, stored)))
             for chunk_id, (text, stored, meta) in self.chunks.items()
-            if where is None or where.accepts(meta.source, meta.published_epoch)
+            if where is None or where.accepts(meta.source, meta.published_epoch, meta.origin)
         ]
         return sorted(hits, key=lambda hit: -hit[1])[:k]
+
+    def nearest_leads(self, vectors: np.ndarray, n: int) -> list[list[ChunkMeta]]:
+        leads = [(stored, meta) for _, stored, meta in self.chunks.values()
+                 if meta.chunk_index == 0]
+        return [[meta for _, meta in sorted(leads, key=lambda lead: -float(vector @ lead[0]))
+                 [:n]] for vector in vectors]
+
+    def get_texts(self, ids: Sequence[str]) -> dict[str, str]:
+        return {i: self.chunks[i][0] for i in ids if i in self.chunks}
+
+    def copies_of(self, groups: Sequence[str]) -> list[ChunkMeta]:
+        wanted = set(groups)
+        return [meta for _, _, meta in self.chunks.values()
+                if meta.chunk_index == 0 and meta.group in wanted]
 
     def get(self, ids: Sequence[str]) -> list[StoredChunk]:
         return [StoredChunk(i, self.chunks[i][0], self.chunks[i][2])

@@ -31,7 +31,7 @@ def test_answer_has_text_sources_context_and_buttons() -> None:
     blocks, fallback = answer_blocks(answer)
     rendered = texts(blocks)
     assert "It cost 84m [1]." in rendered
-    assert "[1] <https://n.example/a|Title &lt;1&gt; &amp; co> — wire, 2025-01-02" in rendered
+    assert "[1] <https://n.example/a|Title &lt;1&gt; &amp; co> — wire, 2 Jan 2025" in rendered
     assert "120 ms" in rendered
     assert blocks[-1]["type"] == "actions"
     assert fallback.startswith("It cost 84m [1].\n[1] Title <1> & co")

@@ -73,10 +73,12 @@ def test_offers_requires_new_information() -> None:
 
 def test_search_filter_in_chroma_and_python_agree() -> None:
     where = SearchFilter(sources=("bbc",), since=datetime(2005, 1, 1, tzinfo=UTC))
-    assert chroma_where(where) == {"$and": [{"source": {"$in": ["bbc"]}},
-                                             {"published": {"$gte": 1104537600}}]}
+    assert chroma_where(where) == {"$and": [
+        {"$or": [{"source": {"$in": ["bbc"]}}, {"origin": {"$in": ["bbc"]}}]},
+        {"published": {"$gte": 1104537600}}]}
     assert where.accepts("bbc", 1104537600)
     assert not where.accepts("bbc", 1104537599)
     assert not where.accepts("other", 1104537600)
+    assert where.accepts("other", 1104537600, origin="bbc")  # a source named by its origin
     assert not where.accepts("bbc", None)
     assert chroma_where(SearchFilter()) is None and SearchFilter().accepts(None, None)

@@ -29,8 +29,9 @@ def ingestor(store: MemoryStore, embedder: HashingEmbedder | None = None,
 
 
 def story(topic: str, sentences: int) -> str:
-    return " ".join(f"Report {i} on the {topic}: the committee met and agreed item {i}."
-                    for i in range(sentences))
+    # Each topic in most phrases: the stories are distinct, not copies of one wire story.
+    return " ".join(f"Report {i} on the {topic}: the {topic} committee met and agreed "
+                    f"{topic} item {i}." for i in range(sentences))
 
 
 TOPICS = ["ferry", "tram", "budget", "harbour", "library", "stadium", "museum", "election"]

@@ -1,0 +1,75 @@
+"""Dates in questions, found by dateparser's search (the adapter; the rules that make a phrase
+a publication window are in retrieval.time_window)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from retrieval.time_window import Found, QuestionTime, question_window
+
+# Cheap gate: dateparser (0.2 s to load, a few ms a question) runs only when a question
+# holds a word that can be part of a date.
+_MAYBE = re.compile(
+    r"\d|yesterday|today|tonight|week|month|year|ago|day\b|jan|feb|mar|apr|may|jun|jul|aug|"
+    r"sep|oct|nov|dec", re.IGNORECASE)
+# dateparser's search sometimes leaves a day or a year beside a month out of the phrase
+# ("before 12 November" gives "November"): they are taken back in and the phrase re-parsed.
+_DAY_BEFORE = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?(?:\s+of)?\s+$", re.IGNORECASE)
+_AFTER_MONTH = re.compile(r"^(?:\s+\d{1,2}(?:st|nd|rd|th)?\b)?(?:,?\s+(?:19|20)\d\d\b)?",
+                          re.IGNORECASE)
+_MONTH_START = re.compile(r"^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)",
+                          re.IGNORECASE)
+_lock = threading.Lock()  # dateparser's caches are not documented as thread-safe
+
+
+def read_question_time(question: str, as_of: datetime) -> QuestionTime | None:
+    """The publication window the question's words give, relative to `as_of`."""
+    if not _MAYBE.search(question):
+        return None
+    as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+    return question_window(question, _search(question, as_of), as_of)
+
+
+def _search(question: str, as_of: datetime) -> list[Found]:
+    search_dates, parser = _dateparser()
+    settings: dict[str, Any] = {
+        # dateparser compares with a naive base; the window keeps as_of's zone.
+        "RELATIVE_BASE": as_of.replace(tzinfo=None), "PREFER_DATES_FROM": "past",
+        "RETURN_TIME_AS_PERIOD": True, "RETURN_AS_TIMEZONE_AWARE": False,
+    }
+    with _lock:
+        hits = search_dates(question, languages=["en"], settings=settings) or []
+        found = []
+        position = 0
+        for hit_text, hit_date in hits:
+            start = question.find(hit_text, position)
+            if start < 0:
+                continue
+            text = hit_text
+            if _MONTH_START.match(text):
+                before = _DAY_BEFORE.search(question[:start])
+                after = _AFTER_MONTH.match(question[start + len(text):])
+                end = start + len(text) + (after.end() if after else 0)
+                start = before.start() if before else start
+                text = question[start:end]
+            position = start + len(text)
+            data = parser(settings).get_date_data(text)
+            date = data.date_obj if data.date_obj is not None else hit_date
+            found.append(Found(text=text, start=start, date=date.replace(tzinfo=as_of.tzinfo),
+                               period=data.period or "day"))
+    return found
+
+
+@cache
+def _dateparser() -> tuple[Any, Any]:
+    from dateparser.date import DateDataParser
+    from dateparser.search import search_dates
+
+    def parser(settings: dict[str, Any]) -> Any:
+        return DateDataParser(languages=["en"], settings=settings)
+
+    return search_dates, parser
