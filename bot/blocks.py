@@ -67,13 +67,16 @@ def answer_mrkdwn(answer: Answer) -> str:
 
 def answer_blocks(answer: Answer, *, feedback: bool = True) -> tuple[list[Block], str]:
     """Blocks and fallback text for an answer; within 50 blocks and 3,000 chars a section."""
-    blocks: list[Block] = []
+    blocks: list[Block] = [_context(f"_{escape(answer.window.label)}_")] if answer.window else []
     tail: list[Block] = []
     if answer.abstained and not answer.citations:
         closest = closest_articles(answer.passages)
-        body = ABSTENTION
+        outside = answer.window is not None and any(p.published for p in closest) and not any(
+            answer.window.contains(p.published) for p in closest)
+        body = "No articles from that window answer this." if outside else ABSTENTION
         if closest:
-            body += "\n*Closest articles:*\n" + "\n".join(f"• {describe(p)}" for p in closest)
+            heading = "Closest articles outside it" if outside else "Closest articles"
+            body += f"\n*{heading}:*\n" + "\n".join(f"• {describe(p)}" for p in closest)
         blocks.extend(_section(piece) for piece in _split(body))
     else:
         # An answer, or what the articles say instead of one (then cited like an answer).

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -34,7 +35,8 @@ from bot.logs import safe
 from bot.metrics import CONTENT_TYPE, Metrics
 from config.settings import ServeSettings
 from ingest.errors import NewsdeskError, StoreError
-from ingest.parse import parse_filter
+from ingest.ids import source_names
+from ingest.parse import parse_date, parse_filter
 from ingest.records import SearchFilter
 from retrieval.answerers import TokenSink
 from retrieval.records import Answer, Passage, Turn
@@ -48,10 +50,14 @@ OPERATOR_PATHS = ("/healthz", "/readyz", "/metrics")  # never queued behind busy
 
 class Engine(Protocol):
     def ask(self, question: str, history: Any = (), *, k: int | None = None,
-            where: SearchFilter | None = None, on_token: TokenSink | None = None) -> Answer: ...
+            where: SearchFilter | None = None, on_token: TokenSink | None = None,
+            as_of: datetime | None = None) -> Answer: ...
 
     def search(self, question: str, *, k: int | None = None,
                where: SearchFilter | None = None) -> list[Passage]: ...
+
+    def timeline(self, topic: str, *, where: SearchFilter | None = None,
+                 as_of: datetime | None = None) -> Answer: ...
 
 
 class SlackDispatch(Protocol):
@@ -184,10 +190,20 @@ class AskRequest(BaseModel):
     source: list[str] | str | None = None
     since: str | None = None
     until: str | None = None
+    # The moment the question's time words are read from ("last week"); default now.
+    as_of: str | None = None
 
     def where(self) -> SearchFilter:
         sources = (self.source,) if isinstance(self.source, str) else tuple(self.source or ())
-        return parse_filter(sources, self.since, self.until)
+        return parse_filter(source_names(sources), self.since, self.until)
+
+    def moment(self) -> datetime | None:
+        if not self.as_of:
+            return None
+        parsed = parse_date(self.as_of)
+        if parsed is None:
+            raise ValueError(f"as_of is not a date: {self.as_of!r}")
+        return parsed
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -227,6 +243,7 @@ def build_app(service: Service) -> Starlette:
         try:
             body = AskRequest.model_validate_json(await request.body())
             where = body.where()
+            as_of = body.moment()
         except ValidationError as exc:
             problem = exc.errors()[0]
             place = ".".join(str(p) for p in problem["loc"]) or "body"
@@ -235,15 +252,16 @@ def build_app(service: Service) -> Starlette:
             return _error(400, f"invalid request: {exc}")
         history: list[Turn] = list(body.history)
         if "text/event-stream" in request.headers.get("accept", ""):
-            return _stream(body, history, where)
+            return _stream(body, history, where, as_of)
         try:
             answer = await timed("api", lambda: service.engine.ask(
-                body.question, history, k=body.k, where=where))
+                body.question, history, k=body.k, where=where, as_of=as_of))
         except Exception as exc:
             return _failure(exc)
         return JSONResponse(answer.as_dict())
 
-    def _stream(body: AskRequest, history: list[Turn], where: SearchFilter) -> Response:
+    def _stream(body: AskRequest, history: list[Turn], where: SearchFilter,
+                as_of: datetime | None) -> Response:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
 
@@ -253,7 +271,7 @@ def build_app(service: Service) -> Starlette:
         started = time.perf_counter()
         future: Future[Answer] = service.answers.submit(
             service.engine.ask, body.question, history, k=body.k, where=where,
-            on_token=on_token)
+            on_token=on_token, as_of=as_of)
         future.add_done_callback(
             lambda done: loop.call_soon_threadsafe(queue.put_nowait, ("done", done)))
 
@@ -284,7 +302,7 @@ def build_app(service: Service) -> Starlette:
             k = int(request.query_params.get("k") or 0) or None
             if k is not None and not 1 <= k <= 100:
                 raise ValueError
-            where = parse_filter(tuple(request.query_params.getlist("source")),
+            where = parse_filter(source_names(request.query_params.getlist("source")),
                                   request.query_params.get("since"),
                                   request.query_params.get("until"))
         except ValueError:

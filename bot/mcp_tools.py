@@ -1,6 +1,6 @@
-"""Newsdesk as Model Context Protocol tools (the official `mcp` SDK): `search_articles` and
-`ask_articles`, served over streamable HTTP at /mcp by `newsdesk serve` and over stdio by
-`newsdesk mcp`, so that AI assistants can query the archive."""
+"""Newsdesk as Model Context Protocol tools (the official `mcp` SDK): `search_articles`,
+`ask_articles` and `story_timeline`, served over streamable HTTP at /mcp by `newsdesk serve`
+and over stdio by `newsdesk mcp`, so that AI assistants can query the archive."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ INSTRUCTIONS = ("Search the team's news articles and ask questions about them. A
 class QuestionEngine(Protocol):
     def ask(self, question: str) -> Answer: ...
     def search(self, question: str, *, k: int | None = None) -> list[Passage]: ...
+    def timeline(self, topic: str) -> Answer: ...
 
 
 def passage_summary(passage: Passage, with_text: bool = True) -> dict[str, Any]:
@@ -29,6 +30,7 @@ def passage_summary(passage: Passage, with_text: bool = True) -> dict[str, Any]:
         "title": passage.title, "url": passage.url, "source": passage.source,
         "published": passage.published.date().isoformat() if passage.published else None,
         "article_id": passage.article_id,
+        "also_ran_in": [r.label for r in passage.reprints],
     }
     if with_text:
         data["text"] = passage.text
@@ -58,6 +60,18 @@ def build_mcp(engine: QuestionEngine, pool: ThreadPoolExecutor) -> MCPServer:
             "answer": answer.answer,
             "abstained": answer.abstained,
             "answer_span": answer.answer_span.as_dict() if answer.answer_span else None,
+            "window": answer.window.label if answer.window else None,
+            "citations": [{"n": c.n, **passage_summary(c.passage, with_text=False)}
+                          for c in answer.citations],
+        }
+
+    @server.tool(description="A news story's dated developments, oldest first: one cited "
+                             "sentence per article, wire copies collapsed.")
+    async def story_timeline(topic: str) -> dict[str, Any]:
+        answer = await in_pool(lambda: engine.timeline(topic))
+        return {
+            "timeline": answer.answer,
+            "found": not answer.abstained,
             "citations": [{"n": c.n, **passage_summary(c.passage, with_text=False)}
                           for c in answer.citations],
         }

@@ -9,7 +9,7 @@ from typing import Protocol
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from ingest.records import IngestSummary
+from ingest.records import IngestSummary, SearchFilter
 from retrieval.records import Answer, Turn
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -47,7 +47,8 @@ class Metrics:
 
 
 class Asker(Protocol):
-    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer: ...
+    def ask(self, question: str, history: Sequence[Turn] = (), *,
+            where: SearchFilter | None = None) -> Answer: ...
 
 
 class MeteredAsker:
@@ -58,11 +59,12 @@ class MeteredAsker:
         self._metrics = metrics
         self._route = route
 
-    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+    def ask(self, question: str, history: Sequence[Turn] = (), *,
+            where: SearchFilter | None = None) -> Answer:
         started = time.perf_counter()
         answer: Answer | None = None
         try:
-            answer = self._inner.ask(question, history)
+            answer = self._inner.ask(question, history, where=where)
             return answer
         finally:
             self._metrics.answered(self._route, answer, time.perf_counter() - started)

@@ -37,8 +37,10 @@ from bot.blocks import (
     working_blocks,
 )
 from bot.feedback import FeedbackStore
-from config.settings import SlackSettings
+from config.settings import SlackDesk, SlackSettings
 from ingest.errors import ConfigError, NewsdeskError
+from ingest.ids import source_names
+from ingest.records import SearchFilter
 from retrieval.records import Answer, Turn
 
 log = logging.getLogger(__name__)
@@ -48,7 +50,8 @@ _WORKING_REACTION = "eyes"
 
 
 class Asker(Protocol):
-    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer: ...
+    def ask(self, question: str, history: Sequence[Turn] = (), *,
+            where: SearchFilter | None = None) -> Answer: ...
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,10 @@ class NewsdeskSlackBot:
         self._engine = engine
         self._feedback = feedback
         self._options = options
+        self._desks: dict[str, SlackDesk] = {desk.channel: desk for desk in options.desks}
+        # A desk's sources as filters name them (folders as absolute paths), once.
+        self._filters = {desk.channel: SearchFilter(sources=source_names(desk.sources))
+                         for desk in options.desks if desk.sources}
         self._seen = _SeenEvents(options.dedupe_seconds)
         self._limiter = _RateLimiter(options.user_rate_limit)
         self._verifier = (SignatureVerifier(tokens.signing_secret.get_secret_value())
@@ -195,7 +202,16 @@ class NewsdeskSlackBot:
         return next()
 
     def _allowed_channel(self, channel: str) -> bool:
-        return not self._options.channels or channel in self._options.channels
+        return (not self._options.channels or channel in self._options.channels
+                or channel in self._desks)
+
+    def _where(self, channel: str) -> SearchFilter | None:
+        """The channel's desk's sources (None: every article)."""
+        return self._filters.get(channel)
+
+    def _answers_questions(self, channel: str) -> bool:
+        desk = self._desks.get(channel)
+        return desk is not None and desk.reply == "questions"
 
     # -- listeners ------------------------------------------------------------------------------
 
@@ -227,6 +243,8 @@ class NewsdeskSlackBot:
             history = self._pairs(replies, exclude_ts=event["ts"])
         elif is_dm:
             history = []
+        elif self._answers_questions(channel) and question_text(text).endswith("?"):
+            history = []  # a desk that answers every question asked in its channel
         else:
             return
         self._answers.submit(self._answer_in_thread, channel, thread_ts or event["ts"],
@@ -246,11 +264,13 @@ class NewsdeskSlackBot:
         if not self._limiter.allow(command.get("user_id", "")):
             respond(text=self._rate_limited_text(), response_type="ephemeral")
             return
-        self._answers.submit(self._answer_command, question, respond)
+        self._answers.submit(self._answer_command, question, respond,
+                             self._where(command.get("channel_id", "")))
 
-    def _answer_command(self, question: str, respond: Callable[..., Any]) -> None:
+    def _answer_command(self, question: str, respond: Callable[..., Any],
+                        where: SearchFilter | None) -> None:
         try:
-            answer = self._engine.ask(question)
+            answer = self._engine.ask(question, where=where)
             blocks, text = answer_blocks(answer)
         except Exception as exc:  # never leave the user without a reply
             log.exception("answering a slash command failed")
@@ -297,7 +317,7 @@ class NewsdeskSlackBot:
             placeholder = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts,
                                                        blocks=blocks, text=text)
             placeholder_ts = placeholder["ts"]
-            answer = self._engine.ask(question, history)
+            answer = self._engine.ask(question, history, where=self._where(channel))
             blocks, text = answer_blocks(answer)
             self.client.chat_update(channel=channel, ts=placeholder_ts, blocks=blocks, text=text)
             self._feedback.record_answer(channel, placeholder_ts, answer)

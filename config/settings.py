@@ -99,6 +99,17 @@ class SourceSettings(BaseModel):
         return parse_interval(value)
 
 
+class SlackDesk(BaseModel):
+    """One channel's desk: which articles it answers from and which messages it answers."""
+
+    channel: str = Field(min_length=1)  # the channel id (C0123ABCD)
+    # Source names, feed or page URLs, or folders as ingested; empty = every article.
+    sources: list[str] = Field(default_factory=list)
+    # "mention": only messages that mention the bot (and its threads); "questions": also
+    # any top-level message in the channel that is a question (ends with "?").
+    reply: Literal["mention", "questions"] = "mention"
+
+
 class SlackSettings(BaseModel):
     command: str = "/ask"
     slash_response: Literal["in_channel", "ephemeral"] = "in_channel"
@@ -107,6 +118,9 @@ class SlackSettings(BaseModel):
     user_rate_limit: int = Field(0, ge=0)
     dedupe_seconds: float = Field(600.0, gt=0)
     history_turns: int = Field(4, ge=0)
+    # Per-channel desks ([[slack.desks]]); DMs and channels without one use the defaults:
+    # every article, mentions only.
+    desks: list[SlackDesk] = Field(default_factory=list)
 
 
 class ServeSettings(BaseModel):

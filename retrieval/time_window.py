@@ -77,6 +77,10 @@ class TimeWindow:
             return f"Articles up to {_day(until)}"
         return "All articles"
 
+    def contains(self, moment: datetime | None) -> bool:
+        return moment is not None and (self.since is None or moment >= self.since) and (
+            self.until is None or moment <= self.until)
+
     def as_dict(self) -> dict[str, Any]:
         return {"since": self.since.isoformat() if self.since else None,
                 "until": self.until.isoformat() if self.until else None,

@@ -269,7 +269,7 @@ def test_feedback_click_is_recorded_and_shown(engine: Any, start: Any, data_dir:
 
 
 class Boom:
-    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+    def ask(self, question: str, history: Sequence[Turn] = (), **kwargs: Any) -> Answer:
         raise RuntimeError("the store caught fire")
 
 
@@ -311,7 +311,7 @@ def test_twenty_concurrent_mentions_get_twenty_answers(engine: Any, start: Any) 
 
 
 class Verbose:
-    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+    def ask(self, question: str, history: Sequence[Turn] = (), **kwargs: Any) -> Answer:
         passages = tuple(
             Passage(chunk_id=f"a{i}#0", article_id=f"a{i}", title=f"Article {i} " + "x" * 200,
                     text="text", score=1.0, url=f"https://example.com/{i}", source="wire")

@@ -14,7 +14,7 @@ def sample(text: str, name: str, labels: str) -> float:
 
 
 class Engine:
-    def ask(self, question: str, history: object = ()) -> Answer:
+    def ask(self, question: str, history: object = (), **kwargs: object) -> Answer:
         if question == "boom":
             raise RuntimeError("boom")
         return Answer(question=question, answer="x", abstained=question == "?",
