@@ -372,9 +372,11 @@ class ChromaStore:
 
     def nearest_leads(self, vectors: np.ndarray, n: int) -> list[list[ChunkMeta]]:
         """For each vector, the metadata of the `n` nearest first chunks (one per article)."""
-        if len(vectors) == 0 or self._collection.count() == 0:
-            return [[] for _ in range(len(vectors))]
+        if len(vectors) == 0:
+            return []
         with self._guard("search"):
+            if self._collection.count() == 0:
+                return [[] for _ in range(len(vectors))]
             result = self._collection.query(query_embeddings=list(vectors), n_results=n,
                                             where={"chunk_index": 0}, include=["metadatas"])
         return [[ChunkMeta.from_chroma(i, m) for i, m in zip(ids, metas, strict=True)]

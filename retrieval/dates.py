@@ -14,8 +14,12 @@ from retrieval.time_window import Found, QuestionTime, question_window
 # Cheap gate: dateparser (0.2 s to load, a few ms a question) runs only when a question
 # holds a word that can be part of a date.
 _MAYBE = re.compile(
-    r"\d|yesterday|today|tonight|week|month|year|ago|day\b|jan|feb|mar|apr|may|jun|jul|aug|"
+    r"\d|yesterday|today|tonight|week|month|year|ago|days?\b|jan|feb|mar|apr|may|jun|jul|aug|"
     r"sep|oct|nov|dec", re.IGNORECASE)
+# Spans dateparser's search does not find ("the past week", "over the last month"); the
+# rules in time_window read them like the ones it does find.
+_PLAIN_SPAN = re.compile(r"\b(?:the\s+)?(?:past|last|previous)\s+(?P<unit>week|month|year)\b",
+                         re.IGNORECASE)
 # dateparser's search sometimes leaves a day or a year beside a month out of the phrase
 # ("before 12 November" gives "November"): they are taken back in and the phrase re-parsed.
 _DAY_BEFORE = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?(?:\s+of)?\s+$", re.IGNORECASE)
@@ -31,7 +35,13 @@ def read_question_time(question: str, as_of: datetime) -> QuestionTime | None:
     if not _MAYBE.search(question):
         return None
     as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
-    return question_window(question, _search(question, as_of), as_of)
+    found = _search(question, as_of)
+    taken = [(f.start, f.start + len(f.text)) for f in found]
+    for match in _PLAIN_SPAN.finditer(question):
+        if not any(start < match.end() and match.start() < end for start, end in taken):
+            found.append(Found(text=match.group(0), start=match.start(), date=as_of,
+                               period=match.group("unit").lower()))
+    return question_window(question, sorted(found, key=lambda f: f.start), as_of)
 
 
 def _search(question: str, as_of: datetime) -> list[Found]:

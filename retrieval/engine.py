@@ -148,7 +148,8 @@ class AnswerEngine:
             return self._ask_any(question, history, k, anywhere, on_token)
         closest = [p for p in closest_articles(nearest) if p.published]
         listed = "; ".join(f"“{p.title}” ({', '.join(p.details)})" for p in closest)
-        text = (f"No articles from the window asked about ({window.label[9:]}). "
+        # "No articles from July 2026. The closest articles outside it: …"
+        text = (f"No {window.label[0].lower()}{window.label[1:]}. "
                 f"The closest articles outside it: {listed}.")
         if on_token:
             on_token(text)

@@ -151,3 +151,34 @@ def summarise(scores: Sequence[QuestionScore], ks: Sequence[int], recall_k: int
         by_type[s.type].append(s)
     return {"overall": block(scores),
             "by_type": {t: block(group) for t, group in sorted(by_type.items())}}
+
+
+# -- news-aware checks (the dated fixture set: tests/fixtures/newsroom-questions.jsonl) --------
+
+
+class NewsQuestion(BaseModel):
+    """A time-bounded question ("window": the label its window must have) or a question about
+    the latest version of a story ("latest"); `expect` is part of the id of the article that
+    must be cited (first, for "latest")."""
+
+    question: str
+    kind: str
+    expect: str
+    window: str = ""
+
+
+def answered_inside_window(answer: Answer) -> bool:
+    """The answer used a window and cites only articles published inside it."""
+    return (answer.window is not None and not answer.abstained and bool(answer.citations)
+            and all(answer.window.contains(c.passage.published) for c in answer.citations))
+
+
+def news_check(question: NewsQuestion, answer: Answer) -> bool:
+    if not answer.citations or answer.abstained:
+        return False
+    cited = [c.passage.article_id for c in answer.citations]
+    if question.kind == "window":
+        return (answered_inside_window(answer) and answer.window is not None
+                and answer.window.label == question.window
+                and any(question.expect in article for article in cited))
+    return question.expect in cited[0]

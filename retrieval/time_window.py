@@ -26,10 +26,11 @@ _UNIT = r"(?:days?|weeks?|months?|years?)"
 # Phrases that can only be about time; others need a preposition that makes them a window.
 _RELATIVE = re.compile(
     rf"^(?:yesterday|today|tonight|this (?:morning|afternoon|evening|week|month|year)|"
-    rf"last (?:night|week|month|year|{_WEEKDAY})|"
+    rf"last (?:night|week|month|year|{_WEEKDAY})|(?:the )?(?:past|previous|last) "
+    rf"(?:week|month|year)|"
     rf"(?:(?:the )?(?:past|last|previous) )?{_NUMBER} {_UNIT}(?: ago)?|"
     rf"{_WEEKDAY}|{_NUMBER} {_UNIT} ago)$", re.IGNORECASE)
-_ROLLING = re.compile(rf"^(?:the )?(?:past|last|previous)(?: (?P<n>{_NUMBER}))? "
+_ROLLING = re.compile(rf"^(?:the )?(?P<word>past|last|previous)(?: (?P<n>{_NUMBER}))? "
                       rf"(?P<unit>{_UNIT})$", re.IGNORECASE)
 _CALENDAR = re.compile(rf"^(?:{_MONTH}\.?(?: \d{{1,2}}(?:st|nd|rd|th)?)?,?(?: \d{{4}})?|"
                        rf"\d{{1,2}}(?:st|nd|rd|th)? (?:of )?{_MONTH}\.?(?:,? \d{{4}})?|"
@@ -42,11 +43,13 @@ _LEADING = re.compile(r"^(?P<word>in|on|at|during|since|after|from|before|prior 
 _SPAN_START = re.compile(r"\b(?:the\s+)?(?:past|last|previous)\s+$", re.IGNORECASE)
 # What the words before the phrase make of it.
 _RELATION = re.compile(
-    r"\b(?P<word>since|after|from|before|prior to|until|till|up to|by|in|on|during)\b"
+    r"\b(?P<word>since|after|from|before|prior to|until|till|up to|by|in|on|during|over|"
+    r"within)\b"
     r"(?:\s+(?!since|after|from|before|until|till|by)[\w'’-]+){0,3}\s*$", re.IGNORECASE)
 _RELATIONS = {"since": "since", "after": "after", "from": "since", "before": "before",
               "prior to": "before", "until": "until", "till": "until", "up to": "until",
-              "by": "until", "in": "in", "on": "in", "during": "in", "at": "in"}
+              "by": "until", "in": "in", "on": "in", "during": "in", "at": "in", "over": "in",
+              "within": "in"}
 _NUMBER_WORDS = {w: n for n, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split())}
 _LATEST = re.compile(r"\b(latest|newest|most recent|now|current(?:ly)?|still|so far|to date|"
@@ -117,7 +120,10 @@ def question_window(question: str, found: list[Found], as_of: datetime) -> Quest
         leading = _LEADING.match(text)
         phrase = text[leading.end():] if leading else text
         if leading is not None:
-            relation, cut = _RELATIONS[leading.group("word").lower()], item.start
+            own = _RELATIONS[leading.group("word").lower()]
+            # "before the election on 5 May": the "before" said earlier still holds.
+            relation = relation if own == "in" and relation not in ("", "in") else own
+            cut = item.start
         if not _is_time(phrase, relation):
             continue
         window = _window(phrase, item, relation, as_of)
@@ -165,9 +171,12 @@ def _window(phrase: str, found: Found, relation: str, as_of: datetime) -> TimeWi
         count = _count(rolling.group("n"))
         unit = rolling.group("unit").lower().rstrip("s")
         days = {"day": 1, "week": 7, "month": 30, "year": 365}[unit] * count
-        if rolling.group("n") is None and unit in ("month", "year"):
+        if rolling.group("n") is None and unit in ("month", "year") and \
+                rolling.group("word").lower() != "past":
             # "last month", "last year": the calendar month or year before this one.
-            start, end = _period(found.date, unit)
+            before = today.replace(day=1) - timedelta(days=1) if unit == "month" else \
+                today.replace(year=today.year - 1, day=1)
+            start, end = _period(before, unit)
         else:
             start, end = today - timedelta(days=days - 1), today
     elif phrase.lower().startswith("this ") and not phrase.lower().endswith(

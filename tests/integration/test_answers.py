@@ -187,7 +187,9 @@ def test_ask_json_and_jsonl_round_trip(components: Components) -> None:
     assert data["answer"].startswith("212 suspension cables — ")
     assert data["answer_span"] == {"text": "212 suspension cables", "n": 1}
     assert set(data["citations"][0]) == {"n", "article_id", "title", "url", "source",
-                                         "published", "chunk_id", "text", "score"}
+                                         "published", "updated", "author", "also_ran_in",
+                                         "chunk_id", "text", "score"}
+    assert data["window"] is None  # no time words, no --since/--until
     lines = "\n".join([
         "How many suspension cables were replaced?",
         json.dumps({"question": "How much did the club pay for her?",

@@ -143,6 +143,15 @@ def test_ask_returns_the_answer_record_and_applies_filters(served: Served) -> No
             response = client.post("/api/ask", json=bad)
             assert response.status_code == 400 and "invalid request" in response.json()["error"]
         assert client.get("/api/search").status_code == 400
+        # Time words in the question, read as of the given date, set the window.
+        dated = client.post("/api/ask", json={
+            "question": "How much did the Kestrel Harbour Bridge repair cost in March?",
+            "as_of": "2025-06-01"}).json()
+        assert dated["window"]["label"] == "Articles from March 2025"
+        assert "84 million euros" in dated["answer"]
+        assert all(c["published"].startswith("2025-03") for c in dated["citations"])
+        bad_date = client.post("/api/ask", json={"question": "x", "as_of": "soon"})
+        assert bad_date.status_code == 400 and "as_of" in bad_date.json()["error"]
 
 
 def test_streaming_answer_arrives_as_server_sent_events(served: Served) -> None:
@@ -289,12 +298,18 @@ async def _use_mcp(server: Any) -> tuple[list[str], dict[str, Any], dict[str, An
         tools = sorted(tool.name for tool in (await client.list_tools()).tools)
         searched = await client.call_tool("search_articles", {"query": "cup final", "k": 2})
         asked = await client.call_tool("ask_articles", {"question": BRIDGE_QUESTION})
+        timeline = await client.call_tool("story_timeline",
+                                          {"topic": "the Kestrel Harbour Bridge repair"})
     assert searched.structured_content is not None and asked.structured_content is not None
+    assert timeline.structured_content is not None
+    steps = timeline.structured_content
+    assert steps["found"] and steps["timeline"].startswith("14 Mar 2025 — ")
+    assert steps["citations"][0]["url"].endswith("harbour-bridge-reopens")
     return tools, searched.structured_content, asked.structured_content
 
 
 def _check_mcp(tools: list[str], searched: dict[str, Any], asked: dict[str, Any]) -> None:
-    assert tools == ["ask_articles", "search_articles"]
+    assert tools == ["ask_articles", "search_articles", "story_timeline"]
     assert [p["rank"] for p in searched["passages"]] == [1, 2]
     assert searched["passages"][0]["title"] == "Port Alder United Win Cup Final on Penalties"
     assert "84 million euros" in asked["answer"] and not asked["abstained"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from collections.abc import Iterator, Sequence
@@ -30,7 +31,7 @@ from config import load_settings
 from config.settings import ServeSettings, SlackSettings
 from ingest.embedding import Embedder
 from retrieval.records import Answer, Citation, Passage, Turn
-from tests.helpers import SAMPLES
+from tests.helpers import FIXTURES, SAMPLES
 
 pytestmark = pytest.mark.slow
 
@@ -424,3 +425,86 @@ def test_newsdesk_slack_command_serves_http_mode(data_dir: Path, tmp_path: Path,
         _, rest = proc.communicate(timeout=30)
         fake.close()
     assert BOT_TOKEN not in first_line + rest
+
+
+# -- desks: per-channel sources and reply modes --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def newsroom(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Any, Path]:
+    data_dir = tmp_path_factory.mktemp("desk-data")
+    corpus = tmp_path_factory.mktemp("desk-news") / "newsroom"
+    shutil.copytree(FIXTURES / "newsroom", corpus)
+    components = Components(load_settings(data_dir=str(data_dir)), embedder=embedder)
+    components.build_ingestor().ingest([str(corpus)])
+    return components.build_engine(), corpus
+
+
+def channel_message(text: str, ts: str, channel: str) -> dict[str, Any]:
+    return {"type": "message", "channel_type": "channel", "channel": channel, "user": "U1",
+            "text": text, "ts": ts}
+
+
+def cited_urls(params: dict[str, Any]) -> list[str]:
+    return re.findall(r"<(https?://[^|>]+)\|", block_text(params))
+
+
+def test_each_channel_desk_answers_from_its_own_sources(newsroom: tuple[Any, Path],
+                                                       start: Any) -> None:
+    engine, corpus = newsroom
+    running = start(engine, channels=["C1"], desks=[
+        {"channel": "CHERALD", "sources": ["Coast Herald"], "reply": "questions"},
+        {"channel": "CWIRE", "sources": ["Reuters"]},
+        {"channel": "CFOLDER", "sources": [str(corpus)]},
+    ])
+    # A desk in "questions" mode answers any question asked in its channel, no mention needed,
+    # from its own source only.
+    send(running, channel_message("How much will the airport tram extension cost?", "10.1",
+                                  "CHERALD"), "EvD1")
+    running.fake.wait_for(lambda: len(answers(running)) == 1)
+    herald = answers(running)[0]
+    assert herald["channel"] == "CHERALD"
+    assert "1.2 billion" not in block_text(herald)  # the tram story is not the Herald's
+    assert all("coastherald" in url for url in cited_urls(herald))
+    # A message that is no question is left alone there, and a plain question in a channel
+    # without that mode is left alone too (mentions only).
+    send(running, channel_message("lunch at noon", "10.2", "CHERALD"), "EvD2")
+    send(running, channel_message("How many people died in Storm Orla?", "10.3", "C1"), "EvD3")
+    # A mention in the Reuters desk: the tram story from Reuters' copy, not AFP's.
+    send(running, mention("How much will the airport tram extension cost?", "11.1",
+                          channel="CWIRE"), "EvD4")
+    running.fake.wait_for(lambda: len(answers(running)) == 2)
+    wire = answers(running)[1]
+    assert wire["channel"] == "CWIRE" and "1.2 billion euro" in block_text(wire)
+    assert cited_urls(wire) == ["https://wire.example/reuters/council-tram"]
+    # A folder desk: articles read from files under it (the JSON storm reports are there;
+    # the wire stories too, but it is their folder that is named).
+    send(running, mention("How many people died in Storm Orla?", "12.1", channel="CFOLDER"),
+         "EvD5")
+    running.fake.wait_for(lambda: len(answers(running)) == 3)
+    assert "Five people" in block_text(answers(running)[2])
+    # A DM keeps the default: every article.
+    dm = {"type": "message", "channel_type": "im", "channel": "D1", "user": "U1",
+          "text": "How much will the airport tram extension cost?", "ts": "13.1"}
+    send(running, dm, "EvD6")
+    running.fake.wait_for(lambda: len(answers(running)) == 4)
+    assert "1.2 billion euro" in block_text(answers(running)[3])
+    time.sleep(0.5)
+    threads = [p["thread_ts"] for p in running.fake.calls_to("chat.postMessage")]
+    assert sorted(threads) == ["10.1", "11.1", "12.1", "13.1"]
+
+
+def test_a_desk_filters_slash_commands_from_its_channel(newsroom: tuple[Any, Path],
+                                                        start: Any) -> None:
+    running = start(newsroom[0], desks=[{"channel": "CHERALD", "sources": ["Coast Herald"]}])
+    for n, channel in enumerate(("CHERALD", "C1")):
+        form = urlencode({"command": "/ask",
+                          "text": "How much will the airport tram extension cost?",
+                          "user_id": "U1", "channel_id": channel, "team_id": "T1",
+                          "response_url": f"{running.fake.url}/response/d{n}",
+                          "trigger_id": "t1"})
+        assert post(running.url, form, sign(form), "application/x-www-form-urlencoded")[0] == 200
+        running.fake.wait_for(lambda n=n: len(running.fake.responses) == n + 1)
+    herald, anywhere = (block_text(r) for r in running.fake.responses)
+    assert "1.2 billion" not in herald  # the Herald never ran the tram story
+    assert "1.2 billion euro" in anywhere

@@ -1,0 +1,212 @@
+"""News-aware answers end to end on the dated fixture corpus (tests/fixtures/newsroom), read
+as of 25 Nov 2026: real model, real Chroma, the CLI as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.factory import Components
+from config import load_settings
+from ingest.embedding import Embedder
+from retrieval.evaluation import NewsQuestion, answered_inside_window, news_check
+from tests.helpers import FIXTURES
+
+pytestmark = pytest.mark.slow
+
+NEWSROOM = FIXTURES / "newsroom"
+AS_OF = "2026-11-25"
+AFP = "https://wire.example/afp/tram-extension"
+REUTERS = "https://wire.example/reuters/council-tram"
+
+
+@pytest.fixture(scope="module")
+def newsroom(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Components:
+    data_dir = tmp_path_factory.mktemp("news-data")
+    corpus = tmp_path_factory.mktemp("news-corpus") / "newsroom"
+    shutil.copytree(NEWSROOM, corpus)
+    components = Components(load_settings(data_dir=str(data_dir)), embedder=embedder)
+    summary = components.build_ingestor().ingest([str(corpus)])
+    assert summary.failed == [] and summary.added == 13
+    return components
+
+
+def run(components: Components, *args: str) -> Any:
+    result = CliRunner().invoke(cli, ["--data-dir", str(components.settings.data_dir), *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def ask_json(components: Components, question: str, *options: str) -> dict[str, Any]:
+    return json.loads(run(components, "ask", "--json", "--as-of", AS_OF, *options,
+                          question).stdout)
+
+
+def test_every_format_carries_its_dates(newsroom: Components) -> None:
+    stats = json.loads(run(newsroom, "stats", "--json").stdout)
+    assert stats["dated_articles"] == stats["articles"] == 13
+    assert "dated      13 of 13 articles" in run(newsroom, "stats").stdout
+    metas = {c.meta.article_id: c.meta for c in newsroom.store.iter_chunks(include_text=False)}
+    dates = {article: (meta.published.isoformat() if meta.published else None,
+                       meta.updated.isoformat() if meta.updated else None)
+             for article, meta in metas.items()}
+    # The seed's date line; JSON published_at / updated_at; RSS pubDate / atom:updated;
+    # HTML article:published_time (with its time) and JSON-LD dateModified.
+    assert dates["ferry-strike-ends.txt"] == ("2026-11-24T00:00:00+00:00", None)
+    assert dates["https://coastherald.example/storm-orla-toll-five"] == (
+        "2026-11-22T10:00:00+00:00", "2026-11-22T16:45:00+00:00")
+    assert dates["https://harbour.example/lighthouse"] == (
+        "2026-11-16T09:00:00+00:00", "2026-11-17T12:00:00+00:00")
+    assert dates["museum.html"] == ("2026-11-12T07:15:00+00:00", "2026-11-13T11:00:00+00:00")
+
+
+@pytest.mark.parametrize("kind", ["window", "latest"])
+def test_the_fixture_question_set_scores_in_full(newsroom: Components, kind: str) -> None:
+    """Every time-bounded question is answered only from articles inside its window, and
+    every "latest" question cites the newest relevant article first (bench/news.py reports
+    the same figures)."""
+    lines = (FIXTURES / "newsroom-questions.jsonl").read_text().splitlines()
+    questions = [NewsQuestion.model_validate_json(line) for line in lines if line.strip()]
+    chosen = [q for q in questions if q.kind == kind]
+    assert len(chosen) >= 5
+    engine = newsroom.build_engine()
+    from ingest.parse import parse_date
+    as_of = parse_date(AS_OF)
+    failed = [(q.question, a.answer) for q in chosen
+              if not news_check(q, a := engine.ask(q.question, as_of=as_of))]
+    assert failed == []
+
+
+def test_the_answer_names_its_window_and_cites_only_inside_it(newsroom: Components) -> None:
+    result = run(newsroom, "ask", "--as-of", AS_OF,
+                 "What happened with the ferry strike last week?")
+    assert result.stdout.startswith("Articles from 19–25 Nov 2026:\n")
+    data = ask_json(newsroom, "What happened with the ferry strike last week?")
+    assert data["window"]["label"] == "Articles from 19–25 Nov 2026"
+    assert data["window"]["phrase"] == "last week"
+    assert all("2026-11-19" <= c["published"][:10] <= "2026-11-25" for c in data["citations"])
+    assert all("2026-11-19" <= p["published"][:10] <= "2026-11-25" for p in data["passages"])
+    # The same words read as of another day give another window.
+    earlier = ask_json(newsroom, "What happened with the ferry strike last week?",
+                       "--as-of", "2026-11-16")
+    assert earlier["window"]["label"] == "Articles from 10–16 Nov 2026"
+    assert {c["article_id"] for c in earlier["citations"]} <= {
+        "ferry-strike-called.txt", "ferry-strike-begins.txt"}
+
+
+def test_explicit_since_and_until_win_over_the_question_words(newsroom: Components) -> None:
+    data = ask_json(newsroom, "What happened with the ferry strike last week?",
+                    "--since", "2026-11-01", "--until", "2026-11-12")
+    assert data["window"]["label"] == "Articles from 1–12 Nov 2026"
+    assert data["window"]["phrase"] is None
+    assert [c["article_id"] for c in data["citations"]] == ["ferry-strike-called.txt"]
+
+
+def test_an_empty_window_says_so_with_the_closest_articles_outside_it(
+        newsroom: Components) -> None:
+    data = ask_json(newsroom, "What happened with the ferry strike in July?")
+    assert data["abstained"] and data["citations"] == []
+    assert data["window"]["label"] == "Articles from July 2026"
+    assert data["answer"].startswith("No articles from July 2026. The closest articles outside")
+    assert "Ferry strike" in data["answer"] and "Nov 2026" in data["answer"]
+    assert {p["article_id"] for p in data["passages"][:2]} <= {
+        "ferry-strike-talks.txt", "ferry-strike-ends.txt", "ferry-strike-begins.txt",
+        "ferry-strike-called.txt"}
+
+
+def test_the_latest_version_wins_and_says_as_of_when(newsroom: Components) -> None:
+    revised = ask_json(newsroom, "How many people died in Storm Orla?")
+    assert revised["answer"].startswith("Five people, as of 22 Nov 2026 — ")
+    assert "Three" not in revised["answer"]
+    assert revised["citations"][0]["article_id"].endswith("storm-orla-toll-five")
+    changed = ask_json(newsroom, "How has the number of cancelled ferry crossings changed?")
+    assert changed["answer"].startswith("As of 24 Nov 2026:")
+    assert changed["answer"].index("180") < changed["answer"].index("112")
+    latest = run(newsroom, "ask", "--as-of", AS_OF, "What is the latest on the ferry strike?")
+    assert latest.stdout.startswith("As of 24 Nov 2026: The harbour ferry strike is over")
+    assert "(newsroom, 24 Nov 2026)" in latest.stdout
+
+
+def test_wire_copies_are_grouped_at_ingest_and_shown_once(newsroom: Components) -> None:
+    metas = {c.meta.article_id: c.meta for c in newsroom.store.iter_chunks(include_text=False)}
+    assert metas[REUTERS].copy_of == AFP and metas[AFP].copy_of is None
+    assert [m.article_id for m in metas.values() if m.copy_of] == [REUTERS]
+    passages = json.loads(run(newsroom, "search", "--json", "-k", "5",
+                              "tram extension to the airport").stdout)
+    ids = [p["article_id"] for p in passages]
+    assert (AFP in ids) != (REUTERS in ids)  # one copy of the story, never both
+    shown = next(p for p in passages if p["article_id"] in (AFP, REUTERS))
+    other = REUTERS if shown["article_id"] == AFP else AFP
+    assert [r["article_id"] for r in shown["also_ran_in"]] == [other]
+    text = run(newsroom, "ask", "How much will the tram extension cost?").stdout
+    assert "also ran in: " in text and ("Reuters (Anna Schmidt)" in text
+                                        or "AFP (Jean Dupont)" in text)
+
+
+def test_wire_copy_detection_in_both_store_modes(store_mode: str, data_dir: Path,
+                                                 tmp_path: Path, embedder: Embedder) -> None:
+    corpus = tmp_path / "wire"
+    corpus.mkdir()
+    shutil.copy(NEWSROOM / "wire.jsonl", corpus)
+    components = Components(load_settings(), embedder=embedder)
+    ingestor = components.build_ingestor()
+    first = ingestor.ingest([str(corpus)])
+    assert first.wire_copies == [{"id": REUTERS, "copy_of": AFP}]
+    # A third outlet's copy arriving later is grouped against the stored story.
+    lines = (NEWSROOM / "wire.jsonl").read_text().splitlines()
+    record = json.loads(lines[1])
+    record.update(source="AP", author="Li Wei", url="https://wire.example/ap/tram",
+                  body=record["body"].replace("Tuesday night", "late on Tuesday"))
+    (tmp_path / "ap.json").write_text(json.dumps(record))
+    later = ingestor.ingest([str(tmp_path / "ap.json")])
+    assert later.wire_copies == [{"id": "https://wire.example/ap/tram", "copy_of": AFP}]
+    again = ingestor.ingest([str(corpus)])
+    assert again.unchanged == 3 and again.wire_copies == []
+    passages = components.build_engine().search("tram extension airport", k=3)
+    tram = [p for p in passages if "tram" in p.article_id]
+    assert len(tram) == 1 and len(tram[0].reprints) == 2
+
+
+def test_timeline_lists_the_story_in_order_in_the_cli_and_in_chat(newsroom: Components) -> None:
+    data = json.loads(run(newsroom, "timeline", "--json", "the ferry strike").stdout)
+    assert [c["article_id"] for c in data["citations"]] == [
+        "ferry-strike-called.txt", "ferry-strike-begins.txt", "ferry-strike-talks.txt",
+        "ferry-strike-ends.txt"]
+    lines = data["answer"].splitlines()
+    assert [line.split(" — ")[0] for line in lines] == [
+        "10 Nov 2026", "14 Nov 2026", "19 Nov 2026", "24 Nov 2026"]
+    assert all(line.endswith(f"[{n}]") for n, line in enumerate(lines, start=1))
+    within = json.loads(run(newsroom, "timeline", "--json", "--since", "2026-11-15",
+                            "the ferry strike").stdout)
+    assert [c["article_id"] for c in within["citations"]] == [
+        "ferry-strike-talks.txt", "ferry-strike-ends.txt"]
+    chat = CliRunner().invoke(cli, ["--data-dir", str(newsroom.settings.data_dir), "chat"],
+                              input="How did the ferry strike unfold?\n")
+    assert chat.exit_code == 0, chat.output
+    assert chat.stdout.index("10 Nov 2026 — ") < chat.stdout.index("24 Nov 2026 — ")
+    # Wire copies are collapsed: the tram story is one development, not two.
+    tram = json.loads(run(newsroom, "timeline", "--json", "the airport tram extension").stdout)
+    assert len([c for c in tram["citations"] if "tram" in c["article_id"]]) == 1
+
+
+def test_a_story_with_no_dated_articles_in_reach_gets_no_timeline(newsroom: Components) -> None:
+    data = json.loads(run(newsroom, "timeline", "--json", "--until", "2020-01-01",
+                          "the ferry strike").stdout)
+    assert data["abstained"] and data["citations"] == []
+    assert data["answer"].startswith("The articles give no dated developments for")
+
+
+def test_answers_inside_a_window_are_recognised(newsroom: Components) -> None:
+    engine = newsroom.build_engine()
+    from ingest.parse import parse_date
+    inside = engine.ask("What happened with the tram extension yesterday?",
+                        as_of=parse_date(AS_OF))
+    assert answered_inside_window(inside)
+    outside = engine.ask("What happened with the tram extension?")
+    assert not answered_inside_window(outside)  # no window at all

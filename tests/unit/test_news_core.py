@@ -1,0 +1,216 @@
+"""The news-aware core on hand-made articles (pure code, no model): the latest version of a
+story wins, timelines, wire copies, and how front ends show dates, windows and reprints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.blocks import answer_blocks, describe
+from config.settings import ChunkingSettings, IngestSettings, SlackSettings, load_settings
+from ingest.near_duplicates import Lead, copy_group, resemblance, shingles
+from ingest.pipeline import Ingestor
+from ingest.records import ChunkMeta
+from retrieval.extractive import compose, find_evidence
+from retrieval.records import Answer, Citation, Passage, Reprint
+from retrieval.terms import analyze
+from retrieval.time_window import TimeWindow
+from retrieval.timeline import compose_timeline, developments, timeline_topic
+from tests.fakes import HashingEmbedder, MemoryStore
+from tests.helpers import NoNetwork, extractive_config
+
+
+class Terms:
+    def terms(self, text: str) -> list[str]:
+        return analyze(text)
+
+    def idf(self, term: str) -> float:
+        return 2.0
+
+
+def day(n: int) -> datetime:
+    return datetime(2026, 11, n, 9, tzinfo=UTC)
+
+
+def passage(article: str, title: str, text: str, published: datetime | None,
+            score: float = 1.0, group: str = "") -> Passage:
+    return Passage(chunk_id=f"{article}#0", article_id=article, title=title, text=text,
+                   score=score, published=published, group=group or article)
+
+
+TOLL_OLD = passage("orla-1", "Storm Orla: three people die", (
+    "Three people have died after Storm Orla brought winds of up to 90mph to the west coast. "
+    "Thousands of homes lost power and the coastal railway was closed."), day(20))
+TOLL_NEW = passage("orla-2", "Storm Orla death toll rises to five", (
+    "Five people have now died in Storm Orla, the coastguard said. The coastal railway "
+    "reopened after fallen trees were cleared."), day(22), score=0.8)
+BAKERY = passage("bakery", "Bakery wins bread award", (
+    "A family bakery in Porthaven has won the regional bread award for its sourdough rye, "
+    "beating 140 entries."), day(5), score=0.5)
+
+
+def answer_text(question: str, passages: Sequence[Passage]) -> str:
+    evidence = find_evidence(question, passages, Terms(), extractive_config())
+    return compose(evidence, 80)
+
+
+def test_a_revised_figure_is_answered_from_the_newer_article_as_of_its_date() -> None:
+    # The older article ranks first and matches the question's words better.
+    text = answer_text("How many people died in Storm Orla?", [TOLL_OLD, TOLL_NEW, BAKERY])
+    assert text.startswith("Five people, as of 22 Nov 2026 — Five people have now died")
+    assert text.endswith("[2]") and "Three" not in text  # the earlier value is not repeated
+
+
+def test_without_dates_the_best_sentence_stands() -> None:
+    undated = [Passage(**{**p.__dict__, "published": None}) for p in (TOLL_OLD, TOLL_NEW)]
+    text = answer_text("How many people died in Storm Orla?", undated)
+    assert text.startswith("Three people — ") and "as of" not in text
+
+
+def test_a_question_about_the_change_gets_both_values_newest_first() -> None:
+    text = answer_text("How did the Storm Orla death toll change?", [TOLL_OLD, TOLL_NEW])
+    assert text.startswith("As of 22 Nov 2026:")
+    assert text.index("Five people") < text.index("Three people")
+    assert "[1]" in text and "[2]" in text
+
+
+def test_a_latest_question_leads_with_the_newest_article_of_the_story() -> None:
+    text = answer_text("What is the latest on Storm Orla?", [TOLL_OLD, TOLL_NEW, BAKERY])
+    assert text.startswith("As of 22 Nov 2026: ")
+    assert "[2]" in text and "[1]" not in text
+
+
+def test_another_story_is_never_taken_for_a_newer_version() -> None:
+    unrelated = passage("award", "Porthaven awards", (
+        "Seven people have won awards in Porthaven this year, the council said."), day(24))
+    text = answer_text("How many people died in Storm Orla?", [TOLL_OLD, unrelated])
+    assert text.startswith("Three people — ")
+
+
+# -- timelines ------------------------------------------------------------------------------
+
+
+def test_timeline_questions_are_recognised() -> None:
+    assert timeline_topic("Timeline of the ferry strike") == "the ferry strike"
+    assert timeline_topic("Give me a timeline of Storm Orla?") == "Storm Orla"
+    assert timeline_topic("How did the ferry strike unfold?") == "the ferry strike"
+    assert timeline_topic("What happened with the ferry strike?") is None
+
+
+def test_timeline_lists_dated_developments_in_order_one_per_story_copy() -> None:
+    copy = passage("orla-2-copy", "Storm Orla toll reaches five", TOLL_NEW.text, day(22),
+                   group="orla-2")
+    copy_first = Passage(**{**TOLL_NEW.__dict__, "group": "orla-2"})
+    undated = Passage(**{**TOLL_OLD.__dict__, "article_id": "orla-0", "chunk_id": "orla-0#0",
+                         "published": None})
+    steps = developments("Storm Orla", [copy_first, BAKERY, TOLL_OLD, copy, undated], Terms())
+    assert [s.passage.article_id for s in steps] == ["orla-1", "orla-2"]
+    assert [s.n for s in steps] == [3, 1]
+    text = compose_timeline(steps)
+    assert text.splitlines()[0].startswith("20 Nov 2026 — Three people have died")
+    assert text.splitlines()[1].endswith("[1]")
+
+
+# -- wire copies -----------------------------------------------------------------------------
+
+STORY = ("The city council has approved a 1.2 billion euro extension of the tram network to "
+         "the airport, ending two years of debate. Councillors voted 31 to 12 in favour of the "
+         "plan on Tuesday evening. The new line will add seven stops and 11 kilometres of "
+         "track, and is due to open in 2030.")
+EDITED = STORY.replace("Tuesday evening", "Tuesday night").replace("is due to", "should")
+
+
+def test_shingle_resemblance_separates_copies_from_stories_on_one_subject() -> None:
+    other = ("Opponents of the tram extension to the airport said the cost had doubled and "
+             "called for a referendum on the plan before construction begins next autumn.")
+    assert resemblance(shingles(STORY), shingles(EDITED)) > 0.6
+    assert resemblance(shingles(STORY), shingles(other)) < 0.1
+
+
+def test_copy_group_needs_resemblance_and_the_time_window() -> None:
+    stored = Lead("afp/tram", "afp/tram", STORY, day(24))
+    assert copy_group(Lead("reuters/tram", "reuters/tram", EDITED, day(24)), [stored]) \
+        == "afp/tram"
+    next_year = Lead("tram-2027", "tram-2027", EDITED, day(24) + timedelta(days=365))
+    assert copy_group(next_year, [stored]) is None
+    # A copy of a copy joins the first copy's group; an article is never its own copy.
+    second = Lead("reuters/tram", "afp/tram", EDITED, day(24))
+    assert copy_group(Lead("ap/tram", "ap/tram", EDITED, day(24)), [second]) == "afp/tram"
+    assert copy_group(Lead("afp/tram", "afp/tram", STORY, day(24)), [second]) is None
+
+
+def test_ingest_marks_wire_copies_within_a_batch_and_against_the_store(tmp_path: Path) -> None:
+    folder = tmp_path / "wire"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text("\n".join(json.dumps(record) for record in [
+        {"title": "Tram extension approved", "body": STORY, "source": "AFP"},
+        {"title": "Council backs tram", "body": EDITED, "source": "Reuters"},
+        {"title": "Bakery award", "body": BAKERY.text, "source": "Herald"},
+    ]))
+    store = MemoryStore()
+    ingestor = Ingestor(store, HashingEmbedder(), NoNetwork(), chunking=ChunkingSettings(),
+                        settings=IngestSettings())
+    summary = ingestor.ingest([str(folder)])
+    assert summary.wire_copies == [{"id": "a.jsonl:2", "copy_of": "a.jsonl:1"}]
+    (tmp_path / "later.json").write_text(json.dumps(
+        {"title": "Airport tram", "body": EDITED.replace("seven", "7"), "source": "AP"}))
+    later = ingestor.ingest([str(tmp_path / "later.json")])
+    assert later.wire_copies == [{"id": "later.json", "copy_of": "a.jsonl:1"}]
+    groups = {meta.article_id: meta.group for _, _, meta in store.chunks.values()}
+    assert groups["a.jsonl:3"] == "a.jsonl:3" and groups["later.json"] == "a.jsonl:1"
+    assert len(store.copies_of(["a.jsonl:1"])) == 3
+
+
+# -- display ---------------------------------------------------------------------------------
+
+
+def test_sources_show_dates_revisions_and_where_else_a_story_ran() -> None:
+    shown = Passage(chunk_id="afp#0", article_id="afp", title="Tram approved", text="x",
+                    score=1.0, source="AFP", published=day(24), updated=day(25),
+                    reprints=(Reprint("reuters", "Reuters", "Anna Schmidt"),
+                              Reprint("ap", None, None, "https://ap.example/t")))
+    assert shown.details == ["AFP", "24 Nov 2026", "updated 25 Nov 2026"]
+    assert shown.also_ran == "also ran in: Reuters (Anna Schmidt), https://ap.example/t"
+    assert describe(shown).endswith("_also ran in: Reuters (Anna Schmidt), "
+                                    "https://ap.example/t_")
+    assert shown.as_dict()["also_ran_in"][0] == {"article_id": "reuters", "source": "Reuters",
+                                                 "author": "Anna Schmidt", "url": None}
+
+
+def test_slack_shows_the_window_and_an_empty_window_names_the_closest_outside() -> None:
+    window = TimeWindow(datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 7, 31, tzinfo=UTC),
+                        "July")
+    empty = Answer(question="q", answer="No articles…", abstained=True, citations=(),
+                   passages=(TOLL_NEW,), window=window)
+    blocks, _ = answer_blocks(empty)
+    assert blocks[0]["elements"][0]["text"] == "_Articles from July 2026_"
+    body = blocks[1]["text"]["text"]
+    assert body.startswith("No articles from that window answer this.")
+    assert "Closest articles outside it" in body and "22 Nov 2026" in body
+    cited = Answer(question="q", answer="Five [1]", abstained=False,
+                   citations=(Citation(1, TOLL_NEW),), passages=(TOLL_NEW,),
+                   window=TimeWindow(day(19), day(25)))
+    assert answer_blocks(cited)[0][0]["elements"][0]["text"] == "_Articles from 19–25 Nov 2026_"
+
+
+def test_chunk_metadata_round_trips_revision_dates_and_copy_groups() -> None:
+    meta = ChunkMeta(article_id="b", chunk_index=0, chunk_count=1, content_hash="h",
+                     text_hash="t", title="T", published=day(22), updated=day(23),
+                     copy_of="a")
+    back = ChunkMeta.from_chroma("b#0", meta.to_chroma())
+    assert (back.updated, back.copy_of, back.group) == (day(23), "a", "a")
+    assert ChunkMeta.from_chroma("c#0", {"article_id": "c"}).group == "c"
+
+
+def test_desks_are_read_from_the_settings_file(tmp_path: Path) -> None:
+    config = tmp_path / "newsdesk.toml"
+    config.write_text('[[slack.desks]]\nchannel = "C1"\nsources = ["AFP", "~/news"]\n'
+                      'reply = "questions"\n[[slack.desks]]\nchannel = "C2"\n')
+    settings = load_settings(config_file=str(config))
+    first, second = settings.slack.desks
+    assert (first.channel, first.sources, first.reply) == ("C1", ["AFP", "~/news"],
+                                                           "questions")
+    assert (second.sources, second.reply) == ([], "mention")
+    assert SlackSettings().desks == []
