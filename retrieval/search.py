@@ -129,7 +129,7 @@ class HybridSearcher:
         """The first k passages with one wire story copy each: the best-ranked copy stands
         for its group (the others are listed as reprints)."""
         passages: list[Passage] = []
-        groups: set[str] = set()
+        shown: dict[str, str] = {}  # wire story group → the article that stands for it
         start = 0
         while len(passages) < k and start < len(ranked):
             window = ranked[start: start + 2 * k]
@@ -137,9 +137,9 @@ class HybridSearcher:
             self._fetch(known, [cid for cid, _ in window])
             for cid, score in window:
                 chunk = known.get(cid)
-                if chunk is None or chunk.meta.group in groups:
+                if chunk is None or shown.setdefault(
+                        chunk.meta.group, chunk.meta.article_id) != chunk.meta.article_id:
                     continue
-                groups.add(chunk.meta.group)
                 passages.append(Passage.of(cid, chunk.text, chunk.meta, score))
                 if len(passages) == k:
                     break

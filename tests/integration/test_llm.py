@@ -18,6 +18,7 @@ from bot.cli import cli
 from bot.factory import Components
 from config import load_settings
 from ingest.embedding import Embedder
+from ingest.parse import parse_date
 from tests.helpers import SAMPLES, ChatStub, numbered
 
 pytestmark = pytest.mark.slow
@@ -63,7 +64,22 @@ def test_cited_answer_from_the_model(llm_env: Callable[..., Components], stub: C
     assert request["model"] == "stub-model"
     assert request["messages"][0]["role"] == "system"
     assert "[1]" in request["messages"][-1]["content"]
+    # Passages carry their dates, and the model is told that the newest version wins.
+    assert "Harbour Bridge Reopens After Two-Year Repair (" in request["messages"][-1]["content"]
+    assert "14 Mar 2025)" in request["messages"][-1]["content"]
+    assert 'say "as of <its date>"' in request["messages"][0]["content"]
     assert stub.headers[-1]["authorization"] == f"Bearer {SECRET}"
+
+
+def test_time_words_set_the_window_for_the_model_too(llm_env: Callable[..., Components],
+                                                     stub: ChatStub) -> None:
+    stub.reply = lambda r: "The cup was won on penalties [1]."
+    answer = llm_env().build_engine().ask("Who won the cup final in May?",
+                                          as_of=parse_date("2025-06-30"))
+    assert answer.window is not None and answer.window.label == "Articles from May 2025"
+    content = stub.requests[-1]["messages"][-1]["content"]
+    assert "24 May 2025" in content and "14 Mar 2025" not in content
+    assert "Question: Who won the cup final?" in content  # the window's words are taken out
 
 
 def test_invented_citation_is_dropped(llm_env: Callable[..., Components],

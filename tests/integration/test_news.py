@@ -15,6 +15,7 @@ from bot.cli import cli
 from bot.factory import Components
 from config import load_settings
 from ingest.embedding import Embedder
+from ingest.parse import parse_date
 from retrieval.evaluation import NewsQuestion, answered_inside_window, news_check
 from tests.helpers import FIXTURES
 
@@ -76,7 +77,6 @@ def test_the_fixture_question_set_scores_in_full(newsroom: Components, kind: str
     chosen = [q for q in questions if q.kind == kind]
     assert len(chosen) >= 5
     engine = newsroom.build_engine()
-    from ingest.parse import parse_date
     as_of = parse_date(AS_OF)
     failed = [(q.question, a.answer) for q in chosen
               if not news_check(q, a := engine.ask(q.question, as_of=as_of))]
@@ -204,7 +204,6 @@ def test_a_story_with_no_dated_articles_in_reach_gets_no_timeline(newsroom: Comp
 
 def test_answers_inside_a_window_are_recognised(newsroom: Components) -> None:
     engine = newsroom.build_engine()
-    from ingest.parse import parse_date
     inside = engine.ask("What happened with the tram extension yesterday?",
                         as_of=parse_date(AS_OF))
     assert answered_inside_window(inside)

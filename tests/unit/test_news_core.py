@@ -9,12 +9,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.blocks import answer_blocks, describe
-from config.settings import ChunkingSettings, IngestSettings, SlackSettings, load_settings
+from bot.factory import hybrid_config
+from config.settings import (
+    ChunkingSettings,
+    IngestSettings,
+    RetrievalSettings,
+    SlackSettings,
+    load_settings,
+)
 from ingest.near_duplicates import Lead, copy_group, resemblance, shingles
 from ingest.pipeline import Ingestor
 from ingest.records import ChunkMeta
 from retrieval.extractive import compose, find_evidence
+from retrieval.keyword_index import KeywordIndex
 from retrieval.records import Answer, Citation, Passage, Reprint
+from retrieval.search import HybridSearcher
 from retrieval.terms import analyze
 from retrieval.time_window import TimeWindow
 from retrieval.timeline import compose_timeline, developments, timeline_topic
@@ -214,3 +223,30 @@ def test_desks_are_read_from_the_settings_file(tmp_path: Path) -> None:
                                                            "questions")
     assert (second.sources, second.reply) == ([], "mention")
     assert SlackSettings().desks == []
+
+
+def test_search_shows_one_copy_of_a_wire_story_and_keeps_an_articles_own_chunks(
+        tmp_path: Path) -> None:
+    folder = tmp_path / "wire"
+    folder.mkdir()
+    long_story = " ".join([STORY, "Opponents said the cost had doubled since the plan was first "
+                                  "proposed and called for a referendum on the tram."] * 2)
+    (folder / "a.jsonl").write_text("\n".join(json.dumps(record) for record in [
+        {"title": "Tram extension approved", "body": long_story, "source": "AFP"},
+        {"title": "Council backs tram", "body": long_story.replace("evening", "night"),
+         "source": "Reuters", "author": "Anna Schmidt"},
+        {"title": "Bakery award", "body": BAKERY.text, "source": "Herald"},
+    ]))
+    store, embedder = MemoryStore(), HashingEmbedder()
+    Ingestor(store, embedder, NoNetwork(), chunking=ChunkingSettings(max_tokens=60),
+             settings=IngestSettings()).ingest([str(folder)])
+    keywords = KeywordIndex(None, store)
+    for cap in (1, 2):
+        config = hybrid_config(RetrievalSettings(per_article_cap=cap))
+        passages = HybridSearcher(store, embedder, keywords, config).search(
+            "tram extension referendum", 4)
+        tram = [p for p in passages if p.article_id != "a.jsonl:3"]
+        assert len({p.article_id for p in tram}) == 1  # one copy of the story
+        assert len(tram) == cap  # but as many of its own chunks as the cap allows
+        other = "a.jsonl:2" if tram[0].article_id == "a.jsonl:1" else "a.jsonl:1"
+        assert [r.article_id for r in tram[0].reprints] == [other]
