@@ -163,6 +163,22 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
     ctx.exit(1 if summary.failed else 0)
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@click.pass_context
+def regroup(ctx: click.Context, as_json: bool) -> None:
+    """Find wire copies across the whole store again.
+
+    Ingest groups each new article with the stored story it copies; run this once for a store
+    made before wire copies were grouped. Nothing is re-embedded.
+    """
+    changed = _components(ctx).build_ingestor().regroup()
+    if as_json:
+        _print_json({"regrouped": changed})
+    else:
+        click.echo(f"regrouped {changed} articles")
+
+
 def _summary_line(data: dict[str, Any]) -> str:
     keys = ["added", "updated", "unchanged", "removed", "duplicates", "failed", "chunks"]
     keys += [key for key in ("wire_copies", "partial", "not_modified") if data.get(key)]

@@ -37,7 +37,7 @@ from ingest.loaders import (
 )
 from ingest.near_duplicates import Lead, copy_group
 from ingest.records import Article, Chunk, ChunkMeta, Failure, IngestSummary
-from ingest.store import StoredArticle
+from ingest.store import StoredArticle, StoredChunk
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ class ChunkWriter(Protocol):
     def writing(self) -> AbstractContextManager[None]: ...
     def nearest_leads(self, vectors: np.ndarray, n: int) -> list[list[ChunkMeta]]: ...
     def get_texts(self, ids: Sequence[str]) -> dict[str, str]: ...
+    def leads(self) -> list[tuple[StoredChunk, np.ndarray]]: ...
+    def set_copy_of(self, groups: dict[str, str | None]) -> None: ...
 
 
 class DerivedIndex(Protocol):
@@ -302,6 +304,54 @@ class Ingestor:
                 lead = Lead(lead.article_id, group, lead.text, lead.published)
             batch.append((lead, vector))
         return copies
+
+    def regroup(self) -> int:
+        """Look for wire copies across the whole store again (a store made before they were
+        grouped, or another threshold): every article's first chunk against its nearest
+        stored ones. A group's first copy is its earliest published article. Returns how many
+        articles changed group."""
+        with self._store.writing():
+            leads = self._store.leads()
+            order = sorted(leads, key=lambda lead: (
+                lead[0].meta.published_epoch if lead[0].meta.published_epoch is not None
+                else float("inf"), lead[0].meta.article_id))
+            rank = {lead.meta.article_id: n for n, (lead, _) in enumerate(order)}
+            parent = list(range(len(order)))
+
+            def root(n: int) -> int:
+                while parent[n] != n:
+                    parent[n] = parent[parent[n]]
+                    n = parent[n]
+                return n
+
+            texts = {lead.meta.article_id: lead.text for lead, _ in order}
+            for start in range(0, len(order), 256):
+                batch = order[start:start + 256]
+                found = self._store.nearest_leads(np.asarray([v for _, v in batch]),
+                                                  COPY_CANDIDATES + 1)
+                for (lead, _), neighbours in zip(batch, found, strict=True):
+                    me = rank[lead.meta.article_id]
+                    # Compared with earlier articles only: the first copy stays the original.
+                    earlier = [Lead(m.article_id, m.article_id, texts.get(m.article_id, ""),
+                                    m.published) for m in neighbours
+                               if rank.get(m.article_id, me) < me]
+                    match = copy_group(Lead(lead.meta.article_id, lead.meta.article_id,
+                                            lead.text, lead.meta.published), earlier)
+                    if match is not None:
+                        # The earlier root stays the root: a group is known by its first copy.
+                        a, b = root(me), root(rank[match])
+                        parent[max(a, b)] = min(a, b)
+            changes: dict[str, str | None] = {}
+            for n, (lead, _) in enumerate(order):
+                first = order[root(n)][0].meta.article_id
+                group = None if root(n) == n else first
+                if group != lead.meta.copy_of:
+                    changes[lead.meta.article_id] = group
+            if changes:
+                self._store.set_copy_of(changes)
+                self._update_derived()
+            log.info("regrouped wire copies: %d articles changed group", len(changes))
+            return len(changes)
 
     def _update_derived(self) -> None:
         for index in self._derived:

@@ -92,13 +92,15 @@ class ChunkMeta:
             end=chunk.end,
         )
 
-    def to_chroma(self) -> dict[str, str | int]:
-        """Flat metadata; dates as epoch seconds so that they can be range-filtered.
-        Chroma rejects None, so absent fields are left out (and match no filter)."""
+    def to_chroma(self) -> dict[str, str | int | None]:
+        """Flat metadata; dates as epoch seconds so that they can be range-filtered. Absent
+        fields are None: Chroma's upsert keeps the keys it is not given (an update that drops
+        an author or stops being a wire copy would keep the old value) and removes the ones
+        given as None, so an absent field is stored as no key (and matches no filter)."""
         values: dict[str, Any] = {**self.__dict__}
         values["published"] = _epoch(self.published)
         values["updated"] = _epoch(self.updated)
-        return {k: v for k, v in values.items() if v is not None and v != ""}
+        return {k: None if v == "" else v for k, v in values.items()}
 
     @classmethod
     def from_chroma(cls, chunk_id: str, meta: Mapping[str, Any] | None) -> ChunkMeta:

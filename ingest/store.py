@@ -27,7 +27,7 @@ import socket
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -381,6 +381,41 @@ class ChromaStore:
                                             where={"chunk_index": 0}, include=["metadatas"])
         return [[ChunkMeta.from_chroma(i, m) for i, m in zip(ids, metas, strict=True)]
                 for ids, metas in zip(result["ids"], result["metadatas"], strict=True)]
+
+    def leads(self) -> list[tuple[StoredChunk, np.ndarray]]:
+        """Every article's first chunk, with its vector."""
+        leads: list[tuple[StoredChunk, np.ndarray]] = []
+        offset = 0
+        while True:
+            with self._guard("read chunks"):
+                page = self._collection.get(where={"chunk_index": 0}, limit=PAGE, offset=offset,
+                                            include=["metadatas", "documents", "embeddings"])
+            if not page["ids"]:
+                return leads
+            leads.extend(
+                (StoredChunk.from_chroma(i, d, m), np.asarray(e, dtype=np.float32))
+                for i, d, m, e in zip(page["ids"], page["documents"], page["metadatas"],
+                                      page["embeddings"], strict=True))
+            offset += len(page["ids"])
+
+    def set_copy_of(self, groups: dict[str, str | None]) -> None:
+        """Re-write the chunks of these articles as copies of the given wire story (None: a
+        story of their own); texts and vectors stay as they are."""
+        article_ids = list(groups)
+        for start in range(0, len(article_ids), 200):
+            batch = article_ids[start:start + 200]
+            with self._guard("read chunks"):
+                page = self._collection.get(where={"article_id": {"$in": batch}},
+                                            include=["metadatas", "documents", "embeddings"])
+            stored = [StoredChunk.from_chroma(i, d, m)
+                      for i, d, m in zip(page["ids"], page["documents"], page["metadatas"],
+                                         strict=True)]
+            if not stored:
+                continue
+            chunks = [Chunk(c.id, c.meta.article_id, c.meta.chunk_index, c.text, c.meta.header,
+                            c.meta.start, c.meta.end) for c in stored]
+            metas = [replace(c.meta, copy_of=groups[c.meta.article_id]) for c in stored]
+            self.upsert(chunks, np.asarray(page["embeddings"], dtype=np.float32), metas)
 
     def get_texts(self, ids: Sequence[str]) -> dict[str, str]:
         """Chunk texts by id (absent ids are left out)."""

@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -129,6 +130,19 @@ class MemoryStore:
                  if meta.chunk_index == 0]
         return [[meta for _, meta in sorted(leads, key=lambda lead: -float(vector @ lead[0]))
                  [:n]] for vector in vectors]
+
+    def leads(self) -> list[tuple[StoredChunk, np.ndarray]]:
+        return [(StoredChunk(chunk_id, text, meta), vector)
+                for chunk_id, (text, vector, meta) in sorted(self.chunks.items())
+                if meta.chunk_index == 0]
+
+    def set_copy_of(self, groups: dict[str, str | None]) -> None:
+        changed = [chunk_id for chunk_id, (_, _, meta) in self.chunks.items()
+                   if meta.article_id in groups]
+        for chunk_id in changed:
+            text, vector, meta = self.chunks[chunk_id]
+            self.chunks[chunk_id] = (text, vector, replace(meta, copy_of=groups[meta.article_id]))
+        self.changes.append(changed)
 
     def get_texts(self, ids: Sequence[str]) -> dict[str, str]:
         return {i: self.chunks[i][0] for i in ids if i in self.chunks}

@@ -171,6 +171,21 @@ def test_wire_copy_detection_in_both_store_modes(store_mode: str, data_dir: Path
     passages = components.build_engine().search("tram extension airport", k=3)
     tram = [p for p in passages if "tram" in p.article_id]
     assert len(tram) == 1 and len(tram[0].reprints) == 2
+    # A store made before copies were grouped: `regroup` finds them, re-embedding nothing.
+    components.store.set_copy_of({REUTERS: None, "https://wire.example/ap/tram": None})
+    regrouped = CliRunner().invoke(cli, ["regroup", "--json"])
+    assert regrouped.exit_code == 0, regrouped.output
+    assert json.loads(regrouped.stdout) == {"regrouped": 2}
+    metas = {c.meta.article_id: c.meta for c in components.store.iter_chunks(False)}
+    assert metas[REUTERS].copy_of == AFP == metas["https://wire.example/ap/tram"].copy_of
+    assert ingestor.ingest([str(corpus)]).unchanged == 3  # and nothing is re-embedded after
+    # An update that drops a field (the byline) drops it from the store too.
+    del record["author"]
+    (tmp_path / "ap.json").write_text(json.dumps(record))
+    assert ingestor.ingest([str(tmp_path / "ap.json")]).updated == 1
+    metas = {c.meta.article_id: c.meta for c in components.store.iter_chunks(False)}
+    assert metas["https://wire.example/ap/tram"].author is None
+    assert metas["https://wire.example/ap/tram"].copy_of == AFP
 
 
 def test_timeline_lists_the_story_in_order_in_the_cli_and_in_chat(newsroom: Components) -> None:

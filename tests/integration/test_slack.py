@@ -494,6 +494,17 @@ def test_each_channel_desk_answers_from_its_own_sources(newsroom: tuple[Any, Pat
     assert sorted(threads) == ["10.1", "11.1", "12.1", "13.1"]
 
 
+def test_a_timeline_question_in_slack_gets_the_dated_developments(
+        newsroom: tuple[Any, Path], start: Any) -> None:
+    running = start(newsroom[0])
+    send(running, mention("How did the ferry strike unfold?", "20.1"), "EvT1")
+    running.fake.wait_for(lambda: len(answers(running)) == 1)
+    text = block_text(answers(running)[0])
+    days = re.findall(r"^(\d+ Nov 2026) — ", text, re.MULTILINE)
+    assert days == ["10 Nov 2026", "14 Nov 2026", "19 Nov 2026", "24 Nov 2026"]
+    assert "[4] " in text and "— newsroom, 24 Nov 2026" in text
+
+
 def test_a_desk_filters_slash_commands_from_its_channel(newsroom: tuple[Any, Path],
                                                         start: Any) -> None:
     running = start(newsroom[0], desks=[{"channel": "CHERALD", "sources": ["Coast Herald"]}])

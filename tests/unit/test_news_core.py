@@ -250,3 +250,26 @@ def test_search_shows_one_copy_of_a_wire_story_and_keeps_an_articles_own_chunks(
         assert len(tram) == cap  # but as many of its own chunks as the cap allows
         other = "a.jsonl:2" if tram[0].article_id == "a.jsonl:1" else "a.jsonl:1"
         assert [r.article_id for r in tram[0].reprints] == [other]
+
+
+def test_regroup_finds_the_copies_of_a_store_made_before_they_were_grouped(
+        tmp_path: Path) -> None:
+    folder = tmp_path / "wire"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text("\n".join(json.dumps(record) for record in [
+        {"title": "Council backs tram", "body": EDITED, "source": "Reuters",
+         "published_at": "2026-11-24T19:40:00Z"},
+        {"title": "Tram extension approved", "body": STORY, "source": "AFP",
+         "published_at": "2026-11-24T19:05:00Z"},
+        {"title": "Bakery award", "body": BAKERY.text, "source": "Herald"},
+    ]))
+    store = MemoryStore()
+    ingestor = Ingestor(store, HashingEmbedder(), NoNetwork(), chunking=ChunkingSettings(),
+                        settings=IngestSettings())
+    ingestor.ingest([str(folder)])
+    # As an older version stored them: no groups. The earlier AFP copy becomes the original.
+    store.set_copy_of({article: None for article in ("a.jsonl:1", "a.jsonl:2", "a.jsonl:3")})
+    assert ingestor.regroup() == 1
+    groups = {meta.article_id: meta.copy_of for _, _, meta in store.chunks.values()}
+    assert groups == {"a.jsonl:1": "a.jsonl:2", "a.jsonl:2": None, "a.jsonl:3": None}
+    assert ingestor.regroup() == 0  # nothing left to change
