@@ -23,7 +23,7 @@ from config.settings import ChunkingSettings, IngestSettings
 from ingest.chunking import chunk_article
 from ingest.embedding import Embedder
 from ingest.errors import StoreError
-from ingest.ids import sha256
+from ingest.ids import chunk_id, sha256
 from ingest.loaders import (
     Fetcher,
     NotModified,
@@ -287,14 +287,14 @@ class Ingestor:
             return {}
         leads = np.asarray([vectors[first[p.article.id]] for p in order])
         neighbours = self._store.nearest_leads(leads, COPY_CANDIDATES)
-        texts = self._store.get_texts([m.article_id + "#0" for found in neighbours
+        texts = self._store.get_texts([chunk_id(m.article_id, 0) for found in neighbours
                                        for m in found])
         copies: dict[str, str] = {}
         batch: list[tuple[Lead, np.ndarray]] = []
         for p, vector, found in zip(order, leads, neighbours, strict=True):
             lead = Lead(p.article.id, p.article.id, chunks[first[p.article.id]].text,
                         p.article.published)
-            stored = [Lead(m.article_id, m.group, texts.get(m.article_id + "#0", ""),
+            stored = [Lead(m.article_id, m.group, texts.get(chunk_id(m.article_id, 0), ""),
                            m.published) for m in found]
             # Earlier articles of this batch are not in the store yet.
             alike = [other for other, v in batch if float(vector @ v) >= BATCH_SIMILARITY]

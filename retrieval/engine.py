@@ -84,18 +84,18 @@ class AnswerEngine:
         question = question.strip()
         asked, window = self._window(question, where, as_of)
         where = _within(where, window)
-        topic = timeline_topic(asked) if not history else None
-        if topic is not None and self.analyzer is not None:
+        topic = timeline_topic(asked) if not history and self.analyzer is not None else None
+        if topic is not None:
             answer = self._timeline(topic, where)
         else:
             answer = self._ask_any(asked, history, k, where, on_token)
         if window is not None and not answer.passages:
             answer = self._outside_window(question, asked, history, k, where, window,
-                                          on_token)
+                                          None if topic is not None else on_token)
         elif window is not None:
             answer = replace(answer, window=window)
-        elif on_token and topic is not None and answer.citations:
-            on_token(answer.answer)
+        if on_token and topic is not None:
+            on_token(answer.answer)  # a timeline is written at once, not token by token
         return replace(answer, question=question)
 
     def timeline(self, topic: str, *, where: SearchFilter | None = None,

@@ -10,6 +10,8 @@ from typing import Any
 from ingest.records import ChunkMeta
 from retrieval.time_window import TimeWindow, day_label
 
+# Where else a wire story ran: the first few are named in a source line, the rest counted.
+MAX_REPRINTS_SHOWN = 5
 # What every answerer says, in every front end, when the articles do not answer.
 ABSTENTION = "The articles don't say."
 
@@ -70,7 +72,9 @@ class Passage:
         """"also ran in: AFP (Jean Dupont), Reuters" — empty without reprints."""
         if not self.reprints:
             return ""
-        return "also ran in: " + ", ".join(r.label for r in self.reprints)
+        shown = ", ".join(r.label for r in self.reprints[:MAX_REPRINTS_SHOWN])
+        more = len(self.reprints) - MAX_REPRINTS_SHOWN
+        return f"also ran in: {shown}" + (f" and {more} more" if more > 0 else "")
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -186,6 +186,10 @@ def test_sources_show_dates_revisions_and_where_else_a_story_ran() -> None:
                                     "https://ap.example/t_")
     assert shown.as_dict()["also_ran_in"][0] == {"article_id": "reuters", "source": "Reuters",
                                                  "author": "Anna Schmidt", "url": None}
+    many = Passage(**{**shown.__dict__, "reprints": tuple(
+        Reprint(f"r{n}", f"Paper {n}") for n in range(8))})
+    assert many.also_ran == ("also ran in: Paper 0, Paper 1, Paper 2, Paper 3, Paper 4 "
+                             "and 3 more")
 
 
 def test_slack_shows_the_window_and_an_empty_window_names_the_closest_outside() -> None:
