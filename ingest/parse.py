@@ -92,7 +92,13 @@ def parse_filter(sources: tuple[str, ...], since: str | None, until: str | None
 def _looks_like_date_line(line: str) -> datetime | None:
     if len(line) > 40 or not re.search(r"\d", line):
         return None
-    return parse_date(line)
+    parsed = parse_date(line)
+    if parsed is not None and not re.search(r"\b\d{4}\b", line) and \
+            parsed > datetime.now(UTC) + timedelta(days=1):
+        # "Saturday 20 November": the parser takes this year; an article is not from the
+        # future, so it is the last such day.
+        parsed = parsed.replace(year=parsed.year - 1)
+    return parsed
 
 
 def _is_credit(line: str) -> bool:

@@ -56,3 +56,21 @@ def test_dates_are_timezone_aware() -> None:
     assert naive is not None and naive.tzinfo is not None
     assert parse_date("not a date") is None
     assert parse_date(None) is None
+
+
+def test_a_date_line_without_a_year_is_never_in_the_future() -> None:
+    now = datetime.now(UTC)
+    ahead = now.replace(day=1, month=now.month % 12 + 1, hour=0, minute=0, second=0,
+                        microsecond=0)
+    line = ahead.strftime("%A %d %B")  # e.g. "Tuesday 01 December": next month, no year
+    parsed = parse_text_article(f"Match report\n\n{line}\n\nThe body of the report.").published
+    assert parsed is not None and parsed <= now
+    assert (parsed.month, parsed.day) == (ahead.month, ahead.day)
+
+
+def test_an_updated_line_gives_the_revision_date() -> None:
+    parsed = parse_text_article("Title\n\nBy Ann Lee\n\n10 November 2026\n\n"
+                                "Updated: 12 November 2026 09:30\n\nThe body of the story.")
+    assert parsed.published == datetime(2026, 11, 10, tzinfo=UTC)
+    assert parsed.updated == datetime(2026, 11, 12, 9, 30, tzinfo=UTC)
+    assert parsed.body == "The body of the story."
