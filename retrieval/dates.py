@@ -11,11 +11,19 @@ from typing import Any
 
 from retrieval.time_window import Found, QuestionTime, question_window
 
-# Cheap gate: dateparser (0.2 s to load, a few ms a question) runs only when a question
-# holds a word that can be part of a date.
+# Cheap gate: dateparser (0.2 s to load, a few ms a question) runs only when a question holds
+# words that can make a window (time_window's rules then decide): a relative phrase, or a
+# preposition before a month, a weekday, a year or a date.
+_MONTHS = (r"(?:january|february|march|april|may|june|july|august|september|october|november|"
+           r"december|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?)")
+_DAYS = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 _MAYBE = re.compile(
-    r"\d|yesterday|today|tonight|week|month|year|ago|days?\b|jan|feb|mar|apr|may|jun|jul|aug|"
-    r"sep|oct|nov|dec", re.IGNORECASE)
+    rf"\b(?:yesterday|today|tonight|ago|(?:this|last|past|previous)\s+(?:\w+\s+)?"
+    rf"(?:days?|weeks?|months?|years?|night|morning|{_DAYS})|"
+    rf"(?:in|on|since|before|after|until|till|by|during|from|over|within|to)\s+"
+    rf"(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?)?"
+    rf"(?:{_MONTHS}|{_DAYS}|(?:19|20)\d\d|\d{{4}}-\d\d-\d\d|\d{{1,2}}/\d{{1,2}}))\b",
+    re.IGNORECASE)
 # Spans dateparser's search does not find ("the past week", "over the last month"); the
 # rules in time_window read them like the ones it does find.
 _PLAIN_SPAN = re.compile(r"\b(?:the\s+)?(?:past|last|previous)\s+(?P<unit>week|month|year)\b",

@@ -132,7 +132,8 @@ class HybridSearcher:
         shown: dict[str, str] = {}  # wire story group → the article that stands for it
         start = 0
         while len(passages) < k and start < len(ranked):
-            window = ranked[start: start + 2 * k]
+            # Usually no story is shown twice: the first k are all that is read.
+            window = ranked[start: start + k - len(passages)]
             start += len(window)
             self._fetch(known, [cid for cid, _ in window])
             for cid, score in window:

@@ -157,6 +157,8 @@ def asks_change(question: str) -> bool:
 
 
 def _is_time(phrase: str, relation: str) -> bool:
+    if re.search(r"\byears? ago$", phrase, re.IGNORECASE):
+        return False  # "won three years ago" dates the event, not the article
     if _RELATIVE.match(phrase):
         return True
     # A bare month or year is a window only after a preposition: "in March", "since 2004";

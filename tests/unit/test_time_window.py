@@ -62,6 +62,7 @@ def test_time_words_become_a_window_and_leave_the_question(question: str, label:
     "Who scored the second goal?",
     "Is the ferry still running now?",  # "now" asks for the latest, it is no window
     "What is the latest on the budget?",
+    "When she won the race three years ago, where was it held?",  # the event's time
 ])
 def test_words_that_are_not_a_publication_window_are_left_alone(question: str) -> None:
     assert read_question_time(question, AS_OF) is None
