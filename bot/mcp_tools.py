@@ -37,6 +37,10 @@ def passage_summary(passage: Passage, with_text: bool = True) -> dict[str, Any]:
     return data
 
 
+def cited(answer: Answer) -> list[dict[str, Any]]:
+    return [{"n": c.n, **passage_summary(c.passage, with_text=False)} for c in answer.citations]
+
+
 def build_mcp(engine: QuestionEngine, pool: ThreadPoolExecutor) -> MCPServer:
     """The MCP server; questions run in `pool`, the bounded pool the HTTP API uses too."""
     # The SDK configures logging (basicConfig) where nothing has yet: keep it to warnings.
@@ -61,8 +65,7 @@ def build_mcp(engine: QuestionEngine, pool: ThreadPoolExecutor) -> MCPServer:
             "abstained": answer.abstained,
             "answer_span": answer.answer_span.as_dict() if answer.answer_span else None,
             "window": answer.window.label if answer.window else None,
-            "citations": [{"n": c.n, **passage_summary(c.passage, with_text=False)}
-                          for c in answer.citations],
+            "citations": cited(answer),
         }
 
     @server.tool(description="A news story's dated developments, oldest first: one cited "
@@ -72,8 +75,7 @@ def build_mcp(engine: QuestionEngine, pool: ThreadPoolExecutor) -> MCPServer:
         return {
             "timeline": answer.answer,
             "found": not answer.abstained,
-            "citations": [{"n": c.n, **passage_summary(c.passage, with_text=False)}
-                          for c in answer.citations],
+            "citations": cited(answer),
         }
 
     return server

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.peers import QuietHandler, server_url, start_server, stop_server
+from bot.factory import Components
+from config import load_settings
 from config.settings import AnswerSettings
 from ingest.fetch import Fetched
 from retrieval.extractive import ExtractiveConfig
@@ -31,6 +34,16 @@ def write_article(folder: Path, name: str, title: str, body: str, *, url: str | 
     path = folder / name
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def ingested_copy(folder: Path, workspace: Path, embedder: Any) -> Components:
+    """Components over a fresh data directory in `workspace`, with a copy of `folder`
+    ingested (the copy: tests must not write beside the repository's fixtures)."""
+    corpus = workspace / folder.name
+    shutil.copytree(folder, corpus)
+    components = Components(load_settings(data_dir=str(workspace / "data")), embedder=embedder)
+    components.build_ingestor().ingest([str(corpus)])
+    return components
 
 
 Route = Callable[[BaseHTTPRequestHandler], None]

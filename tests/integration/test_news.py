@@ -17,7 +17,7 @@ from config import load_settings
 from ingest.embedding import Embedder
 from ingest.parse import parse_date
 from retrieval.evaluation import NewsQuestion, answered_inside_window, news_check
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, ingested_copy
 
 pytestmark = pytest.mark.slow
 
@@ -29,13 +29,11 @@ REUTERS = "https://wire.example/reuters/council-tram"
 
 @pytest.fixture(scope="module")
 def newsroom(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Components:
-    data_dir = tmp_path_factory.mktemp("news-data")
-    corpus = tmp_path_factory.mktemp("news-corpus") / "newsroom"
-    shutil.copytree(NEWSROOM, corpus)
-    components = Components(load_settings(data_dir=str(data_dir)), embedder=embedder)
-    summary = components.build_ingestor().ingest([str(corpus)])
-    assert summary.failed == [] and summary.added == 13
-    return components
+    return ingested_copy(NEWSROOM, tmp_path_factory.mktemp("news"), embedder)
+
+
+def test_the_fixture_corpus_ingests_whole(newsroom: Components) -> None:
+    assert newsroom.store.stats()["articles"] == 13
 
 
 def run(components: Components, *args: str) -> Any:

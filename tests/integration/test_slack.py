@@ -31,7 +31,7 @@ from config import load_settings
 from config.settings import ServeSettings, SlackSettings
 from ingest.embedding import Embedder
 from retrieval.records import Answer, Citation, Passage, Turn
-from tests.helpers import FIXTURES, SAMPLES
+from tests.helpers import FIXTURES, SAMPLES, ingested_copy
 
 pytestmark = pytest.mark.slow
 
@@ -42,12 +42,7 @@ BRIDGE_URL = "https://example.com/samples/2025/03/harbour-bridge-reopens"
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Any:
-    data_dir = tmp_path_factory.mktemp("slack-data")
-    corpus = tmp_path_factory.mktemp("slack-news") / "news"
-    shutil.copytree(SAMPLES, corpus)
-    components = Components(load_settings(data_dir=str(data_dir)), embedder=embedder)
-    components.build_ingestor().ingest([str(corpus)])
-    return components.build_engine()
+    return ingested_copy(SAMPLES, tmp_path_factory.mktemp("slack"), embedder).build_engine()
 
 
 class Running:
@@ -432,12 +427,9 @@ def test_newsdesk_slack_command_serves_http_mode(data_dir: Path, tmp_path: Path,
 
 @pytest.fixture(scope="module")
 def newsroom(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Any, Path]:
-    data_dir = tmp_path_factory.mktemp("desk-data")
-    corpus = tmp_path_factory.mktemp("desk-news") / "newsroom"
-    shutil.copytree(FIXTURES / "newsroom", corpus)
-    components = Components(load_settings(data_dir=str(data_dir)), embedder=embedder)
-    components.build_ingestor().ingest([str(corpus)])
-    return components.build_engine(), corpus
+    workspace = tmp_path_factory.mktemp("desks")
+    components = ingested_copy(FIXTURES / "newsroom", workspace, embedder)
+    return components.build_engine(), workspace / "newsroom"
 
 
 def channel_message(text: str, ts: str, channel: str) -> dict[str, Any]:
