@@ -69,14 +69,11 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=30)
     args = parser.parse_args()
     settings = load_settings(data_dir=args.data_dir)
-    store = Components(settings).store
-    page = store._collection.get(where={"chunk_index": 0},
-                                 include=["embeddings", "documents", "metadatas"])
-    order = sorted(range(len(page["ids"])), key=lambda i: page["ids"][i])
-    ids = [page["ids"][i] for i in order]
-    texts = [page["documents"][i] or "" for i in order]
-    metas = [page["metadatas"][i] or {} for i in order]
-    vectors = np.asarray([page["embeddings"][i] for i in order], dtype=np.float32)
+    stored = sorted(Components(settings).store.leads(), key=lambda lead: lead[0].id)
+    ids = [chunk.meta.article_id for chunk, _ in stored]
+    texts = [chunk.text for chunk, _ in stored]
+    titles = [chunk.meta.title for chunk, _ in stored]
+    vectors = np.asarray([vector for _, vector in stored], dtype=np.float32)
     n = len(ids)
     report: dict[str, Any] = {"articles": n, "threshold": RESEMBLANCE}
 
@@ -130,7 +127,7 @@ def main() -> None:
         len(minhash_pairs & reference_pairs) / len(reference_pairs), 3) if reference_pairs else 1
     report["resemblance_histogram"] = _histogram([s for _, _, s in near])
     sample = random.Random(7).sample(found, min(args.sample, len(found)))
-    report["sample"] = [[{"id": ids[i], "title": metas[i].get("title"),
+    report["sample"] = [[{"id": ids[i], "title": titles[i],
                           "start": " ".join(texts[i].split()[:40]),
                           "resemblance_to_first": round(resemblance(sets[g[0]], sets[i]), 3)}
                          for i in g] for g in sample]
