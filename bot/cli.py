@@ -657,8 +657,8 @@ def _serve_http(components: Components, service: Any, host: str, port: int, refr
 @cli.command()
 @click.pass_context
 def mcp(ctx: click.Context) -> None:
-    """Serve the MCP tools search_articles and ask_articles over stdio, for a local AI
-    assistant (configure it to run `newsdesk mcp`)."""
+    """Serve the MCP tools search_articles, ask_articles and story_timeline over stdio, for
+    a local AI assistant (configure it to run `newsdesk mcp`)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from bot.mcp_tools import build_mcp
