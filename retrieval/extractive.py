@@ -79,6 +79,9 @@ class ExtractiveConfig:
     # least `newer_ratio` of it and gives another value, or the question asks for the latest.
     newer_ratio: float = 0.6
     same_story: float = 0.15
+    # "What's the latest on X?": an earlier sentence of the same article scoring at least
+    # this share of the best leads instead (news puts the news first).
+    lead_ratio: float = 0.75
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,8 @@ class Candidate:
     score: float
     # Every term of this sentence's article, as far as it was read (title included).
     in_article: frozenset[str] = frozenset()
+    # Where the sentence stands in its article: chunk number, then sentence in the chunk.
+    place: tuple[int, int] = (0, 0)
 
     @property
     def words(self) -> int:
@@ -156,6 +161,8 @@ def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnal
         ranked = sorted((replace(c, score=c.score + bonus[c.text]) for c in head),
                         key=lambda c: -c.score) + ranked[config.span_candidates:]
     ranked, earlier = _prefer_newer(question, ranked, passages, kind, spans, config)
+    if kind is AnswerType.ANY and asks_latest(question):
+        ranked = _lead_first(ranked, config)
     best = ranked[0]
     as_of = passages[best.passage_index].published if (
         earlier is not None or asks_latest(question)) else None
@@ -211,6 +218,17 @@ def _prefer_newer(question: str, ranked: list[Candidate], passages: Sequence[Pas
     replaced = older[-1]  # the version just before the newest
     rest = [c for c in ranked if c is not newest and c not in older]
     return [newest, *rest], replaced
+
+
+def _lead_first(ranked: list[Candidate], config: ExtractiveConfig) -> list[Candidate]:
+    """"What's the latest on X?": the news is in the lead. Of the best sentence's article, the
+    earliest sentence that answers nearly as well comes first."""
+    best = ranked[0]
+    article = best.in_article
+    near = [c for c in ranked if c.in_article == article
+            and c.score >= config.lead_ratio * best.score]
+    lead = min(near, key=lambda c: c.place)
+    return [lead, *(c for c in ranked if c is not lead)]
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
@@ -281,15 +299,18 @@ def _candidates(question: str, passages: Sequence[Passage], analyzer: TermAnalyz
     """
     by_article: dict[str, list[tuple[int, str]]] = {}
     titles: dict[str, str] = {}
+    places: dict[str, tuple[int, int]] = {}
     seen: set[str] = set()
     for index, passage in enumerate(passages):
         titles.setdefault(passage.article_id, passage.title)
-        for start, end in split_sentences(passage.text):
+        chunk = _chunk_number(passage.chunk_id)
+        for number, (start, end) in enumerate(split_sentences(passage.text)):
             sentence = passage.text[start:end].strip()
             key = " ".join(sentence.split()).lower()
             if key in seen:
                 continue  # overlapping chunks repeat sentences
             seen.add(key)
+            places[sentence] = (chunk, number)
             by_article.setdefault(passage.article_id, []).append((index, sentence))
     out: list[Candidate] = []
     for rank, (article_id, sentences) in enumerate(by_article.items()):
@@ -316,8 +337,14 @@ def _candidates(question: str, passages: Sequence[Passage], analyzer: TermAnalyz
             local = own | (_neighbours(term_sets, position) & weights.keys())
             coverage = sum(weights[t] for t in local) / total
             out.append(Candidate(index, sentence, frozenset(own | near), coverage, type_ok,
-                                 score, every_term))
+                                 score, every_term, places.get(sentence, (0, 0))))
     return out
+
+
+def _chunk_number(chunk_id: str) -> int:
+    """n of a chunk id `article#n` (0 for ids of other retrievers)."""
+    tail = chunk_id.rsplit("#", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
 
 
 def _rerank(question: str, ranked: list[Candidate], similarity: Similarity,

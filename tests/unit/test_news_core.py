@@ -277,3 +277,16 @@ def test_regroup_finds_the_copies_of_a_store_made_before_they_were_grouped(
     groups = {meta.article_id: meta.copy_of for _, _, meta in store.chunks.values()}
     assert groups == {"a.jsonl:1": "a.jsonl:2", "a.jsonl:2": None, "a.jsonl:3": None}
     assert ingestor.regroup() == 0  # nothing left to change
+
+
+def test_the_latest_on_a_story_is_the_newest_articles_lead() -> None:
+    newest = passage("ferry-3", "Ferry strike ends after pay deal", (
+        "The ferry strike is over after crews accepted a pay rise of 4.5%. "
+        "Union secretary Tom Reilly said the ferry strike had shown what crews are worth. "
+        "Full ferry services resume on Wednesday."), day(24))
+    older = passage("ferry-2", "Ferry strike: talks resume", (
+        "Talks to end the ferry strike resumed on Thursday as cancelled crossings rose."),
+        day(19), score=0.9)
+    text = answer_text("What's the latest on the ferry strike?", [older, newest])
+    assert text == ("As of 24 Nov 2026: The ferry strike is over after crews accepted a pay "
+                    "rise of 4.5%. [2]")
