@@ -8,6 +8,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from ingest.records import SearchFilter
 from retrieval.answerers import ExtractiveAnswerer
+from retrieval.dates import read_question_time
 from retrieval.engine import AnswerEngine
 from retrieval.records import Passage
 from retrieval.retriever import NewsdeskRetriever
@@ -89,3 +90,28 @@ def test_filters_hold_with_either_retriever() -> None:
     # The farm document has no date: an --until filter cannot vouch for it either.
     assert [p.article_id for p in foreign.search(question, where=earlier)] == ["bridge"]
     assert [p.chunk_id for p in foreign.search(question)] == ["doc-0", "farm#0"]
+
+
+class UndatedSearcher(FilteringSearcher):
+    """A store whose articles carry no dates: any date window holds nothing."""
+
+    def search(self, query: str, k: int, where: SearchFilter | None = None) -> list[Passage]:
+        self.wheres.append(where)
+        bridge = Passage(chunk_id="bridge#0", article_id="bridge", title="Kestrel bridge",
+                         text="The Kestrel bridge repair in 2004 cost the city 84 million "
+                              "euros.", score=1.0)
+        return [p for p in [bridge] if where is None or where.accepts(p.source, None)]
+
+
+def test_time_words_in_an_undated_store_stay_part_of_the_question() -> None:
+    searcher = UndatedSearcher()
+    answerer = ExtractiveAnswerer(Analyzer, extractive_config(min_evidence=0.3))
+    engine = AnswerEngine(NewsdeskRetriever(searcher=searcher, k=6), answerer, k=6,
+                          time_reader=read_question_time)
+    answer = engine.ask("How much did the Kestrel bridge repair cost in 2004?",
+                        as_of=datetime(2026, 1, 1, tzinfo=UTC))
+    assert "84 million euros" in answer.answer and not answer.abstained
+    assert answer.window is None  # no window was used in the end
+    # Tried in the window first, then without it.
+    assert [w.since.year if w and w.since else None for w in searcher.wheres][:2] == [2004,
+                                                                                       None]
