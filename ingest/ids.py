@@ -79,6 +79,12 @@ def chunk_id(article_id: str, index: int) -> str:
     return f"{article_id}#{index}"
 
 
+def chunk_number(chunk_id: str) -> int:
+    """n of a chunk id `article_id#n` (0 for an id of another kind, from another retriever)."""
+    tail = chunk_id.rsplit("#", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
 def article_of(chunk_id: str) -> str:
     """The article id a chunk id belongs to (article ids may themselves contain `#`)."""
     return chunk_id.rsplit("#", 1)[0]

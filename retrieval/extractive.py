@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
+from ingest.ids import chunk_number
 from ingest.sentences import split_sentences
 from retrieval.answer_types import AnswerType, answer_type, offers
 from retrieval.records import ABSTENTION, Passage, closest_articles
@@ -303,7 +304,7 @@ def _candidates(question: str, passages: Sequence[Passage], analyzer: TermAnalyz
     seen: set[str] = set()
     for index, passage in enumerate(passages):
         titles.setdefault(passage.article_id, passage.title)
-        chunk = _chunk_number(passage.chunk_id)
+        chunk = chunk_number(passage.chunk_id)
         for number, (start, end) in enumerate(split_sentences(passage.text)):
             sentence = passage.text[start:end].strip()
             key = " ".join(sentence.split()).lower()
@@ -339,12 +340,6 @@ def _candidates(question: str, passages: Sequence[Passage], analyzer: TermAnalyz
             out.append(Candidate(index, sentence, frozenset(own | near), coverage, type_ok,
                                  score, every_term, places.get(sentence, (0, 0))))
     return out
-
-
-def _chunk_number(chunk_id: str) -> int:
-    """n of a chunk id `article#n` (0 for ids of other retrievers)."""
-    tail = chunk_id.rsplit("#", 1)[-1]
-    return int(tail) if tail.isdigit() else 0
 
 
 def _rerank(question: str, ranked: list[Candidate], similarity: Similarity,
@@ -416,8 +411,8 @@ def compose(evidence: Evidence, max_words: int) -> str:
                 f"{best.text} [{best.passage_index + 1}]")
     parts: list[str] = [f"{evidence.span} —"] if evidence.span else []
     if evidence.as_of is not None:
-        date = f"as of {day_label(evidence.as_of)}"
-        parts = [f"{evidence.span}, {date} —"] if evidence.span else [f"A{date[1:]}:"]
+        date = day_label(evidence.as_of)
+        parts = [f"{evidence.span}, as of {date} —"] if evidence.span else [f"As of {date}:"]
     budget = max_words
     for candidate in evidence.chosen:
         words = candidate.text.split()
