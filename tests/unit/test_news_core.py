@@ -8,7 +8,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from click.testing import CliRunner
+
 from bot.blocks import answer_blocks, describe
+from bot.cli import cli
 from bot.factory import hybrid_config
 from config.settings import (
     ChunkingSettings,
@@ -290,3 +293,11 @@ def test_the_latest_on_a_story_is_the_newest_articles_lead() -> None:
     text = answer_text("What's the latest on the ferry strike?", [older, newest])
     assert text == ("As of 24 Nov 2026: The ferry strike is over after crews accepted a pay "
                     "rise of 4.5%. [2]")
+
+
+def test_a_bad_as_of_date_is_a_usage_error_before_anything_loads(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "ask", "--as-of", "soon",
+                                      "What happened last week?"])
+    assert result.exit_code == 2
+    assert "not a date: 'soon'" in result.output
+    assert not (tmp_path / "chroma").exists()  # no store was opened
