@@ -75,9 +75,9 @@ class TimeWindow:
         if since is not None and until is not None:
             return f"Articles from {_span(since, until)}"
         if since is not None:
-            return f"Articles since {_day(since)}"
+            return f"Articles since {day_label(since)}"
         if until is not None:
-            return f"Articles up to {_day(until)}"
+            return f"Articles up to {day_label(until)}"
         return "All articles"
 
     def contains(self, moment: datetime | None) -> bool:
@@ -245,10 +245,6 @@ def _count(word: str | None) -> int:
 
 def day_label(moment: datetime) -> str:
     """24 Nov 2026."""
-    return _day(moment)
-
-
-def _day(moment: datetime) -> str:
     return f"{moment.day} {_MONTHS[moment.month - 1][:3].title()} {moment.year}"
 
 
@@ -256,7 +252,7 @@ def _span(since: datetime, until: datetime) -> str:
     """17–23 Nov 2026; 28 Oct – 3 Nov 2026; March 2026; 2005."""
     first, last = since.date(), until.date()
     if first == last:
-        return _day(since)
+        return day_label(since)
     if first.day == 1 and first.month == 1 and last.month == 12 and last.day == 31 \
             and first.year == last.year:
         return str(first.year)
@@ -270,4 +266,4 @@ def _span(since: datetime, until: datetime) -> str:
     if first.year == last.year:
         return f"{first.day} {_MONTHS[first.month - 1][:3].title()} – {last.day} {month} " \
                f"{last.year}"
-    return f"{_day(since)} – {_day(until)}"
+    return f"{day_label(since)} – {day_label(until)}"
