@@ -23,7 +23,7 @@ from config.settings import ChunkingSettings, IngestSettings
 from ingest.chunking import chunk_article
 from ingest.embedding import Embedder
 from ingest.errors import StoreError
-from ingest.ids import chunk_id, sha256
+from ingest.ids import sha256
 from ingest.loaders import (
     Fetcher,
     NotModified,
@@ -58,8 +58,7 @@ class ChunkWriter(Protocol):
     def delete_stale(self, article_id: str, keep_hash: str) -> None: ...
     def delete_articles(self, article_ids: Sequence[str]) -> None: ...
     def writing(self) -> AbstractContextManager[None]: ...
-    def nearest_leads(self, vectors: np.ndarray, n: int) -> list[list[ChunkMeta]]: ...
-    def get_texts(self, ids: Sequence[str]) -> dict[str, str]: ...
+    def nearest_leads(self, vectors: np.ndarray, n: int) -> list[list[StoredChunk]]: ...
     def leads(self) -> list[tuple[StoredChunk, np.ndarray]]: ...
     def set_copy_of(self, groups: dict[str, str | None]) -> None: ...
 
@@ -287,15 +286,13 @@ class Ingestor:
             return {}
         leads = np.asarray([vectors[first[p.article.id]] for p in order])
         neighbours = self._store.nearest_leads(leads, COPY_CANDIDATES)
-        texts = self._store.get_texts([chunk_id(m.article_id, 0) for found in neighbours
-                                       for m in found])
         copies: dict[str, str] = {}
         batch: list[tuple[Lead, np.ndarray]] = []
         for p, vector, found in zip(order, leads, neighbours, strict=True):
             lead = Lead(p.article.id, p.article.id, chunks[first[p.article.id]].text,
                         p.article.published)
-            stored = [Lead(m.article_id, m.group, texts.get(chunk_id(m.article_id, 0), ""),
-                           m.published) for m in found]
+            stored = [Lead(c.meta.article_id, c.meta.group, c.text, c.meta.published)
+                      for c in found]
             # Earlier articles of this batch are not in the store yet.
             alike = [other for other, v in batch if float(vector @ v) >= BATCH_SIMILARITY]
             group = copy_group(lead, [*stored, *alike])
@@ -324,7 +321,6 @@ class Ingestor:
                     n = parent[n]
                 return n
 
-            texts = {lead.meta.article_id: lead.text for lead, _ in order}
             for start in range(0, len(order), 256):
                 batch = order[start:start + 256]
                 found = self._store.nearest_leads(np.asarray([v for _, v in batch]),
@@ -332,9 +328,9 @@ class Ingestor:
                 for (lead, _), neighbours in zip(batch, found, strict=True):
                     me = rank[lead.meta.article_id]
                     # Compared with earlier articles only: the first copy stays the original.
-                    earlier = [Lead(m.article_id, m.article_id, texts.get(m.article_id, ""),
-                                    m.published) for m in neighbours
-                               if rank.get(m.article_id, me) < me]
+                    earlier = [Lead(c.meta.article_id, c.meta.article_id, c.text,
+                                    c.meta.published) for c in neighbours
+                               if rank.get(c.meta.article_id, me) < me]
                     match = copy_group(Lead(lead.meta.article_id, lead.meta.article_id,
                                             lead.text, lead.meta.published), earlier)
                     if match is not None:

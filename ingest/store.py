@@ -371,17 +371,20 @@ class ChromaStore:
         return sorted(chunks, key=lambda c: (order.get(c.meta.article_id, 0),
                                              c.meta.chunk_index))
 
-    def nearest_leads(self, vectors: np.ndarray, n: int) -> list[list[ChunkMeta]]:
-        """For each vector, the metadata of the `n` nearest first chunks (one per article)."""
+    def nearest_leads(self, vectors: np.ndarray, n: int) -> list[list[StoredChunk]]:
+        """For each vector, the `n` nearest first chunks (one per article), texts included."""
         if len(vectors) == 0:
             return []
         with self._guard("search"):
             if self._collection.count() == 0:
                 return [[] for _ in range(len(vectors))]
             result = self._collection.query(query_embeddings=list(vectors), n_results=n,
-                                            where={"chunk_index": 0}, include=["metadatas"])
-        return [[ChunkMeta.from_chroma(i, m) for i, m in zip(ids, metas, strict=True)]
-                for ids, metas in zip(result["ids"], result["metadatas"], strict=True)]
+                                            where={"chunk_index": 0},
+                                            include=["metadatas", "documents"])
+        return [[StoredChunk.from_chroma(i, d, m) for i, d, m in zip(ids, docs, metas,
+                                                                     strict=True)]
+                for ids, docs, metas in zip(result["ids"], result["documents"],
+                                            result["metadatas"], strict=True)]
 
     def leads(self) -> list[tuple[StoredChunk, np.ndarray]]:
         """Every article's first chunk, with its vector."""
@@ -417,10 +420,6 @@ class ChromaStore:
                             c.meta.start, c.meta.end) for c in stored]
             metas = [replace(c.meta, copy_of=groups[c.meta.article_id]) for c in stored]
             self.upsert(chunks, np.asarray(page["embeddings"], dtype=np.float32), metas)
-
-    def get_texts(self, ids: Sequence[str]) -> dict[str, str]:
-        """Chunk texts by id (absent ids are left out)."""
-        return {chunk.id: chunk.text for chunk in self.get(list(dict.fromkeys(ids)))}
 
     def copies_of(self, groups: Sequence[str]) -> list[ChunkMeta]:
         """The first chunk's metadata of every article in these wire story groups (the group's

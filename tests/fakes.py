@@ -125,10 +125,11 @@ class MemoryStore:
         ]
         return sorted(hits, key=lambda hit: -hit[1])[:k]
 
-    def nearest_leads(self, vectors: np.ndarray, n: int) -> list[list[ChunkMeta]]:
-        leads = [(stored, meta) for _, stored, meta in self.chunks.values()
+    def nearest_leads(self, vectors: np.ndarray, n: int) -> list[list[StoredChunk]]:
+        leads = [(stored, StoredChunk(chunk_id, text, meta))
+                 for chunk_id, (text, stored, meta) in self.chunks.items()
                  if meta.chunk_index == 0]
-        return [[meta for _, meta in sorted(leads, key=lambda lead: -float(vector @ lead[0]))
+        return [[chunk for _, chunk in sorted(leads, key=lambda lead: -float(vector @ lead[0]))
                  [:n]] for vector in vectors]
 
     def leads(self) -> list[tuple[StoredChunk, np.ndarray]]:
@@ -143,9 +144,6 @@ class MemoryStore:
             text, vector, meta = self.chunks[chunk_id]
             self.chunks[chunk_id] = (text, vector, replace(meta, copy_of=groups[meta.article_id]))
         self.changes.append(changed)
-
-    def get_texts(self, ids: Sequence[str]) -> dict[str, str]:
-        return {i: self.chunks[i][0] for i in ids if i in self.chunks}
 
     def copies_of(self, groups: Sequence[str]) -> list[ChunkMeta]:
         wanted = set(groups)
