@@ -57,10 +57,9 @@ def describe(passage: Passage, link: bool = True) -> str:
 def answer_mrkdwn(answer: Answer) -> str:
     """The answer text for Slack, its lead value in bold: `*84 million euros* — The ...`."""
     text = escape(answer.answer)
-    span = answer.answer_span
-    if span is not None:
-        lead = escape(span.text)
-        if text.startswith((lead + " — ", lead + ", as of")):
+    if answer.lead is not None:
+        lead = escape(answer.lead)
+        if text.startswith(lead):
             return f"*{lead}*{text[len(lead):]}"
     return text
 

@@ -12,7 +12,7 @@ import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -281,10 +281,10 @@ def _render(answer: Answer, streamed: str | None = None) -> None:
 
 def _lead_in_bold(answer: Answer) -> str:
     """The answer with the value it leads with in bold (plain when not a terminal)."""
-    span = answer.answer_span
-    if span is None or not answer.answer.startswith((span.text + " — ", span.text + ", as of")):
+    lead = answer.lead
+    if lead is None or not answer.answer.startswith(lead):
         return answer.answer
-    return click.style(span.text, bold=True) + answer.answer[len(span.text):]
+    return click.style(lead, bold=True) + answer.answer[len(lead):]
 
 
 def _describe(passage: Passage) -> str:
@@ -301,10 +301,14 @@ def _describe(passage: Passage) -> str:
 @click.option("--jsonl", is_flag=True,
               help="Read questions from stdin (text or {question, history} objects), one per "
                    "line; write one JSON Answer per line.")
+@click.option("--explain", is_flag=True,
+              help="Also show how the answer was reached: the question as read, the best "
+                   "sentences with their features and probabilities, the rules that fired "
+                   "and the decision (under `trace` with --json).")
 @_filter_options
 @click.pass_context
-def ask(ctx: click.Context, question: str | None, as_json: bool, jsonl: bool, k: int | None,
-        sources: tuple[str, ...], since: str | None, until: str | None,
+def ask(ctx: click.Context, question: str | None, as_json: bool, jsonl: bool, explain: bool,
+        k: int | None, sources: tuple[str, ...], since: str | None, until: str | None,
         as_of: str | None) -> None:
     """Answer QUESTION from the ingested articles, citing passages as [n].
 
@@ -324,19 +328,55 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, jsonl: bool, k:
                 continue
             answer = engine.ask(request.question, request.history, k=k, where=where,
                                 as_of=moment)
-            _print_json(answer.as_dict())
+            _print_json(answer.as_dict(explain=explain))
             sys.stdout.flush()
         return
     if not question:
         raise click.UsageError("give a QUESTION, or --jsonl to read questions from stdin")
     if as_json:
-        _print_json(engine.ask(question, k=k, where=where, as_of=moment).as_dict())
+        _print_json(engine.ask(question, k=k, where=where, as_of=moment).as_dict(explain))
         return
     streaming = _components(ctx).settings.answer.mode == "llm" and sys.stdout.isatty()
     echo = _StreamEcho()
     answer = engine.ask(question, k=k, where=where, on_token=echo if streaming else None,
                         as_of=moment)
     _render(answer, echo.text if streaming else None)
+    if explain:
+        _render_trace(answer)
+
+
+def _render_trace(answer: Answer) -> None:
+    """The answerer's trace, for a person: what it read, what it weighed, what it decided."""
+    click.echo()
+    trace = answer.trace
+    if trace is None:
+        click.secho("(no trace: this answer did not come from the extractive answerer)",
+                    dim=True)
+        return
+    reading = trace["question"]
+    click.secho("Question", bold=True)
+    terms = ", ".join(f"{t} {w}" for t, w in list(reading["terms"].items())[:8])
+    intents = [name for name in ("latest", "change", "year_asked", "follow_up")
+               if reading.get(name)]
+    click.echo(f"  kind {reading['kind']}; terms (IDF) {terms}")
+    click.echo(f"  names {reading['names'] or '-'}; measured {reading['measured'] or '-'}; "
+               f"role {reading['role'] or '-'}; intents {', '.join(intents) or '-'}")
+    click.secho("Best sentences", bold=True)
+    for number, candidate in enumerate(trace["candidates"], start=1):
+        span = f" value {candidate['span']!r}" if candidate["span"] else ""
+        click.echo(f"  {number}. p={candidate['probability']:.3f} [{candidate['passage']}]"
+                   f"{span} {candidate['text'][:110]}")
+        parts = ", ".join(f"{k} {v:+.2f}" for k, v in candidate["contributions"].items())
+        click.secho(f"     {parts}", dim=True)
+    click.secho("Rules", bold=True)
+    click.echo("  " + ("; ".join(trace["rules"]) or "none fired"))
+    if trace.get("lead"):
+        lead = trace["lead"]
+        click.echo(f"  lead value {lead['span']!r}: confidence {lead['confidence']:.2f} "
+                   f"(shown at >= {lead['threshold']:.2f}) -> "
+                   f"{'shown' if lead['shown'] else 'not shown'}")
+    click.secho("Decision", bold=True)
+    click.echo(f"  {trace['decision']}")
 
 
 class _StreamEcho:
@@ -520,7 +560,9 @@ def eval_command(ctx: click.Context, questions: Any, k: int, as_json: bool,
     with _Progress("Evaluating") as (on_total, on_advance):
         on_total(len(items))
         for item in items:
-            answer = engine.ask(item.question, item.history, k=k)
+            moment = (datetime.combine(item.as_of, datetime.min.time(), tzinfo=UTC)
+                      if item.as_of else None)
+            answer = engine.ask(item.question, item.history, k=k, as_of=moment)
             score = score_question(item, answer, ks, recall_k=k)
             scores.append(score)
             if details:

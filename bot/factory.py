@@ -174,7 +174,8 @@ class Components:
         extractive = ExtractiveAnswerer(
             self.keyword_index.latest,  # term statistics as of the search just made
             ExtractiveConfig(**settings.answer.model_dump(
-                include={"max_sentences", "max_words", "min_evidence"})),
+                include={"max_sentences", "max_words", "min_evidence",
+                         "lead_confidence"})),
             EmbeddingSimilarity(self.query_embedder),
         )
         # Question time words are read by dateparser; timelines use the index's terms.

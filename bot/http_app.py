@@ -192,6 +192,8 @@ class AskRequest(BaseModel):
     until: str | None = None
     # The moment the question's time words are read from ("last week"); default now.
     as_of: str | None = None
+    # Include the answerer's trace (as `ask --explain --json`).
+    explain: bool = False
 
     def where(self) -> SearchFilter:
         sources = (self.source,) if isinstance(self.source, str) else tuple(self.source or ())
@@ -258,7 +260,7 @@ def build_app(service: Service) -> Starlette:
                 body.question, history, k=body.k, where=where, as_of=as_of))
         except Exception as exc:
             return _failure(exc)
-        return JSONResponse(answer.as_dict())
+        return JSONResponse(answer.as_dict(body.explain))
 
     def _stream(body: AskRequest, history: list[Turn], where: SearchFilter,
                 as_of: datetime | None) -> Response:
@@ -288,7 +290,7 @@ def build_app(service: Service) -> Starlette:
                     failure = _failure(exc)
                     yield _sse("error", json.loads(bytes(failure.body)))
                 else:
-                    yield _sse("answer", value.result().as_dict())
+                    yield _sse("answer", value.result().as_dict(body.explain))
                 return
 
         return StreamingResponse(events(), media_type="text/event-stream",

@@ -72,7 +72,9 @@ class AnswerSettings(BaseModel):
     mode: Literal["extractive", "llm"] = "extractive"
     max_sentences: int = Field(3, ge=1)
     max_words: int = Field(80, ge=5)
-    min_evidence: float = 1.0
+    # Probabilities (0..1); 0 = the thresholds shipped with the answer model.
+    min_evidence: float = Field(0.0, ge=0, le=1)
+    lead_confidence: float = Field(0.0, ge=0, le=1)
 
 
 class LLMSettings(BaseModel):

@@ -5,6 +5,18 @@ from __future__ import annotations
 import re
 from enum import Enum
 
+from retrieval.vocabulary import (
+    CURRENCY_SIGNS,
+    CURRENCY_WORDS,
+    MONTHS,
+    NUMBER_WORDS,
+    REASON_CUES,
+    RELATIVE_DAYS,
+    SCALE_WORDS,
+    WEEKDAYS,
+    alternation,
+)
+
 
 class AnswerType(Enum):
     MONEY = "money"
@@ -22,6 +34,8 @@ _RULES: list[tuple[re.Pattern[str], AnswerType]] = [
     (re.compile(r"^\W*(and |but |so )?(why|how come)\b|\bwhat (caused|was the reason)\b|"
                 r"\bfor what reason\b"), AnswerType.REASON),
     (re.compile(r"\b(what|which) (percentage|percent|proportion|share)\b"), AnswerType.PERCENT),
+    (re.compile(r"\bhow much (weight|time|ground|land|rain|snow|water|space)\b"),
+     AnswerType.NUMBER),
     (re.compile(r"\bwhat(?: is|'s| was| are| were| will be) the (?:\w+ ){0,2}(toll|price|fare|"
                 r"fee|cost|salary|fine|budget|bill|prize|bid|offer|value)s?\b"), AnswerType.MONEY),
     (re.compile(r"\bhow much\b.*\b(cost|pay|paid|worth|spend|spent|price|invest|fine|fined|"
@@ -44,25 +58,16 @@ _RULES: list[tuple[re.Pattern[str], AnswerType]] = [
 ]
 
 _MONEY = re.compile(
-    r"[$£€¥]\s?\d|\d\s?(bn|m|k)\b|\b\d[\d,.]*\s?(million|billion|trillion|euros?|dollars?|"
-    r"pounds?|pence|cents?|yen|yuan|rupees?)\b|\b(million|billion)\b|"
-    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|fifty|hundred)"
-    r"\s(euros?|dollars?|pounds?)\b", re.IGNORECASE)
+    rf"[{CURRENCY_SIGNS}]\s?\d|\d\s?(bn|m|k)\b|\b\d[\d,.]*\s?(?:{alternation(SCALE_WORDS)}|"
+    rf"{alternation(CURRENCY_WORDS)})\b|\b{alternation(SCALE_WORDS)}\b|"
+    rf"\b{alternation(NUMBER_WORDS)}\s{alternation(CURRENCY_WORDS)}\b", re.IGNORECASE)
 _NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
-    r"thirty|forty|fifty|hundred|thousand|million|billion|dozen|half|double|twice)\b",
-    re.IGNORECASE)
+    rf"\d|\b(?:{alternation(NUMBER_WORDS + SCALE_WORDS)}|double|twice)\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\d\s?%|\bper ?cent\b|\bpercentage\b", re.IGNORECASE)
 _DATE = re.compile(
-    r"\b(1[89]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|september|"
-    r"october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-    r"yesterday|today|tomorrow|last (week|month|year)|next (week|month|year))\b",
-    re.IGNORECASE)
-_REASON = re.compile(
-    r"\b(because|due to|owing to|as a result|result of|caused by|blamed|blames|blaming|"
-    r"to pay for|pays? for|to fund|in order to|so that|reasons?|led to|leads to|"
-    r"to give|to allow|to ensure|to avoid|to cover|to meet|to help|amid|citing|cited)\b",
-    re.IGNORECASE)
+    rf"\b(1[89]\d\d|20\d\d)\b|\b(?:{alternation(m.title() for m in MONTHS + WEEKDAYS)})\b"
+    rf"|\b(?i:{alternation(RELATIVE_DAYS)})\b")
+_REASON = re.compile(rf"\b{alternation(REASON_CUES)}\b", re.IGNORECASE)
 _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’-]+")
 
 

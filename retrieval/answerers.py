@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 from retrieval.extractive import (
     ExtractiveConfig,
@@ -29,6 +30,11 @@ class Draft:
     note: str | None = None
     span: str | None = None
     span_marker: int | None = None
+    # The lead model's probability that `span` is right, and whether the text leads with it.
+    span_confidence: float = 1.0
+    span_shown: bool = True
+    as_of: datetime | None = None
+    trace: dict[str, Any] | None = None
 
 
 class Answerer(Protocol):
@@ -49,14 +55,17 @@ class ExtractiveAnswerer:
                on_token: TokenSink | None = None) -> Draft:
         evidence = find_evidence(question, passages, self._analyzer(), self.config, context,
                                  self._similarity)
+        trace = evidence.trace.as_dict() if evidence.trace is not None else None
         if evidence.abstain:
-            return Draft(abstention_text(passages), abstained=True)
+            return Draft(abstention_text(passages), abstained=True, trace=trace)
         text = compose(evidence, self.config.max_words)
         if on_token:
             on_token(text)
         if evidence.missing:
             # What the articles do say, cited, but not an answer to this question.
-            return Draft(text, abstained=True)
+            return Draft(text, abstained=True, trace=trace)
         marker = evidence.chosen[0].passage_index + 1
         return Draft(text, abstained=False, span=evidence.span,
-                     span_marker=marker if evidence.span else None)
+                     span_marker=marker if evidence.span else None,
+                     span_confidence=evidence.span_confidence, span_shown=evidence.span_shown,
+                     as_of=evidence.as_of, trace=trace)

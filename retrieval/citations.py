@@ -9,8 +9,9 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
-from retrieval.records import Answer, AnswerSpan, Citation, Passage
+from retrieval.records import Answer, Citation, Passage
 
 # [3], [1, 2], [1][2] and [1,2,3]; not [a] or [2005] (years are not citations).
 _MARKER = re.compile(r"\s?\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
@@ -68,14 +69,14 @@ def join_answers(question: str, main: Answer, support: Answer) -> Answer:
             answer.answer)
 
     support_text = rebased(support)
-    if support.answer_span and support_text.startswith(support.answer_span.text + " — "):
-        support_text = support_text[len(support.answer_span.text) + 3:]
+    if support.lead is not None and support_text.startswith(support.lead + " — "):
+        support_text = support_text[len(support.lead) + 3:]
     text, citations = validate_citations(f"{rebased(main)} {support_text}", passages)
     span = None
     if main.answer_span is not None:
         cited = next((c.passage.chunk_id for c in main.citations if c.n == main.answer_span.n),
                      None)
-        span = next((AnswerSpan(main.answer_span.text, c.n) for c in citations
+        span = next((replace(main.answer_span, n=c.n) for c in citations
                      if c.passage.chunk_id == cited), None)
     timings = {key: main.timings.get(key, 0.0) + support.timings.get(key, 0.0)
                for key in {*main.timings, *support.timings}}

@@ -245,17 +245,19 @@ class AnswerEngine:
             # Every claim must cite a passage; an answer left with none is no answer.
             text = text if draft.abstained else abstention_text(passages)
             return Answer(question=state.question, answer=text, abstained=True, citations=(),
-                          passages=passages, timings=self._timed(state), note=draft.note)
+                          passages=passages, timings=self._timed(state), note=draft.note,
+                          trace=draft.trace)
         span = None
         if draft.span and draft.span_marker and 1 <= draft.span_marker <= len(read):
             cited = read[draft.span_marker - 1].chunk_id
-            span = next((AnswerSpan(draft.span, c.n) for c in citations
-                         if c.passage.chunk_id == cited), None)
+            span = next((AnswerSpan(draft.span, c.n, draft.span_confidence, draft.span_shown,
+                                    draft.as_of)
+                         for c in citations if c.passage.chunk_id == cited), None)
         return Answer(
             question=state.question, answer=text, abstained=draft.abstained,
             # An abstention that says what the articles do say keeps its citations.
             citations=citations, passages=passages, timings=self._timed(state),
-            note=draft.note, answer_span=span,
+            note=draft.note, answer_span=span, trace=draft.trace,
         )
 
     @staticmethod

@@ -9,6 +9,9 @@
 - lead: the gold answer (or an alias) appears before the first citation marker — what a
   reader takes in first; over answerable questions.
 - words: the length of an answer that was given (markers not counted), mean over them.
+- lead_shown / lead_precision: the share of answered questions whose answer leads with a value
+  (in bold), and the share of those values that match the gold answer (a value shown for an
+  unanswerable question is wrong).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import string
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -40,6 +44,8 @@ class EvalQuestion(BaseModel):
     aliases: list[str] = Field(default_factory=list)
     evidence: list[EvidenceItem] = Field(default_factory=list)
     history: list[tuple[str, str]] = Field(default_factory=list)
+    # The day the question is asked: its time words ("last week") are read relative to it.
+    as_of: date | None = None
 
     @property
     def answerable(self) -> bool:
@@ -85,6 +91,8 @@ class QuestionScore:
     cited_relevant: int = 0
     lead: bool = False
     words: int | None = None  # None for an abstention
+    lead_shown: bool = False
+    lead_right: bool = False
 
 
 def score_question(item: EvalQuestion, answer: Answer, ks: Sequence[int],
@@ -110,6 +118,10 @@ def score_question(item: EvalQuestion, answer: Answer, ks: Sequence[int],
         score.cited_relevant = sum(c.passage.article_id in evidence_docs for c in answer.citations)
     if not answer.abstained:
         score.words = len(_CITATION.sub(" ", answer.answer).split())
+        if answer.lead is not None:
+            score.lead_shown = True
+            score.lead_right = item.answerable and answer_matches(answer.lead, item.answer,
+                                                                  item.aliases)
     if item.answerable:
         score.correct = not answer.abstained and answer_matches(answer.answer, item.answer,
                                                                 item.aliases)
@@ -139,6 +151,9 @@ def summarise(scores: Sequence[QuestionScore], ks: Sequence[int], recall_k: int
         data["mrr@10"] = _mean([s.reciprocal_rank for s in retrieval])
         data["answer_accuracy"] = _mean([float(s.correct) for s in answerable])
         data["lead"] = _mean([float(s.lead) for s in answerable])
+        answered = [s for s in group if s.words is not None]
+        data["lead_shown"] = _mean([float(s.lead_shown) for s in answered])
+        data["lead_precision"] = _mean([float(s.lead_right) for s in answered if s.lead_shown])
         data["words_mean"] = _mean([float(s.words) for s in group if s.words is not None])
         data["abstention_accuracy"] = _mean([float(s.abstained) for s in unanswerable])
         data["false_abstention_rate"] = _mean([float(s.abstained) for s in answerable])

@@ -113,14 +113,21 @@ class Citation:
 
 @dataclass(frozen=True)
 class AnswerSpan:
-    """The value the question asked for (an amount, a date, a name...), as the answer leads
-    with it, and the citation number of the sentence it was taken from."""
+    """The value the question asked for (an amount, a date, a name...) and the citation
+    number `n` of the sentence it was found in. `confidence` is the lead model's probability
+    (0..1) that it is the right value; only when `shown` does the answer lead with it (the
+    answer text then starts with `text`, or with `text, as of <as_of>`), in bold where the
+    medium has bold. `as_of` is the date the value holds as of (the newest version)."""
 
     text: str
     n: int
+    confidence: float = 1.0
+    shown: bool = True
+    as_of: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "n": self.n}
+        return {"text": self.text, "n": self.n, "confidence": round(self.confidence, 3),
+                "shown": self.shown, "as_of": self.as_of.isoformat() if self.as_of else None}
 
 
 @dataclass(frozen=True)
@@ -133,13 +140,22 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     # Set when the configured answerer failed and a fallback produced this answer.
     note: str | None = None
-    # Set when the answer leads with the asked-for value: `answer` starts with its text.
+    # The asked-for value, when the answer found one; the answer leads with it only when
+    # `answer_span.shown`.
     answer_span: AnswerSpan | None = None
     # The publication window the passages were retrieved from (the question's time words,
     # or --since/--until); front ends show its label above the answer.
     window: TimeWindow | None = None
+    # How the answerer decided (the extractive answerer's Trace, as a dict): `ask --explain`.
+    trace: dict[str, Any] | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    @property
+    def lead(self) -> str | None:
+        """The value the answer text starts with, when it leads with one."""
+        span = self.answer_span
+        return span.text if span is not None and span.shown else None
+
+    def as_dict(self, explain: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
             "question": self.question,
             "answer": self.answer,
@@ -152,6 +168,8 @@ class Answer:
         }
         if self.note:
             data["note"] = self.note
+        if explain:
+            data["trace"] = self.trace
         return data
 
 

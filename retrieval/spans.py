@@ -15,39 +15,53 @@ from dataclasses import dataclass
 
 from retrieval.answer_types import AnswerType
 from retrieval.terms import analyze
+from retrieval.vocabulary import (
+    APPROXIMATORS,
+    CURRENCY_SIGNS,
+    CURRENCY_WORDS,
+    DIMENSION_UNITS,
+    FORMER_WORDS,
+    MONTHS,
+    NUMBER_WORDS,
+    RELATIVE_DAYS,
+    RISE_FALL_WORDS,
+    ROLE_WORDS,
+    SCALE_ABBREVIATIONS,
+    SCALE_WORDS,
+    WEEKDAYS,
+    alternation,
+    month_names,
+)
 
-_CURRENCY_WORDS = (r"euros?|dollars?|pounds?|pence|cents?|yen|yuan|rupees?|francs?|marks?|"
-                   r"roubles?|rubles?|krona|kronor|won")
-_SCALE = r"(?:\s?(?:bn|m|k|million|billion|trillion)\b)"
+_CURRENCY_WORDS = alternation(CURRENCY_WORDS)
+_SCALE = rf"(?:\s?(?:{alternation(SCALE_ABBREVIATIONS + SCALE_WORDS)})\b)"
+_SIGNS = f"(?:US|A|C|NZ|HK)?[{CURRENCY_SIGNS}]"
+_WORD_NUMBER = alternation(NUMBER_WORDS)
 _MONEY = re.compile(
-    rf"(?:US)?[$£€¥]\s?\d[\d,]*(?:\.\d+)?{_SCALE}?"
-    rf"|\b\d[\d,]*(?:\.\d+)?{_SCALE}?\s?(?:{_CURRENCY_WORDS})\b"
-    rf"|\b\d[\d,]*(?:\.\d+)?-(?:million|billion)-(?:{_CURRENCY_WORDS})\b"
-    rf"|\b\d[\d,]*(?:\.\d+)?-(?:{_CURRENCY_WORDS})\b"
+    rf"{_SIGNS}\s?\d[\d,]*(?:\.\d+)?{_SCALE}?"
+    rf"|\b\d[\d,]*(?:\.\d+)?{_SCALE}?\s?{_CURRENCY_WORDS}\b"
+    rf"|\b\d[\d,]*(?:\.\d+)?-(?:million|billion)-{_CURRENCY_WORDS}\b"
+    rf"|\b\d[\d,]*(?:\.\d+)?-{_CURRENCY_WORDS}\b"
     rf"|\b\d[\d,]*(?:\.\d+)?(?:bn|m)\b"
-    rf"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|fifty|"
-    rf"hundred)(?:\s(?:hundred|thousand|million|billion))?\s(?:{_CURRENCY_WORDS})\b",
+    rf"|\b{_WORD_NUMBER}(?:\s(?:hundred|thousand|million|billion))?\s{_CURRENCY_WORDS}\b",
     re.IGNORECASE)
 _PERCENT = re.compile(r"\b\d[\d,]*(?:\.\d+)?\s?(?:%|per ?cent\b)", re.IGNORECASE)
-_WORD_NUMBER = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
-                r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
-                r"fifty|sixty|seventy|eighty|ninety|hundred|thousand|dozen|half")
 _NUMBER = re.compile(
     r"\b\d+-\d+\b"  # a score or a range
-    rf"|(?:\b(?:about|around|almost|nearly|more than|over|some|close to|up to)\s)?"
-    rf"(?:\b\d[\d,]*(?:\.\d+)?{_SCALE}?(?![\d,.])|\b(?:{_WORD_NUMBER})"
+    rf"|(?:\b{alternation(APPROXIMATORS)}\s)?"
+    rf"(?:\b\d[\d,]*(?:\.\d+)?{_SCALE}?(?![\d,.])(?!(?:st|nd|rd|th)\b)|\b(?:{_WORD_NUMBER})"
     rf"(?:[\s-](?:{_WORD_NUMBER}))*(?:\s(?:million|billion))?\b)",
     re.IGNORECASE)
-_MONTHS = (r"January|February|March|April|May|June|July|August|September|October|November|"
-           r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec")
-_WEEKDAYS = r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+# Capitalised, as names of months and days are ("may" and "march" are verbs).
+_MONTHS = alternation(w.title() for w in month_names())
+_WEEKDAYS = alternation(w.title() for w in WEEKDAYS)
 _DATE = re.compile(
     rf"\b(?:(?:{_WEEKDAYS}),?\s)?\d{{1,2}}(?:st|nd|rd|th)?\s(?:{_MONTHS})\.?(?:,?\s(?:1[89]|20)\d\d)?\b"
     rf"|\b(?:(?:{_WEEKDAYS}),?\s)?(?:{_MONTHS})\.?\s\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s(?:1[89]|20)\d\d)?\b"
     rf"|\b(?:early |late |mid-)?(?:{_MONTHS})(?:\s(?:1[89]|20)\d\d)\b"
     rf"|\b(?:early |late |mid-)?(?:1[89]|20)\d\d(?:s\b)?"
     rf"|\b(?:{_WEEKDAYS})\b|\b(?:{_MONTHS})\b"
-    r"|\b(?:yesterday|today|tomorrow|last (?:week|month|year)|next (?:week|month|year))\b")
+    rf"|\b(?i:{alternation(RELATIVE_DAYS)})\b")
 # A quoted title: "The Show Must Go On" (capitalised, short; not quoted speech).
 _QUOTED = re.compile(r"[\"“]([A-Z][^\"”]{1,60})[\"”]")
 # A run of capitalised words, with the small words that join names ("Bank of England").
@@ -58,35 +72,13 @@ _PROPER = re.compile(
 _NOT_NAMES = frozenset(
     ("the a an in on at for but and or as after before when while if its it this that these "
      "those there he she they we his her their our i mr mrs ms dr meanwhile however also "
-     "earlier later last next monday tuesday wednesday thursday friday saturday sunday "
-     "january february march april may june july august september october november december"
-     ).split())
+     "earlier later last next").split()) | frozenset(WEEKDAYS) | frozenset(MONTHS)
 # Roles written before a name ("Striker Nadia Kowalski"): the name alone answers "who".
-_ROLES = frozenset(
-    ("striker goalkeeper defender midfielder captain coach manager boss mayor president "
-     "minister chancellor chairman chairwoman chief executive director singer actor actress "
-     "secretary senator judge spokesman spokeswoman officer inspector detective analyst "
-     "economist professor dr mr mrs ms sir lord lady prime home foreign shadow deputy "
-     "former veteran star rapper guitarist drummer producer author writer presenter host "
-     "head librarian engineer governor general tory labour conservative democrat republican "
-     "liberal backbencher mp new acting interim outgoing").split())
+_ROLES = frozenset(ROLE_WORDS)
 _MEASURED = re.compile(r"\bhow (tall|high|long|far|big|heavy|old|fast|large|deep|wide)\b|"
-                       r"\bwhat (age)\b", re.IGNORECASE)
-_LENGTH = (r"cm|mm|m|km|metres?|meters?|centimetres?|kilometres?|miles?|feet|foot|ft|inches|"
-           r"inch|storeys?|floors?")
-_TIME = (r"years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|matches|match|games?|"
-         r"seasons?")
-_AREA = r"|sq|square|acres?|hectares?"
-_AGE = r"years?|year-old|years-old"
-_UNITS = {
-    "tall": _LENGTH, "high": _LENGTH, "far": _LENGTH, "deep": _LENGTH, "wide": _LENGTH,
-    "big": _LENGTH + _AREA, "large": _LENGTH + _AREA, "long": _LENGTH + "|" + _TIME + r"|laps?",
-    "old": _AGE, "age": _AGE, "heavy": r"kg|g|tonnes?|tons?|kilos?|pounds?|lb|lbs|stone",
-    "fast": r"kph|mph|km/h|km/hr|knots",
-}
+                       r"\bwhat (age|weight)\b|\bhow much (weight)\b", re.IGNORECASE)
 _SCORE = re.compile(r"\b\d+-\d+\b")
-_CHANGE = re.compile(r"\b(rise|rises|risen|rose|increase|increased|go up|went up|fall|fell|"
-                     r"drop|dropped|cut|grow|grew|pay rise)\b", re.IGNORECASE)
+_CHANGE = re.compile(rf"\b{alternation(RISE_FALL_WORDS)}\b", re.IGNORECASE)
 _PLACE_CUE = re.compile(r"\b(?:in|at|from|near|to|into|outside|across)\s+$", re.IGNORECASE)
 # Before a person's name these mean a place more often than not ("takes over from X" is a
 # person, "in Los Angeles" is not).
@@ -109,6 +101,7 @@ class SpanMatch:
     text: str
     near: float
     counted: bool = False  # "11 arrests" for "how many people were arrested"
+    choices: int = 1  # values of the asked-for kind in the sentence (1: no doubt which)
 
 
 def answer_span(sentence: str, question: str, kind: AnswerType, asked: str = "") -> str | None:
@@ -119,14 +112,23 @@ def answer_span(sentence: str, question: str, kind: AnswerType, asked: str = "")
 
 
 def find_span(sentence: str, question: str, kind: AnswerType, asked: str = "",
-              weights: Mapping[str, float] | None = None) -> SpanMatch | None:
+              weights: Mapping[str, float] | None = None, measured: str | None = None,
+              year: bool = False, role: str | None = None) -> SpanMatch | None:
     """The answer span and its closeness; `weights` weigh the question's terms (IDF) when
-    counting those near the span (all 1 without)."""
+    counting those near the span (all 1 without). `measured` is the dimension a "how tall"
+    question measures (read from the question when not given); with `year` ("since what
+    year?") only a value holding a year answers."""
     if kind in (AnswerType.ANY, AnswerType.REASON):
         return None
     known = {w.lower() for w in _WORD.findall(f"{question} {asked}")}
-    candidates = [s for s in _candidates(sentence, kind, question)
+    candidates = [s for s in _candidates(sentence, kind, question, measured)
                   if not _all_known(s.text, known)]
+    if year:
+        candidates = [s for s in candidates if _has_year(s.text)]
+    if role is not None and kind is AnswerType.PERSON:
+        former = [s for s in candidates if _FORMER_BEFORE.search(sentence[: s.start])]
+        kept = former if role == "former" else [s for s in candidates if s not in former]
+        candidates = kept or candidates
     if not candidates:
         return None
     anchors = _anchors(sentence, question)
@@ -143,10 +145,12 @@ def find_span(sentence: str, question: str, kind: AnswerType, asked: str = "",
     text = best.text.strip(" ,;:")
     if not text:
         return None
-    return SpanMatch(text, _near_terms(sentence, best, question, weights), counted)
+    return SpanMatch(text, _near_terms(sentence, best, question, weights), counted,
+                     len(candidates))
 
 
-def _candidates(sentence: str, kind: AnswerType, question: str) -> list[Span]:
+def _candidates(sentence: str, kind: AnswerType, question: str,
+                measured_dimension: str | None = None) -> list[Span]:
     if kind is AnswerType.MONEY:
         # A percentage is an amount too ("how much did their pay rise?"); a rise or fall is
         # best told by its share, or by both ends ("from 410 euros to about 435 euros").
@@ -166,10 +170,12 @@ def _candidates(sentence: str, kind: AnswerType, question: str) -> list[Span]:
                    and s.text.lower() != "one"  # "one of", "the one": rarely a count
                    and not _SCORE.fullmatch(s.text)]  # a result, unless asked for
         measured = _MEASURED.search(question)
-        if measured:
+        dimension = measured_dimension or (
+            next(g for g in measured.groups() if g).lower() if measured else None)
+        if dimension:
             # "How tall?" wants a measure: a number with a unit of that dimension.
-            units = _UNITS[(measured.group(1) or measured.group(2)).lower()]
-            unit = re.compile(rf"^[\s-]?({units})\b", re.IGNORECASE)
+            unit = re.compile(rf"^[\s-]?({alternation(DIMENSION_UNITS[dimension])})(?![\w/])",
+                              re.IGNORECASE)
             numbers = [_with_unit(sentence, s, unit) for s in numbers
                        if unit.match(sentence[s.end:]) or unit.search(s.text.split()[-1])]
         # "grew from 10cm to 130cm": the value reached, not the one left behind.
@@ -310,15 +316,40 @@ def _near_terms(sentence: str, span: Span, question: str,
     return sum(wanted[t] for t in found) / total
 
 
+# A role made past just before a name: "former minister Ann Holt", "ex-coach Tom Reid".
+_FORMER_BEFORE = re.compile(rf"\b(?:{alternation(FORMER_WORDS)})\b[\s-]+(?:[\w'’-]+\s+){{0,2}}$",
+                            re.IGNORECASE)
+_STOP_COUNTED = re.compile(
+    r"^(?:were|was|are|is|did|do|does|have|has|had|will|would|can|could|in|on|at|through|"
+    r"for|from|to|of|by|with|into|during|after|before|\w+ed)$", re.IGNORECASE)
+
+
+def _counted_words(question: str) -> set[str]:
+    """The terms of what "how many" counts: the words after it up to a verb or a
+    preposition ("how many people marched" counts people; "how many suspension cables were"
+    counts suspension cables); all of the question's terms when it has no "how many"."""
+    match = re.search(r"\bhow many\s+(.*)", question, re.IGNORECASE)
+    if match is None:
+        return set(analyze(question))
+    words = []
+    for word in _WORD.findall(match.group(1))[:3]:
+        if _STOP_COUNTED.match(word):
+            break
+        words.append(word)
+    return set(analyze(" ".join(words))) or set(analyze(question))
+
+
 def _with_counted_noun(sentence: str, span: Span, question: str) -> Span:
-    """'212' → '212 suspension cables' when the question counts suspension cables."""
-    wanted = set(analyze(question))
+    """'212' → '212 suspension cables' when the question counts cables: the value and the
+    next few words, up to the last that is one of the counted words."""
+    wanted = _counted_words(question)
     end = span.end
-    for match in _WORD.finditer(sentence, span.end):
-        if sentence[end:match.start()].strip() or match.start() - end > 1:
+    position = span.end
+    for match in itertools.islice(_WORD.finditer(sentence, span.end), 3):
+        if sentence[position:match.start()].strip() or match.start() - position > 1:
             break
+        position = match.end()
         terms = analyze(match.group())
-        if not terms or terms[0] not in wanted:
-            break
-        end = match.end()
+        if terms and terms[0] in wanted:
+            end = match.end()
     return Span(span.start, end, sentence[span.start:end])

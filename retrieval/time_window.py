@@ -14,10 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
 
+from retrieval.vocabulary import LATEST_WORDS, MONTHS, WEEKDAYS, alternation
+
 Period = Literal["day", "week", "month", "year"]
 
-_MONTHS = ("january february march april may june july august september october november "
-           "december").split()
+_MONTHS = MONTHS
 _MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|" \
          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 _WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
@@ -50,10 +51,12 @@ _RELATIONS = {"since": "since", "after": "after", "from": "since", "before": "be
               "prior to": "before", "until": "until", "till": "until", "up to": "until",
               "by": "until", "in": "in", "on": "in", "during": "in", "at": "in", "over": "in",
               "within": "in"}
+# A calendar day in a question names when something happened; the articles that report it
+# are published on that day or up to this many days later.
+EVENT_REPORT_DAYS = 3
 _NUMBER_WORDS = {w: n for n, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split())}
-_LATEST = re.compile(r"\b(latest|newest|most recent|now|current(?:ly)?|still|so far|to date|"
-                     r"as of today|at the moment|these days)\b", re.IGNORECASE)
+_LATEST = re.compile(rf"\b{alternation(LATEST_WORDS)}\b", re.IGNORECASE)
 _CHANGE = re.compile(r"\b(change[ds]?|revised?|revision|risen|rose|fallen|fell|went up|went "
                      r"down|updated?|from .+ to|how did .+ (?:grow|shrink|move))\b",
                      re.IGNORECASE)
@@ -191,6 +194,10 @@ def _window(phrase: str, found: Found, relation: str, as_of: datetime) -> TimeWi
     else:
         period = _granularity(phrase, found)
         start, end = _period(found.date, period)
+        if period == "day" and relation == "in" and _CALENDAR.match(phrase):
+            # "How many marched on 18 August?" names the day of the event: the reports of
+            # it follow by a day or more ("yesterday, thousands marched").
+            end = start + timedelta(days=EVENT_REPORT_DAYS)
     if start > today:
         return None  # a future date names no published article
     end = min(end, today)
@@ -241,6 +248,25 @@ def _count(word: str | None) -> int:
     if word.isdigit():
         return max(1, int(word))
     return _NUMBER_WORDS.get(word.lower(), 3 if word.lower() == "few" else 1)
+
+
+def relative_day(phrase: str, published: datetime) -> datetime | None:
+    """The day a relative phrase in an article names, read against the article's date:
+    "yesterday" in a 24 Nov article is 23 Nov; "Monday" is the last Monday on or before it
+    (news reports what happened); None for a phrase that names no day."""
+    words = phrase.lower().split()
+    if not words:
+        return None
+    if words[-1] in ("today", "tonight") or phrase.lower() in ("this morning", "last night"):
+        return published - timedelta(days=1) if phrase.lower() == "last night" else published
+    if words[-1] == "yesterday":
+        return published - timedelta(days=1)
+    if words[-1] == "tomorrow":
+        return published + timedelta(days=1)
+    if len(words) == 1 and words[0] in WEEKDAYS:
+        back = (published.weekday() - WEEKDAYS.index(words[0])) % 7
+        return published - timedelta(days=back)
+    return None
 
 
 def day_label(moment: datetime) -> str:

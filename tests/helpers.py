@@ -19,6 +19,7 @@ from config import load_settings
 from config.settings import AnswerSettings
 from ingest.fetch import Fetched
 from retrieval.extractive import ExtractiveConfig
+from retrieval.scorer import AnswerModel, LinearModel
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLES = Path(__file__).parent.parent / "docs" / "samples"
@@ -136,10 +137,27 @@ def rss_feed(entries: list[tuple[str, str, str]]) -> str:
             f"<link>https://feed.example/</link>{items}</channel></rss>")
 
 
+# Unit tests of the answerer's rules run on a fixed, hand-set model, so that they test the
+# rules and not whichever weights bench/train_scorer.py last fitted: a sentence scores by its
+# question coverage (article, sentence, neighbours), the asked-for kind of value near the
+# question's words and its similarity; the lead model is sure of every value.
+RULES_MODEL = AnswerModel(
+    sentence=LinearModel(
+        ("topic", "focus", "context", "type_ok", "type_miss", "reason", "prior", "similarity",
+         "span_near", "span_counted", "focus_prefix"),
+        (4.0, 4.0, 1.6, 0.6, -1.0, 1.0, 0.32, 2.4, 4.0, 4.0, 2.0), -4.0),
+    lead=LinearModel(("sentence_logit",), (0.0,), 5.0),
+    abstain_below=0.5, lead_above=0.5)
+
+
 def extractive_config(**overrides: Any) -> ExtractiveConfig:
-    """The extractive answerer's config as settings make it, with some values changed."""
-    answer = AnswerSettings().model_dump(include={"max_sentences", "max_words", "min_evidence"})
-    return ExtractiveConfig(**{**answer, **overrides})
+    """The extractive answerer's config as settings make it, with the fixed test model and
+    some values changed."""
+    answer = AnswerSettings().model_dump(include={"max_sentences", "max_words", "min_evidence",
+                                                  "lead_confidence"})
+    # No close second: the hand-set model's probabilities are too flat for its ratio.
+    return ExtractiveConfig(**{**answer, "model": RULES_MODEL, "close_ratio": 1.01,
+                               **overrides})
 
 
 Reply = Callable[[dict[str, Any]], str]

@@ -122,7 +122,7 @@ def test_llm_answers_through_a_fake_chat_model(tmp_path: Path, corpus: Path) -> 
     ingestor(store, embedder).ingest([str(corpus)])
     keywords = KeywordIndex(tmp_path / "keywords", store)
     searcher = HybridSearcher(store, embedder, keywords, hybrid_config(RetrievalSettings()))
-    extractive = ExtractiveAnswerer(keywords.current, extractive_config(min_evidence=0.1))
+    extractive = ExtractiveAnswerer(keywords.current, extractive_config(min_evidence=0.05))
 
     def engine(*replies: str) -> AnswerEngine:
         return AnswerEngine(NewsdeskRetriever(searcher=searcher, k=6),

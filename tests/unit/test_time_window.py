@@ -44,7 +44,8 @@ AS_OF = datetime(2026, 11, 25, 15, 30, tzinfo=UTC)
     ("What happened 3 days ago?", "Articles from 22 Nov 2026", "What happened?"),
     ("What happened last month?", "Articles from October 2026", "What happened?"),
     ("Who won the cup last year?", "Articles from 2025", "Who won the cup?"),
-    ("What happened on November 12?", "Articles from 12 Nov 2026", "What happened?"),
+    # A calendar day names the event; its reports follow by days.
+    ("What happened on November 12?", "Articles from 12–15 Nov 2026", "What happened?"),
     ("What happened in November 2025?", "Articles from November 2025", "What happened?"),
 ])
 def test_time_words_become_a_window_and_leave_the_question(question: str, label: str,
