@@ -43,10 +43,8 @@ log = logging.getLogger(__name__)
 
 # Bump when chunking changes in a way that should re-embed everything.
 CHUNKER_VERSION = "1"
-# Wire copies: stored first chunks compared with each new one, and how alike (cosine) two
-# first chunks of one batch must be to be compared (copies of one story score above 0.9).
+# Wire copies: the stored first chunks compared with each new one (the nearest by embedding).
 COPY_CANDIDATES = 3
-BATCH_SIMILARITY = 0.8
 
 
 class ChunkWriter(Protocol):
@@ -58,7 +56,8 @@ class ChunkWriter(Protocol):
     def delete_stale(self, article_id: str, keep_hash: str) -> None: ...
     def delete_articles(self, article_ids: Sequence[str]) -> None: ...
     def writing(self) -> AbstractContextManager[None]: ...
-    def nearest_leads(self, vectors: np.ndarray, n: int) -> list[list[StoredChunk]]: ...
+    def nearest_leads(self, vectors: np.ndarray, n: int
+                      ) -> list[list[tuple[StoredChunk, float]]]: ...
     def leads(self) -> list[tuple[StoredChunk, np.ndarray]]: ...
     def set_copy_of(self, groups: dict[str, str | None]) -> None: ...
 
@@ -279,7 +278,9 @@ class Ingestor:
                      vectors: np.ndarray) -> dict[str, str]:
         """Which of the pending articles are copies of a wire story already stored or
         earlier in this batch (article id → the story's group id). Candidates are the
-        nearest first chunks by embedding; the shingle resemblance decides."""
+        nearest stored first chunks by embedding (one query for the batch, cosines
+        included) and the nearest of the batch's earlier first chunks; `copy_group`
+        decides."""
         first = {c.article_id: n for n, c in enumerate(chunks) if c.index == 0}
         order = [p for p in pending if p.article.id in first]
         if not order:
@@ -290,15 +291,15 @@ class Ingestor:
         batch: list[tuple[Lead, np.ndarray]] = []
         for p, vector, found in zip(order, leads, neighbours, strict=True):
             lead = Lead(p.article.id, p.article.id, chunks[first[p.article.id]].text,
-                        p.article.published)
-            stored = [Lead(c.meta.article_id, c.meta.group, c.text, c.meta.published)
-                      for c in found]
-            # Earlier articles of this batch are not in the store yet.
-            alike = [other for other, v in batch if float(vector @ v) >= BATCH_SIMILARITY]
-            group = copy_group(lead, [*stored, *alike])
+                        p.article.published, p.article.title)
+            stored = [(_lead_of(c), cosine) for c, cosine in found]
+            # Earlier articles of this batch are not in the store yet: their nearest too.
+            earlier = sorted(((other, float(vector @ v)) for other, v in batch),
+                             key=lambda candidate: -candidate[1])[:COPY_CANDIDATES]
+            group = copy_group(lead, [*stored, *earlier])
             if group is not None:
                 copies[p.article.id] = group
-                lead = Lead(lead.article_id, group, lead.text, lead.published)
+                lead = replace(lead, group=group)
             batch.append((lead, vector))
         return copies
 
@@ -328,11 +329,11 @@ class Ingestor:
                 for (lead, _), neighbours in zip(batch, found, strict=True):
                     me = rank[lead.meta.article_id]
                     # Compared with earlier articles only: the first copy stays the original.
-                    earlier = [Lead(c.meta.article_id, c.meta.article_id, c.text,
-                                    c.meta.published) for c in neighbours
+                    earlier = [(replace(_lead_of(c), group=c.meta.article_id), cosine)
+                               for c, cosine in neighbours
                                if rank.get(c.meta.article_id, me) < me]
-                    match = copy_group(Lead(lead.meta.article_id, lead.meta.article_id,
-                                            lead.text, lead.meta.published), earlier)
+                    match = copy_group(replace(_lead_of(lead), group=lead.meta.article_id),
+                                       earlier)
                     if match is not None:
                         # The earlier root stays the root: a group is known by its first copy.
                         a, b = root(me), root(rank[match])
@@ -419,3 +420,9 @@ def _in_scope(entry: StoredArticle, origin: str) -> bool:
     # Articles stored before paths were recorded know only the folder they were ingested from.
     path = entry.path or entry.origin
     return path == origin or path.startswith(origin.rstrip(os.sep) + os.sep)
+
+
+def _lead_of(chunk: StoredChunk) -> Lead:
+    """A stored first chunk as compared for wire copies."""
+    meta = chunk.meta
+    return Lead(meta.article_id, meta.group, chunk.text, meta.published, meta.title)

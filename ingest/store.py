@@ -371,8 +371,10 @@ class ChromaStore:
         return sorted(chunks, key=lambda c: (order.get(c.meta.article_id, 0),
                                              c.meta.chunk_index))
 
-    def nearest_leads(self, vectors: np.ndarray, n: int) -> list[list[StoredChunk]]:
-        """For each vector, the `n` nearest first chunks (one per article), texts included."""
+    def nearest_leads(self, vectors: np.ndarray, n: int
+                      ) -> list[list[tuple[StoredChunk, float]]]:
+        """For each vector, the `n` nearest first chunks (one per article), texts included,
+        each with its cosine similarity to the vector (from the same query)."""
         if len(vectors) == 0:
             return []
         with self._guard("search"):
@@ -380,11 +382,12 @@ class ChromaStore:
                 return [[] for _ in range(len(vectors))]
             result = self._collection.query(query_embeddings=list(vectors), n_results=n,
                                             where={"chunk_index": 0},
-                                            include=["metadatas", "documents"])
-        return [[StoredChunk.from_chroma(i, d, m) for i, d, m in zip(ids, docs, metas,
-                                                                     strict=True)]
-                for ids, docs, metas in zip(result["ids"], result["documents"],
-                                            result["metadatas"], strict=True)]
+                                            include=["metadatas", "documents", "distances"])
+        return [[(StoredChunk.from_chroma(i, d, m), 1.0 - distance)
+                 for i, d, m, distance in zip(ids, docs, metas, distances, strict=True)]
+                for ids, docs, metas, distances in zip(
+                    result["ids"], result["documents"], result["metadatas"],
+                    result["distances"], strict=True)]
 
     def leads(self) -> list[tuple[StoredChunk, np.ndarray]]:
         """Every article's first chunk, with its vector."""

@@ -125,12 +125,13 @@ class MemoryStore:
         ]
         return sorted(hits, key=lambda hit: -hit[1])[:k]
 
-    def nearest_leads(self, vectors: np.ndarray, n: int) -> list[list[StoredChunk]]:
+    def nearest_leads(self, vectors: np.ndarray, n: int
+                      ) -> list[list[tuple[StoredChunk, float]]]:
         leads = [(stored, StoredChunk(chunk_id, text, meta))
                  for chunk_id, (text, stored, meta) in self.chunks.items()
                  if meta.chunk_index == 0]
-        return [[chunk for _, chunk in sorted(leads, key=lambda lead: -float(vector @ lead[0]))
-                 [:n]] for vector in vectors]
+        return [sorted(((chunk, float(vector @ stored)) for stored, chunk in leads),
+                       key=lambda lead: -lead[1])[:n] for vector in vectors]
 
     def leads(self) -> list[tuple[StoredChunk, np.ndarray]]:
         return [(StoredChunk(chunk_id, text, meta), vector)

@@ -186,6 +186,31 @@ def test_wire_copy_detection_in_both_store_modes(store_mode: str, data_dir: Path
     assert metas["https://wire.example/ap/tram"].copy_of == AFP
 
 
+DAM_AFP = "https://wire.example/afp/dam-breach"
+DAM_AP = "https://wire.example/ap/portugal-floods"
+DAM_NEXT_DAY = "https://wire.example/afp/dam-breach-toll"
+
+
+def test_a_rewrite_in_other_words_is_grouped_and_the_next_days_story_is_not(
+        data_dir: Path, embedder: Embedder) -> None:
+    # AP's rewrite of an AFP story the same morning: other words, the same names and numbers.
+    components = Components(load_settings(), embedder=embedder)
+    summary = components.build_ingestor().ingest([str(FIXTURES / "wire")])
+    assert summary.added == 4
+    assert summary.wire_copies == [{"id": DAM_AP, "copy_of": DAM_AFP}]
+    passages = json.loads(run(components, "search", "--json", "-k", "5",
+                              "dam breach on the Tamega floods villages").stdout)
+    ids = [p["article_id"] for p in passages]
+    assert (DAM_AFP in ids) != (DAM_AP in ids)  # one copy of the story in the top five
+    assert DAM_NEXT_DAY in ids  # the next day's development stays apart
+    shown = next(p for p in passages if p["article_id"] in (DAM_AFP, DAM_AP))
+    other = DAM_AP if shown["article_id"] == DAM_AFP else DAM_AFP
+    assert [r["article_id"] for r in shown["also_ran_in"]] == [other]
+    text = run(components, "search", "-k", "5", "dam breach on the Tamega").stdout
+    assert text.count("also ran in: ") == 1
+    assert "also ran in: AP (Joao Pereira)" in text or "also ran in: AFP (Marie Laurent)" in text
+
+
 def test_timeline_lists_the_story_in_order_in_the_cli_and_in_chat(newsroom: Components) -> None:
     data = json.loads(run(newsroom, "timeline", "--json", "the ferry strike").stdout)
     assert [c["article_id"] for c in data["citations"]] == [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +21,17 @@ from config.settings import (
     SlackSettings,
     load_settings,
 )
-from ingest.near_duplicates import Lead, copy_group, resemblance, shingles
+from ingest.near_duplicates import (
+    Lead,
+    copy_group,
+    features,
+    is_copy,
+    names,
+    numbers,
+    resemblance,
+    shingles,
+)
+from ingest.parse import parse_date
 from ingest.pipeline import Ingestor
 from ingest.records import ChunkMeta
 from retrieval.extractive import compose, find_evidence
@@ -31,7 +42,7 @@ from retrieval.terms import analyze
 from retrieval.time_window import TimeWindow
 from retrieval.timeline import compose_timeline, developments, timeline_topic
 from tests.fakes import HashingEmbedder, MemoryStore
-from tests.helpers import NoNetwork, extractive_config
+from tests.helpers import FIXTURES, NoNetwork, extractive_config
 
 
 class Terms:
@@ -142,15 +153,76 @@ def test_shingle_resemblance_separates_copies_from_stories_on_one_subject() -> N
 
 
 def test_copy_group_needs_resemblance_and_the_time_window() -> None:
-    stored = Lead("afp/tram", "afp/tram", STORY, day(24))
+    stored = (Lead("afp/tram", "afp/tram", STORY, day(24)), 0.97)
     assert copy_group(Lead("reuters/tram", "reuters/tram", EDITED, day(24)), [stored]) \
         == "afp/tram"
     next_year = Lead("tram-2027", "tram-2027", EDITED, day(24) + timedelta(days=365))
     assert copy_group(next_year, [stored]) is None
     # A copy of a copy joins the first copy's group; an article is never its own copy.
-    second = Lead("reuters/tram", "afp/tram", EDITED, day(24))
+    second = (Lead("reuters/tram", "afp/tram", EDITED, day(24)), 0.97)
     assert copy_group(Lead("ap/tram", "ap/tram", EDITED, day(24)), [second]) == "afp/tram"
     assert copy_group(Lead("afp/tram", "afp/tram", STORY, day(24)), [second]) is None
+
+
+# Invented: an AFP story, AP's rewrite of it in other words the same morning, AFP's follow-up
+# the next day, and another story on the same weather the same day. The cosines are those the
+# real model gives their leads (0.88, 0.86, 0.36; tests/integration/test_news.py ingests
+# them end to end).
+WIRE = [json.loads(line) for line in (FIXTURES / "wire" / "rewrites.jsonl").read_text()
+        .splitlines()]
+
+
+def wire_lead(n: int, published: datetime | str | None = "own") -> Lead:
+    record = WIRE[n]
+    when = parse_date(record["published_at"]) if published == "own" else published
+    assert not isinstance(when, str)
+    return Lead(record["url"], record["url"], record["body"], when, record["title"])
+
+
+def test_a_rewrite_in_other_words_is_a_copy_by_its_names_numbers_and_embedding() -> None:
+    original, rewrite = wire_lead(0), wire_lead(1)
+    f = features(original, rewrite, cosine=0.88)
+    assert f.shingles < 0.2  # rewritten: the shingles alone do not see it
+    assert f.day_gap == 0 and f.names is not None and f.names >= 0.8
+    assert f.numbers == 1.0  # 1,450, 2.5, 180, 35 — all kept
+    assert is_copy(f)
+    assert copy_group(rewrite, [(original, 0.88)]) == original.article_id
+    # The same texts at a lower cosine, or with a number changed, are not.
+    assert not is_copy(replace(f, cosine=0.7))
+    assert not is_copy(replace(f, numbers=0.5))
+
+
+def test_a_follow_up_the_next_day_with_new_numbers_is_not_a_copy() -> None:
+    original, follow_up = wire_lead(0), wire_lead(2)
+    f = features(original, follow_up, cosine=0.86)
+    assert f.day_gap == 1 and f.numbers is not None and f.numbers < 0.5
+    assert not is_copy(f)
+    # The rewrite itself, run after midnight, still is; two days later, never.
+    assert original.published is not None
+    late = features(original, wire_lead(1, original.published + timedelta(days=1)), 0.88)
+    assert late.day_gap == 1 and is_copy(late)
+    assert not is_copy(replace(late, day_gap=2, shingles=1.0, cosine=1.0))
+
+
+def test_another_story_on_the_same_subject_the_same_day_is_not_a_copy() -> None:
+    # Even at a rewrite's cosine (the model gives 0.36): other names, other numbers.
+    f = features(wire_lead(0), wire_lead(3), cosine=0.88)
+    assert f.day_gap == 0 and (f.names or 0.0) < 0.3
+    assert not is_copy(f)
+
+
+def test_undated_rewrites_need_an_embedding_closer_than_dated_ones() -> None:
+    f = features(wire_lead(0, None), wire_lead(1, None), cosine=0.9)
+    assert f.day_gap is None and not is_copy(f)
+    assert is_copy(replace(f, cosine=0.96))
+    assert is_copy(replace(f, cosine=0.5, shingles=0.7))  # a copy with small edits
+
+
+def test_names_and_numbers_as_compared() -> None:
+    assert numbers("1.2 billion euros, 4,000 cars, voted 31 to 12, open in 2030.") == {
+        "1.2", "4000", "31", "12", "2030"}
+    assert names("The council met. Transport chief Hanna Berg said the US and NATO agreed.") \
+        == {"transport", "hanna", "berg", "us", "nato"}
 
 
 def test_ingest_marks_wire_copies_within_a_batch_and_against_the_store(tmp_path: Path) -> None:
