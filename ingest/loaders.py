@@ -260,6 +260,7 @@ def make_article(
         updated=updated,
         category=category,
         origin=origin,
+        read_from=source_name,
         content_hash=sha256(
             title, body, canonical or "", source or "", author or "", published_iso,
             category or "", *revised,

@@ -32,6 +32,8 @@ class Article:
     # The file it was read from (absolute), for a file source: a folder prunes what lies
     # under it. Bookkeeping only, not part of the content hash.
     path: str = ""
+    # Where exactly it was read (`file.jsonl:3`, `feed.rss entry 2`, a page URL), for reports.
+    read_from: str = ""
     content_hash: str = ""
     text_hash: str = ""
 
