@@ -13,6 +13,16 @@ from ingest.ids import normalise_text
 from ingest.records import SearchFilter
 
 _BYLINE = re.compile(r"^\s*(?:by|written by)\s*[:\-]?\s+(?P<who>.+?)\s*$", re.IGNORECASE)
+# Between the names of a byline: "Ann Lee and Bo Chan, Reuters", "Ann Lee | Staff Writer".
+_BYLINE_SEPARATORS = re.compile(r"\s*(?:,|&|\||/|\s[-–—]\s|\band\b|\bfor\b|\bin\b)\s*",
+                                re.IGNORECASE)
+_NAME_PARTICLES = {"de", "da", "di", "du", "del", "della", "der", "den", "van", "von", "le",
+                   "la", "bin", "bint", "al", "el", "y", "e", "ter", "the", "of", "dos", "das",
+                   "our", "a", "special", "political", "chief", "senior", "foreign"}
+# A byline without names: "By our staff reporter", "By Reuters staff".
+_ROLE_WORDS = {"staff", "reporter", "reporters", "correspondent", "correspondents", "writer",
+               "writers", "editor", "editors", "desk", "team"}
+_INITIAL = re.compile(r"(?:^|\s|\.)[A-Z]\.$")
 _URL_LINE = re.compile(
     r"^\s*(?:original\s+url|source\s+url|original|url|source|link)\s*:\s*(?P<rest>.*)$",
     re.IGNORECASE,
@@ -101,6 +111,33 @@ def _looks_like_date_line(line: str) -> datetime | None:
     return parsed
 
 
+def is_byline_names(who: str) -> bool:
+    """Whether the words after "By" are a byline: names and an organisation ("Jane Roe and
+    Ali Khan, Reuters", "JANE ROE | Staff Writer"), not a sentence ("midnight, the river had
+    dropped two metres.", "the end of the day, ..."). Each name is capitalised words with
+    lower-case particles (de, van, bin...) between them; at most 8 words in all."""
+    words = who.split()
+    if not words or len(words) > 8:
+        return False
+    if who.rstrip().endswith(("!", "?", ";", ":")) or (
+            who.rstrip().endswith(".") and not _INITIAL.search(who.rstrip())):
+        return False  # a sentence; "Jane Q. Public" or "A. N. Other." may end on an initial
+    for part in _BYLINE_SEPARATORS.split(who):
+        names = part.split()
+        if names and not any(_is_name_word(w) or w.lower() in _ROLE_WORDS for w in names):
+            return False
+        if any(not _is_name_word(w) and w.lower() not in _NAME_PARTICLES | _ROLE_WORDS
+               for w in names):
+            return False
+    return True
+
+
+def _is_name_word(word: str) -> bool:
+    """Capitalised (O'Brien, McAdam, Jean-Luc, ABBY, Ærø) or an initial (J., J.R.)."""
+    word = word.strip("\"'“”‘’()[]")
+    return bool(word) and word[0].isupper() and not any(c.isdigit() for c in word)
+
+
 def _is_credit(line: str) -> bool:
     return (
         len(line.split()) <= _CREDIT_MAX_WORDS
@@ -133,7 +170,7 @@ def parse_text_article(raw: str) -> ParsedText:
             break
         line = lines[index].strip()
         byline = _BYLINE.match(strip_markdown(line))
-        if author is None and byline and len(byline.group("who").split()) <= 8:
+        if author is None and byline and is_byline_names(byline.group("who")):
             author = byline.group("who").strip()
         elif updated is None and (revised := _updated_line(line)) is not None:
             updated = revised

@@ -74,3 +74,24 @@ def test_an_updated_line_gives_the_revision_date() -> None:
     assert parsed.published == datetime(2026, 11, 10, tzinfo=UTC)
     assert parsed.updated == datetime(2026, 11, 12, 9, 30, tzinfo=UTC)
     assert parsed.body == "The body of the story."
+
+
+def test_a_lead_sentence_starting_with_by_is_body_not_byline() -> None:
+    for lead in ("By midnight, the water had fallen half a metre.",
+                 "By the end of the day, 40 flights had been cancelled.",
+                 "By Tuesday the council had closed three roads",
+                 "By a narrow margin, the motion passed."):
+        parsed = parse_text_article(f"Storm passes\n\n{lead}\n\nThe rest of the story.")
+        assert parsed.author is None, lead
+        assert parsed.body.startswith(lead), lead
+
+
+def test_bylines_are_lines_of_names_and_an_organisation() -> None:
+    for line, author in (("By Ana de la Cruz and Tom Fry, Reuters", "Ana de la Cruz and Tom Fry, "
+                                                                    "Reuters"),
+                         ("BY SEAN O'NEILL | Staff Writer", "SEAN O'NEILL | Staff Writer"),
+                         ("By our political correspondent", "our political correspondent"),
+                         ("Written by J. R. Okafor", "J. R. Okafor")):
+        parsed = parse_text_article(f"Storm passes\n\n{line}\n\nThe rest of the story.")
+        assert parsed.author == author
+        assert parsed.body == "The rest of the story."
