@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import lxml.html
@@ -24,7 +24,7 @@ from config.settings import IngestSettings
 from ingest.errors import SourceError
 from ingest.fetch import Fetched
 from ingest.ids import canonical_url, normalise_text, sha256, text_hash
-from ingest.parse import parse_date, parse_text_article
+from ingest.parse import parse_date, parse_text_article, plain_title, reconcile_date
 from ingest.records import Article, ArticleIn, Failure
 
 log = logging.getLogger(__name__)
@@ -239,10 +239,10 @@ def make_article(
     if not body:
         raise SourceError(source_name, "no article text found")
     canonical = canonical_url(url) if url and is_url(url) else None
-    title = " ".join(title.split()) or body.split("\n", 1)[0][:100]
+    title = " ".join(plain_title(title).split()) or body.split("\n", 1)[0][:100]
     if canonical and not source:
         source = (urlsplit(canonical).hostname or "").removeprefix("www.") or None
-    author = " ".join(author.split()) if author else None
+    author = " ".join(plain_title(author).split()) if author else None
     published_iso = published.astimezone(UTC).isoformat() if published else ""
     if updated is not None and published is not None and updated <= published:
         updated = None  # "updated" at or before publication says nothing
@@ -347,7 +347,8 @@ def _json_record(
             fallback_id=str(fields.id) if fields.id is not None else fallback_id,
             origin=origin, title=fields.title, text=fields.text, url=fields.url,
             author=fields.author, source=fields.source or defaults.get("source"),
-            published=parse_date(fields.published), updated=parse_date(fields.updated),
+            published=parse_date(fields.published, lenient=True),
+            updated=parse_date(fields.updated, lenient=True),
             category=fields.category or defaults.get("category"),
         )
     except SourceError as exc:
@@ -387,8 +388,12 @@ def _feed_articles(
         reason = f"not a valid feed ({feed.bozo_exception})" if feed.bozo else "feed has no entries"
         raise SourceError(location, reason)
     feed_title = feed.feed.get("title") or None
+    # Relative entry links resolve against the feed's own URL (or, for a file, its site link).
+    base = location if is_url(location) else feed.feed.get("link") or ""
     for position, entry in enumerate(feed.entries, start=1):
         label = f"{location} entry {position}"
+        if entry.get("link") and base:
+            entry["link"] = urljoin(base, entry["link"])
         try:
             article, page_failure = _feed_entry(entry, label, feed_title, origin, fetcher,
                                                 limits)
@@ -411,8 +416,8 @@ def _feed_entry(
     content = entry.get("content") or []
     html = content[0].get("value", "") if content else entry.get("summary", "")
     text = html_fragment_text(html)
-    published = _entry_date(entry, "published_parsed")
-    updated = _entry_date(entry, "updated_parsed")
+    published = _entry_date(entry, "published")
+    updated = _entry_date(entry, "updated")
     if published is None:
         published, updated = updated, None  # a feed that gives only `updated` dates by it
     tags = entry.get("tags") or []
@@ -443,10 +448,15 @@ def _feed_entry(
 
 
 def _entry_date(entry: Any, key: str) -> datetime | None:
-    if not entry.get(key):
-        return None
-    year, month, day, hour, minute, second = entry[key][:6]
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    """An entry's `published` or `updated` date: feedparser's reading where the raw string
+    agrees with it, else the raw string's own (feedparser misreads or drops dates outside
+    RFC 822, e.g. `2026/11/23 15:07:41` as 1 November)."""
+    library = None
+    if entry.get(f"{key}_parsed"):
+        year, month, day, hour, minute, second = entry[f"{key}_parsed"][:6]
+        library = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    raw = entry.get(key)
+    return reconcile_date(raw if isinstance(raw, str) else None, library)
 
 
 def _with_feed_fields(

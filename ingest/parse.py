@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import re
+import warnings
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from dateutil import parser as date_parser
@@ -23,6 +25,7 @@ _NAME_PARTICLES = {"de", "da", "di", "du", "del", "della", "der", "den", "van", 
 _ROLE_WORDS = {"staff", "reporter", "reporters", "correspondent", "correspondents", "writer",
                "writers", "editor", "editors", "desk", "team"}
 _INITIAL = re.compile(r"(?:^|\s|\.)[A-Z]\.$")
+_ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{1,7}|#[xX][0-9a-fA-F]{1,6});")
 _URL_LINE = re.compile(
     r"^\s*(?:original\s+url|source\s+url|original|url|source|link)\s*:\s*(?P<rest>.*)$",
     re.IGNORECASE,
@@ -57,14 +60,31 @@ def strip_markdown(text: str) -> str:
     return _MD_EMPHASIS.sub("", text)
 
 
-def parse_date(value: Any) -> datetime | None:
+# The zone names RFC 822 allows besides numeric offsets (dateutil knows only UTC/GMT), and
+# the common European and Australian ones; ambiguous names (IST, BST...) are left out.
+_ZONES = {name: hours * 3600 for name, hours in (
+    ("UT", 0), ("UTC", 0), ("GMT", 0), ("Z", 0), ("EST", -5), ("EDT", -4), ("CST", -6),
+    ("CDT", -5), ("MST", -7), ("MDT", -6), ("PST", -8), ("PDT", -7), ("CET", 1),
+    ("CEST", 2), ("MEZ", 1), ("MESZ", 2), ("EET", 2), ("EEST", 3), ("AEST", 10),
+    ("AEDT", 11), ("JST", 9))}
+# A leading weekday in any language or abbreviation ("Mo, ", "Montag, "): the date follows.
+_ZONE_NAME_AT_END = re.compile(r"\d\s*\(?[A-Z]{2,5}\)?\s*$")
+_LEADING_WEEKDAY = re.compile(r"^\s*[^\W\d_]{2,12}\.?,\s*")
+
+
+def parse_date(value: Any, *, lenient: bool = False) -> datetime | None:
     """A timezone-aware datetime from an ISO/RFC 822/free-form string or epoch seconds.
 
-    Naive values are taken as UTC. Returns None for anything that is not a date.
+    Naive values are taken as UTC; a numeric offset or zone name is kept as the datetime's
+    zone (the publisher's local time). Parts missing from a string are taken from 1 January
+    of this year at midnight. With `lenient` (a raw date from a feed or an export), strings
+    dateutil cannot read are tried without a leading weekday and then with dateparser
+    (other languages, other layouts), which must find a day, a month and a year. Returns None
+    for anything that is not a date.
     """
     if value is None or value == "":
         return None
-    parsed: datetime
+    parsed: datetime | None
     try:
         if isinstance(value, datetime):
             parsed = value
@@ -72,14 +92,75 @@ def parse_date(value: Any) -> datetime | None:
             seconds = value / 1000 if value > 10**11 else value  # milliseconds in some exports
             parsed = datetime.fromtimestamp(seconds, tz=UTC)
         elif isinstance(value, str):
-            parsed = date_parser.parse(value.strip())
+            parsed = _parse_string(value.strip(), lenient)
         else:
             return None
     except (ValueError, OverflowError, OSError, date_parser.ParserError):
         return None
+    if parsed is None:
+        return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
+
+
+def _parse_string(text: str, lenient: bool) -> datetime | None:
+    try:
+        return _dateutil(text)
+    except (ValueError, OverflowError, date_parser.ParserError):
+        if not lenient:
+            raise
+    without_weekday = _LEADING_WEEKDAY.sub("", text)
+    if without_weekday != text:
+        try:
+            return _dateutil(without_weekday)
+        except (ValueError, OverflowError, date_parser.ParserError):
+            pass
+    import dateparser  # 0.2 s to load: only for dates dateutil cannot read
+
+    return dateparser.parse(text, settings={"REQUIRE_PARTS": ["day", "month", "year"],
+                                            "RETURN_AS_TIMEZONE_AWARE": False})
+
+
+def _dateutil(text: str) -> datetime:
+    """dateutil's reading; a zone name it does not know leaves the time naive (no warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", date_parser.UnknownTimezoneWarning)
+        return date_parser.parse(text, default=datetime(datetime.now(UTC).year, 1, 1),
+                                 tzinfos=_ZONES)
+
+
+def reconcile_date(raw: str | None, library: datetime | None) -> datetime | None:
+    """The date to store for a raw date string that a library (feedparser) has parsed too.
+
+    The library's value is kept only where it agrees with our own reading of `raw`: at the same
+    moment ours is returned (it keeps the publisher's offset); where the raw string ends in a
+    zone name we cannot read and the library's moment is the raw wall-clock time in some real
+    zone, the library's moment in that zone. When the library has nothing, or names another
+    moment than the raw string, the raw string's own reading wins; None only when neither can
+    be read.
+    """
+    own = parse_date(raw, lenient=True) if raw else None
+    if own is None or library is None:
+        return own or library
+    if abs((own - library).total_seconds()) <= 60:
+        return own
+    assert raw is not None
+    offset = (own.replace(tzinfo=UTC) - library).total_seconds()
+    if (own.utcoffset() == timedelta(0) and _ZONE_NAME_AT_END.search(raw)
+            and abs(offset) <= 14 * 3600 and offset % 900 == 0):
+        return library.astimezone(timezone(timedelta(seconds=offset)))
+    return own
+
+
+def plain_title(text: str) -> str:
+    """A title or name as plain text: entities left by a second round of escaping
+    (`Council &amp;amp; unions` after one decoding) are decoded, up to three levels."""
+    for _ in range(3):
+        if not _ENTITY.search(text):
+            break
+        text = html.unescape(text)
+    return text
 
 
 def parse_filter(sources: tuple[str, ...], since: str | None, until: str | None

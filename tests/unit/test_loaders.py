@@ -1,6 +1,7 @@
 """Loaders on real files in a temp directory (no model, no store)."""
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from config.settings import IngestSettings
@@ -144,3 +145,56 @@ def test_feed_file_with_full_content_needs_no_fetch(tmp_path: Path) -> None:
     assert article.source == "Example Feed"
     assert article.published is not None and article.published.year == 2024
     assert article.text.startswith("The harbour reopened")
+
+
+def _rss_items(items: list[tuple[str, str, str]], channel_link: str = "https://quay.example/"
+               ) -> str:
+    """An RSS 2.0 feed of (raw title XML, link, raw pubDate) items with long descriptions."""
+    body = "The harbour board met on the quay and agreed the new berth fees for next year. " * 8
+    xml = "".join(f"<item><title>{title}</title><link>{link}</link><pubDate>{date}</pubDate>"
+                  f"<description>{body}</description></item>" for title, link, date in items)
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Quay News</title><link>{channel_link}</link>{xml}</channel></rss>")
+
+
+def test_feed_titles_escaped_twice_are_decoded_once_more(tmp_path: Path) -> None:
+    feed = tmp_path / "quay.rss"
+    feed.write_text(_rss_items([
+        ("Fishers &amp;amp; ferry crews share the quay", "https://quay.example/a", ""),
+        ("Harbour master: &amp;#8220;no more delays&amp;#8221;", "https://quay.example/b", ""),
+        ("Berth fees &amp;lt;b&amp;gt; rise", "https://quay.example/c", ""),
+        ("Plain &amp; simple", "https://quay.example/d", ""),
+    ]))
+    titles = [a.title for a in articles(load_all(feed))]
+    assert titles == ["Fishers & ferry crews share the quay",
+                      "Harbour master: \u201cno more delays\u201d",
+                      "Berth fees <b> rise", "Plain & simple"]
+
+
+def test_feed_dates_outside_rfc_822_are_read_from_the_raw_string(tmp_path: Path) -> None:
+    feed = tmp_path / "quay.rss"
+    feed.write_text(_rss_items([
+        ("Slash date", "https://quay.example/1", "2025/3/9 06:30:00"),  # feedparser: 1 March
+        ("Weekday in German", "https://quay.example/2", "Di, 10 Mar 2025 11:41:36"),
+        ("Month first", "https://quay.example/3", "Mar 11, 2025"),
+        ("Sydney offset", "https://quay.example/4", "Thu, 12 Mar 2025 08:00:00 +1100"),
+        ("US zone name", "https://quay.example/5", "Thu, 12 Mar 2025 22:00:00 EST"),
+        ("No date at all", "https://quay.example/6", "sometime soon"),
+    ]))
+    dates = {a.title: a.published for a in articles(load_all(feed))}
+    assert dates["Slash date"] == datetime(2025, 3, 9, 6, 30, tzinfo=UTC)
+    assert dates["Weekday in German"] == datetime(2025, 3, 10, 11, 41, 36, tzinfo=UTC)
+    assert dates["Month first"] == datetime(2025, 3, 11, tzinfo=UTC)
+    sydney = dates["Sydney offset"]
+    assert sydney is not None and sydney.date().isoformat() == "2025-03-12"
+    assert sydney.utcoffset() == timedelta(hours=11)  # the publisher's own day and offset
+    assert dates["US zone name"] == datetime(2025, 3, 13, 3, tzinfo=UTC)
+    assert dates["No date at all"] is None
+
+
+def test_relative_feed_links_resolve_against_the_feed(tmp_path: Path) -> None:
+    feed = tmp_path / "quay.rss"
+    feed.write_text(_rss_items([("Fees", "/news/fees?id=3", "Mar 11, 2025")],
+                               channel_link="https://quay.example/local/"))
+    [article] = articles(load_all(feed))
+    assert article.id == article.url == "https://quay.example/news/fees?id=3"

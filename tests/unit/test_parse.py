@@ -1,7 +1,13 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-from ingest.parse import parse_date, parse_text_article, strip_markdown
+from ingest.parse import (
+    parse_date,
+    parse_text_article,
+    plain_title,
+    reconcile_date,
+    strip_markdown,
+)
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -95,3 +101,32 @@ def test_bylines_are_lines_of_names_and_an_organisation() -> None:
         parsed = parse_text_article(f"Storm passes\n\n{line}\n\nThe rest of the story.")
         assert parsed.author == author
         assert parsed.body == "The rest of the story."
+
+
+def test_a_library_date_is_kept_only_where_the_raw_string_agrees() -> None:
+    sydney = timezone(timedelta(hours=11))
+    # The same moment: ours, which keeps the publisher's offset.
+    assert reconcile_date("Thu, 12 Mar 2025 08:00:00 +1100",
+                          datetime(2025, 3, 11, 21, tzinfo=UTC)) == datetime(
+        2025, 3, 12, 8, tzinfo=sydney)
+    # Another day than the raw string names (feedparser's 1st of the month): ours.
+    assert reconcile_date("2025/3/9 06:30:00", datetime(2025, 3, 1, tzinfo=UTC)) == datetime(
+        2025, 3, 9, 6, 30, tzinfo=UTC)
+    # A zone only the library knows: its moment, in the zone that gives the raw wall clock.
+    nzdt = reconcile_date("12 Mar 2025 09:00 NZDT", datetime(2025, 3, 11, 20, tzinfo=UTC))
+    assert nzdt == datetime(2025, 3, 11, 20, tzinfo=UTC)
+    assert nzdt is not None and (nzdt.day, nzdt.hour) == (12, 9)
+    # Without a zone name, a library's midnight is not read as an offset.
+    assert reconcile_date("2025/3/1 10:00", datetime(2025, 3, 1, tzinfo=UTC)) == datetime(
+        2025, 3, 1, 10, tzinfo=UTC)
+    # Nothing from the library, or a raw string nobody reads.
+    assert reconcile_date("Mo, 10 Mar 2025", None) == datetime(2025, 3, 10, tzinfo=UTC)
+    assert reconcile_date("soon", datetime(2025, 3, 1, tzinfo=UTC)) == datetime(2025, 3, 1,
+                                                                                tzinfo=UTC)
+    assert reconcile_date(None, None) is None
+
+
+def test_titles_lose_a_second_level_of_escaping() -> None:
+    assert plain_title("Council &amp;amp; unions") == "Council & unions"
+    assert plain_title("&amp;quot;Reckless&amp;quot;") == '"Reckless"'
+    assert plain_title("AT&T & Partners") == "AT&T & Partners"
