@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +25,14 @@ from config.settings import IngestSettings
 from ingest.errors import SourceError
 from ingest.fetch import Fetched
 from ingest.ids import canonical_url, normalise_text, sha256, text_hash
-from ingest.parse import parse_date, parse_text_article, plain_title, reconcile_date
+from ingest.parse import (
+    TitleEvidence,
+    choose_headline,
+    parse_date,
+    parse_text_article,
+    plain_title,
+    reconcile_date,
+)
 from ingest.records import Article, ArticleIn, Failure
 
 log = logging.getLogger(__name__)
@@ -278,8 +286,9 @@ def _html_article(
     )
     if doc is None or not getattr(doc, "text", None):
         raise SourceError(source_name, "no article text found in the HTML")
-    title = doc.title or ""
-    published, updated = html_dates(html)
+    root = _document(html)
+    title = choose_headline(_title_evidence(root, doc)) if root is not None else doc.title or ""
+    published, updated = _page_dates(root) if root is not None else (None, None)
     paragraphs = [line for line in doc.text.split("\n") if line.strip()]
     if paragraphs and title and paragraphs[0].strip() == title.strip():
         paragraphs = paragraphs[1:]  # trafilatura repeats the headline as the first line
@@ -481,10 +490,18 @@ _META_UPDATED = ("article:modified_time", "og:updated_time", "dateModified", "la
 def html_dates(html: str) -> tuple[datetime | None, datetime | None]:
     """Publication and revision times from a page's metadata: `<meta>` tags (Open Graph,
     `itemprop`) and JSON-LD `datePublished` / `dateModified`."""
+    root = _document(html)
+    return _page_dates(root) if root is not None else (None, None)
+
+
+def _document(html: str) -> Any:
     try:
-        root = lxml.html.document_fromstring(html)
+        return lxml.html.document_fromstring(html)
     except (ValueError, lxml.etree.ParserError):
-        return None, None
+        return None
+
+
+def _page_dates(root: Any) -> tuple[datetime | None, datetime | None]:
     found: dict[str, str] = {}
     for meta in root.iter("meta"):
         key = meta.get("property") or meta.get("name") or meta.get("itemprop") or ""
@@ -498,9 +515,69 @@ def html_dates(html: str) -> tuple[datetime | None, datetime | None]:
                         found.setdefault(key, item[key])
 
     def first(keys: tuple[str, ...]) -> datetime | None:
-        return next((d for k in keys if (d := parse_date(found.get(k))) is not None), None)
+        return next((d for k in keys if (d := parse_date(found.get(k), lenient=True))
+                     is not None), None)
 
     return first(_META_PUBLISHED), first(_META_UPDATED)
+
+
+# A heading that is the site's logo, not a headline: in the page's masthead, or marked so.
+_LOGO_MARK = re.compile(r"site-?title|site-?name|logo|brand|masthead", re.IGNORECASE)
+_ARTICLE_XPATH = ("//article | //main | //*[@itemprop='articleBody'] | "
+                  "//*[contains(concat(' ', normalize-space(@class), ' '), ' post ')]")
+
+
+def _title_evidence(root: Any, doc: Any) -> TitleEvidence:
+    """What the page says its headline and its own name are (see parse.choose_headline)."""
+    meta: dict[str, str] = {}
+    for element in root.iter("meta"):
+        key = (element.get("property") or element.get("name") or "").lower()
+        if element.get("content") and key:
+            meta.setdefault(key, element.get("content", ""))
+    headline, sites = "", [meta.get("og:site_name", ""), meta.get("application-name", "")]
+    for script in root.iter("script"):
+        if (script.get("type") or "").lower() == "application/ld+json" and script.text:
+            for item in _json_ld_items(script.text):
+                if not headline and isinstance(item.get("headline"), str):
+                    headline = item["headline"]
+                for key in ("publisher", "isPartOf"):
+                    if isinstance(item.get(key), dict) and isinstance(item[key].get("name"), str):
+                        sites.append(item[key]["name"])
+    logos: list[str] = []
+    h1s: list[str] = []
+    for h1 in root.iter("h1"):
+        text = " ".join(h1.text_content().split())
+        (logos if _is_logo(h1) else h1s).append(text)
+    articles = root.xpath(_ARTICLE_XPATH)
+    in_article = [" ".join(h.text_content().split()) for a in articles for h in a.iter("h1")]
+    h1 = next((t for t in in_article if t and t not in logos), "") or next(
+        (t for t in h1s if t), "")
+    headings = tuple(" ".join(h.text_content().split())
+                     for a in articles for h in a.iter("h2", "h3"))
+    return TitleEvidence(
+        title_tag=root.findtext(".//title") or "", og_title=meta.get("og:title", ""),
+        json_ld_headline=headline, h1=h1, headings=headings,
+        site_names=tuple(n for n in (*sites, *logos, doc.sitename or "") if n),
+        extracted=doc.title or "")
+
+
+def _is_logo(h1: Any) -> bool:
+    """Whether an `<h1>` is the site's logo: marked as one, or in a page header outside the
+    article that links home, shows an image or holds the menu."""
+    ancestors = [h1, *h1.iterancestors()]
+    if any(a.tag == "article" for a in ancestors):
+        return False
+    for element in ancestors[:4]:  # the heading and its near containers, not the <body>
+        marks = f"{element.get('class') or ''} {element.get('id') or ''}"
+        if _LOGO_MARK.search(marks):
+            return True
+    header = next((a for a in ancestors if a.tag == "header"), None)
+    if header is None:
+        return False
+    # A page header's <h1> is the logo when it links home, is an image or sits by the menu.
+    targets = [urlsplit(a.get("href", "")) for a in h1.iter("a") if a.get("href")]
+    home = any(t.path in ("", "/") and not t.query and not t.fragment for t in targets)
+    return home or any(True for _ in h1.iter("img")) or any(True for _ in header.iter("nav"))
 
 
 def _json_ld_items(text: str) -> list[dict[str, Any]]:

@@ -291,3 +291,102 @@ def _trailing_url(lines: list[str]) -> tuple[str | None, int]:
         if found:
             return found.group("url").rstrip(").,;"), index
     return None, len(lines)
+
+
+# -- headlines ---------------------------------------------------------------------------------
+
+# Between a headline and a site name in <title>/og:title: "Headline | Site", "Site » Headline".
+_TITLE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|::|»|·|•)\s+")
+# Separators that a headline itself hardly ever contains (a hyphen or a dash often does).
+_SITE_SEPARATORS = ("|", "::", "»", "·", "•")
+
+
+@dataclass(frozen=True)
+class TitleEvidence:
+    """What a page says its headline is, each as found (empty when absent).
+
+    `h1`: the first `<h1>` that is not the site's logo (one inside the article first);
+    `headings`: other headings of the article (`<h2>`/`<h3>`), which count only when the
+    metadata confirms them; `site_names`: what the page calls itself (og:site_name, JSON-LD
+    publisher, the masthead's logo heading); `extracted`: the extractor's choice.
+    """
+
+    title_tag: str = ""
+    og_title: str = ""
+    json_ld_headline: str = ""
+    h1: str = ""
+    headings: tuple[str, ...] = ()
+    site_names: tuple[str, ...] = ()
+    extracted: str = ""
+
+
+def choose_headline(evidence: TitleEvidence) -> str:
+    """The page's headline from its own evidence, in this order:
+
+    1. an `<h1>` that is not the site's name (what readers see above the story);
+    2. a headline that two sources agree on: a heading of the article equal to the `<title>`,
+       og:title or JSON-LD headline, whole or without a site-name part (so a headline with
+       " - " in it is kept whole when the page repeats it);
+    3. the JSON-LD `headline`, then og:title, then `<title>`, each without a part that is the
+       site's name (a part after " | ", "::", "»" that is short is taken for one even when
+       the page does not name its site; a part after " - " only when it is a known site name);
+    4. the extractor's title, unless it is the site's name.
+    """
+    sites = {_plain(name) for name in evidence.site_names if _plain(name)}
+    h1 = _clean(evidence.h1)
+    if h1 and _plain(h1) not in sites:
+        return h1
+    metadata = [_clean(t) for t in (evidence.json_ld_headline, evidence.og_title,
+                                    evidence.title_tag) if _clean(t)]
+    headings = {_plain(h) for h in evidence.headings if _clean(h)}
+    for text in metadata:
+        for candidate in (text, *_title_parts(text)):
+            if _plain(candidate) in headings and _plain(candidate) not in sites:
+                return candidate
+    for text in metadata:
+        stripped = _without_site_name(text, sites)
+        if stripped:
+            return stripped
+    extracted = _clean(evidence.extracted)
+    return "" if _plain(extracted) in sites else extracted
+
+
+def _without_site_name(title: str, sites: set[str]) -> str:
+    parts = _TITLE_SEPARATOR.split(title)
+    separators = _TITLE_SEPARATOR.findall(title)
+    if len(parts) < 2:
+        return "" if _plain(title) in sites else title
+    first, last = _plain(parts[0]), _plain(parts[-1])
+    if last in sites or any(last and (last in s or s in last) for s in sites if len(s) > 3):
+        return _join(parts[:-1], separators[:-1])
+    if first in sites:
+        return _join(parts[1:], separators[1:])
+    if (separators[-1].strip() in _SITE_SEPARATORS and len(parts[-1].split()) <= 5
+            and len(parts[-1]) < len(parts[0])):
+        return _join(parts[:-1], separators[:-1])
+    return title
+
+
+def _title_parts(title: str) -> list[str]:
+    """The title without its last part, and without its first part ("Headline | Site")."""
+    parts = _TITLE_SEPARATOR.split(title)
+    separators = _TITLE_SEPARATOR.findall(title)
+    if len(parts) < 2:
+        return []
+    return [_join(parts[:-1], separators[:-1]), _join(parts[1:], separators[1:])]
+
+
+def _join(parts: list[str], separators: list[str]) -> str:
+    out = parts[0]
+    for separator, part in zip(separators, parts[1:], strict=True):
+        out += separator + part
+    return out.strip()
+
+
+def _clean(text: str) -> str:
+    return " ".join(plain_title(text or "").split())
+
+
+def _plain(text: str) -> str:
+    """Letters and digits only, case-folded: how names are compared."""
+    return "".join(c for c in text.casefold() if c.isalnum())

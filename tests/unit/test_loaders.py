@@ -198,3 +198,41 @@ def test_relative_feed_links_resolve_against_the_feed(tmp_path: Path) -> None:
                                channel_link="https://quay.example/local/"))
     [article] = articles(load_all(feed))
     assert article.id == article.url == "https://quay.example/news/fees?id=3"
+
+
+_STORY = ("<p>The harbour board agreed on Tuesday to raise berth fees by a fifth from April, "
+          "the first rise in six years.</p><p>Fishers said the rise would cost a small boat "
+          "about 900 euros a year.</p>")
+
+
+def test_html_headline_from_the_page_not_the_masthead_or_a_cut_title(tmp_path: Path) -> None:
+    pages = {
+        # The only <h1> is the logo; the headline is an <h2> and <title> minus the site.
+        "logo.html": ("<title>Berth fees to rise by a fifth | Quay Herald</title></head><body>"
+                      "<header><h1 class='logo'><a href='/'>Quay Herald</a></h1><nav>"
+                      "<a href='/news'>News</a></nav></header><article>"
+                      f"<h2 class='entry-title'>Berth fees to rise by a fifth</h2>{_STORY}"
+                      "</article>", "Berth fees to rise by a fifth"),
+        # A headline with " - " and no site name stays whole.
+        "dash.html": ("<title>Berth fees - fishers face a fifth more from April</title></head>"
+                      "<body><div class='story'><h2>Berth fees - fishers face a fifth more "
+                      f"from April</h2>{_STORY}</div>", "Berth fees - fishers face a fifth more "
+                                                         "from April"),
+        # og:title (a social teaser) loses to the headline on the page.
+        "og.html": ("<title>Quay Herald - Berth fees</title><meta property='og:title' "
+                    "content='You will not believe these fees'><meta property='og:site_name' "
+                    "content='Quay Herald'></head><body><article><h1>Harbour board raises "
+                    f"berth fees</h1>{_STORY}</article>", "Harbour board raises berth fees"),
+        # JSON-LD headline when the page has no heading; site prefix in <title> dropped.
+        "jsonld.html": ("<title>Quay Herald :: Fees</title><script type='application/ld+json'>"
+                        '{"@type": "NewsArticle", "headline": "Berth fees rise &amp;amp; '
+                        'fishers object", "publisher": {"name": "Quay Herald"}}</script>'
+                        f"</head><body><div>{_STORY}</div>",
+                        "Berth fees rise & fishers object"),
+    }
+    for name, (inner, _) in pages.items():
+        (tmp_path / name).write_text(f"<html><head><meta charset='utf-8'>{inner}</body></html>")
+    found = {Path(a.id).name: a for a in articles(load_all(tmp_path))}
+    for name, (_, want) in pages.items():
+        assert found[name].title == want, name
+        assert found[name].text.startswith("The harbour board agreed"), name

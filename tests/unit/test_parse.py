@@ -2,6 +2,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from ingest.parse import (
+    TitleEvidence,
+    choose_headline,
     parse_date,
     parse_text_article,
     plain_title,
@@ -130,3 +132,43 @@ def test_titles_lose_a_second_level_of_escaping() -> None:
     assert plain_title("Council &amp;amp; unions") == "Council & unions"
     assert plain_title("&amp;quot;Reckless&amp;quot;") == '"Reckless"'
     assert plain_title("AT&T & Partners") == "AT&T & Partners"
+
+
+def test_which_headline_wins_when() -> None:
+    site = ("Quay Herald",)
+    # 1. An <h1> that is not the site's name beats og:title and <title>.
+    assert choose_headline(TitleEvidence(
+        title_tag="Berth fees to rise | Quay Herald", og_title="Fees up! Read why",
+        h1="Berth fees to rise by a fifth", site_names=site)) == "Berth fees to rise by a fifth"
+    # An <h1> that is the site's name is not a headline: <title> without the site's name.
+    assert choose_headline(TitleEvidence(
+        title_tag="Berth fees to rise | Quay Herald", h1="Quay Herald", site_names=site,
+        extracted="Quay Herald")) == "Berth fees to rise"
+    # 2. A heading the metadata confirms keeps its " - " (no site name to cut).
+    assert choose_headline(TitleEvidence(
+        title_tag="Fees - what the rise means for fishers",
+        headings=("Fees - what the rise means for fishers",),
+        extracted="Fees")) == "Fees - what the rise means for fishers"
+    # ... and without a heading, a " - " part is cut only when it is the site's name.
+    assert choose_headline(TitleEvidence(
+        title_tag="Fees - what the rise means for fishers")) == (
+        "Fees - what the rise means for fishers")
+    assert choose_headline(TitleEvidence(
+        title_tag="Fees - what the rise means - Quay Herald", site_names=site)) == (
+        "Fees - what the rise means")
+    # 3. JSON-LD headline, then og:title, then <title>, each without the site's name.
+    assert choose_headline(TitleEvidence(
+        title_tag="Fees | Quay Herald", og_title="Berth fees rise | Quay Herald",
+        json_ld_headline="Berth fees to rise by a fifth", site_names=site)) == (
+        "Berth fees to rise by a fifth")
+    assert choose_headline(TitleEvidence(
+        title_tag="Fees | Quay Herald", og_title="Berth fees rise", site_names=site)) == (
+        "Berth fees rise")
+    assert choose_headline(TitleEvidence(title_tag="Quay Herald » Berth fees rise",
+                                         site_names=site)) == "Berth fees rise"
+    # A short " | " suffix is a site name even when the page does not name its site.
+    assert choose_headline(TitleEvidence(title_tag="Berth fees rise again | The Quay")) == (
+        "Berth fees rise again")
+    # 4. The extractor's title, unless it is the site's name.
+    assert choose_headline(TitleEvidence(extracted="Berth fees rise")) == "Berth fees rise"
+    assert choose_headline(TitleEvidence(extracted="Quay Herald", site_names=site)) == ""
