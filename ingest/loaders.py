@@ -28,6 +28,7 @@ from ingest.ids import canonical_url, normalise_text, sha256, text_hash
 from ingest.parse import (
     TitleEvidence,
     choose_headline,
+    drop_boilerplate,
     parse_date,
     parse_text_article,
     plain_title,
@@ -243,7 +244,9 @@ def make_article(
     category: str | None = None,
 ) -> Article:
     """Normalise fields, pick the stable id and compute hashes; no text is a SourceError."""
-    body = normalise_text(text)
+    body, dropped = drop_boilerplate(normalise_text(text))
+    if dropped:
+        log.info("%s: dropped %d paywall/newsletter/advertiser paragraphs", source_name, dropped)
     if not body:
         raise SourceError(source_name, "no article text found")
     canonical = canonical_url(url) if url and is_url(url) else None
@@ -277,13 +280,30 @@ def make_article(
     )
 
 
+# Page parts that are prompts, not the article: paywall and sign-up boxes, newsletter forms,
+# advertisements (by class or id; a wrapper of the subscriber's text is not named like these).
+_PROMPT_NAMES = ("paywall-prompt", "paywall-message", "paywall-cta", "paywall-banner",
+                 "subscribe-prompt", "subscribe-box", "subscription-prompt", "regwall",
+                 "newsletter", "signup", "sign-up", "piano-", "tp-modal", "advert", "ad-slot",
+                 "sponsored", "affiliate-disclosure", "advertiser-disclosure")
+_PROMPT_XPATH = [
+    f"//*[contains(translate(@class, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
+    f"'abcdefghijklmnopqrstuvwxyz'), '{name}') or contains(translate(@id, "
+    f"'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), '{name}')]"
+    for name in _PROMPT_NAMES]
+
+
 def _html_article(
     html: str, source_name: str, fallback_id: str, origin: str, url: str | None,
     defaults: dict[str, Any],
 ) -> Article:
     doc: Any = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=False
+        html, url=url, with_metadata=True, include_comments=False, include_tables=False,
+        prune_xpath=_PROMPT_XPATH,
     )
+    if doc is None or not getattr(doc, "text", None):  # the page was all prompt: say so below
+        doc = trafilatura.bare_extraction(
+            html, url=url, with_metadata=True, include_comments=False, include_tables=False)
     if doc is None or not getattr(doc, "text", None):
         raise SourceError(source_name, "no article text found in the HTML")
     root = _document(html)

@@ -390,3 +390,35 @@ def _clean(text: str) -> str:
 def _plain(text: str) -> str:
     """Letters and digits only, case-folded: how names are compared."""
     return "".join(c for c in text.casefold() if c.isalnum())
+
+
+# -- boilerplate ---------------------------------------------------------------------------------
+
+# Prompts and notices that pages put among the article's paragraphs: paywalls, newsletter
+# sign-ups, advertiser disclosures. A paragraph is dropped when it is short and matches one;
+# they are addressed to the reader, so a story that reports on subscriptions does not match.
+_BOILERPLATE = re.compile(
+    r"\bsubscribe\s+(?:now|today|here|to\s+(?:keep|continue)\s+reading|for\s+(?:full|"
+    r"unlimited)\b)|"
+    r"\byou(?:'ve|’ve| have)\s+(?:read|reached|used)\b.{0,40}\b(?:free|articles?|stories)\b|"
+    r"\balready\s+(?:a\s+)?(?:subscriber|member|registered)\b|"
+    r"\b(?:log|sign)\s*in\s+to\s+(?:continue|keep)\s+reading\b|"
+    r"\bto\s+(?:continue|keep)\s+reading\b.{0,40}\b(?:subscribe|log\s*in|sign\s*in|register)|"
+    r"\b(?:get|enjoy|unlock)\s+unlimited\s+(?:digital\s+)?access\b|"
+    r"\bsign\s*up\s+(?:for|to)\s+(?:our|the)\b.{0,40}\bnewsletters?\b|"
+    r"\b(?:join|subscribe\s+to)\s+our\b.{0,30}\bnewsletters?\b|"
+    r"\bnewsletter\b.{0,40}\b(?:straight|direct(?:ly)?)\s+to\s+your\s+inbox\b|"
+    r"\badvertiser\s+disclosure\b|\bthis\s+(?:article|post|page|story)\s+(?:may\s+)?"
+    r"contains?\s+affiliate\s+links\b|\bwe\s+may\s+earn\s+(?:a\s+)?commission\b|"
+    r"\bsupport\s+(?:our|independent|quality)\s+journalism\b|\bcancel\s+any\s?time\b",
+    re.IGNORECASE)
+_BOILERPLATE_MAX_WORDS = 60
+
+
+def drop_boilerplate(body: str) -> tuple[str, int]:
+    """The body (paragraphs separated by blank lines) without paywall, newsletter and
+    advertiser prompts, and how many paragraphs were dropped."""
+    paragraphs = body.split("\n\n")
+    kept = [p for p in paragraphs
+            if len(p.split()) > _BOILERPLATE_MAX_WORDS or not _BOILERPLATE.search(p)]
+    return "\n\n".join(kept), len(paragraphs) - len(kept)

@@ -236,3 +236,39 @@ def test_html_headline_from_the_page_not_the_masthead_or_a_cut_title(tmp_path: P
     for name, (_, want) in pages.items():
         assert found[name].title == want, name
         assert found[name].text.startswith("The harbour board agreed"), name
+
+
+def test_paywall_newsletter_and_advertiser_prompts_are_not_article_text(tmp_path: Path) -> None:
+    (tmp_path / "boxed.html").write_text(
+        "<html><head><meta charset='utf-8'><title>Berth fees to rise</title></head><body>"
+        f"<article><h1>Berth fees to rise</h1>{_STORY}"
+        "<aside class='Newsletter-Signup'><h4>The Quay Briefing</h4><p>Sign up for our "
+        "morning newsletter and get the harbour news straight to your inbox.</p></aside>"
+        "<div id='paywall-prompt-7'><h3>Subscribe to keep reading</h3><p>You have read all "
+        "your free articles this month. Get unlimited access for 1.99 euros a week, cancel "
+        "anytime.</p><p>Already a subscriber? Log in to continue reading.</p></div>"
+        "</article></body></html>")
+    # The same prompts without telling class names: caught by their words.
+    (tmp_path / "plain.html").write_text(
+        "<html><head><meta charset='utf-8'><title>Berth fees to rise</title></head><body>"
+        "<article><h1>Berth fees to rise</h1><p><em>Advertiser disclosure: this article "
+        f"contains affiliate links and we may earn a commission.</em></p>{_STORY}"
+        "<p><strong>Subscribe to keep reading.</strong></p><p>You've reached your limit of "
+        "free articles. Get unlimited access for 1.99 euros a week.</p>"
+        "<p>Support independent journalism: become a member today.</p></article></body></html>")
+    # A story about subscriptions keeps its words.
+    (tmp_path / "news.html").write_text(
+        "<html><head><meta charset='utf-8'><title>Herald adds a paywall</title></head><body>"
+        "<article><h1>Herald adds a paywall</h1><p>The Quay Herald will charge readers 1.99 "
+        "euros a week from March, its editor said, after advertising income fell by a third."
+        "</p><p>Readers who subscribe before March will pay half price for a year.</p>"
+        "</article></body></html>")
+    found = {Path(a.id).name: a for a in articles(load_all(tmp_path))}
+    for name in ("boxed.html", "plain.html"):
+        text = found[name].text
+        assert text.split("\n\n") == ["The harbour board agreed on Tuesday to raise berth fees "
+                                      "by a fifth from April, the first rise in six years.",
+                                      "Fishers said the rise would cost a small boat about 900 "
+                                      "euros a year."], name
+    assert "Readers who subscribe before March" in found["news.html"].text
+    assert "1.99 euros a week from March" in found["news.html"].text
