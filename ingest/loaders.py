@@ -5,6 +5,7 @@ Each format is wrapped by one small function; nothing here touches the store or 
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import os
@@ -194,8 +195,12 @@ def _file_defaults(item: SourceItem) -> dict[str, Any]:
     return {"source": source, "category": category}
 
 
-def decode_bytes(data: bytes, source: str) -> str:
-    """UTF-8 (BOM or not), UTF-16 with a BOM, else Windows-1252/Latin-1; binary is refused."""
+def decode_bytes(data: bytes, source: str, declared: str | None = None) -> str:
+    """Text of a file or response: by its BOM (UTF-8, UTF-16); as UTF-8 when most of its
+    non-ASCII bytes are valid UTF-8, a stray byte of another encoding then read alone as
+    Windows-1252 (never the whole text as the minority encoding); else by the charset it
+    declares (`declared`, from the HTTP header, or in `<meta charset>` / `<?xml encoding>`);
+    else as Windows-1252/Latin-1. Binary data is a SourceError."""
     head = data[:8192]
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
@@ -212,11 +217,55 @@ def decode_bytes(data: bytes, source: str) -> str:
             log.warning("%s: truncated UTF-8 at byte %d; keeping the text before it", source,
                         exc.start)
             return data[: exc.start].decode("utf-8-sig")
+    text = data.decode("utf-8-sig", errors="replace")
+    invalid = text.count("\ufffd")
+    charset = declared or _declared_charset(head)
+    says_utf8 = charset is not None and charset.lower().replace("_", "-") in ("utf-8", "utf8")
+    if says_utf8 or sum(1 for c in text if ord(c) > 0x7F) - invalid >= invalid:
+        log.warning("%s: UTF-8 with %d bytes that are not; those read as Windows-1252", source,
+                    invalid)
+        return data.decode("utf-8-sig", errors=_BYTEWISE_CP1252)
+    if charset:
+        try:
+            return data.decode(charset, errors="replace")
+        except LookupError:
+            log.info("%s: unknown charset %r", source, charset)
     log.info("%s: not UTF-8, reading as Windows-1252/Latin-1", source)
     try:
         return data.decode("cp1252")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+_BYTEWISE_CP1252 = "newsdesk-bytewise-cp1252"
+
+
+def _bytewise_cp1252(exc: UnicodeError) -> tuple[str, int]:
+    """A byte that is not UTF-8, read alone as Windows-1252 (Latin-1 where that has none)."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    byte = exc.object[exc.start:exc.start + 1]
+    try:
+        return byte.decode("cp1252"), exc.start + 1
+    except UnicodeDecodeError:
+        return byte.decode("latin-1"), exc.start + 1
+
+
+codecs.register_error(_BYTEWISE_CP1252, _bytewise_cp1252)
+_CHARSET = re.compile(rb"""(?:<meta[^>]+charset\s*=\s*["']?|<\?xml[^>]+encoding\s*=\s*["'])"""
+                      rb"""([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+
+
+def _declared_charset(head: bytes) -> str | None:
+    """The charset a page or XML file declares in its first bytes."""
+    match = _CHARSET.search(head[:4096])
+    return match.group(1).decode("ascii") if match else None
+
+
+def charset_of(content_type: str) -> str | None:
+    """The charset of an HTTP Content-Type value (`text/html; charset=ISO-8859-1`)."""
+    match = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", content_type, re.IGNORECASE)
+    return match.group(1) if match else None
 
 
 def _control_ratio(sample: bytes) -> float:
@@ -260,6 +309,11 @@ def make_article(
     # Only a present `updated` joins the hash: articles stored before it was read keep
     # their version (no re-embedding on upgrade).
     revised = (updated.astimezone(UTC).isoformat(),) if updated else ()
+    # The publisher's offset joins the hash only when it is not UTC: those articles are stored
+    # again once, with their own calendar day; the others keep their version.
+    offset = published.utcoffset() if published is not None else None
+    if offset:
+        revised = (*revised, f"utc_offset={int(offset.total_seconds())}")
     return Article(
         id=canonical or fallback_id,
         title=title,
@@ -404,7 +458,7 @@ def _load_url(item: SourceItem, fetcher: Fetcher, limits: IngestSettings) -> Ite
     if _looks_like_feed(fetched):
         yield from _feed_articles(fetched.content, item.location, item.origin, fetcher, limits)
         return
-    text = decode_bytes(fetched.content, item.location)
+    text = decode_bytes(fetched.content, item.location, charset_of(fetched.content_type))
     yield _html_article(text, item.location, canonical_url(fetched.url), item.origin,
                         fetched.url, {})
 
@@ -456,7 +510,8 @@ def _feed_entry(
         try:
             page = fetcher.get(link)
             article = _html_article(
-                decode_bytes(page.content, link), link, canonical_url(link), origin, link,
+                decode_bytes(page.content, link, charset_of(page.content_type)), link,
+                canonical_url(link), origin, link,
                 {"source": feed_title, "category": category},
             )
             if len(article.text) > len(text):

@@ -272,3 +272,33 @@ def test_paywall_newsletter_and_advertiser_prompts_are_not_article_text(tmp_path
                                       "euros a year."], name
     assert "Readers who subscribe before March" in found["news.html"].text
     assert "1.99 euros a week from March" in found["news.html"].text
+
+
+def test_a_stray_byte_in_utf8_does_not_turn_the_page_into_mojibake(tmp_path: Path) -> None:
+    story = ("<p>\u201cWe will not pay more,\u201d said the skipper of the \u00c5sa.</p>"
+             "<p>The board\u2019s fee rises by a fifth \u2013 to 900 euros.</p>")
+    page = (f"<html><head><title>Fees</title></head><body><article><h1>Fees</h1>{story}"
+            "</article></body></html>").encode()
+    # One Latin-1 "é" pasted into an otherwise UTF-8 page (and one into an ASCII-only one
+    # that says it is UTF-8).
+    (tmp_path / "stray.html").write_bytes(page.replace(b"Fees</h1>", b"Fees caf\xe9</h1>"))
+    (tmp_path / "ascii.html").write_bytes(
+        b"<html><head><meta charset='utf-8'><title>Fees</title></head><body><article>"
+        b"<h1>Fees</h1><p>The caf\xe9 on the quay will pay the new berth fee from April, "
+        b"the harbour board said.</p></article></body></html>")
+    # A Latin-1 page that says so, and a Windows-1251 one.
+    (tmp_path / "latin.html").write_bytes(
+        "<html><head><meta http-equiv='Content-Type' content='text/html; charset=iso-8859-1'>"
+        "<title>Gebühren</title></head><body><article><h1>Gebühren</h1><p>Die Gebühr für "
+        "Fischer in Kiel steigt um ein Fünftel.</p></article></body></html>".encode("latin-1"))
+    (tmp_path / "cyrillic.html").write_bytes(
+        "<html><head><meta charset='windows-1251'><title>Сборы</title></head><body><article>"
+        "<h1>Сборы</h1><p>Портовый сбор вырастет на пятую часть с апреля.</p></article>"
+        "</body></html>".encode("cp1251"))
+    found = {Path(a.id).name: a for a in articles(load_all(tmp_path))}
+    assert found["stray.html"].title == "Fees café"
+    assert found["stray.html"].text.startswith("\u201cWe will not pay more,\u201d said the "
+                                               "skipper of the \u00c5sa.")
+    assert "The café on the quay" in found["ascii.html"].text
+    assert found["latin.html"].text == "Die Gebühr für Fischer in Kiel steigt um ein Fünftel."
+    assert found["cyrillic.html"].text == "Портовый сбор вырастет на пятую часть с апреля."
