@@ -10,9 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+# Only parameters that are tracking and nothing else (analytics, ad-click and mailing-list ids,
+# share markers). Names sites also use for content (`cid`, `ref`, `id`, `source`, `ito`...) stay:
+# dropping one can merge two stories into one id.
 _TRACKING_PARAMS = re.compile(
-    r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|_ga|_hs\w+|ref|ref_src|"
-    r"cmpid|ocid|smid|sr_share|at_\w+|ito|cid)$",
+    r"^(utm_\w+|fbclid|gclid|gclsrc|dclid|gbraid|wbraid|msclkid|twclid|ttclid|li_fat_id|yclid|"
+    r"igshid|mc_cid|mc_eid|_ga|_gl|_hsenc|_hsmi|__hstc|__hssc|__hsfp|mkt_tok|oly_anon_id|"
+    r"oly_enc_id|vero_id|vero_conv|ref_src|ref_url|at_medium|at_campaign|wt\.mc_id)$",
     re.IGNORECASE,
 )
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")

@@ -5,15 +5,17 @@ Each format is wrapped by one small function; nothing here touches the store or 
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import lxml.html
@@ -24,7 +26,15 @@ from config.settings import IngestSettings
 from ingest.errors import SourceError
 from ingest.fetch import Fetched
 from ingest.ids import canonical_url, normalise_text, sha256, text_hash
-from ingest.parse import parse_date, parse_text_article
+from ingest.parse import (
+    TitleEvidence,
+    choose_headline,
+    drop_boilerplate,
+    parse_date,
+    parse_text_article,
+    plain_title,
+    reconcile_date,
+)
 from ingest.records import Article, ArticleIn, Failure
 
 log = logging.getLogger(__name__)
@@ -185,8 +195,12 @@ def _file_defaults(item: SourceItem) -> dict[str, Any]:
     return {"source": source, "category": category}
 
 
-def decode_bytes(data: bytes, source: str) -> str:
-    """UTF-8 (BOM or not), UTF-16 with a BOM, else Windows-1252/Latin-1; binary is refused."""
+def decode_bytes(data: bytes, source: str, declared: str | None = None) -> str:
+    """Text of a file or response: by its BOM (UTF-8, UTF-16); as UTF-8 when most of its
+    non-ASCII bytes are valid UTF-8, a stray byte of another encoding then read alone as
+    Windows-1252 (never the whole text as the minority encoding); else by the charset it
+    declares (`declared`, from the HTTP header, or in `<meta charset>` / `<?xml encoding>`);
+    else as Windows-1252/Latin-1. Binary data is a SourceError."""
     head = data[:8192]
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
@@ -203,11 +217,55 @@ def decode_bytes(data: bytes, source: str) -> str:
             log.warning("%s: truncated UTF-8 at byte %d; keeping the text before it", source,
                         exc.start)
             return data[: exc.start].decode("utf-8-sig")
+    text = data.decode("utf-8-sig", errors="replace")
+    invalid = text.count("\ufffd")
+    charset = declared or _declared_charset(head)
+    says_utf8 = charset is not None and charset.lower().replace("_", "-") in ("utf-8", "utf8")
+    if says_utf8 or sum(1 for c in text if ord(c) > 0x7F) - invalid >= invalid:
+        log.warning("%s: UTF-8 with %d bytes that are not; those read as Windows-1252", source,
+                    invalid)
+        return data.decode("utf-8-sig", errors=_BYTEWISE_CP1252)
+    if charset:
+        try:
+            return data.decode(charset, errors="replace")
+        except LookupError:
+            log.info("%s: unknown charset %r", source, charset)
     log.info("%s: not UTF-8, reading as Windows-1252/Latin-1", source)
     try:
         return data.decode("cp1252")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+_BYTEWISE_CP1252 = "newsdesk-bytewise-cp1252"
+
+
+def _bytewise_cp1252(exc: UnicodeError) -> tuple[str, int]:
+    """A byte that is not UTF-8, read alone as Windows-1252 (Latin-1 where that has none)."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    byte = exc.object[exc.start:exc.start + 1]
+    try:
+        return byte.decode("cp1252"), exc.start + 1
+    except UnicodeDecodeError:
+        return byte.decode("latin-1"), exc.start + 1
+
+
+codecs.register_error(_BYTEWISE_CP1252, _bytewise_cp1252)
+_CHARSET = re.compile(rb"""(?:<meta[^>]+charset\s*=\s*["']?|<\?xml[^>]+encoding\s*=\s*["'])"""
+                      rb"""([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+
+
+def _declared_charset(head: bytes) -> str | None:
+    """The charset a page or XML file declares in its first bytes."""
+    match = _CHARSET.search(head[:4096])
+    return match.group(1).decode("ascii") if match else None
+
+
+def charset_of(content_type: str) -> str | None:
+    """The charset of an HTTP Content-Type value (`text/html; charset=ISO-8859-1`)."""
+    match = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", content_type, re.IGNORECASE)
+    return match.group(1) if match else None
 
 
 def _control_ratio(sample: bytes) -> float:
@@ -235,20 +293,27 @@ def make_article(
     category: str | None = None,
 ) -> Article:
     """Normalise fields, pick the stable id and compute hashes; no text is a SourceError."""
-    body = normalise_text(text)
+    body, dropped = drop_boilerplate(normalise_text(text))
+    if dropped:
+        log.info("%s: dropped %d paywall/newsletter/advertiser paragraphs", source_name, dropped)
     if not body:
         raise SourceError(source_name, "no article text found")
     canonical = canonical_url(url) if url and is_url(url) else None
-    title = " ".join(title.split()) or body.split("\n", 1)[0][:100]
+    title = " ".join(plain_title(title).split()) or body.split("\n", 1)[0][:100]
     if canonical and not source:
         source = (urlsplit(canonical).hostname or "").removeprefix("www.") or None
-    author = " ".join(author.split()) if author else None
+    author = " ".join(plain_title(author).split()) if author else None
     published_iso = published.astimezone(UTC).isoformat() if published else ""
     if updated is not None and published is not None and updated <= published:
         updated = None  # "updated" at or before publication says nothing
     # Only a present `updated` joins the hash: articles stored before it was read keep
     # their version (no re-embedding on upgrade).
     revised = (updated.astimezone(UTC).isoformat(),) if updated else ()
+    # The publisher's offset joins the hash only when it is not UTC: those articles are stored
+    # again once, with their own calendar day; the others keep their version.
+    offset = published.utcoffset() if published is not None else None
+    if offset:
+        revised = (*revised, f"utc_offset={int(offset.total_seconds())}")
     return Article(
         id=canonical or fallback_id,
         title=title,
@@ -260,6 +325,7 @@ def make_article(
         updated=updated,
         category=category,
         origin=origin,
+        read_from=source_name,
         content_hash=sha256(
             title, body, canonical or "", source or "", author or "", published_iso,
             category or "", *revised,
@@ -268,17 +334,35 @@ def make_article(
     )
 
 
+# Page parts that are prompts, not the article: paywall and sign-up boxes, newsletter forms,
+# advertisements (by class or id; a wrapper of the subscriber's text is not named like these).
+_PROMPT_NAMES = ("paywall-prompt", "paywall-message", "paywall-cta", "paywall-banner",
+                 "subscribe-prompt", "subscribe-box", "subscription-prompt", "regwall",
+                 "newsletter", "signup", "sign-up", "piano-", "tp-modal", "advert", "ad-slot",
+                 "sponsored", "affiliate-disclosure", "advertiser-disclosure")
+_PROMPT_XPATH = [
+    f"//*[contains(translate(@class, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
+    f"'abcdefghijklmnopqrstuvwxyz'), '{name}') or contains(translate(@id, "
+    f"'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), '{name}')]"
+    for name in _PROMPT_NAMES]
+
+
 def _html_article(
     html: str, source_name: str, fallback_id: str, origin: str, url: str | None,
     defaults: dict[str, Any],
 ) -> Article:
     doc: Any = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=False
+        html, url=url, with_metadata=True, include_comments=False, include_tables=False,
+        prune_xpath=_PROMPT_XPATH,
     )
+    if doc is None or not getattr(doc, "text", None):  # the page was all prompt: say so below
+        doc = trafilatura.bare_extraction(
+            html, url=url, with_metadata=True, include_comments=False, include_tables=False)
     if doc is None or not getattr(doc, "text", None):
         raise SourceError(source_name, "no article text found in the HTML")
-    title = doc.title or ""
-    published, updated = html_dates(html)
+    root = _document(html)
+    title = choose_headline(_title_evidence(root, doc)) if root is not None else doc.title or ""
+    published, updated = _page_dates(root) if root is not None else (None, None)
     paragraphs = [line for line in doc.text.split("\n") if line.strip()]
     if paragraphs and title and paragraphs[0].strip() == title.strip():
         paragraphs = paragraphs[1:]  # trafilatura repeats the headline as the first line
@@ -346,7 +430,8 @@ def _json_record(
             fallback_id=str(fields.id) if fields.id is not None else fallback_id,
             origin=origin, title=fields.title, text=fields.text, url=fields.url,
             author=fields.author, source=fields.source or defaults.get("source"),
-            published=parse_date(fields.published), updated=parse_date(fields.updated),
+            published=parse_date(fields.published, lenient=True),
+            updated=parse_date(fields.updated, lenient=True),
             category=fields.category or defaults.get("category"),
         )
     except SourceError as exc:
@@ -373,7 +458,7 @@ def _load_url(item: SourceItem, fetcher: Fetcher, limits: IngestSettings) -> Ite
     if _looks_like_feed(fetched):
         yield from _feed_articles(fetched.content, item.location, item.origin, fetcher, limits)
         return
-    text = decode_bytes(fetched.content, item.location)
+    text = decode_bytes(fetched.content, item.location, charset_of(fetched.content_type))
     yield _html_article(text, item.location, canonical_url(fetched.url), item.origin,
                         fetched.url, {})
 
@@ -386,8 +471,12 @@ def _feed_articles(
         reason = f"not a valid feed ({feed.bozo_exception})" if feed.bozo else "feed has no entries"
         raise SourceError(location, reason)
     feed_title = feed.feed.get("title") or None
+    # Relative entry links resolve against the feed's own URL (or, for a file, its site link).
+    base = location if is_url(location) else feed.feed.get("link") or ""
     for position, entry in enumerate(feed.entries, start=1):
         label = f"{location} entry {position}"
+        if entry.get("link") and base:
+            entry["link"] = urljoin(base, entry["link"])
         try:
             article, page_failure = _feed_entry(entry, label, feed_title, origin, fetcher,
                                                 limits)
@@ -410,8 +499,8 @@ def _feed_entry(
     content = entry.get("content") or []
     html = content[0].get("value", "") if content else entry.get("summary", "")
     text = html_fragment_text(html)
-    published = _entry_date(entry, "published_parsed")
-    updated = _entry_date(entry, "updated_parsed")
+    published = _entry_date(entry, "published")
+    updated = _entry_date(entry, "updated")
     if published is None:
         published, updated = updated, None  # a feed that gives only `updated` dates by it
     tags = entry.get("tags") or []
@@ -421,7 +510,8 @@ def _feed_entry(
         try:
             page = fetcher.get(link)
             article = _html_article(
-                decode_bytes(page.content, link), link, canonical_url(link), origin, link,
+                decode_bytes(page.content, link, charset_of(page.content_type)), link,
+                canonical_url(link), origin, link,
                 {"source": feed_title, "category": category},
             )
             if len(article.text) > len(text):
@@ -442,10 +532,15 @@ def _feed_entry(
 
 
 def _entry_date(entry: Any, key: str) -> datetime | None:
-    if not entry.get(key):
-        return None
-    year, month, day, hour, minute, second = entry[key][:6]
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    """An entry's `published` or `updated` date: feedparser's reading where the raw string
+    agrees with it, else the raw string's own (feedparser misreads or drops dates outside
+    RFC 822, e.g. `2026/11/23 15:07:41` as 1 November)."""
+    library = None
+    if entry.get(f"{key}_parsed"):
+        year, month, day, hour, minute, second = entry[f"{key}_parsed"][:6]
+        library = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    raw = entry.get(key)
+    return reconcile_date(raw if isinstance(raw, str) else None, library)
 
 
 def _with_feed_fields(
@@ -470,10 +565,18 @@ _META_UPDATED = ("article:modified_time", "og:updated_time", "dateModified", "la
 def html_dates(html: str) -> tuple[datetime | None, datetime | None]:
     """Publication and revision times from a page's metadata: `<meta>` tags (Open Graph,
     `itemprop`) and JSON-LD `datePublished` / `dateModified`."""
+    root = _document(html)
+    return _page_dates(root) if root is not None else (None, None)
+
+
+def _document(html: str) -> Any:
     try:
-        root = lxml.html.document_fromstring(html)
+        return lxml.html.document_fromstring(html)
     except (ValueError, lxml.etree.ParserError):
-        return None, None
+        return None
+
+
+def _page_dates(root: Any) -> tuple[datetime | None, datetime | None]:
     found: dict[str, str] = {}
     for meta in root.iter("meta"):
         key = meta.get("property") or meta.get("name") or meta.get("itemprop") or ""
@@ -487,9 +590,69 @@ def html_dates(html: str) -> tuple[datetime | None, datetime | None]:
                         found.setdefault(key, item[key])
 
     def first(keys: tuple[str, ...]) -> datetime | None:
-        return next((d for k in keys if (d := parse_date(found.get(k))) is not None), None)
+        return next((d for k in keys if (d := parse_date(found.get(k), lenient=True))
+                     is not None), None)
 
     return first(_META_PUBLISHED), first(_META_UPDATED)
+
+
+# A heading that is the site's logo, not a headline: in the page's masthead, or marked so.
+_LOGO_MARK = re.compile(r"site-?title|site-?name|logo|brand|masthead", re.IGNORECASE)
+_ARTICLE_XPATH = ("//article | //main | //*[@itemprop='articleBody'] | "
+                  "//*[contains(concat(' ', normalize-space(@class), ' '), ' post ')]")
+
+
+def _title_evidence(root: Any, doc: Any) -> TitleEvidence:
+    """What the page says its headline and its own name are (see parse.choose_headline)."""
+    meta: dict[str, str] = {}
+    for element in root.iter("meta"):
+        key = (element.get("property") or element.get("name") or "").lower()
+        if element.get("content") and key:
+            meta.setdefault(key, element.get("content", ""))
+    headline, sites = "", [meta.get("og:site_name", ""), meta.get("application-name", "")]
+    for script in root.iter("script"):
+        if (script.get("type") or "").lower() == "application/ld+json" and script.text:
+            for item in _json_ld_items(script.text):
+                if not headline and isinstance(item.get("headline"), str):
+                    headline = item["headline"]
+                for key in ("publisher", "isPartOf"):
+                    if isinstance(item.get(key), dict) and isinstance(item[key].get("name"), str):
+                        sites.append(item[key]["name"])
+    logos: list[str] = []
+    h1s: list[str] = []
+    for h1 in root.iter("h1"):
+        text = " ".join(h1.text_content().split())
+        (logos if _is_logo(h1) else h1s).append(text)
+    articles = root.xpath(_ARTICLE_XPATH)
+    in_article = [" ".join(h.text_content().split()) for a in articles for h in a.iter("h1")]
+    h1 = next((t for t in in_article if t and t not in logos), "") or next(
+        (t for t in h1s if t), "")
+    headings = tuple(" ".join(h.text_content().split())
+                     for a in articles for h in a.iter("h2", "h3"))
+    return TitleEvidence(
+        title_tag=root.findtext(".//title") or "", og_title=meta.get("og:title", ""),
+        json_ld_headline=headline, h1=h1, headings=headings,
+        site_names=tuple(n for n in (*sites, *logos, doc.sitename or "") if n),
+        extracted=doc.title or "")
+
+
+def _is_logo(h1: Any) -> bool:
+    """Whether an `<h1>` is the site's logo: marked as one, or in a page header outside the
+    article that links home, shows an image or holds the menu."""
+    ancestors = [h1, *h1.iterancestors()]
+    if any(a.tag == "article" for a in ancestors):
+        return False
+    for element in ancestors[:4]:  # the heading and its near containers, not the <body>
+        marks = f"{element.get('class') or ''} {element.get('id') or ''}"
+        if _LOGO_MARK.search(marks):
+            return True
+    header = next((a for a in ancestors if a.tag == "header"), None)
+    if header is None:
+        return False
+    # A page header's <h1> is the logo when it links home, is an image or sits by the menu.
+    targets = [urlsplit(a.get("href", "")) for a in h1.iter("a") if a.get("href")]
+    home = any(t.path in ("", "/") and not t.query and not t.fragment for t in targets)
+    return home or any(True for _ in h1.iter("img")) or any(True for _ in header.iter("nav"))
 
 
 def _json_ld_items(text: str) -> list[dict[str, Any]]:

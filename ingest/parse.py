@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import re
+import warnings
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from dateutil import parser as date_parser
@@ -13,6 +15,17 @@ from ingest.ids import normalise_text
 from ingest.records import SearchFilter
 
 _BYLINE = re.compile(r"^\s*(?:by|written by)\s*[:\-]?\s+(?P<who>.+?)\s*$", re.IGNORECASE)
+# Between the names of a byline: "Ann Lee and Bo Chan, Reuters", "Ann Lee | Staff Writer".
+_BYLINE_SEPARATORS = re.compile(r"\s*(?:,|&|\||/|\s[-–—]\s|\band\b|\bfor\b|\bin\b)\s*",
+                                re.IGNORECASE)
+_NAME_PARTICLES = {"de", "da", "di", "du", "del", "della", "der", "den", "van", "von", "le",
+                   "la", "bin", "bint", "al", "el", "y", "e", "ter", "the", "of", "dos", "das",
+                   "our", "a", "special", "political", "chief", "senior", "foreign"}
+# A byline without names: "By our staff reporter", "By Reuters staff".
+_ROLE_WORDS = {"staff", "reporter", "reporters", "correspondent", "correspondents", "writer",
+               "writers", "editor", "editors", "desk", "team"}
+_INITIAL = re.compile(r"(?:^|\s|\.)[A-Z]\.$")
+_ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{1,7}|#[xX][0-9a-fA-F]{1,6});")
 _URL_LINE = re.compile(
     r"^\s*(?:original\s+url|source\s+url|original|url|source|link)\s*:\s*(?P<rest>.*)$",
     re.IGNORECASE,
@@ -47,14 +60,31 @@ def strip_markdown(text: str) -> str:
     return _MD_EMPHASIS.sub("", text)
 
 
-def parse_date(value: Any) -> datetime | None:
+# The zone names RFC 822 allows besides numeric offsets (dateutil knows only UTC/GMT), and
+# the common European and Australian ones; ambiguous names (IST, BST...) are left out.
+_ZONES = {name: hours * 3600 for name, hours in (
+    ("UT", 0), ("UTC", 0), ("GMT", 0), ("Z", 0), ("EST", -5), ("EDT", -4), ("CST", -6),
+    ("CDT", -5), ("MST", -7), ("MDT", -6), ("PST", -8), ("PDT", -7), ("CET", 1),
+    ("CEST", 2), ("MEZ", 1), ("MESZ", 2), ("EET", 2), ("EEST", 3), ("AEST", 10),
+    ("AEDT", 11), ("JST", 9))}
+# A leading weekday in any language or abbreviation ("Mo, ", "Montag, "): the date follows.
+_ZONE_NAME_AT_END = re.compile(r"\d\s*\(?[A-Z]{2,5}\)?\s*$")
+_LEADING_WEEKDAY = re.compile(r"^\s*[^\W\d_]{2,12}\.?,\s*")
+
+
+def parse_date(value: Any, *, lenient: bool = False) -> datetime | None:
     """A timezone-aware datetime from an ISO/RFC 822/free-form string or epoch seconds.
 
-    Naive values are taken as UTC. Returns None for anything that is not a date.
+    Naive values are taken as UTC; a numeric offset or zone name is kept as the datetime's
+    zone (the publisher's local time). Parts missing from a string are taken from 1 January
+    of this year at midnight. With `lenient` (a raw date from a feed or an export), strings
+    dateutil cannot read are tried without a leading weekday and then with dateparser
+    (other languages, other layouts), which must find a day, a month and a year. Returns None
+    for anything that is not a date.
     """
     if value is None or value == "":
         return None
-    parsed: datetime
+    parsed: datetime | None
     try:
         if isinstance(value, datetime):
             parsed = value
@@ -62,14 +92,75 @@ def parse_date(value: Any) -> datetime | None:
             seconds = value / 1000 if value > 10**11 else value  # milliseconds in some exports
             parsed = datetime.fromtimestamp(seconds, tz=UTC)
         elif isinstance(value, str):
-            parsed = date_parser.parse(value.strip())
+            parsed = _parse_string(value.strip(), lenient)
         else:
             return None
     except (ValueError, OverflowError, OSError, date_parser.ParserError):
         return None
+    if parsed is None:
+        return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
+
+
+def _parse_string(text: str, lenient: bool) -> datetime | None:
+    try:
+        return _dateutil(text)
+    except (ValueError, OverflowError, date_parser.ParserError):
+        if not lenient:
+            raise
+    without_weekday = _LEADING_WEEKDAY.sub("", text)
+    if without_weekday != text:
+        try:
+            return _dateutil(without_weekday)
+        except (ValueError, OverflowError, date_parser.ParserError):
+            pass
+    import dateparser  # 0.2 s to load: only for dates dateutil cannot read
+
+    return dateparser.parse(text, settings={"REQUIRE_PARTS": ["day", "month", "year"],
+                                            "RETURN_AS_TIMEZONE_AWARE": False})
+
+
+def _dateutil(text: str) -> datetime:
+    """dateutil's reading; a zone name it does not know leaves the time naive (no warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", date_parser.UnknownTimezoneWarning)
+        return date_parser.parse(text, default=datetime(datetime.now(UTC).year, 1, 1),
+                                 tzinfos=_ZONES)
+
+
+def reconcile_date(raw: str | None, library: datetime | None) -> datetime | None:
+    """The date to store for a raw date string that a library (feedparser) has parsed too.
+
+    The library's value is kept only where it agrees with our own reading of `raw`: at the same
+    moment ours is returned (it keeps the publisher's offset); where the raw string ends in a
+    zone name we cannot read and the library's moment is the raw wall-clock time in some real
+    zone, the library's moment in that zone. When the library has nothing, or names another
+    moment than the raw string, the raw string's own reading wins; None only when neither can
+    be read.
+    """
+    own = parse_date(raw, lenient=True) if raw else None
+    if own is None or library is None:
+        return own or library
+    if abs((own - library).total_seconds()) <= 60:
+        return own
+    assert raw is not None
+    offset = (own.replace(tzinfo=UTC) - library).total_seconds()
+    if (own.utcoffset() == timedelta(0) and _ZONE_NAME_AT_END.search(raw)
+            and abs(offset) <= 14 * 3600 and offset % 900 == 0):
+        return library.astimezone(timezone(timedelta(seconds=offset)))
+    return own
+
+
+def plain_title(text: str) -> str:
+    """A title or name as plain text: entities left by a second round of escaping
+    (`Council &amp;amp; unions` after one decoding) are decoded, up to three levels."""
+    for _ in range(3):
+        if not _ENTITY.search(text):
+            break
+        text = html.unescape(text)
+    return text
 
 
 def parse_filter(sources: tuple[str, ...], since: str | None, until: str | None
@@ -99,6 +190,33 @@ def _looks_like_date_line(line: str) -> datetime | None:
         # future, so it is the last such day.
         parsed = parsed.replace(year=parsed.year - 1)
     return parsed
+
+
+def is_byline_names(who: str) -> bool:
+    """Whether the words after "By" are a byline: names and an organisation ("Jane Roe and
+    Ali Khan, Reuters", "JANE ROE | Staff Writer"), not a sentence ("midnight, the river had
+    dropped two metres.", "the end of the day, ..."). Each name is capitalised words with
+    lower-case particles (de, van, bin...) between them; at most 8 words in all."""
+    words = who.split()
+    if not words or len(words) > 8:
+        return False
+    if who.rstrip().endswith(("!", "?", ";", ":")) or (
+            who.rstrip().endswith(".") and not _INITIAL.search(who.rstrip())):
+        return False  # a sentence; "Jane Q. Public" or "A. N. Other." may end on an initial
+    for part in _BYLINE_SEPARATORS.split(who):
+        names = part.split()
+        if names and not any(_is_name_word(w) or w.lower() in _ROLE_WORDS for w in names):
+            return False
+        if any(not _is_name_word(w) and w.lower() not in _NAME_PARTICLES | _ROLE_WORDS
+               for w in names):
+            return False
+    return True
+
+
+def _is_name_word(word: str) -> bool:
+    """Capitalised (O'Brien, McAdam, Jean-Luc, ABBY, Ærø) or an initial (J., J.R.)."""
+    word = word.strip("\"'“”‘’()[]")
+    return bool(word) and word[0].isupper() and not any(c.isdigit() for c in word)
 
 
 def _is_credit(line: str) -> bool:
@@ -133,7 +251,7 @@ def parse_text_article(raw: str) -> ParsedText:
             break
         line = lines[index].strip()
         byline = _BYLINE.match(strip_markdown(line))
-        if author is None and byline and len(byline.group("who").split()) <= 8:
+        if author is None and byline and is_byline_names(byline.group("who")):
             author = byline.group("who").strip()
         elif updated is None and (revised := _updated_line(line)) is not None:
             updated = revised
@@ -173,3 +291,134 @@ def _trailing_url(lines: list[str]) -> tuple[str | None, int]:
         if found:
             return found.group("url").rstrip(").,;"), index
     return None, len(lines)
+
+
+# -- headlines ---------------------------------------------------------------------------------
+
+# Between a headline and a site name in <title>/og:title: "Headline | Site", "Site » Headline".
+_TITLE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|::|»|·|•)\s+")
+# Separators that a headline itself hardly ever contains (a hyphen or a dash often does).
+_SITE_SEPARATORS = ("|", "::", "»", "·", "•")
+
+
+@dataclass(frozen=True)
+class TitleEvidence:
+    """What a page says its headline is, each as found (empty when absent).
+
+    `h1`: the first `<h1>` that is not the site's logo (one inside the article first);
+    `headings`: other headings of the article (`<h2>`/`<h3>`), which count only when the
+    metadata confirms them; `site_names`: what the page calls itself (og:site_name, JSON-LD
+    publisher, the masthead's logo heading); `extracted`: the extractor's choice.
+    """
+
+    title_tag: str = ""
+    og_title: str = ""
+    json_ld_headline: str = ""
+    h1: str = ""
+    headings: tuple[str, ...] = ()
+    site_names: tuple[str, ...] = ()
+    extracted: str = ""
+
+
+def choose_headline(evidence: TitleEvidence) -> str:
+    """The page's headline from its own evidence, in this order:
+
+    1. an `<h1>` that is not the site's name (what readers see above the story);
+    2. a headline that two sources agree on: a heading of the article equal to the `<title>`,
+       og:title or JSON-LD headline, whole or without a site-name part (so a headline with
+       " - " in it is kept whole when the page repeats it);
+    3. the JSON-LD `headline`, then og:title, then `<title>`, each without a part that is the
+       site's name (a part after " | ", "::", "»" that is short is taken for one even when
+       the page does not name its site; a part after " - " only when it is a known site name);
+    4. the extractor's title, unless it is the site's name.
+    """
+    sites = {_plain(name) for name in evidence.site_names if _plain(name)}
+    h1 = _clean(evidence.h1)
+    if h1 and _plain(h1) not in sites:
+        return h1
+    metadata = [_clean(t) for t in (evidence.json_ld_headline, evidence.og_title,
+                                    evidence.title_tag) if _clean(t)]
+    headings = {_plain(h) for h in evidence.headings if _clean(h)}
+    for text in metadata:
+        for candidate in (text, *_title_parts(text)):
+            if _plain(candidate) in headings and _plain(candidate) not in sites:
+                return candidate
+    for text in metadata:
+        stripped = _without_site_name(text, sites)
+        if stripped:
+            return stripped
+    extracted = _clean(evidence.extracted)
+    return "" if _plain(extracted) in sites else extracted
+
+
+def _without_site_name(title: str, sites: set[str]) -> str:
+    parts = _TITLE_SEPARATOR.split(title)
+    separators = _TITLE_SEPARATOR.findall(title)
+    if len(parts) < 2:
+        return "" if _plain(title) in sites else title
+    first, last = _plain(parts[0]), _plain(parts[-1])
+    if last in sites or any(last and (last in s or s in last) for s in sites if len(s) > 3):
+        return _join(parts[:-1], separators[:-1])
+    if first in sites:
+        return _join(parts[1:], separators[1:])
+    if (separators[-1].strip() in _SITE_SEPARATORS and len(parts[-1].split()) <= 5
+            and len(parts[-1]) < len(parts[0])):
+        return _join(parts[:-1], separators[:-1])
+    return title
+
+
+def _title_parts(title: str) -> list[str]:
+    """The title without its last part, and without its first part ("Headline | Site")."""
+    parts = _TITLE_SEPARATOR.split(title)
+    separators = _TITLE_SEPARATOR.findall(title)
+    if len(parts) < 2:
+        return []
+    return [_join(parts[:-1], separators[:-1]), _join(parts[1:], separators[1:])]
+
+
+def _join(parts: list[str], separators: list[str]) -> str:
+    out = parts[0]
+    for separator, part in zip(separators, parts[1:], strict=True):
+        out += separator + part
+    return out.strip()
+
+
+def _clean(text: str) -> str:
+    return " ".join(plain_title(text or "").split())
+
+
+def _plain(text: str) -> str:
+    """Letters and digits only, case-folded: how names are compared."""
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+# -- boilerplate ---------------------------------------------------------------------------------
+
+# Prompts and notices that pages put among the article's paragraphs: paywalls, newsletter
+# sign-ups, advertiser disclosures. A paragraph is dropped when it is short and matches one;
+# they are addressed to the reader, so a story that reports on subscriptions does not match.
+_BOILERPLATE = re.compile(
+    r"\bsubscribe\s+(?:now|today|here|to\s+(?:keep|continue)\s+reading|for\s+(?:full|"
+    r"unlimited)\b)|"
+    r"\byou(?:'ve|’ve| have)\s+(?:read|reached|used)\b.{0,40}\b(?:free|articles?|stories)\b|"
+    r"\balready\s+(?:a\s+)?(?:subscriber|member|registered)\b|"
+    r"\b(?:log|sign)\s*in\s+to\s+(?:continue|keep)\s+reading\b|"
+    r"\bto\s+(?:continue|keep)\s+reading\b.{0,40}\b(?:subscribe|log\s*in|sign\s*in|register)|"
+    r"\b(?:get|enjoy|unlock)\s+unlimited\s+(?:digital\s+)?access\b|"
+    r"\bsign\s*up\s+(?:for|to)\s+(?:our|the)\b.{0,40}\bnewsletters?\b|"
+    r"\b(?:join|subscribe\s+to)\s+our\b.{0,30}\bnewsletters?\b|"
+    r"\bnewsletter\b.{0,40}\b(?:straight|direct(?:ly)?)\s+to\s+your\s+inbox\b|"
+    r"\badvertiser\s+disclosure\b|\bthis\s+(?:article|post|page|story)\s+(?:may\s+)?"
+    r"contains?\s+affiliate\s+links\b|\bwe\s+may\s+earn\s+(?:a\s+)?commission\b|"
+    r"\bsupport\s+(?:our|independent|quality)\s+journalism\b|\bcancel\s+any\s?time\b",
+    re.IGNORECASE)
+_BOILERPLATE_MAX_WORDS = 60
+
+
+def drop_boilerplate(body: str) -> tuple[str, int]:
+    """The body (paragraphs separated by blank lines) without paywall, newsletter and
+    advertiser prompts, and how many paragraphs were dropped."""
+    paragraphs = body.split("\n\n")
+    kept = [p for p in paragraphs
+            if len(p.split()) > _BOILERPLATE_MAX_WORDS or not _BOILERPLATE.search(p)]
+    return "\n\n".join(kept), len(paragraphs) - len(kept)

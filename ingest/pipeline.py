@@ -89,6 +89,7 @@ class _Run:
     protected_paths: set[str] = field(default_factory=set)
     by_text: dict[str, str] = field(default_factory=dict)
     path_of: dict[str, str] = field(default_factory=dict)  # file read for an id in this run
+    texts: dict[str, tuple[str, str]] = field(default_factory=dict)  # id → (text hash, where)
     pending: list[_Pending] = field(default_factory=list)
     pending_chunks: int = 0
     fully_loaded: list[str] = field(default_factory=list)  # URLs whose every item loaded
@@ -223,6 +224,14 @@ class Ingestor:
             return False
         if article.path:
             run.path_of.setdefault(article.id, article.path)
+        first = run.texts.setdefault(article.id, (article.text_hash, article.read_from))
+        if first[0] != article.text_hash:
+            # Two different texts under one id in one run: the first read is kept, the other
+            # reported with both places (never dropped silently).
+            run.summary.failed.append(Failure(article.read_from or article.id, (
+                f"id {article.id!r} is also the id of a different text read in this run "
+                f"from {first[1] or 'an earlier source'}; only that one was stored")))
+            return False
         if article.id in run.seen:
             return True  # the same article twice in one run (e.g. a file and a feed entry)
         run.seen.add(article.id)

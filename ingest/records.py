@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
@@ -32,6 +32,8 @@ class Article:
     # The file it was read from (absolute), for a file source: a folder prunes what lies
     # under it. Bookkeeping only, not part of the content hash.
     path: str = ""
+    # Where exactly it was read (`file.jsonl:3`, `feed.rss entry 2`, a page URL), for reports.
+    read_from: str = ""
     content_hash: str = ""
     text_hash: str = ""
 
@@ -96,9 +98,16 @@ class ChunkMeta:
         """Flat metadata; dates as epoch seconds so that they can be range-filtered. Absent
         fields are None: Chroma's upsert keeps the keys it is not given (an update that drops
         an author or stops being a wire copy would keep the old value) and removes the ones
-        given as None, so an absent field is stored as no key (and matches no filter)."""
+        given as None, so an absent field is stored as no key (and matches no filter).
+
+        `published` is the publisher's wall-clock time read as UTC (`calendar_epoch`), so that
+        day windows filter on the article's own calendar day, and `utc_offset` (seconds, absent
+        for UTC) gives the moment back. A chunk stored before offsets were kept has only the
+        UTC time, which is both."""
         values: dict[str, Any] = {**self.__dict__}
-        values["published"] = _epoch(self.published)
+        values["published"] = calendar_epoch(self.published)
+        offset = self.published.utcoffset() if self.published is not None else None
+        values["utc_offset"] = int(offset.total_seconds()) if offset else None
         values["updated"] = _epoch(self.updated)
         return {k: None if v == "" else v for k, v in values.items()}
 
@@ -122,7 +131,7 @@ class ChunkMeta:
             path=str(meta.get("path", "")),
             url=text("url"), source=text("source"), author=text("author"),
             category=text("category"), copy_of=text("copy_of"),
-            published=_from_epoch(meta.get("published")),
+            published=_from_calendar_epoch(meta.get("published"), meta.get("utc_offset")),
             updated=_from_epoch(meta.get("updated")),
             start=int(meta.get("start", 0)),
             end=int(meta.get("end", 0)),
@@ -130,7 +139,14 @@ class ChunkMeta:
 
     @property
     def published_epoch(self) -> int | None:
+        """The moment of publication, epoch seconds."""
         return _epoch(self.published)
+
+    @property
+    def calendar_epoch(self) -> int | None:
+        """The publisher's wall-clock time of publication read as UTC: what date filters
+        compare (its UTC day is the article's own calendar day)."""
+        return calendar_epoch(self.published)
 
     @property
     def group(self) -> str:
@@ -144,6 +160,21 @@ def _epoch(value: datetime | None) -> int | None:
 
 def _from_epoch(value: Any) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=UTC) if isinstance(value, int | float) else None
+
+
+def calendar_epoch(value: datetime | None) -> int | None:
+    """A time's own wall clock (in its own zone; naive is UTC) as if it were UTC, epoch
+    seconds: 2026-11-20T09:00+11:00 gives the epoch of 2026-11-20T09:00Z. Comparing these
+    compares calendar days and times as each article's publisher wrote them."""
+    return int(value.replace(tzinfo=UTC).timestamp()) if value is not None else None
+
+
+def _from_calendar_epoch(value: Any, offset: Any) -> datetime | None:
+    if not isinstance(value, int | float):
+        return None
+    seconds = int(offset) if isinstance(offset, int | float) else 0
+    zone = timezone(timedelta(seconds=seconds)) if seconds else UTC
+    return datetime.fromtimestamp(int(value) - seconds, tz=zone)
 
 
 @dataclass(frozen=True)
@@ -162,14 +193,15 @@ class SearchFilter:
 
     def epoch_bounds(self) -> tuple[int | None, int | None]:
         """The date window in whole epoch seconds, both ends inclusive, as every index
-        compares it (an undated chunk is outside any window)."""
-        return (int(self.since.timestamp()) if self.since is not None else None,
-                int(self.until.timestamp()) if self.until is not None else None)
+        compares it with a chunk's `calendar_epoch` (an undated chunk is outside any window):
+        wall-clock times read as UTC, so that "20 November" holds what each publisher dated
+        20 November, whatever its zone."""
+        return calendar_epoch(self.since), calendar_epoch(self.until)
 
     def accepts(self, source: str | None, published: int | None,
                 origin: str | None = None) -> bool:
-        """Whether a chunk of `source` (ingested from `origin`) published at epoch second
-        `published` may be retrieved: the rule the store adapter's query applies, for indexes
+        """Whether a chunk of `source` (ingested from `origin`) published at `published` (its
+        `calendar_epoch`) may be retrieved: the rule the store adapter's query applies, for indexes
         that filter in Python."""
         if self.sources and source not in self.sources and origin not in self.sources:
             return False

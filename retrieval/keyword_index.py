@@ -379,6 +379,6 @@ def _document(chunk: StoredChunk) -> tantivy.Document:
     # Filters name a source or an origin (a folder, a feed): the field holds both.
     for name in dict.fromkeys(n for n in (chunk.meta.source, chunk.meta.origin) if n):
         document.add_text("source", name)
-    if chunk.meta.published_epoch is not None:
-        document.add_integer("published", chunk.meta.published_epoch)
+    if chunk.meta.calendar_epoch is not None:  # the article's own calendar day, as filtered
+        document.add_integer("published", chunk.meta.calendar_epoch)
     return document

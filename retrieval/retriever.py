@@ -11,7 +11,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, SkipValidation
 
-from ingest.records import SearchFilter
+from ingest.records import SearchFilter, calendar_epoch
 from retrieval.records import Passage
 from retrieval.search import Searcher
 
@@ -70,4 +70,4 @@ def filtered(passages: Sequence[Passage], where: SearchFilter | None) -> list[Pa
     if where is None or where.empty:
         return list(passages)
     return [p for p in passages
-            if where.accepts(p.source, int(p.published.timestamp()) if p.published else None)]
+            if where.accepts(p.source, calendar_epoch(p.published))]

@@ -84,8 +84,13 @@ class TimeWindow:
         return "All articles"
 
     def contains(self, moment: datetime | None) -> bool:
-        return moment is not None and (self.since is None or moment >= self.since) and (
-            self.until is None or moment <= self.until)
+        """Whether an article published at `moment` is in the window, by the publisher's own
+        calendar: wall-clock times compared (as the stores filter)."""
+        if moment is None:
+            return False
+        wall = moment.replace(tzinfo=UTC)
+        return (self.since is None or wall >= self.since.replace(tzinfo=UTC)) and (
+            self.until is None or wall <= self.until.replace(tzinfo=UTC))
 
     def as_dict(self) -> dict[str, Any]:
         return {"since": self.since.isoformat() if self.since else None,

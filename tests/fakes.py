@@ -121,7 +121,7 @@ class MemoryStore:
         hits = [
             (StoredChunk(chunk_id, text, meta), float(np.dot(vector, stored)))
             for chunk_id, (text, stored, meta) in self.chunks.items()
-            if where is None or where.accepts(meta.source, meta.published_epoch, meta.origin)
+            if where is None or where.accepts(meta.source, meta.calendar_epoch, meta.origin)
         ]
         return sorted(hits, key=lambda hit: -hit[1])[:k]
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -23,9 +24,11 @@ from bot.cli import cli
 from bot.factory import Components
 from config import load_settings
 from ingest.embedding import Embedder
+from ingest.ids import article_of
 from ingest.pipeline import Ingestor
-from ingest.records import SearchFilter
+from ingest.records import Chunk, SearchFilter
 from ingest.store import ChromaStore
+from retrieval.keyword_index import KeywordIndex
 from tests.helpers import HTML_PAGE, SAMPLES, LocalServer, respond, rss_feed, write_article
 
 pytestmark = pytest.mark.slow
@@ -320,3 +323,43 @@ def test_ingest_without_arguments_uses_configured_sources(data_dir: Path, tmp_pa
     assert json.loads(result.stdout)["added"] == 1
     missing = run_cli(["ingest"])
     assert missing.exit_code == 2 and "[[sources]]" in missing.stderr
+
+
+def test_day_filters_use_each_articles_own_calendar_day(tmp_path: Path,
+                                                        embedder: Embedder) -> None:
+    def page(name: str, when: str, title: str) -> None:
+        (tmp_path / "desk").mkdir(exist_ok=True)
+        (tmp_path / "desk" / name).write_text(
+            f"<html><head><meta charset='utf-8'><title>{title}</title><meta property="
+            f"'article:published_time' content='{when}'></head><body><article><h1>{title}</h1>"
+            f"<p>The ferry pool council met and voted on the {title.lower()} after a long "
+            "debate about repairs to the seaward wall.</p></article></body></html>")
+
+    page("sydney.html", "2026-11-20T09:00:00+11:00", "Sydney pool vote")  # 19 Nov in UTC
+    page("newyork.html", "2026-11-20T21:25:00-05:00", "New York pool vote")  # 21 Nov in UTC
+    ingestor, store, _ = build(embedder)
+    assert ingestor.ingest([str(tmp_path / "desk")]).added == 2
+    # A chunk stored before offsets were kept: its published time in UTC, no offset.
+    old = next(c for c in store.iter_chunks() if c.meta.article_id == "sydney.html")
+    legacy = replace(old.meta, article_id="legacy.html",
+                     published=old.meta.published.astimezone(UTC) if old.meta.published else None)
+    with store.writing():
+        store.upsert([Chunk("legacy.html#0", "legacy.html", 0, old.text, old.meta.header, 0,
+                            len(old.text))], embedder.embed([old.text]), [legacy])
+    keywords = KeywordIndex(tmp_path / "kw", store)
+
+    def on(day: int) -> set[str]:
+        where = SearchFilter(since=datetime(2026, 11, day, tzinfo=UTC),
+                             until=datetime(2026, 11, day, 23, 59, 59, tzinfo=UTC))
+        vector = {c.meta.article_id for c, _ in store.query(embedder.embed(["pool"])[0], 10,
+                                                            where)}
+        keyword = {article_of(cid) for cid, _ in keywords.current().search("pool vote", 10,
+                                                                           where)}
+        assert vector == keyword
+        return vector
+
+    assert on(20) == {"sydney.html", "newyork.html"}
+    assert on(19) == {"legacy.html"} and on(21) == set()
+    stored = {c.meta.article_id: c.meta.published for c in store.iter_chunks()}
+    assert stored["sydney.html"] == datetime.fromisoformat("2026-11-20T09:00:00+11:00")
+    assert str(stored["sydney.html"]) == "2026-11-20 09:00:00+11:00"

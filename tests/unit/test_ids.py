@@ -23,3 +23,14 @@ def test_text_hash_ignores_case_and_whitespace_but_not_words() -> None:
 
 def test_chunk_id_is_article_id_plus_index() -> None:
     assert chunk_id("business/001.txt", 3) == "business/001.txt#3"
+
+
+def test_only_known_tracking_parameters_are_dropped() -> None:
+    tracked = ("https://h.example/p?fbclid=a&gclid=b&mc_eid=c&utm_medium=d&_ga=e&msclkid=f"
+               "&story=9")
+    assert canonical_url(tracked) == "https://h.example/p?story=9"
+    # Names that CMSs use for content: two stories must keep two ids.
+    for name in ("cid", "ref", "id", "source", "ito", "ocid", "cmpid", "smid", "p"):
+        first = canonical_url(f"https://h.example/story.php?{name}=4411")
+        second = canonical_url(f"https://h.example/story.php?{name}=4412")
+        assert first != second, name

@@ -160,7 +160,7 @@ def test_filters_select_exactly_what_the_dense_search_filter_accepts(
     index = KeywordIndex(tmp_path_factory.mktemp("kw"), store)
     found = {cid for cid, _ in index.current().search("ferry", 10, where)}
     expected = {c.id for c in store.iter_chunks() if where.accepts(c.meta.source,
-                                                                   c.meta.published_epoch)}
+                                                                   c.meta.calendar_epoch)}
     assert found == expected
 
 

@@ -1,6 +1,7 @@
 """Loaders on real files in a temp directory (no model, no store)."""
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from config.settings import IngestSettings
@@ -144,3 +145,160 @@ def test_feed_file_with_full_content_needs_no_fetch(tmp_path: Path) -> None:
     assert article.source == "Example Feed"
     assert article.published is not None and article.published.year == 2024
     assert article.text.startswith("The harbour reopened")
+
+
+def _rss_items(items: list[tuple[str, str, str]], channel_link: str = "https://quay.example/"
+               ) -> str:
+    """An RSS 2.0 feed of (raw title XML, link, raw pubDate) items with long descriptions."""
+    body = "The harbour board met on the quay and agreed the new berth fees for next year. " * 8
+    xml = "".join(f"<item><title>{title}</title><link>{link}</link><pubDate>{date}</pubDate>"
+                  f"<description>{body}</description></item>" for title, link, date in items)
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Quay News</title><link>{channel_link}</link>{xml}</channel></rss>")
+
+
+def test_feed_titles_escaped_twice_are_decoded_once_more(tmp_path: Path) -> None:
+    feed = tmp_path / "quay.rss"
+    feed.write_text(_rss_items([
+        ("Fishers &amp;amp; ferry crews share the quay", "https://quay.example/a", ""),
+        ("Harbour master: &amp;#8220;no more delays&amp;#8221;", "https://quay.example/b", ""),
+        ("Berth fees &amp;lt;b&amp;gt; rise", "https://quay.example/c", ""),
+        ("Plain &amp; simple", "https://quay.example/d", ""),
+    ]))
+    titles = [a.title for a in articles(load_all(feed))]
+    assert titles == ["Fishers & ferry crews share the quay",
+                      "Harbour master: \u201cno more delays\u201d",
+                      "Berth fees <b> rise", "Plain & simple"]
+
+
+def test_feed_dates_outside_rfc_822_are_read_from_the_raw_string(tmp_path: Path) -> None:
+    feed = tmp_path / "quay.rss"
+    feed.write_text(_rss_items([
+        ("Slash date", "https://quay.example/1", "2025/3/9 06:30:00"),  # feedparser: 1 March
+        ("Weekday in German", "https://quay.example/2", "Di, 10 Mar 2025 11:41:36"),
+        ("Month first", "https://quay.example/3", "Mar 11, 2025"),
+        ("Sydney offset", "https://quay.example/4", "Thu, 12 Mar 2025 08:00:00 +1100"),
+        ("US zone name", "https://quay.example/5", "Thu, 12 Mar 2025 22:00:00 EST"),
+        ("No date at all", "https://quay.example/6", "sometime soon"),
+    ]))
+    dates = {a.title: a.published for a in articles(load_all(feed))}
+    assert dates["Slash date"] == datetime(2025, 3, 9, 6, 30, tzinfo=UTC)
+    assert dates["Weekday in German"] == datetime(2025, 3, 10, 11, 41, 36, tzinfo=UTC)
+    assert dates["Month first"] == datetime(2025, 3, 11, tzinfo=UTC)
+    sydney = dates["Sydney offset"]
+    assert sydney is not None and sydney.date().isoformat() == "2025-03-12"
+    assert sydney.utcoffset() == timedelta(hours=11)  # the publisher's own day and offset
+    assert dates["US zone name"] == datetime(2025, 3, 13, 3, tzinfo=UTC)
+    assert dates["No date at all"] is None
+
+
+def test_relative_feed_links_resolve_against_the_feed(tmp_path: Path) -> None:
+    feed = tmp_path / "quay.rss"
+    feed.write_text(_rss_items([("Fees", "/news/fees?id=3", "Mar 11, 2025")],
+                               channel_link="https://quay.example/local/"))
+    [article] = articles(load_all(feed))
+    assert article.id == article.url == "https://quay.example/news/fees?id=3"
+
+
+_STORY = ("<p>The harbour board agreed on Tuesday to raise berth fees by a fifth from April, "
+          "the first rise in six years.</p><p>Fishers said the rise would cost a small boat "
+          "about 900 euros a year.</p>")
+
+
+def test_html_headline_from_the_page_not_the_masthead_or_a_cut_title(tmp_path: Path) -> None:
+    pages = {
+        # The only <h1> is the logo; the headline is an <h2> and <title> minus the site.
+        "logo.html": ("<title>Berth fees to rise by a fifth | Quay Herald</title></head><body>"
+                      "<header><h1 class='logo'><a href='/'>Quay Herald</a></h1><nav>"
+                      "<a href='/news'>News</a></nav></header><article>"
+                      f"<h2 class='entry-title'>Berth fees to rise by a fifth</h2>{_STORY}"
+                      "</article>", "Berth fees to rise by a fifth"),
+        # A headline with " - " and no site name stays whole.
+        "dash.html": ("<title>Berth fees - fishers face a fifth more from April</title></head>"
+                      "<body><div class='story'><h2>Berth fees - fishers face a fifth more "
+                      f"from April</h2>{_STORY}</div>", "Berth fees - fishers face a fifth more "
+                                                         "from April"),
+        # og:title (a social teaser) loses to the headline on the page.
+        "og.html": ("<title>Quay Herald - Berth fees</title><meta property='og:title' "
+                    "content='You will not believe these fees'><meta property='og:site_name' "
+                    "content='Quay Herald'></head><body><article><h1>Harbour board raises "
+                    f"berth fees</h1>{_STORY}</article>", "Harbour board raises berth fees"),
+        # JSON-LD headline when the page has no heading; site prefix in <title> dropped.
+        "jsonld.html": ("<title>Quay Herald :: Fees</title><script type='application/ld+json'>"
+                        '{"@type": "NewsArticle", "headline": "Berth fees rise &amp;amp; '
+                        'fishers object", "publisher": {"name": "Quay Herald"}}</script>'
+                        f"</head><body><div>{_STORY}</div>",
+                        "Berth fees rise & fishers object"),
+    }
+    for name, (inner, _) in pages.items():
+        (tmp_path / name).write_text(f"<html><head><meta charset='utf-8'>{inner}</body></html>")
+    found = {Path(a.id).name: a for a in articles(load_all(tmp_path))}
+    for name, (_, want) in pages.items():
+        assert found[name].title == want, name
+        assert found[name].text.startswith("The harbour board agreed"), name
+
+
+def test_paywall_newsletter_and_advertiser_prompts_are_not_article_text(tmp_path: Path) -> None:
+    (tmp_path / "boxed.html").write_text(
+        "<html><head><meta charset='utf-8'><title>Berth fees to rise</title></head><body>"
+        f"<article><h1>Berth fees to rise</h1>{_STORY}"
+        "<aside class='Newsletter-Signup'><h4>The Quay Briefing</h4><p>Sign up for our "
+        "morning newsletter and get the harbour news straight to your inbox.</p></aside>"
+        "<div id='paywall-prompt-7'><h3>Subscribe to keep reading</h3><p>You have read all "
+        "your free articles this month. Get unlimited access for 1.99 euros a week, cancel "
+        "anytime.</p><p>Already a subscriber? Log in to continue reading.</p></div>"
+        "</article></body></html>")
+    # The same prompts without telling class names: caught by their words.
+    (tmp_path / "plain.html").write_text(
+        "<html><head><meta charset='utf-8'><title>Berth fees to rise</title></head><body>"
+        "<article><h1>Berth fees to rise</h1><p><em>Advertiser disclosure: this article "
+        f"contains affiliate links and we may earn a commission.</em></p>{_STORY}"
+        "<p><strong>Subscribe to keep reading.</strong></p><p>You've reached your limit of "
+        "free articles. Get unlimited access for 1.99 euros a week.</p>"
+        "<p>Support independent journalism: become a member today.</p></article></body></html>")
+    # A story about subscriptions keeps its words.
+    (tmp_path / "news.html").write_text(
+        "<html><head><meta charset='utf-8'><title>Herald adds a paywall</title></head><body>"
+        "<article><h1>Herald adds a paywall</h1><p>The Quay Herald will charge readers 1.99 "
+        "euros a week from March, its editor said, after advertising income fell by a third."
+        "</p><p>Readers who subscribe before March will pay half price for a year.</p>"
+        "</article></body></html>")
+    found = {Path(a.id).name: a for a in articles(load_all(tmp_path))}
+    for name in ("boxed.html", "plain.html"):
+        text = found[name].text
+        assert text.split("\n\n") == ["The harbour board agreed on Tuesday to raise berth fees "
+                                      "by a fifth from April, the first rise in six years.",
+                                      "Fishers said the rise would cost a small boat about 900 "
+                                      "euros a year."], name
+    assert "Readers who subscribe before March" in found["news.html"].text
+    assert "1.99 euros a week from March" in found["news.html"].text
+
+
+def test_a_stray_byte_in_utf8_does_not_turn_the_page_into_mojibake(tmp_path: Path) -> None:
+    story = ("<p>\u201cWe will not pay more,\u201d said the skipper of the \u00c5sa.</p>"
+             "<p>The board\u2019s fee rises by a fifth \u2013 to 900 euros.</p>")
+    page = (f"<html><head><title>Fees</title></head><body><article><h1>Fees</h1>{story}"
+            "</article></body></html>").encode()
+    # One Latin-1 "é" pasted into an otherwise UTF-8 page (and one into an ASCII-only one
+    # that says it is UTF-8).
+    (tmp_path / "stray.html").write_bytes(page.replace(b"Fees</h1>", b"Fees caf\xe9</h1>"))
+    (tmp_path / "ascii.html").write_bytes(
+        b"<html><head><meta charset='utf-8'><title>Fees</title></head><body><article>"
+        b"<h1>Fees</h1><p>The caf\xe9 on the quay will pay the new berth fee from April, "
+        b"the harbour board said.</p></article></body></html>")
+    # A Latin-1 page that says so, and a Windows-1251 one.
+    (tmp_path / "latin.html").write_bytes(
+        "<html><head><meta http-equiv='Content-Type' content='text/html; charset=iso-8859-1'>"
+        "<title>Gebühren</title></head><body><article><h1>Gebühren</h1><p>Die Gebühr für "
+        "Fischer in Kiel steigt um ein Fünftel.</p></article></body></html>".encode("latin-1"))
+    (tmp_path / "cyrillic.html").write_bytes(
+        "<html><head><meta charset='windows-1251'><title>Сборы</title></head><body><article>"
+        "<h1>Сборы</h1><p>Портовый сбор вырастет на пятую часть с апреля.</p></article>"
+        "</body></html>".encode("cp1251"))
+    found = {Path(a.id).name: a for a in articles(load_all(tmp_path))}
+    assert found["stray.html"].title == "Fees café"
+    assert found["stray.html"].text.startswith("\u201cWe will not pay more,\u201d said the "
+                                               "skipper of the \u00c5sa.")
+    assert "The café on the quay" in found["ascii.html"].text
+    assert found["latin.html"].text == "Die Gebühr für Fischer in Kiel steigt um ein Fünftel."
+    assert found["cyrillic.html"].text == "Портовый сбор вырастет на пятую часть с апреля."

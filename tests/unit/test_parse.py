@@ -1,7 +1,15 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-from ingest.parse import parse_date, parse_text_article, strip_markdown
+from ingest.parse import (
+    TitleEvidence,
+    choose_headline,
+    parse_date,
+    parse_text_article,
+    plain_title,
+    reconcile_date,
+    strip_markdown,
+)
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -74,3 +82,93 @@ def test_an_updated_line_gives_the_revision_date() -> None:
     assert parsed.published == datetime(2026, 11, 10, tzinfo=UTC)
     assert parsed.updated == datetime(2026, 11, 12, 9, 30, tzinfo=UTC)
     assert parsed.body == "The body of the story."
+
+
+def test_a_lead_sentence_starting_with_by_is_body_not_byline() -> None:
+    for lead in ("By midnight, the water had fallen half a metre.",
+                 "By the end of the day, 40 flights had been cancelled.",
+                 "By Tuesday the council had closed three roads",
+                 "By a narrow margin, the motion passed."):
+        parsed = parse_text_article(f"Storm passes\n\n{lead}\n\nThe rest of the story.")
+        assert parsed.author is None, lead
+        assert parsed.body.startswith(lead), lead
+
+
+def test_bylines_are_lines_of_names_and_an_organisation() -> None:
+    for line, author in (("By Ana de la Cruz and Tom Fry, Reuters", "Ana de la Cruz and Tom Fry, "
+                                                                    "Reuters"),
+                         ("BY SEAN O'NEILL | Staff Writer", "SEAN O'NEILL | Staff Writer"),
+                         ("By our political correspondent", "our political correspondent"),
+                         ("Written by J. R. Okafor", "J. R. Okafor")):
+        parsed = parse_text_article(f"Storm passes\n\n{line}\n\nThe rest of the story.")
+        assert parsed.author == author
+        assert parsed.body == "The rest of the story."
+
+
+def test_a_library_date_is_kept_only_where_the_raw_string_agrees() -> None:
+    sydney = timezone(timedelta(hours=11))
+    # The same moment: ours, which keeps the publisher's offset.
+    assert reconcile_date("Thu, 12 Mar 2025 08:00:00 +1100",
+                          datetime(2025, 3, 11, 21, tzinfo=UTC)) == datetime(
+        2025, 3, 12, 8, tzinfo=sydney)
+    # Another day than the raw string names (feedparser's 1st of the month): ours.
+    assert reconcile_date("2025/3/9 06:30:00", datetime(2025, 3, 1, tzinfo=UTC)) == datetime(
+        2025, 3, 9, 6, 30, tzinfo=UTC)
+    # A zone only the library knows: its moment, in the zone that gives the raw wall clock.
+    nzdt = reconcile_date("12 Mar 2025 09:00 NZDT", datetime(2025, 3, 11, 20, tzinfo=UTC))
+    assert nzdt == datetime(2025, 3, 11, 20, tzinfo=UTC)
+    assert nzdt is not None and (nzdt.day, nzdt.hour) == (12, 9)
+    # Without a zone name, a library's midnight is not read as an offset.
+    assert reconcile_date("2025/3/1 10:00", datetime(2025, 3, 1, tzinfo=UTC)) == datetime(
+        2025, 3, 1, 10, tzinfo=UTC)
+    # Nothing from the library, or a raw string nobody reads.
+    assert reconcile_date("Mo, 10 Mar 2025", None) == datetime(2025, 3, 10, tzinfo=UTC)
+    assert reconcile_date("soon", datetime(2025, 3, 1, tzinfo=UTC)) == datetime(2025, 3, 1,
+                                                                                tzinfo=UTC)
+    assert reconcile_date(None, None) is None
+
+
+def test_titles_lose_a_second_level_of_escaping() -> None:
+    assert plain_title("Council &amp;amp; unions") == "Council & unions"
+    assert plain_title("&amp;quot;Reckless&amp;quot;") == '"Reckless"'
+    assert plain_title("AT&T & Partners") == "AT&T & Partners"
+
+
+def test_which_headline_wins_when() -> None:
+    site = ("Quay Herald",)
+    # 1. An <h1> that is not the site's name beats og:title and <title>.
+    assert choose_headline(TitleEvidence(
+        title_tag="Berth fees to rise | Quay Herald", og_title="Fees up! Read why",
+        h1="Berth fees to rise by a fifth", site_names=site)) == "Berth fees to rise by a fifth"
+    # An <h1> that is the site's name is not a headline: <title> without the site's name.
+    assert choose_headline(TitleEvidence(
+        title_tag="Berth fees to rise | Quay Herald", h1="Quay Herald", site_names=site,
+        extracted="Quay Herald")) == "Berth fees to rise"
+    # 2. A heading the metadata confirms keeps its " - " (no site name to cut).
+    assert choose_headline(TitleEvidence(
+        title_tag="Fees - what the rise means for fishers",
+        headings=("Fees - what the rise means for fishers",),
+        extracted="Fees")) == "Fees - what the rise means for fishers"
+    # ... and without a heading, a " - " part is cut only when it is the site's name.
+    assert choose_headline(TitleEvidence(
+        title_tag="Fees - what the rise means for fishers")) == (
+        "Fees - what the rise means for fishers")
+    assert choose_headline(TitleEvidence(
+        title_tag="Fees - what the rise means - Quay Herald", site_names=site)) == (
+        "Fees - what the rise means")
+    # 3. JSON-LD headline, then og:title, then <title>, each without the site's name.
+    assert choose_headline(TitleEvidence(
+        title_tag="Fees | Quay Herald", og_title="Berth fees rise | Quay Herald",
+        json_ld_headline="Berth fees to rise by a fifth", site_names=site)) == (
+        "Berth fees to rise by a fifth")
+    assert choose_headline(TitleEvidence(
+        title_tag="Fees | Quay Herald", og_title="Berth fees rise", site_names=site)) == (
+        "Berth fees rise")
+    assert choose_headline(TitleEvidence(title_tag="Quay Herald » Berth fees rise",
+                                         site_names=site)) == "Berth fees rise"
+    # A short " | " suffix is a site name even when the page does not name its site.
+    assert choose_headline(TitleEvidence(title_tag="Berth fees rise again | The Quay")) == (
+        "Berth fees rise again")
+    # 4. The extractor's title, unless it is the site's name.
+    assert choose_headline(TitleEvidence(extracted="Berth fees rise")) == "Berth fees rise"
+    assert choose_headline(TitleEvidence(extracted="Quay Herald", site_names=site)) == ""

@@ -3,6 +3,7 @@ The same paths run end to end with the real model and Chroma in tests/integratio
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +155,22 @@ def test_a_derived_index_that_fails_does_not_fail_the_ingest(
     assert summary.added == len(TOPICS) and not summary.failed
     assert broken.calls >= 1
     assert "could not update Broken; it catches up when next read" in caplog.text
+
+
+def test_two_different_texts_under_one_id_in_one_run_are_reported_with_both_places(
+        tmp_path: Path) -> None:
+    path = tmp_path / "export.jsonl"
+    rows = [{"title": "Coastguard station to close", "url": "https://h.example/a?x=1#top",
+             "body": story("coastguard", 3)},
+            {"title": "Coastguard station to close", "url": "https://h.example/a?x=1",
+             "body": story("coastguard", 3)},  # the same text again: nothing to report
+            {"title": "School roof repaired", "url": "https://h.example/a?x=1&utm_source=rss",
+             "body": story("school roof", 3)}]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    store = MemoryStore()
+    summary = ingestor(store).ingest([str(path)])
+    assert summary.added == 1
+    [conflict] = summary.failed
+    assert conflict.source == f"{path}:3"
+    assert f"{path}:1" in conflict.reason and "https://h.example/a?x=1" in conflict.reason
+    assert set(store.articles()) == {"https://h.example/a?x=1"}

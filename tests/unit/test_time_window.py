@@ -3,10 +3,11 @@ behind them (the real parser; it does no I/O)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from ingest.records import Article, Chunk, ChunkMeta, SearchFilter
 from retrieval.dates import read_question_time
 from retrieval.time_window import (
     Found,
@@ -105,3 +106,27 @@ def test_latest_and_change_cues() -> None:
     assert asks_change("How did the toll change?")
     assert asks_change("Was the forecast revised?")
     assert not asks_change("Who won the final?")
+
+
+def test_a_day_is_each_articles_own_calendar_day() -> None:
+    sydney = datetime(2026, 11, 20, 9, tzinfo=timezone(timedelta(hours=11)))  # 19 Nov in UTC
+    new_york = datetime(2026, 11, 20, 21, 25, tzinfo=timezone(timedelta(hours=-5)))  # 21 UTC
+    day = SearchFilter(since=datetime(2026, 11, 20, tzinfo=UTC),
+                       until=datetime(2026, 11, 20, 23, 59, 59, tzinfo=UTC))
+    before = SearchFilter(since=datetime(2026, 11, 19, tzinfo=UTC),
+                          until=datetime(2026, 11, 19, 23, 59, 59, tzinfo=UTC))
+    window = TimeWindow(day.since, day.until)
+    for published in (sydney, new_york):
+        article = Article(id="a", title="T", text="Body.", published=published)
+        meta = ChunkMeta.of(article, Chunk("a#0", "a", 0, "Body.", "", 0, 5), "h", 1)
+        stored = meta.to_chroma()
+        back = ChunkMeta.from_chroma("a#0", stored)
+        # The publisher's date and offset come back as written, the moment unchanged.
+        assert back.published == published and back.published is not None
+        assert back.published.utcoffset() == published.utcoffset()
+        assert day.accepts(None, back.calendar_epoch) and window.contains(back.published)
+        assert not before.accepts(None, back.calendar_epoch)
+    # A chunk stored before offsets were kept (no utc_offset): its UTC day, as before.
+    old = ChunkMeta.from_chroma("b#0", {"article_id": "b", "published": 1_795_125_600})
+    assert old.published == datetime(2026, 11, 19, 22, tzinfo=UTC)
+    assert before.accepts(None, old.calendar_epoch) and not day.accepts(None, old.calendar_epoch)
