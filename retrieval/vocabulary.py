@@ -65,7 +65,11 @@ CURRENT_WORDS = ("current", "currently", "new", "now", "present", "incoming", "s
 # with the strike?", "the latest on the budget"). In a small store they are rare, so their
 # IDF would otherwise outweigh the words that matter.
 FRAMING_WORDS = ("happen", "happened", "happening", "latest", "news", "update", "now",
-                 "currently", "current", "still")
+                 "currently", "current", "still",
+                 # The question words themselves: in a small store "what" and "how" are as
+                 # rare as the words that matter.
+                 "what", "how", "much", "many", "who", "whom", "whose", "when", "where",
+                 "which", "why", "did", "does", "do")
 # Asking for the newest state of a story.
 LATEST_WORDS = ("latest", "newest", "most recent", "now", "current", "currently", "still",
                 "so far", "to date", "as of today", "at the moment", "these days")

@@ -185,7 +185,10 @@ def test_ask_json_and_jsonl_round_trip(components: Components) -> None:
     data = json.loads(single.stdout)
     assert set(data) >= {"question", "answer", "abstained", "citations", "passages", "timings"}
     assert data["answer"].startswith("212 suspension cables — ")
-    assert data["answer_span"] == {"text": "212 suspension cables", "n": 1}
+    span = data["answer_span"]
+    assert {k: span[k] for k in ("text", "n")} == {"text": "212 suspension cables", "n": 1}
+    assert 0 <= span["confidence"] <= 1 and span["shown"] == data["answer"].startswith(
+        "212 suspension cables — ")
     assert set(data["citations"][0]) == {"n", "article_id", "title", "url", "source",
                                          "published", "updated", "author", "also_ran_in",
                                          "chunk_id", "text", "score"}

@@ -231,3 +231,34 @@ def test_a_follow_up_is_not_answered_with_what_was_already_said() -> None:
     found = evidence("And what about the cables?", context=f"What did the repair cost? {said}")
     assert "not_said_before: 1 sentences already said" in (found.trace.rules if found.trace
                                                            else ())
+
+
+# -- the shipped model -----------------------------------------------------------------------
+
+
+def test_the_shipped_model_reads_only_features_the_answerer_computes() -> None:
+    from retrieval.answer_model import load_packaged
+    from retrieval.extractive import candidate_table, lead_features
+
+    shipped = load_packaged()
+    rows = candidate_table("How much did the bridge repair cost?", [BRIDGE], Terms(),
+                           extractive_config())
+    computed = set(rows[0].features) | {"similarity"}
+    assert set(shipped.sentence.features) <= computed
+    best = next(c for c in rows if c.span is not None)
+    reading = read_question("How much did the bridge repair cost?", Terms())
+    known = set(lead_features(reading, replace(best, score=0.5), rows)) | {
+        f"kind_{kind.value}" for kind in AnswerType}
+    assert set(shipped.lead.features) <= known
+    assert 0 < shipped.abstain_below < 1 and 0 < shipped.lead_above < 1
+
+
+def test_a_model_round_trips_and_another_format_is_refused() -> None:
+    import pytest
+
+    from retrieval.scorer import ModelFormatError
+
+    original = model(lead_bias=1.0)
+    assert AnswerModel.from_dict(original.as_dict()) == original
+    with pytest.raises(ModelFormatError):
+        AnswerModel.from_dict({**original.as_dict(), "format": 99})
