@@ -431,9 +431,10 @@ def _prefer_newer(reading: QuestionReading, ranked: list[Candidate],
         return ranked, None
     any_version = reading.latest or reading.change
     versions: list[tuple[datetime, Candidate]] = [(first.published, best)]
+    seen = {first.article_id}  # an article's best sentence stands for it
     for candidate in ranked[1:12]:
         passage = passages[candidate.passage_index]
-        if (passage.published is None or passage.article_id == first.article_id
+        if (passage.published is None or passage.article_id in seen
                 or candidate.score < (config.version_ratio if any_version
                                       else config.newer_ratio) * best.score
                 or (reading.typed and not candidate.type_ok)
@@ -443,6 +444,7 @@ def _prefer_newer(reading: QuestionReading, ranked: list[Candidate],
                    and _normal(candidate.span.text) != _normal(best.span.text))
         if any_version or revised:
             versions.append((passage.published, candidate))
+            seen.add(passage.article_id)
     if len(versions) == 1:
         return ranked, None
     newest = max(versions, key=lambda pair: pair[0])[1]
