@@ -325,7 +325,7 @@ def test_ingest_without_arguments_uses_configured_sources(data_dir: Path, tmp_pa
     assert missing.exit_code == 2 and "[[sources]]" in missing.stderr
 
 
-def test_day_filters_use_each_articles_own_calendar_day(tmp_path: Path,
+def test_day_filters_use_each_articles_own_calendar_day(data_dir: Path, tmp_path: Path,
                                                         embedder: Embedder) -> None:
     def page(name: str, when: str, title: str) -> None:
         (tmp_path / "desk").mkdir(exist_ok=True)
