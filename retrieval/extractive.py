@@ -74,7 +74,7 @@ class ExtractiveConfig:
     newer_ratio: float = 0.5
     same_story: float = 0.15
     # ...or at least this share when the question asks for the latest or for the change.
-    version_ratio: float = 0.3
+    version_ratio: float = 0.15
     # "What's the latest on X?": an earlier sentence of the same article scoring at least
     # this share of the best leads instead (news puts the news first), if it holds a value
     # of the asked-for kind when the question asks for one.
@@ -565,10 +565,13 @@ def _candidates(reading: QuestionReading, passages: Sequence[Passage],
             near = (_neighbours(term_sets, position) | title_terms) & weights.keys()
             focus = sum(weights[t] * _local_weight(spread[t], n) for t in own) / total
             context = sum(weights[t] for t in near - own) / total
-            type_ok = offers(sentence, kind, reading.text)
+            span = _span(sentence, reading) if reading.typed else None
+            # A score or a measure is only offered by a value of its form ("5-4", "20kg"):
+            # the span finder decides, so detector and finder agree.
+            type_ok = (span is not None if reading.measured or reading.score
+                       else offers(sentence, kind, reading.text))
             local = own | (_neighbours(term_sets, position) & weights.keys())
             coverage = sum(weights[t] for t in local) / total
-            span = _span(sentence, reading) if reading.typed else None
             place = places.get(sentence, (0, 0))
             features = {
                 "topic": topic, "focus": focus, "context": context, "coverage": coverage,

@@ -57,6 +57,7 @@ class QuestionReading:
     latest: bool = False
     change: bool = False
     year_asked: bool = False
+    score: bool = False  # "what was the score": a result such as 5-4
     role: str | None = None  # "current" or "former" when the question says which
     context: str = ""
     framing: frozenset[str] = field(default_factory=frozenset)
@@ -103,5 +104,6 @@ def read_question(question: str, analyzer: TermAnalyzer, context: str = "",
         measured=next(g for g in measured.groups() if g).lower() if measured else None,
         latest=asks_latest(question), change=change,
         year_asked=bool(_YEAR_ASKED.search(question)), role=role, context=context,
+        score=bool(re.search(r"\bscore\b", question, re.IGNORECASE)),
         framing=frozenset(framing), question_terms=tuple(analyzer.terms(question)),
         described=split_two_part(question) is not None or bool(_CONTEXT_FIRST.search(question)))
