@@ -108,7 +108,7 @@ def test_a_damaged_index_is_rebuilt(store: MemoryStore, tmp_path: Path, damage: 
     index = KeywordIndex(directory, store)
     assert [cid for cid, _ in index.current().search("bridge toll", 3)] == ["bridge#0"]
     assert index.last_sync is not None and index.last_sync.kind == "rebuild"
-    assert json.loads((directory / "sync.json").read_text())["seq"] == store.version().seq
+    assert json.loads((directory / "sync.json").read_text())["head"] == store.version().head
 
 
 def test_a_gap_in_the_change_log_means_a_rebuild(store: MemoryStore, tmp_path: Path) -> None:
