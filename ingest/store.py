@@ -22,8 +22,8 @@ wins).
   and `ts` (when it was recorded, on the store's clock: each process measures its offset from
   the server's heartbeat), `done`, `op`, `writer`.
 - A write records its entry (`done` false) before changing the chunks, and marks it `done`
-  after; then it sets the collection's `changes` metadata to a fresh token, so that a reader
-  knows with one small read whether anything finished since it last looked.
+  after; each time it then sets the collection's `changes` metadata to a fresh token, so that
+  a reader knows with one small read whether the log moved since it last looked.
 - Readers follow the log with ingest.change_log: they list the entries of a bounded window
   again at each catch-up (entries can land out of order) and re-read the chunks of those not
   yet applied. Applying an entry re-reads its chunks from the store (present: index them,
@@ -425,15 +425,21 @@ class ChromaStore:
         if self.now() - ts > self.timing.window / 2:
             # Landed late: readers may have listed past its time. One stamped now is in reach.
             entries.append(self._record(op, ids, done=False)[0])
+        # Readers look now, and keep looking until it is done: if this process dies here,
+        # they still apply whatever of the write lands.
+        self._set_head()
         yield
         if self.now() - ts > self.timing.abandon_after / 2:
             # A write this slow may have been taken for a dead one: say so afresh.
             entries.append(self._record(op, ids, done=True)[0])
+        self._finish(entries)
+        self._writes += 1
+        self._trim_if_due()
+
+    def _finish(self, entries: list[str]) -> None:
         with self._guard("commit a change"):
             self._changes.update(ids=entries, metadatas=[{"done": True}] * len(entries))
         self._set_head()
-        self._writes += 1
-        self._trim_if_due()
 
     def _trim_if_due(self, force: bool = False) -> None:
         if not force and self._writes % 100:
