@@ -200,3 +200,46 @@ def test_regroup_needs_the_store_to_itself(chroma_server: ChromaServer, data_dir
         write(ingest, 1)
     leases = ingest._changes.get(where={"expires": {"$gt": 0.0}})["ids"]
     assert leases == []
+
+
+def test_doctor_finds_and_repairs_a_damaged_replica(store_mode: str, data_dir: Path) -> None:
+    import tantivy
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    store = new_store()
+    for n in range(4):
+        write(store, n)
+    runner = CliRunner()
+    healthy = runner.invoke(cli, ["doctor"])
+    assert healthy.exit_code == 0, healthy.output
+    assert "matches the store (4 chunks)" in healthy.stdout
+
+    replica = data_dir / "keywords" / store.name
+    raw = tantivy.Index.open(str(replica))
+    writer = raw.writer(heap_size=15_000_000, num_threads=1)
+    writer.delete_documents_by_term("chunk_id", "story-2#0")
+    writer.commit()
+    writer.wait_merging_threads()
+    checked = runner.invoke(cli, ["doctor", "--check-only", "--json"])
+    assert checked.exit_code == 1
+    assert json.loads(checked.stdout)["missing"] == ["story-2#0"]
+    repaired = runner.invoke(cli, ["doctor"])
+    assert repaired.exit_code == 1
+    assert "missing  1 chunks: story-2#0" in repaired.stdout and "repaired" in repaired.stdout
+    assert runner.invoke(cli, ["doctor"]).exit_code == 0
+
+    # A sync state that claims more than the index holds: the position is ahead, so catching
+    # up alone would never bring back what it skipped.
+    write(store, 9)
+    state = json.loads((replica / "sync.json").read_text())
+    state["head"] = store.version().head
+    (replica / "sync.json").write_text(json.dumps(state))
+    found = json.loads(runner.invoke(cli, ["doctor", "--json"]).stdout)
+    assert found["missing"] == ["story-9#0"] and found["repaired"]
+    (replica / "sync.json").write_text("{garbage")
+    broken = runner.invoke(cli, ["doctor", "--json"])
+    assert broken.exit_code == 1 and json.loads(broken.stdout)["unreadable"]
+    final = runner.invoke(cli, ["doctor", "--json"])
+    assert final.exit_code == 0 and json.loads(final.stdout)["chunks"] == 5
