@@ -77,6 +77,7 @@ log = logging.getLogger(__name__)
 
 CHROMA_MAX_BATCH = 5461
 PAGE = 5000
+CLOCK_CHECK = 600.0  # seconds between measurements of this machine's clock against the store's
 HEAD_KEY = "changes"  # the token of the last finished write, in the collection's metadata
 
 
@@ -178,6 +179,7 @@ class ChromaStore:
         self._own_heads: set[str] = set()  # tokens this process committed: nothing to reload
         self._writes = 0
         self._clock_offset = 0.0
+        self._clock_read = time.monotonic()
         self._open()
         stored_model = (self._collection.metadata or {}).get("embedding_model")
         if stored_model and stored_model != model_name:
@@ -206,21 +208,26 @@ class ChromaStore:
             self._clock_offset = self._measure_clock()
 
     def _measure_clock(self) -> float:
-        """Seconds to add to this machine's clock to read the server's (0 if it cannot tell):
-        every process stamps log entries on one clock, whatever its machine's says."""
+        """Seconds to add to this machine's clock to read the server's (the last measurement
+        if it cannot tell): every process stamps log entries on one clock, whatever its
+        machine's says."""
+        self._clock_read = time.monotonic()
         try:
             before = time.time()
             server = int(self._client.heartbeat()) / 1e9
             after = time.time()
         except Exception:
-            return 0.0
+            return self._clock_offset
         offset = server - (before + after) / 2
         if abs(offset) > 1.0:
             log.info("this machine's clock is %.1f s off the store's; using the store's", offset)
         return offset
 
     def now(self) -> float:
-        """The store's clock, in epoch seconds."""
+        """The store's clock, in epoch seconds (the offset is measured again every 10 minutes:
+        this machine's clock may be stepped meanwhile)."""
+        if time.monotonic() - self._clock_read > CLOCK_CHECK:
+            self._clock_offset = self._measure_clock()
         return time.time() + self._clock_offset
 
     def reopen(self) -> None:
@@ -254,7 +261,7 @@ class ChromaStore:
             with self._lease(exclusive):
                 self._commit_abandoned()
                 yield
-                self._trim_if_due(force=True)
+                self._trim_quietly(force=True)
             return
         self._writer_lock.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self._writer_lock))
@@ -270,7 +277,7 @@ class ChromaStore:
             _write_holder(self._writer_lock)
             self._commit_abandoned()
             yield
-            self._trim_if_due(force=True)
+            self._trim_quietly(force=True)
         finally:
             lock.release()
 
@@ -434,12 +441,19 @@ class ChromaStore:
             entries.append(self._record(op, ids, done=True)[0])
         self._finish(entries)
         self._writes += 1
-        self._trim_if_due()
+        self._trim_quietly(force=False)
 
     def _finish(self, entries: list[str]) -> None:
         with self._guard("commit a change"):
             self._changes.update(ids=entries, metadatas=[{"done": True}] * len(entries))
         self._set_head()
+
+    def _trim_quietly(self, force: bool) -> None:
+        """Trimming is housekeeping: a store that went away meanwhile is the writes' to report."""
+        try:
+            self._trim_if_due(force)
+        except StoreError as exc:
+            log.warning("could not trim the change log: %s", exc)
 
     def _trim_if_due(self, force: bool = False) -> None:
         if not force and self._writes % 100:
