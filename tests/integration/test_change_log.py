@@ -243,3 +243,24 @@ def test_doctor_finds_and_repairs_a_damaged_replica(store_mode: str, data_dir: P
     assert broken.exit_code == 1 and json.loads(broken.stdout)["unreadable"]
     final = runner.invoke(cli, ["doctor", "--json"])
     assert final.exit_code == 0 and json.loads(final.stdout)["chunks"] == 5
+
+
+def test_entries_are_stamped_on_the_servers_clock(store_mode: str, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine whose clock is an hour behind still stamps entries that a reader with a
+    right clock finds in its window."""
+    import time
+
+    reader = KeywordIndex(tmp_path / "kw", new_store())
+    reader.current()
+    behind = new_store()
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() - 3600)
+    behind._clock_offset = behind._measure_clock()
+    assert behind.now() > real_time() - 60  # measured against the server's heartbeat
+    write(behind, 1)
+    monkeypatch.setattr(time, "time", real_time)
+    stamps = [m["ts"] for m in behind._changes.get(where={"ts": {"$gte": 0.0}},
+                                                   include=["metadatas"])["metadatas"]]
+    assert stamps and min(stamps) > real_time() - 60
+    assert reader.current().ids() == ["story-1#0"]
