@@ -225,6 +225,37 @@ def stats(ctx: click.Context, as_json: bool) -> None:
             click.echo(f"  {count:6d}  {name}")
 
 
+@cli.command()
+@click.option("--check-only", is_flag=True, help="Report differences; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print as one JSON object.")
+@click.pass_context
+def doctor(ctx: click.Context, check_only: bool, as_json: bool) -> None:
+    """Check this machine's keyword index against the store, and repair it.
+
+    Compares every chunk id, and a hash of the text each was indexed from, with the store;
+    re-indexes what differs (a rebuild if the index or its sync state cannot be read) unless
+    --check-only. Exits 1 if it found damage, 0 if the index matched the store.
+    """
+    found = _components(ctx).keyword_index.check(repair=not check_only)
+    data = {"chunks": found.chunks, "missing": found.missing, "extra": found.extra,
+            "stale": found.stale, "unreadable": found.unreadable, "repaired": found.repaired,
+            "damaged": found.damaged}
+    if as_json:
+        _print_json(data)
+    elif not found.damaged:
+        click.echo(f"keyword index matches the store ({found.chunks} chunks)")
+    else:
+        if found.unreadable:
+            click.echo(f"keyword index: {found.unreadable}")
+        for name, ids in (("missing", found.missing), ("extra", found.extra),
+                          ("stale", found.stale)):
+            if ids:
+                shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+                click.echo(safe(f"{name:8s} {len(ids)} chunks: {shown}"))
+        click.echo("repaired" if found.repaired else "not repaired (--check-only)")
+    ctx.exit(1 if found.damaged else 0)
+
+
 # -- asking -------------------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from bot.feedback import FeedbackStore
 from config import Settings
 from config.settings import RetrievalSettings
+from ingest.change_log import Timing
 from ingest.embedding import (
     CrossEncoderReranker,
     Embedder,
@@ -146,7 +147,10 @@ class Components:
         connect, location, lock = chroma_connector(self.settings)
         return ChromaStore(connect, self.settings.store.collection,
                            self.settings.embedding.model, location, writer_lock=lock,
-                           change_log_entries=self.settings.store.change_log_entries)
+                           change_log_entries=self.settings.store.change_log_entries,
+                           timing=Timing(self.settings.store.change_log_window,
+                                         self.settings.store.change_log_abandon_after),
+                           lease_seconds=self.settings.store.lease_seconds)
 
     @cached_property
     def keyword_index(self) -> KeywordIndex:

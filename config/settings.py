@@ -42,6 +42,9 @@ class StoreSettings(BaseModel):
     collection: str = "newsdesk"
     url: str = ""
     change_log_entries: int = Field(2000, ge=10)
+    change_log_window: float = Field(300.0, ge=0)
+    change_log_abandon_after: float = Field(900.0, gt=0)
+    lease_seconds: float = Field(300.0, gt=0)
 
 
 class IngestSettings(BaseModel):

@@ -214,13 +214,13 @@ class SearchFilter:
 @dataclass(frozen=True)
 class StoreVersion:
     """Which store (its collection's id: a collection made again under the same name is
-    another store) and how far its change log has been committed."""
+    another store) and the token of its last finished write (changes with every write)."""
 
     store: str
-    seq: int
+    head: str
 
     def __str__(self) -> str:
-        return f"{self.store}@{self.seq}"
+        return f"{self.store}@{self.head}"
 
 
 @dataclass(frozen=True)

@@ -3,18 +3,48 @@
 Embeddings are always passed in (Chroma's default embedding function would download a model).
 
 Every write is recorded in a change log kept in Chroma itself, so that derived indexes (the
-keyword index of each bot, on any machine) follow the store by reading only what changed:
+keyword index of each bot, on any machine) follow the store by reading only what changed. Any
+number of processes, on any machines, may write at once (server mode); they share nothing but
+the Chroma server.
 
-- the log is a second collection, `<name>-changes`, one record per write: its position `seq`
-  and, as the document, the JSON list of the chunk ids it upserted or deleted;
-- the chunk collection's metadata holds `changes`, the last committed position. A write first
-  records its entry (position head+1), then changes the chunks, then commits the position:
-  a reader that has caught up to position N has seen every chunk write up to N finished;
-- an entry past the committed position is what a killed writer left: the next writer
-  commits it before its own (`writing`), so its chunks are re-read whatever they became.
+What this relies on from Chroma (1.5, checked in its source and by tests/integration/
+test_change_log.py): a write (add, update, delete, collection modify) that has returned is
+seen by every later read on that server (the single-node server applies its log to the SQLite
+segment before answering a write); float metadata keeps double precision and `$gte`/`$lt`
+filters on it; `update` merges metadata keys; `heartbeat` answers the server's clock.
+What it does not offer, so what this does not rely on: no conditional write (an `add` of an
+id that exists is silently ignored, so positions cannot be claimed), no transactions across
+records or collections, and `modify` of collection metadata replaces it whole (last writer
+wins).
 
-Applying an entry means re-reading its chunk ids from the store (present: index them,
-absent: delete them), which is idempotent: catching up twice, or from a crash, converges.
+- The log is a second collection, `<name>-changes`: one record per write, keyed by a fresh
+  uuid (so no writer ever overwrites another's entry), holding the chunk ids as its document
+  and `ts` (when it was recorded, on the store's clock: each process measures its offset from
+  the server's heartbeat), `done`, `op`, `writer`.
+- A write records its entry (`done` false) before changing the chunks, and marks it `done`
+  after; each time it then sets the collection's `changes` metadata to a fresh token, so that
+  a reader knows with one small read whether the log moved since it last looked.
+- Readers follow the log with ingest.change_log: they list the entries of a bounded window
+  again at each catch-up (entries can land out of order) and re-read the chunks of those not
+  yet applied. Applying an entry re-reads its chunks from the store (present: index them,
+  absent: delete them), so applying twice, or from a crash, converges.
+- A killed writer leaves an entry that never gets `done`: readers apply it again until it is
+  `[store] change_log_abandon_after` seconds old, by which time whatever it wrote has landed.
+  A writer whose own write took more than half that long records a fresh `done` entry after
+  it, so a slow write is never mistaken for a dead one.
+- Trimming keeps the newest `change_log_entries` entries (never the last few minutes'): it
+  first records a `trimmed_before` mark, then deletes; a reader whose window reaches below a
+  mark lost entries and rebuilds.
+- Most writes need no exclusion: they name the chunks they touch and readers re-read them.
+  Regrouping wire copies rewrites many articles from one read of the whole store, so it takes
+  an exclusive lease (a record in the log collection with an expiry, renewed while it runs);
+  ordinary writers hold a shared one. Each side records its lease first and then looks for
+  the other's, so two of them can never both go ahead; the one that finds a conflicting lease
+  withdraws and fails, naming its holder.
+- A store written before this (an integer position in `changes`, entries keyed by position)
+  keeps working: its version reads as that position, the first write replaces it with a
+  token, and its old entries are trimmed with the rest. Keyword indexes made before it are
+  rebuilt once (their format changed).
 """
 
 from __future__ import annotations
@@ -24,6 +54,9 @@ import json
 import logging
 import os
 import socket
+import threading
+import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,6 +68,7 @@ from typing import Any
 import numpy as np
 from filelock import FileLock, Timeout
 
+from ingest.change_log import Cursor, EntryHead, Timing, advance
 from ingest.errors import ConfigError, NewsdeskError, StoreBusyError, StoreError
 from ingest.ids import chunk_id
 from ingest.records import Chunk, ChunkMeta, SearchFilter, StoreVersion
@@ -43,11 +77,20 @@ log = logging.getLogger(__name__)
 
 CHROMA_MAX_BATCH = 5461
 PAGE = 5000
-HEAD_KEY = "changes"  # the last committed change-log position, in the collection's metadata
+CLOCK_CHECK = 600.0  # seconds between measurements of this machine's clock against the store's
+HEAD_KEY = "changes"  # the token of the last finished write, in the collection's metadata
 
 
 class ChangeLogGapError(StoreError):
     """The change log lacks entries a reader needs (it must re-read the whole store)."""
+
+
+@dataclass(frozen=True)
+class ChangeBatch:
+    """What a reader must re-read to follow the log (chunk ids), and its cursor after."""
+
+    ids: set[str]
+    cursor: Cursor
 
 
 @dataclass
@@ -116,19 +159,27 @@ class ChromaStore:
     """One Chroma collection. `connect` builds the client; it is called again by `reopen`.
 
     `writer_lock` is a path for the embedded store: Chroma's embedded mode does not support
-    two writing processes, so ingest takes an exclusive lock there (a server needs none).
+    two writing processes, so ingest takes an exclusive lock there. With a server, any number
+    of processes write at once (see the module docstring); `timing` bounds the clocks and
+    delays the change log allows for.
     """
 
     def __init__(self, connect: Callable[[], Any], collection: str, model_name: str,
                  location: str, writer_lock: Path | None = None,
-                 *, change_log_entries: int) -> None:
+                 *, change_log_entries: int, timing: Timing | None = None,
+                 lease_seconds: float = 300.0) -> None:
         self._connect = connect
         self.location = location
         self.model_name = model_name
         self.name = collection
         self._writer_lock = writer_lock
         self._keep_entries = change_log_entries
-        self._own_versions: set[int] = set()  # positions this process wrote: nothing to reload
+        self.timing = timing or Timing()
+        self._lease_seconds = lease_seconds
+        self._own_heads: set[str] = set()  # tokens this process committed: nothing to reload
+        self._writes = 0
+        self._clock_offset = 0.0
+        self._clock_read = time.monotonic()
         self._open()
         stored_model = (self._collection.metadata or {}).get("embedding_model")
         if stored_model and stored_model != model_name:
@@ -154,6 +205,30 @@ class ChromaStore:
                 self.max_batch = int(self._client.get_max_batch_size())
             except Exception:  # older servers do not report it
                 self.max_batch = CHROMA_MAX_BATCH
+            self._clock_offset = self._measure_clock()
+
+    def _measure_clock(self) -> float:
+        """Seconds to add to this machine's clock to read the server's (the last measurement
+        if it cannot tell): every process stamps log entries on one clock, whatever its
+        machine's says."""
+        self._clock_read = time.monotonic()
+        try:
+            before = time.time()
+            server = int(self._client.heartbeat()) / 1e9
+            after = time.time()
+        except Exception:
+            return self._clock_offset
+        offset = server - (before + after) / 2
+        if abs(offset) > 1.0:
+            log.info("this machine's clock is %.1f s off the store's; using the store's", offset)
+        return offset
+
+    def now(self) -> float:
+        """The store's clock, in epoch seconds (the offset is measured again every 10 minutes:
+        this machine's clock may be stepped meanwhile)."""
+        if time.monotonic() - self._clock_read > CLOCK_CHECK:
+            self._clock_offset = self._measure_clock()
+        return time.time() + self._clock_offset
 
     def reopen(self) -> None:
         """Reconnect; an embedded reader must, to see vectors another process added (its
@@ -177,12 +252,16 @@ class ChromaStore:
                              f"({type(exc).__name__}: {exc})") from exc
 
     @contextmanager
-    def writing(self) -> Iterator[None]:
-        """Exclusive write access: fails at once, naming the holder, if another process has it.
-        (One writer at a time with a server too: the change log's positions assume it.)"""
+    def writing(self, exclusive: bool = False) -> Iterator[None]:
+        """Write access. Embedded store: one process at a time (a file lock; fails at once,
+        naming the holder). Server: any number of writers at once, each holding a shared
+        lease; `exclusive` (regroup) needs no other lease held, and fails at once, naming the
+        holder, if one is (as does a shared lease while an exclusive one is held)."""
         if self._writer_lock is None:
-            self._commit_orphans()
-            yield
+            with self._lease(exclusive):
+                self._commit_abandoned()
+                yield
+                self._trim_quietly(force=True)
             return
         self._writer_lock.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self._writer_lock))
@@ -196,85 +275,230 @@ class ChromaStore:
             ) from None
         try:
             _write_holder(self._writer_lock)
-            self._commit_orphans()
+            self._commit_abandoned()
             yield
+            self._trim_quietly(force=True)
         finally:
             lock.release()
+
+    # -- leases -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _lease(self, exclusive: bool) -> Iterator[None]:
+        kind = "exclusive" if exclusive else "shared"
+        lease_id = f"lease-{uuid.uuid4().hex}"
+        holder = _holder()
+
+        def record() -> None:
+            with self._guard("record a write lease"):
+                self._changes.upsert(ids=[lease_id], embeddings=[[1.0]], documents=[holder],
+                                     metadatas=[{"lease": kind, "holder": holder,
+                                                 "expires": self.now() + self._lease_seconds}])
+
+        record()
+        try:
+            with self._guard("read the write leases"):
+                found = self._changes.get(where={"expires": {"$gt": self.now()}},
+                                          include=["metadatas"])
+            others = [m for i, m in zip(found["ids"], found["metadatas"] or [], strict=True)
+                      if i != lease_id and m and (exclusive or m.get("lease") == "exclusive")]
+            if others:
+                other = others[0]
+                until = datetime.fromtimestamp(float(other["expires"]), tz=UTC)
+                what = ("regrouping" if other.get("lease") == "exclusive" else "writing")
+                raise StoreBusyError(
+                    f"{other.get('holder', 'another process')} is {what} in {self.location} "
+                    f"(its lease runs to {until.isoformat(timespec='seconds')} unless renewed); "
+                    + ("regroup needs the store to itself: run it when no ingest is running"
+                       if exclusive else "wait for the regroup to finish"))
+        except BaseException:
+            self._drop_lease(lease_id)
+            raise
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(self._lease_seconds / 5):
+                try:
+                    record()
+                except StoreError as exc:
+                    log.warning("could not renew the write lease: %s", exc)
+
+        renewer = threading.Thread(target=renew, name="newsdesk-lease", daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            renewer.join()
+            self._drop_lease(lease_id)
+
+    def _drop_lease(self, lease_id: str) -> None:
+        with contextlib.suppress(StoreError), self._guard("drop a write lease"):
+            self._changes.delete(ids=[lease_id])
 
     # -- the change log ---------------------------------------------------------------------
 
     def version(self) -> StoreVersion:
-        """The store's identity and committed change-log position, read afresh."""
+        """The store's identity and the token of the last finished write, read afresh (a
+        store from before concurrent writers: its integer position, as text)."""
         with self._guard("read the store's version"):
             collection = self._client.get_collection(self.name, embedding_function=None)
             return StoreVersion(str(collection.id),
-                                int((collection.metadata or {}).get(HEAD_KEY, 0)))
+                                str((collection.metadata or {}).get(HEAD_KEY, 0)))
 
     def changed_elsewhere(self, version: StoreVersion) -> bool:
         """Whether `version` was committed by another process (our own writes are visible)."""
-        return version.seq != 0 and version.seq not in self._own_versions
+        return version.head != "0" and version.head not in self._own_heads
 
-    def changed_ids(self, after: int, upto: int) -> set[str]:
-        """The chunk ids written (upserted or deleted) by log entries after..upto."""
-        ids: set[str] = set()
-        entries = 0
-        where = {"$and": [{"seq": {"$gt": after}}, {"seq": {"$lte": upto}}]}
+    def start_cursor(self) -> Cursor:
+        """Where a reader that is about to read every chunk starts following the log: past
+        every entry whose chunks are written, before every entry that may still change."""
+        return self.changes_since(Cursor.start(self.now(), self.timing)).cursor
+
+    def changes_since(self, cursor: Cursor) -> ChangeBatch:
+        """The chunk ids to re-read to follow the log from `cursor`, and the cursor after.
+        Raises ChangeLogGapError if entries the reader needs were trimmed."""
+        heads: list[EntryHead] = []
         offset = 0
         while True:
             with self._guard("read the change log"):
-                page = self._changes.get(where=where, include=["documents"], limit=PAGE,
-                                         offset=offset)
+                page = self._changes.get(where={"ts": {"$gte": cursor.low}},
+                                         include=["metadatas"], limit=PAGE, offset=offset)
             if not page["ids"]:
                 break
+            heads.extend(EntryHead(i, float(m["ts"]), bool(m.get("done")))
+                         for i, m in zip(page["ids"], page["metadatas"] or [], strict=True)
+                         if m and "ts" in m)
+            offset += len(page["ids"])
+        apply, after = advance(cursor, heads, self.now(), self.timing)
+        ids: set[str] = set()
+        for start in range(0, len(apply), 500):
+            with self._guard("read the change log"):
+                page = self._changes.get(ids=apply[start:start + 500], include=["documents"])
             for document in page["documents"] or []:
                 ids.update(json.loads(document or "[]"))
-            entries += len(page["ids"])
-            offset += len(page["ids"])
-        if entries != upto - after:
-            raise ChangeLogGapError(f"the change log holds {entries} of the {upto - after} entries "
-                               f"after position {after}")
-        return ids
+        # Read after the listing: a trim that removed entries from it marked them first.
+        with self._guard("read the change log"):
+            trims = self._changes.get(where={"trimmed_before": {"$gt": cursor.low}},
+                                      include=["metadatas"])
+        if trims["ids"]:
+            raise ChangeLogGapError("the change log was trimmed past this reader's position")
+        return ChangeBatch(ids, after)
 
-    def _head(self) -> int:
-        return self.version().seq
-
-    def _set_head(self, seq: int) -> None:
+    def _set_head(self) -> None:
+        """Tell readers a write finished: a fresh token in the collection's metadata."""
+        token = f"t{uuid.uuid4().hex}"
         with self._guard("commit a change"):
             collection = self._client.get_collection(self.name, embedding_function=None)
             metadata = dict(collection.metadata or {})
             metadata.pop("hnsw:space", None)  # set at creation; modify may not repeat it
-            metadata[HEAD_KEY] = seq
+            metadata[HEAD_KEY] = token
             metadata["updated_at"] = datetime.now(UTC).isoformat()
             collection.modify(metadata=metadata)
-            self._own_versions.add(seq)
+            self._own_heads.add(token)
 
-    def _commit_orphans(self) -> None:
-        """Commit log entries a killed writer recorded but never committed: their chunks
-        may have been written, so readers must re-read them."""
-        head = self._head()
+    def _commit_abandoned(self) -> None:
+        """Mark done the entries of writers that died mid-write long enough ago: readers
+        apply them anyway, but a new token tells idle readers to look now."""
         with self._guard("read the change log"):
-            orphans = self._changes.get(where={"seq": {"$gt": head}}, include=["metadatas"])
-        positions = [int(m["seq"]) for m in orphans["metadatas"] or [] if m]
-        if positions:
+            found = self._changes.get(
+                where={"$and": [{"done": False},
+                                {"ts": {"$lt": self.now() - self.timing.abandon_after}}]},
+                include=[])
+        if found["ids"]:
             log.info("committing %d change-log entries left by an interrupted run",
-                     len(positions))
-            self._set_head(max(positions))
+                     len(found["ids"]))
+            with self._guard("commit a change"):
+                self._changes.update(ids=found["ids"],
+                                     metadatas=[{"done": True}] * len(found["ids"]))
+            self._set_head()
+
+    def _record(self, op: str, ids: Sequence[str], done: bool) -> tuple[str, float]:
+        entry = uuid.uuid4().hex
+        ts = self.now()
+        with self._guard("record a change"):
+            self._changes.add(
+                ids=[entry], embeddings=[[1.0]], documents=[json.dumps(list(ids))],
+                metadatas=[{"ts": ts, "done": done, "op": op, "count": len(ids),
+                            "writer": _holder()}],
+            )
+        return entry, ts
 
     @contextmanager
     def _change(self, op: str, ids: Sequence[str]) -> Iterator[None]:
-        """Record a write of `ids` before making it, and commit it after."""
-        seq = self._head() + 1
-        with self._guard("record a change"):
-            self._changes.upsert(  # upsert: an uncommitted entry at this position is replaced
-                ids=[f"{seq:012d}"], embeddings=[[1.0]], documents=[json.dumps(list(ids))],
-                metadatas=[{"seq": seq, "op": op, "count": len(ids)}],
-            )
+        """Record a write of `ids` before making it, and mark it done after."""
+        entry, ts = self._record(op, ids, done=False)
+        entries = [entry]
+        if self.now() - ts > self.timing.window / 2:
+            # Landed late: readers may have listed past its time. One stamped now is in reach.
+            entries.append(self._record(op, ids, done=False)[0])
+        # Readers look now, and keep looking until it is done: if this process dies here,
+        # they still apply whatever of the write lands.
+        self._set_head()
         yield
-        self._set_head(seq)
-        if seq % 100 == 0 and seq > self._keep_entries:
-            # Bounded: a reader further behind than this finds a gap and rebuilds.
-            with self._guard("trim the change log"):
-                self._changes.delete(where={"seq": {"$lte": seq - self._keep_entries}})
+        if self.now() - ts > self.timing.abandon_after / 2:
+            # A write this slow may have been taken for a dead one: say so afresh.
+            entries.append(self._record(op, ids, done=True)[0])
+        self._finish(entries)
+        self._writes += 1
+        self._trim_quietly(force=False)
+
+    def _finish(self, entries: list[str]) -> None:
+        with self._guard("commit a change"):
+            self._changes.update(ids=entries, metadatas=[{"done": True}] * len(entries))
+        self._set_head()
+
+    def _trim_quietly(self, force: bool) -> None:
+        """Trimming is housekeeping: a store that went away meanwhile is the writes' to report."""
+        try:
+            self._trim_if_due(force)
+        except StoreError as exc:
+            log.warning("could not trim the change log: %s", exc)
+
+    def _trim_if_due(self, force: bool = False) -> None:
+        if not force and self._writes % 100:
+            return
+        with self._guard("count the change log"):
+            if self._changes.count() <= self._keep_entries + (0 if force else 50):
+                return
+        self.trim()
+
+    def trim(self) -> int:
+        """Delete all but the newest `change_log_entries` entries (keeping those of the last
+        window + abandon_after, which current readers may still list); returns how many went."""
+        heads: list[float] = []
+        offset = 0
+        while True:
+            with self._guard("read the change log"):
+                page = self._changes.get(where={"ts": {"$gte": 0.0}}, include=["metadatas"],
+                                         limit=PAGE, offset=offset)
+            if not page["ids"]:
+                break
+            heads.extend(float(m["ts"]) for m in page["metadatas"] or [] if m and "ts" in m)
+            offset += len(page["ids"])
+        with self._guard("read the change log"):
+            legacy = self._changes.get(where={"seq": {"$gte": 0}}, include=[])["ids"]
+        if len(heads) <= self._keep_entries and not legacy:
+            return 0
+        heads.sort(reverse=True)
+        settled = self.now() - 2 * (self.timing.window + self.timing.abandon_after)
+        cutoff = settled
+        if len(heads) > self._keep_entries:
+            cutoff = min(cutoff, heads[self._keep_entries - 1])
+        doomed = sum(ts < cutoff for ts in heads)
+        if not doomed and not legacy:
+            return 0
+        with self._guard("trim the change log"):
+            # Mark first: a reader that lists while we delete sees the mark afterwards.
+            self._changes.add(ids=[f"trim-{uuid.uuid4().hex}"], embeddings=[[1.0]],
+                              metadatas=[{"trimmed_before": cutoff}])
+            if doomed:
+                self._changes.delete(where={"ts": {"$lt": cutoff}})
+            if legacy:  # a store's log from before concurrent writers
+                self._changes.delete(ids=legacy)
+            self._changes.delete(where={"trimmed_before": {"$lt": cutoff}})
+        log.info("trimmed %d change-log entries", doomed + len(legacy))
+        return doomed + len(legacy)
 
     def count(self) -> int:
         with self._guard("count chunks"):
@@ -481,10 +705,13 @@ def _read_holder(lock_path: Path) -> str:
         return "unknown process"
 
 
+def _holder() -> str:
+    return f"pid {os.getpid()} on {socket.gethostname()}"
+
+
 def _write_holder(lock_path: Path) -> None:
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    lock_path.with_suffix(".holder").write_text(
-        f"pid {os.getpid()} on {socket.gethostname()}, started {started}")
+    lock_path.with_suffix(".holder").write_text(f"{_holder()}, started {started}")
 
 
 def _iso(epoch: int) -> str:

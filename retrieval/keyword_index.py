@@ -4,12 +4,15 @@ the store's change log (see ingest/store.py), on whichever machine the bot runs.
 - Texts are analysed here (retrieval.terms: the terms the extractive answerer weighs) and
   indexed as whitespace-separated terms, so index and questions always agree, and questions
   become term queries built in code: no query parser ever sees user text.
-- `sync.json` beside the index records which store (collection id) and which change-log
-  position the index reflects. Catching up re-reads the chunk ids named by the newer log
-  entries — those still in the store are indexed again, the others deleted — and commits,
-  then moves the position. Applying an entry twice changes nothing, so a catch-up killed at
+- `sync.json` beside the index records which store (collection id) and write (head token) the
+  index reflects, and its cursor in the change log (ingest.change_log: several writers append
+  to it at once, out of order). Catching up re-reads the chunk ids named by the entries not
+  yet applied — those still in the store are indexed again, the others deleted — and commits,
+  then moves the cursor. Applying an entry twice changes nothing, so a catch-up killed at
   any point is completed by the next one. A missing, damaged or foreign index, or a gap in
   the log, means one full rebuild.
+- `check` compares the index with the store (chunk ids and a digest of what each was indexed
+  from) and repairs what differs: `newsdesk doctor`.
 - One process catches up at a time (a file lock beside the index; ingest holds it while it
   updates the index after each batch). Readers never serve an index older than the store
   version they read: they catch up first, or wait for whoever is doing so.
@@ -26,21 +29,23 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import tantivy
 from filelock import FileLock
 
+from ingest.change_log import Cursor
 from ingest.errors import StoreError
+from ingest.ids import sha256
 from ingest.records import SearchFilter, StoreVersion
-from ingest.store import ChangeLogGapError, StoredChunk
+from ingest.store import ChangeBatch, ChangeLogGapError, StoredChunk
 from retrieval.terms import analyze
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2  # bump when the schema or the analysis changes: every index is then rebuilt
+FORMAT = 3  # bump when the schema or the analysis changes: every index is then rebuilt
 _MAX_TERM = 200  # characters; longer "words" (encoded blobs) are not searchable text
 _ADD_BATCH = 2000  # chunks read from the store per request during a rebuild or catch-up
 _WRITER_HEAP = 64_000_000
@@ -51,7 +56,8 @@ class ChangeFeed(Protocol):
     """What the index reads from the store (ChromaStore implements it)."""
 
     def version(self) -> StoreVersion: ...
-    def changed_ids(self, after: int, upto: int) -> set[str]: ...
+    def start_cursor(self) -> Cursor: ...
+    def changes_since(self, cursor: Cursor) -> ChangeBatch: ...
     def get(self, ids: Sequence[str]) -> list[StoredChunk]: ...
     def iter_chunks(self, include_text: bool = True) -> Iterator[StoredChunk]: ...
 
@@ -65,14 +71,46 @@ class SyncReport:
     version: StoreVersion
 
 
+@dataclass(frozen=True)
+class ReplicaCheck:
+    """What `KeywordIndex.check` found: chunk ids in the store but not the index (`missing`),
+    in the index but not the store (`extra`), indexed from other text (`stale`), and whether
+    the index files or their sync state could not be read (`unreadable`: rebuilt)."""
+
+    chunks: int
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    unreadable: str = ""
+    repaired: bool = False
+
+    @property
+    def damaged(self) -> bool:
+        return bool(self.missing or self.extra or self.stale or self.unreadable)
+
+
+@dataclass(frozen=True)
+class _State:
+    version: StoreVersion
+    cursor: Cursor
+
+
 def index_text(chunk: StoredChunk) -> str:
     """What a chunk is found by: its article's title and its text."""
     return f"{chunk.meta.title}\n{chunk.text}"
 
 
+def digest(chunk: StoredChunk) -> str:
+    """A hash of everything a chunk's index document is made from."""
+    meta = chunk.meta
+    return sha256(index_text(chunk), meta.source or "", meta.origin or "",
+                  str(meta.published_epoch))[:16]
+
+
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("chunk_id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("digest", stored=True, tokenizer_name="raw")
     builder.add_text_field("body", stored=False, tokenizer_name="whitespace",
                            index_option="freq")
     builder.add_text_field("source", stored=False, tokenizer_name="raw")
@@ -177,7 +215,8 @@ class KeywordIndex:
         self._thread_lock = threading.Lock()
         self._index: tantivy.Index | None = None
         self._snapshot: KeywordSnapshot | None = None
-        self._memory_state: StoreVersion | None = None
+        self._memory_state: _State | None = None
+        self._waiting = False  # log entries not final yet: look again even if nothing moved
         self.last_sync: SyncReport | None = None
 
     # -- readers ------------------------------------------------------------------------------
@@ -187,10 +226,10 @@ class KeywordIndex:
         caught up first if the store moved."""
         version = version or self._store.version()
         snapshot = self._snapshot
-        if snapshot is not None and snapshot.version == version:
+        if snapshot is not None and snapshot.version == version and not self._waiting:
             return snapshot
         with self._thread_lock:
-            if self._snapshot is None or self._snapshot.version != version:
+            if self._snapshot is None or self._snapshot.version != version or self._waiting:
                 self._sync(version)
             if self._snapshot is None:
                 raise StoreError(f"the keyword index at {self._directory} is not available")
@@ -207,6 +246,55 @@ class KeywordIndex:
         with self._thread_lock:
             return self._sync(self._store.version())
 
+    # -- checking -----------------------------------------------------------------------------
+
+    def check(self, repair: bool = True) -> ReplicaCheck:
+        """Catch up, then compare every indexed chunk (id and digest) with the store; with
+        `repair`, re-index what differs (or rebuild an index whose files or sync state cannot
+        be read). Writes landing meanwhile are caught up and compared again, not reported."""
+        with self._thread_lock:
+            if self._directory is None:
+                return self._check_locked(repair)
+            self._directory.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(self._directory.with_name(self._directory.name + ".lock")),
+                          timeout=self._lock_timeout):
+                return self._check_locked(repair)
+
+    def _check_locked(self, repair: bool) -> ReplicaCheck:
+        state_file = self._state_file()
+        unreadable = ""
+        if self._open() is None:
+            unreadable = "its files cannot be opened"
+        elif state_file is not None and state_file.exists() and self._read_state() is None:
+            unreadable = "its sync state cannot be read"
+        if unreadable:
+            if not repair:
+                return ReplicaCheck(0, unreadable=unreadable)
+            self._discard()
+            report = self._sync_locked(self._store.version(), force_rebuild=False)
+            return ReplicaCheck(report.chunks, unreadable=unreadable, repaired=True)
+        self._sync_locked(self._store.version(), force_rebuild=False)
+        index = self._open()
+        assert index is not None
+        stored = {chunk.id: digest(chunk) for chunk in self._store.iter_chunks()}
+        differing = _differences(stored, _indexed(index))
+        if any(differing):
+            # Perhaps written while we read: catch up, then look at those chunks again.
+            self._sync_locked(self._store.version(), force_rebuild=False)
+            suspects = sorted(set().union(*differing))
+            again = {chunk.id: digest(chunk) for chunk in self._store.get(suspects)}
+            indexed = {k: v for k, v in _indexed(index).items() if k in set(suspects)}
+            differing = _differences(again, indexed)
+            stored.update(again)
+        missing, extra, stale = differing
+        found = ReplicaCheck(len(stored), sorted(missing), sorted(extra), sorted(stale))
+        if repair and found.damaged:
+            self._apply(index, sorted(missing | extra | stale))
+            self._publish(self._snapshot.version if self._snapshot else self._store.version())
+            return ReplicaCheck(found.chunks, found.missing, found.extra, found.stale,
+                                repaired=True)
+        return found
+
     # -- catching up --------------------------------------------------------------------------
 
     def _sync(self, version: StoreVersion, force_rebuild: bool = False) -> SyncReport:
@@ -221,25 +309,25 @@ class KeywordIndex:
         if force_rebuild:
             self._discard()
         state = self._read_state()
-        if state is not None and state.store == version.store and state.seq > version.seq:
-            # Another process caught up past the version we read before waiting for the lock.
-            version = max(version, self._store.version(), key=lambda v: v.seq)
         index = self._open()
-        if index is None or state is None or state.store != version.store \
-                or state.seq > version.seq:
+        if index is not None and state is not None and state.version.store == version.store \
+                and state.version.head != version.head:
+            # Perhaps another process caught up past the version we read before the lock.
+            version = self._store.version()
+        if index is None or state is None or state.version.store != version.store:
             report = self._rebuild(version)
-        elif state.seq == version.seq:
+        elif state.version.head == version.head and not state.cursor.waiting:
             report = SyncReport("current", 0, version)
         else:
             try:
-                changed = self._store.changed_ids(state.seq, version.seq)
+                batch = self._store.changes_since(state.cursor)
             except ChangeLogGapError as exc:
                 log.warning("keyword index: %s; rebuilding it", exc)
                 report = self._rebuild(version)
             else:
-                self._apply(index, sorted(changed))
-                self._write_state(version)
-                report = SyncReport("incremental", len(changed), version)
+                self._apply(index, sorted(batch.ids))
+                self._write_state(_State(version, batch.cursor))
+                report = SyncReport("incremental", len(batch.ids), version)
         try:
             self._publish(version)
         except BaseException as exc:
@@ -251,6 +339,8 @@ class KeywordIndex:
             report = self._rebuild(version)
             self._publish(version)
         self.last_sync = report
+        state = self._read_state()
+        self._waiting = state is not None and state.cursor.waiting > 0
         if report.kind != "current":
             log.info("keyword index: %s, %d chunks, now at %s", report.kind, report.chunks,
                      version)
@@ -268,6 +358,7 @@ class KeywordIndex:
             if index is None:
                 raise StoreError(f"cannot create the keyword index at {self._directory}")
         log.info("keyword index: building it from every chunk in the store")
+        cursor = self._store.start_cursor()  # before reading: later writes are applied next
         writer = index.writer(heap_size=_WRITER_HEAP, num_threads=1)
         total = 0
         try:
@@ -278,7 +369,7 @@ class KeywordIndex:
             writer.commit()
         finally:
             writer.wait_merging_threads()
-        self._write_state(version)
+        self._write_state(_State(version, cursor))
         return SyncReport("rebuild", total, version)
 
     def _apply(self, index: tantivy.Index, ids: list[str]) -> None:
@@ -341,7 +432,7 @@ class KeywordIndex:
     def _state_file(self) -> Path | None:
         return None if self._directory is None else self._directory / "sync.json"
 
-    def _read_state(self) -> StoreVersion | None:
+    def _read_state(self) -> _State | None:
         state_file = self._state_file()
         if state_file is None:
             return self._memory_state
@@ -349,21 +440,48 @@ class KeywordIndex:
             state = json.loads(state_file.read_text())
             if state.get("format") != FORMAT:
                 return None
-            return StoreVersion(str(state["store"]), int(state["seq"]))
+            return _State(StoreVersion(str(state["store"]), str(state["head"])),
+                          Cursor.from_json(state["cursor"]))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None  # absent or unreadable: rebuilt
 
-    def _write_state(self, version: StoreVersion) -> None:
+    def _write_state(self, state: _State) -> None:
         state_file = self._state_file()
         if state_file is None:
-            self._memory_state = version
+            self._memory_state = state
             return
         # Written only after the index commit, and swapped in whole: the recorded position is
         # never ahead of what the index holds.
         tmp = state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"format": FORMAT, "store": version.store,
-                                   "seq": version.seq}))
+        tmp.write_text(json.dumps({"format": FORMAT, "store": state.version.store,
+                                   "head": state.version.head,
+                                   "cursor": state.cursor.to_json()}))
         os.replace(tmp, state_file)
+
+
+def _indexed(index: tantivy.Index) -> dict[str, str]:
+    """Every indexed chunk id and its digest (a chunk indexed twice gets no digest)."""
+    index.reload()
+    searcher = index.searcher()
+    size = int(searcher.num_docs)
+    found: dict[str, str] = {}
+    if not size:
+        return found
+    for _, address in searcher.search(tantivy.Query.all_query(), limit=size, count=False).hits:
+        document = searcher.doc(address)
+        chunk_id = str(document["chunk_id"][0])
+        digests = document.get_all("digest")
+        found[chunk_id] = "" if chunk_id in found or not digests else str(digests[0])
+    return found
+
+
+def _differences(stored: dict[str, str], indexed: dict[str, str]
+                 ) -> tuple[set[str], set[str], set[str]]:
+    """(missing from the index, extra in it, indexed from other text)."""
+    missing = stored.keys() - indexed.keys()
+    extra = indexed.keys() - stored.keys()
+    stale = {k for k in stored.keys() & indexed.keys() if stored[k] != indexed[k]}
+    return set(missing), set(extra), stale
 
 
 def _release_memory() -> None:
@@ -375,7 +493,7 @@ def _release_memory() -> None:
 
 def _document(chunk: StoredChunk) -> tantivy.Document:
     terms = " ".join(t for t in analyze(index_text(chunk)) if len(t) <= _MAX_TERM)
-    document = tantivy.Document(chunk_id=chunk.id, body=terms)
+    document = tantivy.Document(chunk_id=chunk.id, digest=digest(chunk), body=terms)
     # Filters name a source or an origin (a folder, a feed): the field holds both.
     for name in dict.fromkeys(n for n in (chunk.meta.source, chunk.meta.origin) if n):
         document.add_text("source", name)

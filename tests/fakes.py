@@ -15,8 +15,15 @@ import numpy as np
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
+from ingest.change_log import Cursor
 from ingest.records import Chunk, ChunkMeta, SearchFilter, StoreVersion
-from ingest.store import ChangeLogGapError, StoredArticle, StoredChunk, stored_articles
+from ingest.store import (
+    ChangeBatch,
+    ChangeLogGapError,
+    StoredArticle,
+    StoredChunk,
+    stored_articles,
+)
 
 _WORD = re.compile(r"\w+")
 
@@ -50,8 +57,9 @@ class Killed(BaseException):
 
 
 class MemoryStore:
-    """The store in a dict, with a change log (one list of chunk ids per write).
-    `fail_after_upserts` makes the n-th next upsert die mid-run."""
+    """The store in a dict, with a change log (one list of chunk ids per write, in order: a
+    cursor's `high` is how many entries it has read). `fail_after_upserts` makes the n-th
+    next upsert die mid-run."""
 
     def __init__(self) -> None:
         self.chunks: dict[str, tuple[str, np.ndarray, ChunkMeta]] = {}
@@ -90,18 +98,23 @@ class MemoryStore:
             self.changes.append(ids)
 
     @contextmanager
-    def writing(self) -> Iterator[None]:
+    def writing(self, exclusive: bool = False) -> Iterator[None]:
         yield
 
     # -- reader -------------------------------------------------------------------------------
 
     def version(self) -> StoreVersion:
-        return StoreVersion(self._id, len(self.changes))
+        return StoreVersion(self._id, str(len(self.changes)))
 
-    def changed_ids(self, after: int, upto: int) -> set[str]:
-        if upto > len(self.changes):
+    def start_cursor(self) -> Cursor:
+        return Cursor(low=len(self.changes), high=len(self.changes))
+
+    def changes_since(self, cursor: Cursor) -> ChangeBatch:
+        seen = int(cursor.high)
+        if seen > len(self.changes):
             raise ChangeLogGapError(f"no entries past {len(self.changes)}")
-        return {chunk_id for entry in self.changes[after:upto] for chunk_id in entry}
+        ids = {chunk_id for entry in self.changes[seen:] for chunk_id in entry}
+        return ChangeBatch(ids, Cursor(low=len(self.changes), high=len(self.changes)))
 
     def changed_elsewhere(self, version: StoreVersion) -> bool:
         return False
