@@ -156,6 +156,9 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
             click.echo(f"  duplicate: {dup['id']} (same text as {dup['duplicate_of']})")
         for copy in data["wire_copies"]:
             click.echo(f"  wire copy: {copy['id']} (stored, grouped with {copy['copy_of']})")
+        for old in data["superseded"]:
+            click.echo(safe(f"  superseded: {old['source']} (an older version of {old['id']}; "
+                            f"kept the one in {old['newer']})"))
         for partial in data["partial"]:
             click.echo(safe(f"  partial: {partial['source']}: {partial['reason']}"))
         for failure in data["failed"]:
@@ -181,7 +184,8 @@ def regroup(ctx: click.Context, as_json: bool) -> None:
 
 def _summary_line(data: dict[str, Any]) -> str:
     keys = ["added", "updated", "unchanged", "removed", "duplicates", "failed", "chunks"]
-    keys += [key for key in ("wire_copies", "partial", "not_modified") if data.get(key)]
+    keys += [key for key in ("wire_copies", "superseded", "partial", "not_modified")
+             if data.get(key)]
     return ", ".join(
         f"{key.replace('_', ' ')} {data[key] if isinstance(data[key], int) else len(data[key])}"
         for key in keys

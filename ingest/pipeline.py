@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Protocol
 
 import numpy as np
@@ -75,7 +76,31 @@ class _Pending:
     article: Article
     stored_hash: str
     chunks: list[Chunk]
-    is_update: bool
+    is_update: bool  # the article was stored before this run
+    replaces: bool = False  # another version was written earlier in this run
+
+
+@dataclass(frozen=True, slots=True)
+class _Version:
+    """One version of an article as read (or as stored), with what orders it in time: its
+    own revision dates, then when the file it came from last changed."""
+
+    where: str  # the file (or URL) it was read from
+    key: str  # the version's stored hash (content and how it is embedded)
+    published: datetime | None
+    updated: datetime | None
+    mtime_ns: int | None
+    stored: bool = False  # the stored version (read in an earlier run from `where`)
+
+    @classmethod
+    def of(cls, article: Article, key: str) -> _Version:
+        return cls(article.path or article.origin, key, article.published, article.updated,
+                   _mtime_ns(article.path))
+
+    @property
+    def revised(self) -> float | None:
+        when = self.updated or self.published
+        return when.timestamp() if when is not None else None
 
 
 @dataclass
@@ -92,6 +117,9 @@ class _Run:
     path_of: dict[str, str] = field(default_factory=dict)  # file read for an id in this run
     pending: list[_Pending] = field(default_factory=list)
     pending_chunks: int = 0
+    # The version of each article id this run keeps, and how it was counted.
+    versions: dict[str, _Version] = field(default_factory=dict)
+    counted: dict[str, str] = field(default_factory=dict)  # "unchanged" | "added" | "updated"
     fully_loaded: list[str] = field(default_factory=list)  # URLs whose every item loaded
 
 
@@ -224,9 +252,18 @@ class Ingestor:
             return False
         if article.path:
             run.path_of.setdefault(article.id, article.path)
-        if article.id in run.seen:
+        stored_hash = sha256(article.content_hash, self._fingerprint)
+        kept = run.versions.get(article.id) or _stored_elsewhere(run, article)
+        if kept is not None and kept.key != stored_hash:
+            verdict = _another_version(run, article, _Version.of(article, stored_hash), kept)
+            if verdict is not None:
+                return verdict  # the kept version stays
+        elif kept is not None and not kept.stored:
             return True  # the same article twice in one run (e.g. a file and a feed entry)
+        if article.id in run.seen and (kept is None or not kept.stored):
+            return True  # a duplicate's original, or a file that failed (see _ingest_item)
         run.seen.add(article.id)
+        run.versions[article.id] = _Version.of(article, stored_hash)
         original = run.by_text.get(article.text_hash)
         if original is not None and original != article.id:
             run.summary.duplicates.append({"id": article.id, "duplicate_of": original})
@@ -234,15 +271,16 @@ class Ingestor:
             run.seen.add(original)
             return True
         run.by_text[article.text_hash] = article.id
-        stored_hash = sha256(article.content_hash, self._fingerprint)
         existing = run.stored.get(article.id)
         if existing is not None and existing.is_complete(stored_hash):
             run.summary.unchanged += 1
+            run.counted[article.id] = "unchanged"
             return True
         chunks = chunk_article(
             article, self._embedder.count_tokens, self._max_tokens, self._overlap
         )
-        run.pending.append(_Pending(article, stored_hash, chunks, existing is not None))
+        run.pending.append(_Pending(article, stored_hash, chunks, existing is not None,
+                                    replaces=article.id in run.counted))
         run.pending_chunks += len(chunks)
         if run.pending_chunks >= self._settings.write_batch_chunks:
             self._flush(run)
@@ -264,11 +302,13 @@ class Ingestor:
                 {"id": article_id, "copy_of": group} for article_id, group in copies.items())
         self._store.upsert(chunks, vectors, metas)
         for pending in run.pending:
-            if pending.is_update:
+            if pending.is_update or pending.replaces:
                 self._store.delete_stale(pending.article.id, pending.stored_hash)
+            if pending.is_update:
                 run.summary.updated += 1
             else:
                 run.summary.added += 1
+            run.counted[pending.article.id] = "updated" if pending.is_update else "added"
         run.summary.chunks += len(chunks)
         log.info("wrote %d chunks of %d articles", len(chunks), len(run.pending))
         run.pending.clear()
@@ -397,10 +437,78 @@ class Ingestor:
         run.summary.removed = len(gone)
 
 
+def _another_version(run: _Run, article: Article, version: _Version,
+                     kept: _Version) -> bool | None:
+    """`article` (read as `version`) has the id of a version this run keeps (or of the
+    stored version, read from another file that is still there) and is another version of
+    it. The newer one is the article: by its own `updated` date, else the later-changed file
+    (a daily export correcting yesterday's). Returns None when `article` replaces the kept
+    version (store it), True when it is older (kept; reported as superseded), False when
+    neither is newer: two versions under one id in one run, reported with both places, the
+    second not stored."""
+    newer = _newer(kept, version)
+    if newer is None and not kept.stored:
+        run.summary.failed.append(Failure(version.where, (
+            f"another version of {article.id!r} was read from {kept.where} in this run, "
+            "and neither is the newer (no later `updated` date, not a later file), so "
+            "this one was not stored: remove the wrong copy, or date the correction")))
+        return False
+    if newer is kept:
+        run.summary.superseded.append({"id": article.id, "source": version.where,
+                                       "newer": kept.where})
+        run.seen.add(article.id)
+        run.versions.setdefault(article.id, kept)
+        return True
+    if not kept.stored:  # a version read earlier in this run gives way
+        run.summary.superseded.append({"id": article.id, "source": kept.where,
+                                       "newer": version.where})
+        queued = [p for p in run.pending if p.article.id == article.id]
+        run.pending = [p for p in run.pending if p.article.id != article.id]
+        run.pending_chunks -= sum(len(p.chunks) for p in queued)
+        counted = run.counted.get(article.id)
+        if counted is not None:
+            setattr(run.summary, counted, getattr(run.summary, counted) - 1)
+    run.seen.discard(article.id)
+    return None
+
+
+def _stored_elsewhere(run: _Run, article: Article) -> _Version | None:
+    """The stored version of a URL-identified article when it was read from another file
+    that is still there (a file edited in place is simply its next version)."""
+    stored = run.stored.get(article.id)
+    if (stored is None or not article.url or not stored.path or stored.path == article.path
+            or not os.path.exists(stored.path)):
+        return None
+    key = next(iter(stored.chunks_by_hash)) if len(stored.chunks_by_hash) == 1 else ""
+    return _Version(stored.path, key, stored.published, stored.updated,
+                    _mtime_ns(stored.path), stored=True)
+
+
+def _newer(a: _Version, b: _Version) -> _Version | None:
+    """The newer of two versions of one article, or None when nothing tells: a version whose
+    `updated` date is after the other's last date wins; else the file changed later."""
+    for this, other in ((a, b), (b, a)):
+        mark = this.updated.timestamp() if this.updated is not None else None
+        if mark is not None and (other.revised is None or mark > other.revised):
+            return this
+    if a.mtime_ns is not None and b.mtime_ns is not None and a.mtime_ns != b.mtime_ns \
+            and a.where != b.where:
+        return a if a.mtime_ns > b.mtime_ns else b
+    return None
+
+
+def _mtime_ns(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns if path else None
+    except OSError:
+        return None
+
+
 def _other_file_with_id(run: _Run, article: Article) -> str | None:
     """Another file, still there, whose article has this file article's id: ids are paths
-    relative to the folder ingested, so two folders can hold the same names."""
-    if not article.path:
+    relative to the folder ingested, so two folders can hold the same names. (An id that is
+    the article's URL names one article wherever it is read: see _another_version.)"""
+    if not article.path or article.url:
         return None
     other = run.path_of.get(article.id)
     if other is None:

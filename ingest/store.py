@@ -60,6 +60,8 @@ class StoredArticle:
     text_hash: str = ""
     chunks_by_hash: Counter[str] = field(default_factory=Counter)
     expected_by_hash: dict[str, int] = field(default_factory=dict)
+    published: datetime | None = None
+    updated: datetime | None = None
 
     def is_complete(self, content_hash: str) -> bool:
         """All chunks of exactly this version are present and nothing else is."""
@@ -79,6 +81,8 @@ def stored_articles(metas: Iterable[ChunkMeta]) -> dict[str, StoredArticle]:
         entry.origin = meta.origin or entry.origin
         entry.path = meta.path or entry.path
         entry.text_hash = meta.text_hash or entry.text_hash
+        entry.published = meta.published or entry.published
+        entry.updated = meta.updated or entry.updated
     return stored
 
 
