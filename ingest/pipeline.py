@@ -66,9 +66,10 @@ class ChunkWriter(Protocol):
 
 class DerivedIndex(Protocol):
     """An index kept in step with the store (the keyword index): ingest brings it up to date
-    after each batch it writes, so the first question after an ingest finds it current."""
+    after each batch it writes, so the first question after an ingest finds it current, and
+    asks it to compact (make its statistics exact again) once, at the end of the run."""
 
-    def catch_up(self) -> object: ...
+    def catch_up(self, compact: bool = True) -> object: ...
 
 
 @dataclass
@@ -198,6 +199,7 @@ class Ingestor:
             productive = self._report_empty_sources(run, list(dict.fromkeys(sources)))
             if prune:
                 self._prune(run, productive, force)
+            self._update_derived(compact=True)
             for url in run.fully_loaded:
                 # Only now, with the articles stored, may the next run skip an unchanged URL.
                 self._fetcher.commit(url)
@@ -313,7 +315,7 @@ class Ingestor:
         log.info("wrote %d chunks of %d articles", len(chunks), len(run.pending))
         run.pending.clear()
         run.pending_chunks = 0
-        self._update_derived()
+        self._update_derived(compact=False)
 
     def _wire_copies(self, pending: Sequence[_Pending], chunks: Sequence[Chunk],
                      vectors: np.ndarray) -> dict[str, str]:
@@ -389,10 +391,10 @@ class Ingestor:
             log.info("regrouped wire copies: %d articles changed group", len(changes))
             return len(changes)
 
-    def _update_derived(self) -> None:
+    def _update_derived(self, compact: bool = True) -> None:
         for index in self._derived:
             try:
-                index.catch_up()
+                index.catch_up(compact=compact)
             except Exception:  # derived data: its next reader catches up from the change log
                 log.warning("could not update %s; it catches up when next read",
                             type(index).__name__, exc_info=True)
@@ -433,7 +435,6 @@ class Ingestor:
         gone = list(dict.fromkeys(gone))
         if gone:
             self._store.delete_articles(gone)
-            self._update_derived()
         run.summary.removed = len(gone)
 
 

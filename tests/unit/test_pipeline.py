@@ -144,7 +144,7 @@ def test_a_derived_index_that_fails_does_not_fail_the_ingest(
     class Broken:
         calls = 0
 
-        def catch_up(self) -> object:
+        def catch_up(self, compact: bool = True) -> object:
             self.calls += 1
             raise OSError("disk full")
 
