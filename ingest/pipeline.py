@@ -23,7 +23,7 @@ import numpy as np
 from config.settings import ChunkingSettings, IngestSettings
 from ingest.chunking import chunk_article
 from ingest.embedding import Embedder
-from ingest.errors import StoreError
+from ingest.errors import DiskFullError, StoreError
 from ingest.ids import sha256
 from ingest.loaders import (
     Fetcher,
@@ -204,15 +204,36 @@ class Ingestor:
                 # Only now, with the articles stored, may the next run skip an unchanged URL.
                 self._fetcher.commit(url)
         except StoreError as exc:
-            # The store went away mid-run. Say which articles were not stored; everything
-            # written so far is consistent, and a re-run completes the rest.
+            # The store went away (or the disk filled) mid-run: everything written so far is
+            # consistent, and a re-run completes the rest. Said once, in full; then exactly
+            # which of the articles being written made it.
             log.error("store failed during ingest: %s", exc)
-            run.summary.failed.extend(Failure(p.article.id, f"not stored: {exc}")
-                                      for p in run.pending)
-            if done < len(items):
-                run.summary.failed.append(Failure(
-                    "(ingest)", f"stopped; {len(items) - done} sources not processed: {exc}"))
+            left = f"; {len(items) - done} sources not read" if done < len(items) else ""
+            run.summary.failed.append(Failure("(ingest)", f"stopped: {exc}{left}"))
+            self._settle(run, "disk full" if isinstance(exc, DiskFullError) else
+                         "the store failed")
         return run.summary
+
+    def _settle(self, run: _Run, why: str) -> None:
+        """After a failed write, count the queued articles the store holds completely after
+        all (a batch is several writes) and report the others as not stored."""
+        try:
+            now = self._store.articles()
+        except StoreError:
+            now = {}
+            why += "; could not check the store afterwards"
+        for pending in run.pending:
+            held = now.get(pending.article.id)
+            if held is not None and held.is_complete(pending.stored_hash):
+                if pending.is_update:
+                    run.summary.updated += 1
+                else:
+                    run.summary.added += 1
+                run.summary.chunks += len(pending.chunks)
+            else:
+                run.summary.failed.append(Failure(
+                    pending.article.id, f"not stored, or only in part ({why}; run again)"))
+        run.pending.clear()
 
     def _ingest_item(self, run: _Run, item: SourceItem) -> None:
         produced = failed = False
@@ -306,6 +327,7 @@ class Ingestor:
         for pending in run.pending:
             if pending.is_update or pending.replaces:
                 self._store.delete_stale(pending.article.id, pending.stored_hash)
+        for pending in run.pending:  # counted once all are written (else see _settle)
             if pending.is_update:
                 run.summary.updated += 1
             else:

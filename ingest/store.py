@@ -35,7 +35,14 @@ from typing import Any
 import numpy as np
 from filelock import FileLock, Timeout
 
-from ingest.errors import ConfigError, NewsdeskError, StoreBusyError, StoreError
+from ingest.errors import (
+    ConfigError,
+    DiskFullError,
+    NewsdeskError,
+    StoreBusyError,
+    StoreError,
+    is_disk_full,
+)
 from ingest.ids import chunk_id
 from ingest.records import Chunk, ChunkMeta, SearchFilter, StoreVersion
 
@@ -177,6 +184,9 @@ class ChromaStore:
         except NewsdeskError:
             raise
         except Exception as exc:
+            if is_disk_full(exc):
+                raise DiskFullError(f"disk full: cannot {action} in the store at "
+                                    f"{self.location} ({type(exc).__name__}: {exc})") from exc
             raise StoreError(f"cannot {action}: the store at {self.location} failed "
                              f"({type(exc).__name__}: {exc})") from exc
 
