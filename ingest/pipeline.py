@@ -64,6 +64,14 @@ class ChunkWriter(Protocol):
     def set_copy_of(self, groups: dict[str, str | None]) -> None: ...
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped an ingest; `summary` says what was stored before it."""
+
+    def __init__(self, summary: IngestSummary) -> None:
+        super().__init__("interrupted")
+        self.summary = summary
+
+
 class DerivedIndex(Protocol):
     """An index kept in step with the store (the keyword index): ingest brings it up to date
     after each batch it writes, so the first question after an ingest finds it current, and
@@ -118,6 +126,7 @@ class _Run:
     path_of: dict[str, str] = field(default_factory=dict)  # file read for an id in this run
     pending: list[_Pending] = field(default_factory=list)
     pending_chunks: int = 0
+    read: int = 0  # articles (and failed items) read from the sources so far
     # The version of each article id this run keeps, and how it was counted.
     versions: dict[str, _Version] = field(default_factory=dict)
     counted: dict[str, str] = field(default_factory=dict)  # "unchanged" | "added" | "updated"
@@ -142,6 +151,7 @@ class Ingestor:
         self._configured_max_tokens = chunking.max_tokens
         self._overlap = chunking.overlap_tokens
         self._settings = settings
+        self._on_article: Callable[[int], None] | None = None
         # Part of every stored version hash: changing the model or chunking re-embeds.
         self._fingerprint = sha256(
             embedder.name, str(chunking.max_tokens), str(chunking.overlap_tokens),
@@ -162,11 +172,17 @@ class Ingestor:
         force: bool = False,
         on_total: Callable[[int], None] | None = None,
         on_advance: Callable[[], None] | None = None,
+        on_article: Callable[[int], None] | None = None,
     ) -> IngestSummary:
         """Ingest `sources`; with `prune`, also remove stored articles that came from these
         sources and are gone from them. Other sources' articles are never touched, a source
         that yields nothing prunes nothing, and a prune that would remove more than
-        `max_prune_share` of a source's articles is refused unless `force`."""
+        `max_prune_share` of a source's articles is refused unless `force`.
+
+        `on_total` gets the number of sources, `on_advance` is called after each, and
+        `on_article` with the number of articles read so far (progress inside a large file).
+        Ctrl-C raises Interrupted, carrying the summary of what was stored until then."""
+        self._on_article = on_article
         with self._store.writing():
             return self._ingest(sources, prune, force, on_total, on_advance)
 
@@ -203,6 +219,11 @@ class Ingestor:
             for url in run.fully_loaded:
                 # Only now, with the articles stored, may the next run skip an unchanged URL.
                 self._fetcher.commit(url)
+        except KeyboardInterrupt:
+            left = f"; {len(items) - done} sources not read" if done < len(items) else ""
+            run.summary.failed.append(Failure("(ingest)", f"interrupted (Ctrl-C){left}"))
+            self._settle(run, "interrupted")
+            raise Interrupted(run.summary) from None
         except StoreError as exc:
             # The store went away (or the disk filled) mid-run: everything written so far is
             # consistent, and a re-run completes the rest. Said once, in full; then exactly
@@ -238,6 +259,9 @@ class Ingestor:
     def _ingest_item(self, run: _Run, item: SourceItem) -> None:
         produced = failed = False
         for result in load(item, self._fetcher, self._settings):
+            run.read += 1
+            if self._on_article is not None:
+                self._on_article(run.read)
             if isinstance(result, NotModified):
                 run.summary.not_modified.append(result.source)
                 run.protected_origins.add(item.origin)  # its articles are as stored

@@ -12,7 +12,7 @@ import pytest
 
 from bot.factory import hybrid_config
 from config.settings import ChunkingSettings, IngestSettings, RetrievalSettings
-from ingest.pipeline import Ingestor
+from ingest.pipeline import Ingestor, Interrupted
 from retrieval.answerers import ExtractiveAnswerer
 from retrieval.engine import AnswerEngine
 from retrieval.keyword_index import KeywordIndex
@@ -257,3 +257,45 @@ def test_an_older_export_read_again_alone_does_not_undo_a_correction(tmp_path: P
     assert (stale.updated, stale.failed) == (0, [])
     assert stale.superseded == [{"id": WALL, "source": str(day1), "newer": str(day2)}]
     assert "September" in wall_text(store)
+
+
+# -- large files: progress inside a file, Ctrl-C ----------------------------------------------
+
+
+def test_progress_counts_articles_inside_one_large_file(tmp_path: Path) -> None:
+    big = tmp_path / "wire.jsonl"
+    big.write_text("\n".join(json.dumps({"title": f"Story {i}", "body": story(f"topic{i}", 2)})
+                             for i in range(30)) + "\n{broken\n", encoding="utf-8")
+    sources: list[int] = []
+    read: list[int] = []
+    summary = ingestor(MemoryStore()).ingest([str(big)], on_total=sources.append,
+                                             on_article=read.append)
+    assert sources == [1] and summary.added == 30
+    assert read == list(range(1, 32))  # every record, the broken line too
+
+
+class StopsAfter(HashingEmbedder):
+    """Ctrl-C during the n-th embedding call."""
+
+    def __init__(self, calls: int) -> None:
+        super().__init__()
+        self.calls = calls
+
+    def embed(self, texts: Any) -> Any:
+        self.calls -= 1
+        if self.calls < 0:
+            raise KeyboardInterrupt
+        return super().embed(texts)
+
+
+def test_ctrl_c_still_reports_what_was_stored(corpus: Path) -> None:
+    store = MemoryStore()
+    with pytest.raises(Interrupted) as stopped:
+        ingestor(store, StopsAfter(2), write_batch_chunks=5).ingest([str(corpus)])
+    summary = stopped.value.summary
+    assert 0 < summary.added == len(store.articles()) < len(TOPICS)
+    assert any(f.source == "(ingest)" and f.reason.startswith("interrupted (Ctrl-C)")
+               for f in summary.failed)
+    assert all("interrupted" in f.reason for f in summary.failed)
+    resumed = ingestor(store).ingest([str(corpus)])
+    assert resumed.failed == [] and resumed.unchanged == summary.added
