@@ -3,6 +3,7 @@ buttons, and a plain-text fallback, always within Slack's limits."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,8 +20,35 @@ Block = dict[str, Any]
 
 
 def escape(text: str) -> str:
-    """Slack mrkdwn control characters; everything else (including `[n]`) is kept."""
+    """Slack mrkdwn control characters; everything else (including `[n]`) is kept. Every
+    text Slack renders or notifies with goes through this, so that article text can never
+    mention a user or channel (`<!channel>`, `<@U…>`) or forge a link."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# Slack's markup in message text: <@U…|name>, <#C…|name>, <!here>, <!subteam^S…|@team>,
+# <!date^…|fallback>, <https://…|label>, <mailto:…|label>.
+_MARKUP = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+
+
+def _markup_text(match: re.Match[str]) -> str:
+    target, label = match.group(1), match.group(2)
+    if target.startswith("@"):  # a user: their name when Slack gave it, else nothing
+        return f"@{label.lstrip('@')}" if label else ""
+    if target.startswith("#"):  # a channel
+        return f"#{label.lstrip('#')}" if label else ""
+    if target.startswith("!"):  # a broadcast (<!channel>) is no part of a question
+        return label or ""
+    return label or target.removeprefix("mailto:")  # a link: what the user saw
+
+
+def plain_text(text: str) -> str:
+    """The text a person typed, from message text as Slack delivers it: markup replaced by
+    what it showed (a link by its label, a user or channel by its name, mentions of no
+    name and broadcasts removed), then `&lt; &gt; &amp;` unescaped. The inverse of `escape`
+    for text without markup."""
+    text = _MARKUP.sub(_markup_text, text or "")
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _split(text: str, limit: int = SECTION_LIMIT) -> list[str]:
@@ -100,11 +128,20 @@ def answer_blocks(answer: Answer, *, feedback: bool = True) -> tuple[list[Block]
 
 
 def fallback_text(answer: Answer) -> str:
+    """The message's top-level `text` (notifications, and clients without blocks): Slack
+    parses it as mrkdwn too, so it is escaped like the blocks. Cut at a character, never
+    inside an escape (`&amp;`)."""
     lines = [answer.answer]
     lines += [f"[{c.n}] {c.passage.title} {c.passage.url or ''}".rstrip()
               for c in answer.citations[:MAX_SOURCES]]
-    text = "\n".join(lines)
-    return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+    text = escape("\n".join(lines))
+    if len(text) <= TEXT_LIMIT:
+        return text
+    cut = TEXT_LIMIT - 1
+    entity = text.rfind("&", max(0, cut - 4), cut)
+    if entity >= 0 and ";" not in text[entity:cut]:
+        cut = entity  # not inside "&amp;"
+    return text[:cut] + "…"
 
 
 def feedback_actions() -> Block:

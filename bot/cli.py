@@ -140,10 +140,18 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
             run_schedule(scheduled, lambda due: ingestor.ingest(due, prune=prune, force=force),
                          threading.Event(), report)
         return
-    with _Progress("Ingesting") as (on_total, on_advance):
-        summary = ingestor.ingest([s.location for s in scheduled], prune=prune, force=force,
-                                  on_total=on_total, on_advance=on_advance)
-    if summary.chunks:
+    from ingest.pipeline import Interrupted
+
+    interrupted = False
+    with _Progress("Ingesting") as progress:
+        on_total, on_advance = progress
+        try:
+            summary = ingestor.ingest([s.location for s in scheduled], prune=prune,
+                                      force=force, on_total=on_total, on_advance=on_advance,
+                                      on_article=progress.articles)
+        except Interrupted as stop:  # Ctrl-C: still say what was stored
+            summary, interrupted = stop.summary, True
+    if summary.chunks and not interrupted:
         # The model is loaded now: make the query-time export (if missing) while it is
         # cheap, so that the first question does not pay for it.
         _ = components.query_embedder
@@ -156,11 +164,14 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
             click.echo(f"  duplicate: {dup['id']} (same text as {dup['duplicate_of']})")
         for copy in data["wire_copies"]:
             click.echo(f"  wire copy: {copy['id']} (stored, grouped with {copy['copy_of']})")
+        for old in data["superseded"]:
+            click.echo(safe(f"  superseded: {old['source']} (an older version of {old['id']}; "
+                            f"kept the one in {old['newer']})"))
         for partial in data["partial"]:
             click.echo(safe(f"  partial: {partial['source']}: {partial['reason']}"))
         for failure in data["failed"]:
             click.echo(safe(f"  failed: {failure['source']}: {failure['reason']}"))
-    ctx.exit(1 if summary.failed else 0)
+    ctx.exit(130 if interrupted else 1 if summary.failed else 0)
 
 
 @cli.command()
@@ -181,7 +192,8 @@ def regroup(ctx: click.Context, as_json: bool) -> None:
 
 def _summary_line(data: dict[str, Any]) -> str:
     keys = ["added", "updated", "unchanged", "removed", "duplicates", "failed", "chunks"]
-    keys += [key for key in ("wire_copies", "partial", "not_modified") if data.get(key)]
+    keys += [key for key in ("wire_copies", "superseded", "partial", "not_modified")
+             if data.get(key)]
     return ", ".join(
         f"{key.replace('_', ' ')} {data[key] if isinstance(data[key], int) else len(data[key])}"
         for key in keys
@@ -787,8 +799,21 @@ class _Progress:
     def __init__(self, label: str) -> None:
         self._label = label
         self._bar: Any = None
+        self._task: Any = None
 
-    def __enter__(self) -> tuple[Callable[[int], None], Callable[[], None]]:
+    def articles(self, read: int) -> None:
+        """Articles read so far: progress inside one large file (a JSONL export)."""
+        if self._bar is not None:
+            self._bar.update(self._task, description=f"{self._label} ({read:,} articles read)")
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __iter__(self) -> Iterator[Callable[..., None]]:
+        """(on_total, on_advance), as `with _Progress(...) as (on_total, on_advance)`."""
+        return iter(self._callbacks())
+
+    def _callbacks(self) -> tuple[Callable[[int], None], Callable[[], None]]:
         if not sys.stderr.isatty():
             return (lambda total: None), (lambda: None)
         from rich.console import Console
@@ -799,7 +824,7 @@ class _Progress:
             TimeRemainingColumn(), console=Console(stderr=True), transient=True,
         )
         self._bar.start()
-        task = self._bar.add_task(self._label, total=None)
+        task = self._task = self._bar.add_task(self._label, total=None)
         return (
             lambda total: self._bar.update(task, total=total),
             lambda: self._bar.advance(task),

@@ -33,6 +33,8 @@ from bot.blocks import (
     FEEDBACK_UP,
     answer_blocks,
     apology_blocks,
+    escape,
+    plain_text,
     with_feedback_recorded,
     working_blocks,
 )
@@ -45,7 +47,7 @@ from retrieval.records import Answer, Turn
 
 log = logging.getLogger(__name__)
 
-_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+_MENTION = re.compile(r"<@[A-Z0-9]+>")  # a mention without a name (the bot's, in practice)
 _WORKING_REACTION = "eyes"
 
 
@@ -139,8 +141,14 @@ class _RateLimiter:
             return True
 
 
-def question_text(text: str) -> str:
-    return " ".join(_MENTION.sub(" ", text or "").split())
+def question_text(text: str, bot_user_id: str | None = None) -> str:
+    """The question in a message as Slack delivers it (escaped, with markup): the bot's
+    mention and mentions without a name dropped, other users, channels and links as they
+    showed, `&amp; &lt; &gt;` unescaped, whitespace collapsed. What is answered, echoed in
+    the placeholder and stored (feedback, thread history)."""
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^<>]*)?>", " ", text or "")
+    return " ".join(plain_text(_MENTION.sub(" ", text or "")).split())
 
 
 class NewsdeskSlackBot:
@@ -201,6 +209,9 @@ class NewsdeskSlackBot:
             return BoltResponse(status=200, body="")
         return next()
 
+    def _question(self, text: str) -> str:
+        return question_text(text, self.bot_user_id)
+
     def _allowed_channel(self, channel: str) -> bool:
         return (not self._options.channels or channel in self._options.channels
                 or channel in self._desks)
@@ -223,7 +234,7 @@ class NewsdeskSlackBot:
         history = self._history(channel, thread_ts, event["ts"]) if event.get("thread_ts") \
             else []
         self._answers.submit(self._answer_in_thread, channel, thread_ts, event["ts"],
-                             question_text(event["text"]), history, event.get("user", ""))
+                             self._question(event["text"]), history, event.get("user", ""))
 
     def _on_message(self, event: dict[str, Any]) -> None:
         if event.get("subtype") or event.get("bot_id") or event.get("user") == self.bot_user_id:
@@ -243,12 +254,12 @@ class NewsdeskSlackBot:
             history = self._pairs(replies, exclude_ts=event["ts"])
         elif is_dm:
             history = []
-        elif self._answers_questions(channel) and question_text(text).endswith("?"):
+        elif self._answers_questions(channel) and self._question(text).endswith("?"):
             history = []  # a desk that answers every question asked in its channel
         else:
             return
         self._answers.submit(self._answer_in_thread, channel, thread_ts or event["ts"],
-                             event["ts"], question_text(text), history, event.get("user", ""))
+                             event["ts"], self._question(text), history, event.get("user", ""))
 
     def _on_command(self, ack: Callable[..., None], command: dict[str, Any],
                     respond: Callable[..., Any]) -> None:
@@ -260,7 +271,7 @@ class NewsdeskSlackBot:
         if not self._allowed_channel(command.get("channel_id", "")):
             ack(text="Newsdesk is not enabled in this channel.")
             return
-        ack(text=f":mag: Looking through the articles for: _{question}_")
+        ack(text=f":mag: Looking through the articles for: _{escape(question)}_")
         if not self._limiter.allow(command.get("user_id", "")):
             respond(text=self._rate_limited_text(), response_type="ephemeral")
             return
@@ -290,7 +301,8 @@ class NewsdeskSlackBot:
         message = body.get("message") or {}
         channel = (body.get("channel") or {}).get("id") or body["container"].get("channel_id")
         message_ts = message.get("ts") or body["container"].get("message_ts")
-        self._feedback.record_vote(channel, message_ts, user, vote, message.get("text", ""))
+        self._feedback.record_vote(channel, message_ts, user, vote,
+                                   plain_text(message.get("text", "")))
         blocks = with_feedback_recorded(message.get("blocks", []), vote, user)
         try:
             self.client.chat_update(channel=channel, ts=message_ts, blocks=blocks,
@@ -330,7 +342,7 @@ class NewsdeskSlackBot:
     def _apology(self, exc: Exception) -> tuple[list[dict[str, Any]], str]:
         blocks, text = apology_blocks()
         if isinstance(exc, NewsdeskError):  # our own messages are safe to show
-            text = f"Sorry, I couldn't answer that: {exc}"
+            text = f"Sorry, I couldn't answer that: {escape(str(exc))}"
             blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
         return blocks, text
 
@@ -379,10 +391,12 @@ class NewsdeskSlackBot:
                 continue
             if self._is_ours(message):
                 if pending:
-                    turns.append((pending, (message.get("text") or "").split("\n")[0]))
+                    # Our own answer, as Slack stores the (escaped) text we sent.
+                    said = plain_text(message.get("text") or "")
+                    turns.append((pending, said.split("\n")[0]))
                     pending = None
             elif not message.get("bot_id"):
-                pending = question_text(message.get("text", "")) or pending
+                pending = self._question(message.get("text", "")) or pending
         return turns[-self._options.history_turns:]
 
     # -- HTTP mode (bot.http_app serves /slack/events) -------------------------------------------

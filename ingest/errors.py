@@ -1,5 +1,12 @@
 """Newsdesk's one exception hierarchy. The CLI maps these to a one-line message and an exit code."""
 
+import errno
+
+# How a full disk reads when a library has turned the OSError into its own error: SQLite
+# ("database or disk is full"), Chroma's Rust side, the C library's own wording.
+_FULL_DISK_WORDS = ("no space left on device", "database or disk is full", "disk full",
+                    "errno 28", "os error 28", "disk quota exceeded")
+
 
 class NewsdeskError(Exception):
     """Base class for every error Newsdesk reports to a user."""
@@ -28,3 +35,22 @@ class StoreError(NewsdeskError):
 
 class StoreBusyError(StoreError):
     """Another process holds the embedded store's write lock."""
+
+
+class DiskFullError(StoreError):
+    """A write failed because the disk (or quota) is full."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether `exc`, or an exception it was raised from, is a full disk (ENOSPC, EDQUOT or a
+    library's wording of it)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if any(word in str(current).lower() for word in _FULL_DISK_WORDS):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -158,7 +158,9 @@ def _load_file(item: SourceItem, fetcher: Fetcher, limits: IngestSettings) -> It
         size = path.stat().st_size
         if size > limits.max_file_bytes:
             raise SourceError(
-                str(path), f"file too large ({size} bytes; limit {limits.max_file_bytes})"
+                str(path), f"file too large ({size:,} bytes; the limit is "
+                f"{limits.max_file_bytes:,}: raise [ingest] max_file_bytes in your settings "
+                "file, or set NEWSDESK_INGEST__MAX_FILE_BYTES)"
             )
         data = path.read_bytes()
     except OSError as exc:

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -25,10 +25,14 @@ import numpy as np
 
 from config.settings import EmbeddingSettings
 from ingest.embedding import PACKAGED_MODEL_NAMES, load_sentence_transformer
+from ingest.errors import is_disk_full
 
 log = logging.getLogger(__name__)
 
 EXPORT_FORMAT = 1
+# Exports that failed in this process: tried at most once a run (a full disk would otherwise
+# be filled again by every retry).
+_FAILED: set[Path] = set()
 
 
 def model_fingerprint(model: str) -> str:
@@ -84,26 +88,38 @@ class OnnxExport:
                 features = self.model({"input_ids": input_ids, "attention_mask": attention_mask})
                 return torch.nn.functional.normalize(features["sentence_embedding"], dim=-1)
 
+        def write(tmp: Path) -> dict[str, Any]:
+            example = torch.ones((1, 8), dtype=torch.long)
+            with warnings.catch_warnings():  # tracer notes about shapes fixed at trace time
+                warnings.simplefilter("ignore")
+                torch.onnx.export(
+                    Embed().eval(), (example, example), str(tmp / "model.onnx"),
+                    input_names=["input_ids", "attention_mask"], output_names=["embedding"],
+                    dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
+                                  "attention_mask": {0: "batch", 1: "tokens"},
+                                  "embedding": {0: "batch"}},
+                    opset_version=17, dynamo=False,
+                )
+            model.tokenizer.save_pretrained(str(tmp))
+            return {"max_tokens": int(model.max_seq_length),
+                    "dimension": int(model.get_embedding_dimension())}
+
+        return self.write_whole(write)
+
+    def write_whole(self, write: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+        """Run `write` into a temporary folder and swap it in whole: a failed or interrupted
+        export (a full disk) leaves no file behind, half-written or not."""
         tmp = self.directory.with_name(self.directory.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        example = torch.ones((1, 8), dtype=torch.long)
-        with warnings.catch_warnings():  # tracer notes about shapes fixed at trace time
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                Embed().eval(), (example, example), str(tmp / "model.onnx"),
-                input_names=["input_ids", "attention_mask"], output_names=["embedding"],
-                dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
-                              "attention_mask": {0: "batch", 1: "tokens"},
-                              "embedding": {0: "batch"}},
-                opset_version=17, dynamo=False,
-            )
-        model.tokenizer.save_pretrained(str(tmp))
-        meta = {**self._expected(), "max_tokens": int(model.max_seq_length),
-                "dimension": int(model.get_embedding_dimension())}
-        (tmp / "newsdesk.json").write_text(json.dumps(meta))
-        shutil.rmtree(self.directory, ignore_errors=True)
-        tmp.rename(self.directory)
+        shutil.rmtree(tmp, ignore_errors=True)  # what a killed export left
+        try:
+            tmp.mkdir(parents=True)
+            meta = {**self._expected(), **write(tmp)}
+            (tmp / "newsdesk.json").write_text(json.dumps(meta))
+            shutil.rmtree(self.directory, ignore_errors=True)
+            tmp.rename(self.directory)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         return meta
 
 
@@ -185,6 +201,8 @@ def onnx_query_embedder(settings: EmbeddingSettings, cache_dir: Path) -> OnnxEmb
 
     export = OnnxExport(cache_dir, settings.model)
     meta = export.ready()
+    if meta is None and export.directory in _FAILED:
+        return None  # said once already
     if meta is None:
         cache_dir.mkdir(parents=True, exist_ok=True)
         with FileLock(str(export.directory.with_name(export.directory.name + ".lock"))):
@@ -195,9 +213,14 @@ def onnx_query_embedder(settings: EmbeddingSettings, cache_dir: Path) -> OnnxEmb
                                       capture_output=True, text=True, check=False)
                 meta = export.ready()
                 if done.returncode != 0 or meta is None:
+                    _FAILED.add(export.directory)
                     lines = done.stderr.strip().splitlines() or ["no output"]
-                    log.warning("cannot export %s to ONNX (%s); queries use torch",
-                                settings.model, lines[-1])
+                    if is_disk_full(RuntimeError(lines[-1])):
+                        log.warning("disk full: cannot export %s to ONNX under %s (%s); "
+                                    "queries use torch", settings.model, cache_dir, lines[-1])
+                    else:
+                        log.warning("cannot export %s to ONNX (%s); queries use torch",
+                                    settings.model, lines[-1])
                     return None
     return OnnxEmbedder(export, meta, settings.threads)
 

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Protocol
 
 import numpy as np
@@ -22,7 +23,7 @@ import numpy as np
 from config.settings import ChunkingSettings, IngestSettings
 from ingest.chunking import chunk_article
 from ingest.embedding import Embedder
-from ingest.errors import StoreError
+from ingest.errors import DiskFullError, StoreError
 from ingest.ids import sha256
 from ingest.loaders import (
     Fetcher,
@@ -62,11 +63,20 @@ class ChunkWriter(Protocol):
     def set_copy_of(self, groups: dict[str, str | None]) -> None: ...
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped an ingest; `summary` says what was stored before it."""
+
+    def __init__(self, summary: IngestSummary) -> None:
+        super().__init__("interrupted")
+        self.summary = summary
+
+
 class DerivedIndex(Protocol):
     """An index kept in step with the store (the keyword index): ingest brings it up to date
-    after each batch it writes, so the first question after an ingest finds it current."""
+    after each batch it writes, so the first question after an ingest finds it current, and
+    asks it to compact (make its statistics exact again) once, at the end of the run."""
 
-    def catch_up(self) -> object: ...
+    def catch_up(self, compact: bool = True) -> object: ...
 
 
 @dataclass
@@ -74,7 +84,31 @@ class _Pending:
     article: Article
     stored_hash: str
     chunks: list[Chunk]
-    is_update: bool
+    is_update: bool  # the article was stored before this run
+    replaces: bool = False  # another version was written earlier in this run
+
+
+@dataclass(frozen=True, slots=True)
+class _Version:
+    """One version of an article as read (or as stored), with what orders it in time: its
+    own revision dates, then when the file it came from last changed."""
+
+    where: str  # the file (or URL) it was read from
+    key: str  # the version's stored hash (content and how it is embedded)
+    published: datetime | None
+    updated: datetime | None
+    mtime_ns: int | None
+    stored: bool = False  # the stored version (read in an earlier run from `where`)
+
+    @classmethod
+    def of(cls, article: Article, key: str) -> _Version:
+        return cls(article.path or article.origin, key, article.published, article.updated,
+                   _mtime_ns(article.path))
+
+    @property
+    def revised(self) -> float | None:
+        when = self.updated or self.published
+        return when.timestamp() if when is not None else None
 
 
 @dataclass
@@ -89,9 +123,12 @@ class _Run:
     protected_paths: set[str] = field(default_factory=set)
     by_text: dict[str, str] = field(default_factory=dict)
     path_of: dict[str, str] = field(default_factory=dict)  # file read for an id in this run
-    texts: dict[str, tuple[str, str]] = field(default_factory=dict)  # id → (text hash, where)
     pending: list[_Pending] = field(default_factory=list)
     pending_chunks: int = 0
+    read: int = 0  # articles (and failed items) read from the sources so far
+    # The version of each article id this run keeps, and how it was counted.
+    versions: dict[str, _Version] = field(default_factory=dict)
+    counted: dict[str, str] = field(default_factory=dict)  # "unchanged" | "added" | "updated"
     fully_loaded: list[str] = field(default_factory=list)  # URLs whose every item loaded
 
 
@@ -113,6 +150,7 @@ class Ingestor:
         self._configured_max_tokens = chunking.max_tokens
         self._overlap = chunking.overlap_tokens
         self._settings = settings
+        self._on_article: Callable[[int], None] | None = None
         # Part of every stored version hash: changing the model or chunking re-embeds.
         self._fingerprint = sha256(
             embedder.name, str(chunking.max_tokens), str(chunking.overlap_tokens),
@@ -133,11 +171,17 @@ class Ingestor:
         force: bool = False,
         on_total: Callable[[int], None] | None = None,
         on_advance: Callable[[], None] | None = None,
+        on_article: Callable[[int], None] | None = None,
     ) -> IngestSummary:
         """Ingest `sources`; with `prune`, also remove stored articles that came from these
         sources and are gone from them. Other sources' articles are never touched, a source
         that yields nothing prunes nothing, and a prune that would remove more than
-        `max_prune_share` of a source's articles is refused unless `force`."""
+        `max_prune_share` of a source's articles is refused unless `force`.
+
+        `on_total` gets the number of sources, `on_advance` is called after each, and
+        `on_article` with the number of articles read so far (progress inside a large file).
+        Ctrl-C raises Interrupted, carrying the summary of what was stored until then."""
+        self._on_article = on_article
         with self._store.writing():
             return self._ingest(sources, prune, force, on_total, on_advance)
 
@@ -170,23 +214,53 @@ class Ingestor:
             productive = self._report_empty_sources(run, list(dict.fromkeys(sources)))
             if prune:
                 self._prune(run, productive, force)
+            self._update_derived(compact=True)
             for url in run.fully_loaded:
                 # Only now, with the articles stored, may the next run skip an unchanged URL.
                 self._fetcher.commit(url)
+        except KeyboardInterrupt:
+            left = f"; {len(items) - done} sources not read" if done < len(items) else ""
+            run.summary.failed.append(Failure("(ingest)", f"interrupted (Ctrl-C){left}"))
+            self._settle(run, "interrupted")
+            raise Interrupted(run.summary) from None
         except StoreError as exc:
-            # The store went away mid-run. Say which articles were not stored; everything
-            # written so far is consistent, and a re-run completes the rest.
+            # The store went away (or the disk filled) mid-run: everything written so far is
+            # consistent, and a re-run completes the rest. Said once, in full; then exactly
+            # which of the articles being written made it.
             log.error("store failed during ingest: %s", exc)
-            run.summary.failed.extend(Failure(p.article.id, f"not stored: {exc}")
-                                      for p in run.pending)
-            if done < len(items):
-                run.summary.failed.append(Failure(
-                    "(ingest)", f"stopped; {len(items) - done} sources not processed: {exc}"))
+            left = f"; {len(items) - done} sources not read" if done < len(items) else ""
+            run.summary.failed.append(Failure("(ingest)", f"stopped: {exc}{left}"))
+            self._settle(run, "disk full" if isinstance(exc, DiskFullError) else
+                         "the store failed")
         return run.summary
+
+    def _settle(self, run: _Run, why: str) -> None:
+        """After a failed write, count the queued articles the store holds completely after
+        all (a batch is several writes) and report the others as not stored."""
+        try:
+            now = self._store.articles()
+        except StoreError:
+            now = {}
+            why += "; could not check the store afterwards"
+        for pending in run.pending:
+            held = now.get(pending.article.id)
+            if held is not None and held.is_complete(pending.stored_hash):
+                if pending.is_update:
+                    run.summary.updated += 1
+                else:
+                    run.summary.added += 1
+                run.summary.chunks += len(pending.chunks)
+            else:
+                run.summary.failed.append(Failure(
+                    pending.article.id, f"not stored, or only in part ({why}; run again)"))
+        run.pending.clear()
 
     def _ingest_item(self, run: _Run, item: SourceItem) -> None:
         produced = failed = False
         for result in load(item, self._fetcher, self._settings):
+            run.read += 1
+            if self._on_article is not None:
+                self._on_article(run.read)
             if isinstance(result, NotModified):
                 run.summary.not_modified.append(result.source)
                 run.protected_origins.add(item.origin)  # its articles are as stored
@@ -224,17 +298,18 @@ class Ingestor:
             return False
         if article.path:
             run.path_of.setdefault(article.id, article.path)
-        first = run.texts.setdefault(article.id, (article.text_hash, article.read_from))
-        if first[0] != article.text_hash:
-            # Two different texts under one id in one run: the first read is kept, the other
-            # reported with both places (never dropped silently).
-            run.summary.failed.append(Failure(article.read_from or article.id, (
-                f"id {article.id!r} is also the id of a different text read in this run "
-                f"from {first[1] or 'an earlier source'}; only that one was stored")))
-            return False
-        if article.id in run.seen:
+        stored_hash = sha256(article.content_hash, self._fingerprint)
+        kept = run.versions.get(article.id) or _stored_elsewhere(run, article)
+        if kept is not None and kept.key != stored_hash:
+            verdict = _another_version(run, article, _Version.of(article, stored_hash), kept)
+            if verdict is not None:
+                return verdict  # the kept version stays
+        elif kept is not None and not kept.stored:
             return True  # the same article twice in one run (e.g. a file and a feed entry)
+        if article.id in run.seen and (kept is None or not kept.stored):
+            return True  # a duplicate's original, or a file that failed (see _ingest_item)
         run.seen.add(article.id)
+        run.versions[article.id] = _Version.of(article, stored_hash)
         original = run.by_text.get(article.text_hash)
         if original is not None and original != article.id:
             run.summary.duplicates.append({"id": article.id, "duplicate_of": original})
@@ -242,15 +317,16 @@ class Ingestor:
             run.seen.add(original)
             return True
         run.by_text[article.text_hash] = article.id
-        stored_hash = sha256(article.content_hash, self._fingerprint)
         existing = run.stored.get(article.id)
         if existing is not None and existing.is_complete(stored_hash):
             run.summary.unchanged += 1
+            run.counted[article.id] = "unchanged"
             return True
         chunks = chunk_article(
             article, self._embedder.count_tokens, self._max_tokens, self._overlap
         )
-        run.pending.append(_Pending(article, stored_hash, chunks, existing is not None))
+        run.pending.append(_Pending(article, stored_hash, chunks, existing is not None,
+                                    replaces=article.id in run.counted))
         run.pending_chunks += len(chunks)
         if run.pending_chunks >= self._settings.write_batch_chunks:
             self._flush(run)
@@ -272,16 +348,19 @@ class Ingestor:
                 {"id": article_id, "copy_of": group} for article_id, group in copies.items())
         self._store.upsert(chunks, vectors, metas)
         for pending in run.pending:
-            if pending.is_update:
+            if pending.is_update or pending.replaces:
                 self._store.delete_stale(pending.article.id, pending.stored_hash)
+        for pending in run.pending:  # counted once all are written (else see _settle)
+            if pending.is_update:
                 run.summary.updated += 1
             else:
                 run.summary.added += 1
+            run.counted[pending.article.id] = "updated" if pending.is_update else "added"
         run.summary.chunks += len(chunks)
         log.info("wrote %d chunks of %d articles", len(chunks), len(run.pending))
         run.pending.clear()
         run.pending_chunks = 0
-        self._update_derived()
+        self._update_derived(compact=False)
 
     def _wire_copies(self, pending: Sequence[_Pending], chunks: Sequence[Chunk],
                      vectors: np.ndarray) -> dict[str, str]:
@@ -360,10 +439,10 @@ class Ingestor:
             log.info("regrouped wire copies: %d articles changed group", len(changes))
             return len(changes)
 
-    def _update_derived(self) -> None:
+    def _update_derived(self, compact: bool = True) -> None:
         for index in self._derived:
             try:
-                index.catch_up()
+                index.catch_up(compact=compact)
             except Exception:  # derived data: its next reader catches up from the change log
                 log.warning("could not update %s; it catches up when next read",
                             type(index).__name__, exc_info=True)
@@ -404,14 +483,81 @@ class Ingestor:
         gone = list(dict.fromkeys(gone))
         if gone:
             self._store.delete_articles(gone)
-            self._update_derived()
         run.summary.removed = len(gone)
+
+
+def _another_version(run: _Run, article: Article, version: _Version,
+                     kept: _Version) -> bool | None:
+    """`article` (read as `version`) has the id of a version this run keeps (or of the
+    stored version, read from another file that is still there) and is another version of
+    it. The newer one is the article: by its own `updated` date, else the later-changed file
+    (a daily export correcting yesterday's). Returns None when `article` replaces the kept
+    version (store it), True when it is older (kept; reported as superseded), False when
+    neither is newer: two versions under one id in one run, reported with both places, the
+    second not stored."""
+    newer = _newer(kept, version)
+    if newer is None and not kept.stored:
+        run.summary.failed.append(Failure(version.where, (
+            f"another version of {article.id!r} was read from {kept.where} in this run, "
+            "and neither is the newer (no later `updated` date, not a later file), so "
+            "this one was not stored: remove the wrong copy, or date the correction")))
+        return False
+    if newer is kept:
+        run.summary.superseded.append({"id": article.id, "source": version.where,
+                                       "newer": kept.where})
+        run.seen.add(article.id)
+        run.versions.setdefault(article.id, kept)
+        return True
+    if not kept.stored:  # a version read earlier in this run gives way
+        run.summary.superseded.append({"id": article.id, "source": kept.where,
+                                       "newer": version.where})
+        queued = [p for p in run.pending if p.article.id == article.id]
+        run.pending = [p for p in run.pending if p.article.id != article.id]
+        run.pending_chunks -= sum(len(p.chunks) for p in queued)
+        counted = run.counted.get(article.id)
+        if counted is not None:
+            setattr(run.summary, counted, getattr(run.summary, counted) - 1)
+    run.seen.discard(article.id)
+    return None
+
+
+def _stored_elsewhere(run: _Run, article: Article) -> _Version | None:
+    """The stored version of a URL-identified article when it was read from another file
+    that is still there (a file edited in place is simply its next version)."""
+    stored = run.stored.get(article.id)
+    if (stored is None or not article.url or not stored.path or stored.path == article.path
+            or not os.path.exists(stored.path)):
+        return None
+    key = next(iter(stored.chunks_by_hash)) if len(stored.chunks_by_hash) == 1 else ""
+    return _Version(stored.path, key, stored.published, stored.updated,
+                    _mtime_ns(stored.path), stored=True)
+
+
+def _newer(a: _Version, b: _Version) -> _Version | None:
+    """The newer of two versions of one article, or None when nothing tells: a version whose
+    `updated` date is after the other's last date wins; else the file changed later."""
+    for this, other in ((a, b), (b, a)):
+        mark = this.updated.timestamp() if this.updated is not None else None
+        if mark is not None and (other.revised is None or mark > other.revised):
+            return this
+    if a.mtime_ns is not None and b.mtime_ns is not None and a.mtime_ns != b.mtime_ns \
+            and a.where != b.where:
+        return a if a.mtime_ns > b.mtime_ns else b
+    return None
+
+
+def _mtime_ns(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns if path else None
+    except OSError:
+        return None
 
 
 def _other_file_with_id(run: _Run, article: Article) -> str | None:
     """Another file, still there, whose article has this file article's id: ids are paths
-    relative to the folder ingested, so two folders can hold the same names."""
-    if not article.path:
+    relative to the folder ingested, so two folders can hold the same names. (An id that is
+    the article's URL names one article wherever it is read: see _another_version.)"""
+    if not article.path or article.url:
         return None
     other = run.path_of.get(article.id)
     if other is None:

@@ -245,6 +245,9 @@ class IngestSummary:
     not_modified: list[str] = field(default_factory=list)  # URLs that answered 304
     # Stored, but with less than the source had (a feed teaser whose linked page failed).
     partial: list[Failure] = field(default_factory=list)
+    # Older versions of an article read beside a newer one (a daily export repeating a story
+    # that a later export corrected): {"id", "source", "newer": where the kept version is}.
+    superseded: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -258,6 +261,7 @@ class IngestSummary:
             "chunks": self.chunks,
             "not_modified": list(self.not_modified),
             "partial": [{"source": f.source, "reason": f.reason} for f in self.partial],
+            "superseded": list(self.superseded),
         }
 
 

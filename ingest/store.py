@@ -69,7 +69,14 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from ingest.change_log import Cursor, EntryHead, Timing, advance
-from ingest.errors import ConfigError, NewsdeskError, StoreBusyError, StoreError
+from ingest.errors import (
+    ConfigError,
+    DiskFullError,
+    NewsdeskError,
+    StoreBusyError,
+    StoreError,
+    is_disk_full,
+)
 from ingest.ids import chunk_id
 from ingest.records import Chunk, ChunkMeta, SearchFilter, StoreVersion
 
@@ -103,6 +110,8 @@ class StoredArticle:
     text_hash: str = ""
     chunks_by_hash: Counter[str] = field(default_factory=Counter)
     expected_by_hash: dict[str, int] = field(default_factory=dict)
+    published: datetime | None = None
+    updated: datetime | None = None
 
     def is_complete(self, content_hash: str) -> bool:
         """All chunks of exactly this version are present and nothing else is."""
@@ -122,6 +131,8 @@ def stored_articles(metas: Iterable[ChunkMeta]) -> dict[str, StoredArticle]:
         entry.origin = meta.origin or entry.origin
         entry.path = meta.path or entry.path
         entry.text_hash = meta.text_hash or entry.text_hash
+        entry.published = meta.published or entry.published
+        entry.updated = meta.updated or entry.updated
     return stored
 
 
@@ -248,6 +259,9 @@ class ChromaStore:
         except NewsdeskError:
             raise
         except Exception as exc:
+            if is_disk_full(exc):
+                raise DiskFullError(f"disk full: cannot {action} in the store at "
+                                    f"{self.location} ({type(exc).__name__}: {exc})") from exc
             raise StoreError(f"cannot {action}: the store at {self.location} failed "
                              f"({type(exc).__name__}: {exc})") from exc
 

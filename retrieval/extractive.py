@@ -284,8 +284,8 @@ def rule_lead_first(state: _State) -> _State:
 
 
 def rule_threshold(state: _State) -> _State:
-    """Abstain when the best sentence's probability is under the threshold, or when a typed
-    question's best sentence holds no value of its kind."""
+    """Abstain when the best sentence's probability is under the threshold, or when no likely
+    sentence holds a value of the kind a typed question asks for (one that does leads)."""
     best = state.ranked[0]
     below = state.config.min_evidence or state.model.abstain_below
     if best.score < below:
@@ -293,8 +293,15 @@ def rule_threshold(state: _State) -> _State:
                           abstain=f"best sentence's probability {best.score:.2f} is under "
                                   f"{below:.2f}")
     if state.reading.typed and not best.type_ok:
-        return state.fire("type_required", abstain=f"no {state.reading.kind.value} in the "
-                                                   "best sentence")
+        # A typed question is answered by a sentence that holds its kind of value: the best
+        # such sentence, if it clears the threshold too.
+        typed = next((c for c in state.ranked if c.type_ok), None)
+        if typed is None or typed.score < below:
+            return state.fire("type_required", abstain=f"no {state.reading.kind.value} in "
+                                                       "a likely sentence")
+        ranked = [typed, *(c for c in state.ranked if c is not typed)]
+        return state.fire("type_required: the best sentence with a value leads",
+                          ranked=ranked)
     return state
 
 

@@ -13,6 +13,13 @@ the store's change log (see ingest/store.py), on whichever machine the bot runs.
   the log, means one full rebuild.
 - `check` compares the index with the store (chunk ids and a digest of what each was indexed
   from) and repairs what differs: `newsdesk doctor`.
+- Statistics are exact: BM25 in Tantivy counts deleted documents in its term statistics
+  until their segment is merged (tantivy-py cannot ask for a merge), so an index that holds
+  deleted documents after a catch-up is rebuilt (compacted) from the store, and `idf` counts
+  live documents only. Ingest compacts once at the end of its run, not after every batch.
+  The index's live document count is checked against the store's chunk count after every
+  catch-up: an index that holds something else (a `meta.json` that lists no segments) is
+  rebuilt, never served.
 - One process catches up at a time (a file lock beside the index; ingest holds it while it
   updates the index after each batch). Readers never serve an index older than the store
   version they read: they catch up first, or wait for whoever is doing so.
@@ -45,7 +52,7 @@ from retrieval.terms import analyze
 
 log = logging.getLogger(__name__)
 
-FORMAT = 3  # bump when the schema or the analysis changes: every index is then rebuilt
+FORMAT = 4  # bump when the schema or the analysis changes: every index is then rebuilt
 _MAX_TERM = 200  # characters; longer "words" (encoded blobs) are not searchable text
 _ADD_BATCH = 2000  # chunks read from the store per request during a rebuild or catch-up
 _WRITER_HEAP = 64_000_000
@@ -58,6 +65,7 @@ class ChangeFeed(Protocol):
     def version(self) -> StoreVersion: ...
     def start_cursor(self) -> Cursor: ...
     def changes_since(self, cursor: Cursor) -> ChangeBatch: ...
+    def count(self) -> int: ...
     def get(self, ids: Sequence[str]) -> list[StoredChunk]: ...
     def iter_chunks(self, include_text: bool = True) -> Iterator[StoredChunk]: ...
 
@@ -66,7 +74,7 @@ class ChangeFeed(Protocol):
 class SyncReport:
     """What the last catch-up did: nothing, apply `chunks` changed chunks, or rebuild."""
 
-    kind: str  # "current" | "incremental" | "rebuild"
+    kind: str  # "current" | "incremental" | "rebuild" | "compact" (a rebuild that purged deletes)
     chunks: int
     version: StoreVersion
 
@@ -115,7 +123,13 @@ def _schema() -> tantivy.Schema:
                            index_option="freq")
     builder.add_text_field("source", stored=False, tokenizer_name="raw")
     builder.add_integer_field("published", stored=False, indexed=True, fast=True)
+    # One term in every document: its document frequency counts deleted documents too, the
+    # searcher's num_docs only live ones, so their difference is what a merge would purge.
+    builder.add_text_field(_EVERY, stored=False, tokenizer_name="raw")
     return builder.build()
+
+
+_EVERY = "every"
 
 
 SCHEMA = _schema()
@@ -160,6 +174,11 @@ class KeywordSnapshot:
             log.warning("keyword index damaged (%s: %s); rebuilding it", type(exc).__name__, exc)
             return self._repair().search(query, k, where)
 
+    def _live_doc_freq(self, term: str) -> int:
+        query = tantivy.Query.term_query(SCHEMA, "body", term)
+        found = self._searcher.search(query, limit=1, count=True)
+        return int(found.count or 0)  # type: ignore[attr-defined]  # not in tantivy's stub
+
     def ids(self) -> list[str]:
         """Every indexed chunk id (for checks and tests; reads every stored document)."""
         if not self._size:
@@ -172,11 +191,12 @@ class KeywordSnapshot:
         return analyze(text)
 
     def idf(self, term: str) -> float:
-        """BM25's inverse document frequency of a term (an unknown term counts as rarest)."""
+        """BM25's inverse document frequency of a term (an unknown term counts as rarest),
+        over live documents only: Tantivy's own doc_freq still counts deleted ones."""
         cached = self._idf.get(term)
         if cached is None:
             n = max(1, self._size)
-            df = int(self._searcher.doc_freq("body", term)) if len(term) <= _MAX_TERM else 0
+            df = self._live_doc_freq(term) if len(term) <= _MAX_TERM else 0
             cached = (math.log(1 + n) if df == 0
                       else math.log(1 + (n - df + 0.5) / (df + 0.5)))
             if len(self._idf) < 100_000:
@@ -241,10 +261,12 @@ class KeywordIndex:
         question, not two; the store is read over the network in server mode)."""
         return self._snapshot or self.current()
 
-    def catch_up(self) -> SyncReport:
-        """Bring the index up to the store's version now (ingest calls this after writing)."""
+    def catch_up(self, compact: bool = True) -> SyncReport:
+        """Bring the index up to the store's version now (ingest calls this after writing);
+        `compact=False` leaves deleted documents in place for now (ingest, between batches:
+        it compacts once at the end of its run)."""
         with self._thread_lock:
-            return self._sync(self._store.version())
+            return self._sync(self._store.version(), compact=compact)
 
     # -- checking -----------------------------------------------------------------------------
 
@@ -297,15 +319,17 @@ class KeywordIndex:
 
     # -- catching up --------------------------------------------------------------------------
 
-    def _sync(self, version: StoreVersion, force_rebuild: bool = False) -> SyncReport:
+    def _sync(self, version: StoreVersion, force_rebuild: bool = False,
+              compact: bool = True) -> SyncReport:
         if self._directory is None:
-            return self._sync_locked(version, force_rebuild)
+            return self._sync_locked(version, force_rebuild, compact)
         self._directory.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self._directory.with_name(self._directory.name + ".lock")),
                       timeout=self._lock_timeout):
-            return self._sync_locked(version, force_rebuild)
+            return self._sync_locked(version, force_rebuild, compact)
 
-    def _sync_locked(self, version: StoreVersion, force_rebuild: bool) -> SyncReport:
+    def _sync_locked(self, version: StoreVersion, force_rebuild: bool,
+                     compact: bool = True) -> SyncReport:
         if force_rebuild:
             self._discard()
         state = self._read_state()
@@ -328,6 +352,8 @@ class KeywordIndex:
                 self._apply(index, sorted(batch.ids))
                 self._write_state(_State(version, batch.cursor))
                 report = SyncReport("incremental", len(batch.ids), version)
+        if report.kind != "rebuild":
+            report = self._checked(version, compact) or report
         try:
             self._publish(version)
         except BaseException as exc:
@@ -371,6 +397,34 @@ class KeywordIndex:
             writer.wait_merging_threads()
         self._write_state(_State(version, cursor))
         return SyncReport("rebuild", total, version)
+
+    def _checked(self, version: StoreVersion, compact: bool) -> SyncReport | None:
+        """A rebuild when the index, caught up to `version`, does not hold exactly what the
+        store does: another number of live documents than the store has chunks (unless the
+        store moved meanwhile), or, with `compact`, deleted documents still counted in its
+        statistics. None when it is fine as it is. Costs one count of the store."""
+        index = self._open()
+        if index is None:
+            return None  # _publish finds it damaged and rebuilds
+        try:
+            index.reload()
+            searcher = index.searcher()
+            live = int(searcher.num_docs)
+            deleted = int(searcher.doc_freq(_EVERY, "1")) - live
+        except BaseException as exc:
+            if not _tantivy_failure(exc):
+                raise
+            return None
+        if compact and deleted > 0:
+            log.info("keyword index: compacting away %d deleted documents", deleted)
+            rebuilt = self._rebuild(version)
+            return SyncReport("compact", rebuilt.chunks, version)
+        chunks = self._store.count()
+        if live != chunks and self._store.version() == version:
+            log.warning("keyword index at %s holds %d documents, the store %d chunks; "
+                        "rebuilding it", self._directory, live, chunks)
+            return self._rebuild(version)
+        return None
 
     def _apply(self, index: tantivy.Index, ids: list[str]) -> None:
         writer = index.writer(heap_size=_WRITER_HEAP, num_threads=1)
@@ -494,6 +548,7 @@ def _release_memory() -> None:
 def _document(chunk: StoredChunk) -> tantivy.Document:
     terms = " ".join(t for t in analyze(index_text(chunk)) if len(t) <= _MAX_TERM)
     document = tantivy.Document(chunk_id=chunk.id, digest=digest(chunk), body=terms)
+    document.add_text(_EVERY, "1")
     # Filters name a source or an origin (a folder, a feed): the field holds both.
     for name in dict.fromkeys(n for n in (chunk.meta.source, chunk.meta.origin) if n):
         document.add_text("source", name)

@@ -318,6 +318,53 @@ class Verbose:
                                                    enumerate(passages)), passages)
 
 
+class Quoting:
+    """Answers every question by quoting an article that quotes Slack markup; records the
+    questions (and their thread history) it was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, list[Turn]]] = []
+
+    def ask(self, question: str, history: Sequence[Turn] = (), **kwargs: Any) -> Answer:
+        self.asked.append((question, list(history)))
+        hoax = Passage(chunk_id="hoax#0", article_id="hoax", title="Hoax <!here> message",
+                       text="t", score=1.0, url="https://n.example/hoax", source="Herald")
+        return Answer(question, 'The message began "<!channel> <@U0BOSS> evacuate" [1].',
+                      False, (Citation(1, hoax),), (hoax,))
+
+
+def test_slack_text_is_unescaped_in_and_escaped_out(start: Any) -> None:
+    quoting = Quoting()
+    running = start(quoting)
+    # What Slack sends for "@Newsdesk Did Bay & Coast <really> post it in #desk?" typed with a
+    # link and a channel reference:
+    send(running, mention("Did Bay &amp; Coast &lt;really&gt; post <https://bay.example/p|it> "
+                          "in <#C9|desk>?", "1600.1"), "EvEsc")
+    running.fake.wait_for(lambda: len(answers(running)) == 1)
+    typed = "Did Bay & Coast <really> post it in #desk?"
+    assert quoting.asked[0][0] == typed
+    placeholder = block_text(running.fake.calls_to("chat.postMessage")[0])
+    assert "_Did Bay &amp; Coast &lt;really&gt; post it in #desk?_" in placeholder
+    update = answers(running)[0]
+    for rendered in (update["text"], block_text(update)):
+        assert "<!channel>" not in rendered and "<@U0BOSS>" not in rendered
+        assert "&lt;!channel&gt; &lt;@U0BOSS&gt;" in rendered
+    assert "<!here>" not in update["text"] and "Hoax &lt;!here&gt; message" in update["text"]
+    # The follow-up in the thread sees the question as typed and our answer as we meant it,
+    # although Slack hands both back escaped.
+    running.fake.replies[("C1", "1600.1")] = [
+        {"user": "U1", "ts": "1600.1",
+         "text": f"<@{BOT_USER}> Did Bay &amp; Coast &lt;really&gt; post it?"},
+        {"user": BOT_USER, "bot_id": "BBOT", "ts": "1600.2", "text": update["text"]},
+    ]
+    send(running, mention("And &amp; then?", "1600.3", thread_ts="1600.1"), "EvEsc2")
+    running.fake.wait_for(lambda: len(answers(running)) == 2)
+    question, history = quoting.asked[1]
+    assert question == "And & then?"
+    assert history == [("Did Bay & Coast <really> post it?",
+                        'The message began "<!channel> <@U0BOSS> evacuate" [1].')]
+
+
 def test_a_huge_answer_still_fits_slack_limits(start: Any) -> None:
     running = start(Verbose())
     send(running, mention("Tell me everything", "1100.1"), "EvHuge")

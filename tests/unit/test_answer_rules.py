@@ -262,3 +262,14 @@ def test_a_model_round_trips_and_another_format_is_refused() -> None:
     assert AnswerModel.from_dict(original.as_dict()) == original
     with pytest.raises(ModelFormatError):
         AnswerModel.from_dict({**original.as_dict(), "format": 99})
+
+
+def test_a_typed_question_is_answered_by_a_likely_sentence_that_holds_its_kind() -> None:
+    final = passage("final", "United win the cup", (
+        "United won the Coastal Cup on Saturday, beating Rovers 5-4 on penalties after a 2-2 "
+        "draw. The goalkeeper saved two penalties in the final shoot-out of the final."))
+    found = evidence("What was the score in the final?", [final], min_evidence=0.01)
+    assert found.span == "5-4 on penalties after a 2-2 draw"
+    assert found.trace is not None
+    assert any(rule.startswith("type_required") for rule in found.trace.rules) or (
+        found.chosen[0].text.startswith("United won"))

@@ -16,7 +16,7 @@ from config.settings import ChunkingSettings, IngestSettings
 from ingest.ids import chunk_id
 from ingest.pipeline import Ingestor
 from ingest.records import Chunk, ChunkMeta, SearchFilter
-from retrieval.keyword_index import KeywordIndex
+from retrieval.keyword_index import KeywordIndex, KeywordSnapshot, SyncReport
 from retrieval.terms import analyze
 from tests.fakes import HashingEmbedder, MemoryStore
 from tests.helpers import NoNetwork, write_article
@@ -54,11 +54,14 @@ def test_catches_up_incrementally_reading_only_what_changed(store: MemoryStore,
 
     put(store, "ferry", "The ferry strike goes on; talks collapsed.", version="v2")
     store.delete_articles(["museum"])
-    snapshot = index.current()
+    index.catch_up(compact=False)  # as ingest does between batches
     assert index.last_sync.kind == "incremental" and index.last_sync.chunks == 2
+    snapshot = index.current()
     assert snapshot.ids() == ["bridge#0", "ferry#0", "undated#0"]
     assert [cid for cid, _ in snapshot.search("talks collapsed", 5)] == ["ferry#0"]
     assert snapshot.search("percent pay", 5) == []  # the old version's words are gone
+    index.catch_up()  # the end of the ingest: the two deleted documents are purged
+    assert index.last_sync.kind == "compact" and index.last_sync.chunks == 3
 
     # Another process (a second index object on the same files) finds it current on disk.
     other = KeywordIndex(tmp_path / "kw", store)
@@ -89,8 +92,9 @@ def test_a_catch_up_killed_after_the_commit_converges(store: MemoryStore,
     index.catch_up()
     state_file.write_text(behind)  # killed between the index commit and the state file
     again = KeywordIndex(tmp_path / "kw", store)
-    assert again.current().ids() == ["airship#0", "ferry#0", "museum#0", "undated#0"]
+    again.catch_up(compact=False)  # (compacting, it would rebuild anyway)
     assert again.last_sync is not None and again.last_sync.kind == "incremental"
+    assert again.current().ids() == ["airship#0", "ferry#0", "museum#0", "undated#0"]
     assert again.current().ids() == KeywordIndex(tmp_path / "fresh", store).current().ids()
 
 
@@ -178,21 +182,37 @@ def test_bm25_ranks_the_rarer_term_higher_and_idf_agrees(store: MemoryStore,
 def test_ingest_updates_the_index_in_the_same_step(tmp_path: Path) -> None:
     store = MemoryStore()
     index = KeywordIndex(tmp_path / "kw", store)
+    kinds: list[str] = []
+    catch_up = index.catch_up
+
+    def recorded(compact: bool = True) -> SyncReport:
+        report = catch_up(compact)
+        kinds.append(f"{report.kind}{'' if compact else ' (batch)'}")
+        return report
+
+    index.catch_up = recorded  # type: ignore[method-assign]
     ingestor = Ingestor(store, HashingEmbedder(), NoNetwork(),
                         chunking=ChunkingSettings(max_tokens=40, overlap_tokens=8),
                         settings=IngestSettings(), derived=[index])
     corpus = tmp_path / "corpus"
     write_article(corpus, "a.txt", "Ferry strike", "The ferry strike ended on Monday.")
+    write_article(corpus, "c.txt", "Cup final", "United won the cup final on Sunday.")
+    write_article(corpus, "d.txt", "Dock fire", "A fire broke out at the dock.")
     ingestor.ingest([str(corpus)])
-    assert index.last_sync is not None and index.last_sync.kind == "rebuild"
+    assert kinds == ["rebuild (batch)", "current"]
     write_article(corpus, "b.txt", "Tram lines", "Tram lines reopen on Tuesday.")
+    kinds.clear()
     ingestor.ingest([str(corpus)])
-    assert index.last_sync.kind == "incremental"
-    assert index.last_sync.version == store.version()  # current before anyone asks
+    assert kinds == ["incremental (batch)", "current"]  # nothing deleted: nothing to compact
+    assert index.last_sync is not None and index.last_sync.version == store.version()
+    write_article(corpus, "c.txt", "Cup final", "United won the cup final on Saturday.")
     (corpus / "a.txt").unlink()
+    kinds.clear()
     ingestor.ingest([str(corpus)], prune=True)
-    assert index.last_sync.version == store.version()
-    assert index.current().ids() == ["b.txt#0"]
+    # The edit and the prune left deleted documents: compacted once, at the end.
+    assert kinds == ["incremental (batch)", "compact"]
+    assert index.last_sync.version == store.version()  # current before anyone asks
+    assert index.current().ids() == ["b.txt#0", "c.txt#0", "d.txt#0"]
 
 
 def test_damage_found_while_searching_is_repaired_and_the_search_answered(
@@ -274,3 +294,47 @@ def test_check_of_a_new_replica_builds_it_and_finds_nothing_wrong(store: MemoryS
                                                                   tmp_path: Path) -> None:
     found = KeywordIndex(tmp_path / "kw", store).check()
     assert not found.damaged and found.chunks == 4
+def statistics(snapshot: KeywordSnapshot, query: str) -> tuple[object, ...]:
+    """What answers are made of: BM25 hits with their scores, and the answerer's idf."""
+    return (snapshot.search(query, 10), [round(snapshot.idf(t), 9) for t in analyze(query)],
+            len(snapshot))
+
+
+def test_statistics_depend_on_what_is_stored_not_on_edit_history(store: MemoryStore,
+                                                                 tmp_path: Path) -> None:
+    edited = KeywordIndex(tmp_path / "edited", store)
+    edited.current()
+    put(store, "bridge", "The bridge toll for cars rises to 4 euros from May.", day=5,
+        version="v2")
+    put(store, "tollway", "A toll road for lorries opens.", day=6)
+    store.delete_articles(["museum"])
+    query = "bridge toll for cars ferry museum"
+    # Between ingest batches the deleted documents are still in Tantivy's segments: the
+    # answerer's idf already counts live documents only.
+    deferred = KeywordIndex(tmp_path / "edited", store)
+    deferred.catch_up(compact=False)
+    fresh = KeywordIndex(tmp_path / "fresh", store).current()
+    assert statistics(deferred.current(), query)[1:] == statistics(fresh, query)[1:]
+    # A reader (or the end of the ingest) compacts: BM25 scores are exactly a fresh index's.
+    served = edited.current()
+    assert edited.last_sync is not None and edited.last_sync.kind == "compact"
+    assert statistics(served, query) == statistics(fresh, query)
+    [toll] = analyze("toll")
+    assert served._searcher.doc_freq("body", toll) == 2  # the replaced chunk is gone
+
+
+def test_an_index_that_lists_no_segments_is_rebuilt_not_served_empty(
+        store: MemoryStore, tmp_path: Path) -> None:
+    directory = tmp_path / "kw"
+    KeywordIndex(directory, store).current()
+    meta = json.loads((directory / "meta.json").read_text())
+    assert meta["segments"]
+    (directory / "meta.json").write_text(json.dumps({**meta, "segments": []}))
+    # It parses, and sync.json says it is current, but it holds nothing.
+    index = KeywordIndex(directory, store)
+    assert index.current().ids() == ["bridge#0", "ferry#0", "museum#0", "undated#0"]
+    assert index.last_sync is not None and index.last_sync.kind == "rebuild"
+    # Also found when it goes missing under a process that already serves it.
+    (directory / "meta.json").write_text(json.dumps({**meta, "segments": []}))
+    put(store, "airship", "A zeppelin hangar opened.")
+    assert len(index.current().ids()) == 5

@@ -67,6 +67,7 @@ def test_bad_files_each_fail_with_path_and_reason_and_the_rest_load(tmp_path: Pa
     assert reasons["blank.md"] == "empty file"
     assert reasons["binary.txt"] == "binary file, not text"
     assert reasons["huge.txt"].startswith("file too large")
+    assert "raise [ingest] max_file_bytes" in reasons["huge.txt"]  # the setting is named
     assert reasons["broken.json"] == "invalid JSON: Expecting value (line 1, column 24)"
     assert reasons["nobody.html"].startswith("no article text")
     assert "malformed feed" in reasons["feed.xml entry 1"]

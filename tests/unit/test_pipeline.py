@@ -4,6 +4,7 @@ The same paths run end to end with the real model and Chroma in tests/integratio
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from bot.factory import hybrid_config
 from config.settings import ChunkingSettings, IngestSettings, RetrievalSettings
-from ingest.pipeline import Ingestor
+from ingest.pipeline import Ingestor, Interrupted
 from retrieval.answerers import ExtractiveAnswerer
 from retrieval.engine import AnswerEngine
 from retrieval.keyword_index import KeywordIndex
@@ -143,7 +144,7 @@ def test_a_derived_index_that_fails_does_not_fail_the_ingest(
     class Broken:
         calls = 0
 
-        def catch_up(self) -> object:
+        def catch_up(self, compact: bool = True) -> object:
             self.calls += 1
             raise OSError("disk full")
 
@@ -171,6 +172,147 @@ def test_two_different_texts_under_one_id_in_one_run_are_reported_with_both_plac
     summary = ingestor(store).ingest([str(path)])
     assert summary.added == 1
     [conflict] = summary.failed
-    assert conflict.source == f"{path}:3"
-    assert f"{path}:1" in conflict.reason and "https://h.example/a?x=1" in conflict.reason
+    assert conflict.source.startswith(str(path))
+    assert str(path) in conflict.reason and "https://h.example/a?x=1" in conflict.reason
     assert set(store.articles()) == {"https://h.example/a?x=1"}
+# -- one URL in several files: daily exports, snapshots -------------------------------------
+
+
+def export(folder: Path, name: str, *records: dict[str, str], mtime: int | None = None
+           ) -> Path:
+    """A daily JSON export of articles; `mtime` (epoch seconds) stands for when it was written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(json.dumps({"articles": list(records)}), encoding="utf-8")
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+WALL = "https://estuary.example/news/wall"
+WALL_JUNE = {"title": "Wall delayed", "url": WALL, "published_at": "2026-11-27T08:00:00Z",
+             "body": "Work on the harbour wall will not start until June, the council said."}
+WALL_SEPT = {**WALL_JUNE, "updated_at": "2026-11-28T09:00:00Z",
+             "body": "Work on the harbour wall will not start until September, the council "
+                     "said, correcting the date it gave earlier."}
+PRIZE = {"title": "Prize", "url": "https://estuary.example/news/prize",
+         "published_at": "2026-11-27T10:00:00Z", "body": "Pupils won the science prize."}
+STRIKE = {"title": "Strike off", "url": "https://estuary.example/news/strike",
+          "published_at": "2026-11-28T07:30:00Z", "body": "The ferry strike was called off."}
+
+
+def wall_text(store: MemoryStore) -> str:
+    return " ".join(text for text, _, meta in store.chunks.values() if meta.article_id == WALL)
+
+
+@pytest.mark.parametrize("names", [("2026-11-27.json", "2026-11-28.json"),
+                                   ("b-older.json", "a-newer.json")])  # read newest first
+def test_a_later_export_updates_the_story_an_earlier_one_holds(
+        tmp_path: Path, names: tuple[str, str]) -> None:
+    store, embedder = MemoryStore(), HashingEmbedder()
+    exports = tmp_path / "exports"
+    export(exports, names[0], WALL_JUNE, PRIZE)
+    first = ingestor(store, embedder).ingest([str(exports)])
+    assert (first.added, first.failed) == (2, [])
+    export(exports, names[1], WALL_SEPT, STRIKE)
+    second = ingestor(store, embedder).ingest([str(exports)])
+    assert second.failed == []
+    assert (second.added, second.updated, second.unchanged) == (1, 1, 1)
+    assert second.superseded == [{"id": WALL, "source": str(exports / names[0]),
+                                  "newer": str(exports / names[1])}]
+    assert "September" in wall_text(store) and "June" not in wall_text(store)
+    # Every later run is quiet: nothing re-embedded, the older copy still named.
+    embedder.embedded = 0
+    again = ingestor(store, embedder).ingest([str(exports)], prune=True)
+    assert (again.added, again.updated, again.unchanged, again.removed) == (0, 0, 3, 0)
+    assert again.failed == [] and embedder.embedded == 0
+    assert [s["source"] for s in again.superseded] == [str(exports / names[0])]
+    assert "September" in wall_text(store)
+
+
+def test_without_dates_the_later_written_file_is_the_newer_version(tmp_path: Path) -> None:
+    store = MemoryStore()
+    undated_june = {k: v for k, v in WALL_JUNE.items() if k != "published_at"}
+    undated_sept = {k: v for k, v in WALL_SEPT.items() if k not in ("published_at",
+                                                                      "updated_at")}
+    exports = tmp_path / "exports"
+    export(exports, "z-monday.json", undated_june, mtime=1_700_000_000)
+    export(exports, "a-tuesday.json", undated_sept, mtime=1_700_086_400)
+    summary = ingestor(store).ingest([str(exports)])
+    assert summary.failed == [] and summary.added == 1
+    assert "September" in wall_text(store)
+    # Written the other way round, the other copy is the correction.
+    os.utime(exports / "z-monday.json", (1_700_200_000, 1_700_200_000))
+    flipped = ingestor(store).ingest([str(exports)])
+    assert flipped.updated == 1 and "June" in wall_text(store)
+
+
+def test_two_versions_of_one_story_with_nothing_to_order_them_are_a_reported_conflict(
+        tmp_path: Path) -> None:
+    store = MemoryStore()
+    path = export(tmp_path / "exports", "dump.json", WALL_JUNE,
+                  {**WALL_JUNE, "body": "Work on the harbour wall starts in May."}, PRIZE)
+    summary = ingestor(store).ingest([str(path.parent)])
+    assert summary.added == 2
+    [failure] = summary.failed
+    assert failure.source == str(path)
+    assert WALL in failure.reason and f"read from {path} in this run" in failure.reason
+    assert "URL" not in failure.reason  # they have one
+    assert "June" in wall_text(store)  # the first one read stays
+    # The same text twice is the same article: no conflict.
+    twice = export(tmp_path / "twice", "dump.json", WALL_JUNE, WALL_JUNE)
+    assert ingestor(MemoryStore()).ingest([str(twice)]).failed == []
+
+
+def test_an_older_export_read_again_alone_does_not_undo_a_correction(tmp_path: Path) -> None:
+    store = MemoryStore()
+    day1 = export(tmp_path / "d1", "day1.json", WALL_JUNE)
+    day2 = export(tmp_path / "d2", "day2.json", WALL_SEPT)
+    ingestor(store).ingest([str(day1)])
+    assert ingestor(store).ingest([str(day2)]).updated == 1
+    stale = ingestor(store).ingest([str(day1)])
+    assert (stale.updated, stale.failed) == (0, [])
+    assert stale.superseded == [{"id": WALL, "source": str(day1), "newer": str(day2)}]
+    assert "September" in wall_text(store)
+
+
+# -- large files: progress inside a file, Ctrl-C ----------------------------------------------
+
+
+def test_progress_counts_articles_inside_one_large_file(tmp_path: Path) -> None:
+    big = tmp_path / "wire.jsonl"
+    big.write_text("\n".join(json.dumps({"title": f"Story {i}", "body": story(f"topic{i}", 2)})
+                             for i in range(30)) + "\n{broken\n", encoding="utf-8")
+    sources: list[int] = []
+    read: list[int] = []
+    summary = ingestor(MemoryStore()).ingest([str(big)], on_total=sources.append,
+                                             on_article=read.append)
+    assert sources == [1] and summary.added == 30
+    assert read == list(range(1, 32))  # every record, the broken line too
+
+
+class StopsAfter(HashingEmbedder):
+    """Ctrl-C during the n-th embedding call."""
+
+    def __init__(self, calls: int) -> None:
+        super().__init__()
+        self.calls = calls
+
+    def embed(self, texts: Any) -> Any:
+        self.calls -= 1
+        if self.calls < 0:
+            raise KeyboardInterrupt
+        return super().embed(texts)
+
+
+def test_ctrl_c_still_reports_what_was_stored(corpus: Path) -> None:
+    store = MemoryStore()
+    with pytest.raises(Interrupted) as stopped:
+        ingestor(store, StopsAfter(2), write_batch_chunks=5).ingest([str(corpus)])
+    summary = stopped.value.summary
+    assert 0 < summary.added == len(store.articles()) < len(TOPICS)
+    assert any(f.source == "(ingest)" and f.reason.startswith("interrupted (Ctrl-C)")
+               for f in summary.failed)
+    assert all("interrupted" in f.reason for f in summary.failed)
+    resumed = ingestor(store).ingest([str(corpus)])
+    assert resumed.failed == [] and resumed.unchanged == summary.added
