@@ -73,8 +73,9 @@ class ExtractiveConfig:
     # least `newer_ratio` of it and gives another value, or the question asks for the latest.
     newer_ratio: float = 0.5
     same_story: float = 0.15
-    # ...or at least this share when the question asks for the latest or for the change.
-    version_ratio: float = 0.15
+    # ...or at least this share when the question asks for the latest or for the change (0:
+    # any article of the story that holds the asked-for kind of value is a version).
+    version_ratio: float = 0.0
     # "What's the latest on X?": an earlier sentence of the same article scoring at least
     # this share of the best leads instead (news puts the news first), if it holds a value
     # of the asked-for kind when the question asks for one.
@@ -272,9 +273,12 @@ def rule_lead_first(state: _State) -> _State:
     if not state.reading.latest:
         return state
     best = state.ranked[0]
-    near = [c for c in state.ranked if c.in_article == best.in_article
-            and c.score >= state.config.lead_ratio * best.score
-            and (not state.reading.typed or c.span is not None)]
+    # "What's the latest on X?": the article's lead itself; otherwise an earlier sentence
+    # that answers nearly as well (and holds the value, for a typed question).
+    generic = bool(_GENERIC_LATEST.search(state.reading.text))
+    near = [c for c in state.ranked if c.in_article == best.in_article and (
+        generic or (c.score >= state.config.lead_ratio * best.score
+                    and (not state.reading.typed or c.span is not None)))]
     lead = min(near, key=lambda c: c.place, default=best)
     ranked = [lead, *(c for c in state.ranked if c is not lead)]
     as_of = state.as_of or _published(state, lead)
@@ -283,14 +287,20 @@ def rule_lead_first(state: _State) -> _State:
     return changed.fire(note) if note else changed
 
 
+_GENERIC_LATEST = re.compile(r"\blatest\s+(?:on|in|with|about|from)\b|\bwhat(?:'s| is| has)?\s+"
+                             r"happen", re.IGNORECASE)
+
+
 def rule_threshold(state: _State) -> _State:
     """Abstain when the best sentence's probability is under the threshold, or when no likely
     sentence holds a value of the kind a typed question asks for (one that does leads)."""
     best = state.ranked[0]
     below = state.config.min_evidence or state.model.abstain_below
-    if best.score < below:
-        return state.fire(f"threshold: best {best.score:.2f} < {below:.2f}",
-                          abstain=f"best sentence's probability {best.score:.2f} is under "
+    # A newer version of the story stands on the evidence of the version it replaced.
+    evidence = max(best.score, state.earlier.score if state.earlier is not None else 0.0)
+    if evidence < below:
+        return state.fire(f"threshold: best {evidence:.2f} < {below:.2f}",
+                          abstain=f"best sentence's probability {evidence:.2f} is under "
                                   f"{below:.2f}")
     if state.reading.typed and not best.type_ok:
         # A typed question is answered by a sentence that holds its kind of value: the best
@@ -439,7 +449,9 @@ def _prefer_newer(reading: QuestionReading, ranked: list[Candidate],
     any_version = reading.latest or reading.change
     versions: list[tuple[datetime, Candidate]] = [(first.published, best)]
     seen = {first.article_id}  # an article's best sentence stands for it
-    for candidate in ranked[1:12]:
+    # Any version of the story when the question asks for the latest or the change; else
+    # only the sentences that compete with the best.
+    for candidate in ranked[1:] if any_version else ranked[1:12]:
         passage = passages[candidate.passage_index]
         if (passage.published is None or passage.article_id in seen
                 or candidate.score < (config.version_ratio if any_version

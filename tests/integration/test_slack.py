@@ -151,8 +151,10 @@ def test_mention_gets_one_threaded_cited_answer(engine: Any, start: Any) -> None
     text = block_text(update)
     assert "84 million euros" in text and "said. [1]" in text
     assert f"<{BRIDGE_URL}|Harbour Bridge Reopens After Two-Year Repair>" in text
-    assert text.startswith("*84 million euros* — The Kestrel Harbour Bridge")  # value in bold
-    assert update["text"].startswith("84 million euros — The Kestrel")  # plain-text fallback
+    # The value leads (in bold) only when the answerer is confident of it; never unbolded.
+    assert text.startswith(("*84 million euros* — The Kestrel Harbour Bridge",
+                            "The Kestrel Harbour Bridge"))
+    assert update["text"].startswith(("84 million euros — The Kestrel", "The Kestrel"))
     assert any(b.get("type") == "actions" for b in blocks_of(update))
     running.fake.wait_for(lambda: len(running.fake.calls_to("reactions.remove")) == 1)
     assert running.fake.calls_to("reactions.add")[0]["timestamp"] == "100.1"
