@@ -149,7 +149,7 @@ def test_mention_gets_one_threaded_cited_answer(engine: Any, start: Any) -> None
     assert placeholder["thread_ts"] == "100.1" and placeholder["channel"] == "C1"
     update = answers(running)[0]
     text = block_text(update)
-    assert "84 million euros" in text and "said. [1]" in text
+    assert "84 million euros" in text and "said. (reported 14 Mar 2025) [1]" in text
     assert f"<{BRIDGE_URL}|Harbour Bridge Reopens After Two-Year Repair>" in text
     # The value leads (in bold) only when the answerer is confident of it; never unbolded.
     assert text.startswith(("*84 million euros* — The Kestrel Harbour Bridge",
