@@ -174,14 +174,15 @@ def test_a_bot_on_another_machine_follows_the_store_through_its_own_replica(
     ingest()
     answer = engine.ask("What opened at the old airfield?")
     assert [c.passage.article_id for c in answer.citations] == ["zeppelin.txt"]
-    assert replica.last_sync.kind == "incremental" and replica.last_sync.chunks == 1
+    # Incremental, or compacted when the write left deleted documents behind.
+    assert replica.last_sync.kind in ("incremental", "compact")
 
     write_article(corpus, "ferry.txt", "Ferry timetable",
                   "The Baltline ferry will leave Reval Point at dusk on Monday.")
     ingest()
     assert "dusk" in engine.ask("When does the Baltline ferry leave Reval Point?").answer
     assert replica.current().search("noon", 5) == []  # the old version is gone here too
-    assert replica.last_sync.kind == "incremental"
+    assert replica.last_sync.kind in ("incremental", "compact")
 
     (corpus / "tram.txt").unlink()
     ingest("--prune")
@@ -196,7 +197,7 @@ def test_a_bot_on_another_machine_follows_the_store_through_its_own_replica(
     assert restarted.keyword_index.current().ids() == sorted(
         c.id for c in restarted.store.iter_chunks())
     assert restarted.keyword_index.last_sync is not None
-    assert restarted.keyword_index.last_sync.kind == "incremental"
+    assert restarted.keyword_index.last_sync.kind in ("incremental", "compact")
     assert restarted.keyword_index.last_sync.chunks == 1
 
 

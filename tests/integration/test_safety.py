@@ -249,15 +249,18 @@ def test_a_damaged_keyword_index_is_rebuilt_not_served(run: Callable[..., Result
     assert run("ingest", str(SAMPLES)).exit_code == 0
     index = data_dir / "keywords" / "newsdesk"
     state = json.loads((index / "sync.json").read_text())
-    if damage == "position":  # claims a position the store never reached
-        (index / "sync.json").write_text(json.dumps({**state, "seq": state["seq"] + 5}))
+    if damage == "position":  # claims a write the store never made
+        (index / "sync.json").write_text(json.dumps({**state, "head": "no-such-write"}))
     else:
         for segment in index.glob("*.idx"):
             segment.write_bytes(b"garbage")
     result = run("ask", "How much did the Kestrel Harbour Bridge repair cost?", "--json")
     assert result.exit_code == 0, result.output
     assert "84 million euros" in json.loads(result.stdout)["answer"]
-    assert json.loads((index / "sync.json").read_text()) == state
+    after = json.loads((index / "sync.json").read_text())
+    # Caught up to the store again (the cursor's times are those of the repair).
+    assert {k: after[k] for k in ("format", "store", "head")} == {
+        k: state[k] for k in ("format", "store", "head")}
     assert run("search", "Kestrel").stdout.count("Harbour Bridge Reopens") == 1
 
 
