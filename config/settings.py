@@ -57,6 +57,7 @@ class IngestSettings(BaseModel):
     fetch_entry_links: bool = True
     write_batch_chunks: int = Field(512, ge=1, le=5000)
     max_prune_share: float = Field(0.5, ge=0, le=1)
+    keep_versions: int = Field(5, ge=0)
 
 
 class RetrievalSettings(BaseModel):

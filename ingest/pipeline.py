@@ -39,6 +39,7 @@ from ingest.loaders import (
 from ingest.near_duplicates import Lead, copy_group
 from ingest.records import Article, Chunk, ChunkMeta, Failure, IngestSummary
 from ingest.store import StoredArticle, StoredChunk
+from ingest.versions import ArticleVersion, replaced_version, stored_version
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class ChunkWriter(Protocol):
                       ) -> list[list[tuple[StoredChunk, float]]]: ...
     def leads(self) -> list[tuple[StoredChunk, np.ndarray]]: ...
     def set_copy_of(self, groups: dict[str, str | None]) -> None: ...
+    def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]: ...
+    def save_versions(self, versions: Sequence[ArticleVersion], keep: int) -> None: ...
 
 
 class Interrupted(KeyboardInterrupt):
@@ -346,6 +349,7 @@ class Ingestor:
             metas = [replace(m, copy_of=copies.get(m.article_id)) for m in metas]
             run.summary.wire_copies.extend(
                 {"id": article_id, "copy_of": group} for article_id, group in copies.items())
+        self._keep_replaced(run.pending)
         self._store.upsert(chunks, vectors, metas)
         for pending in run.pending:
             if pending.is_update or pending.replaces:
@@ -361,6 +365,24 @@ class Ingestor:
         run.pending.clear()
         run.pending_chunks = 0
         self._update_derived(compact=False)
+
+    def _keep_replaced(self, pending: Sequence[_Pending]) -> None:
+        """Keep the stored version of every article this batch changes (its headline or
+        text), before its chunks are written over: at most `keep_versions` per article, as
+        records that are never searched (ingest/versions.py)."""
+        keep = self._settings.keep_versions
+        changing = [p.article for p in pending if p.is_update or p.replaces]
+        if keep <= 0 or not changing:
+            return
+        stored: dict[str, list[tuple[ChunkMeta, str]]] = {}
+        for chunk in self._store.chunks_of([article.id for article in changing]):
+            stored.setdefault(chunk.meta.article_id, []).append((chunk.meta, chunk.text))
+        replaced = [version for article in changing
+                    if (version := replaced_version(stored_version(stored.get(article.id, [])),
+                                                    article)) is not None]
+        if replaced:
+            self._store.save_versions(replaced, keep)
+            log.info("kept the replaced version of %d articles", len(replaced))
 
     def _wire_copies(self, pending: Sequence[_Pending], chunks: Sequence[Chunk],
                      vectors: np.ndarray) -> dict[str, str]:

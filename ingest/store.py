@@ -45,6 +45,12 @@ wins).
   keeps working: its version reads as that position, the first write replaces it with a
   token, and its old entries are trimmed with the rest. Keyword indexes made before it are
   rebuilt once (their format changed).
+- Earlier versions of an article (kept when a re-ingest changes its text; ingest/versions.py)
+  live in a third collection, `<name>-versions`: one record per version, keyed
+  `<article id>@v<n>`, its text as the document and a one-number dummy vector. That
+  collection is never queried by similarity, counted in stats, listed in the change log or
+  read by the keyword index, so an old version can never be found by a search; it is read
+  by article id only (`versions`), and an article's versions go when the article does.
 """
 
 from __future__ import annotations
@@ -79,6 +85,7 @@ from ingest.errors import (
 )
 from ingest.ids import chunk_id
 from ingest.records import Chunk, ChunkMeta, SearchFilter, StoreVersion
+from ingest.versions import ArticleVersion, is_new_version, over_bound
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +218,10 @@ class ChromaStore:
             self._changes = self._client.get_or_create_collection(
                 f"{self.name}-changes", embedding_function=None,
                 metadata={"newsdesk": f"change log of {self.name}"},
+            )
+            self._versions = self._client.get_or_create_collection(
+                f"{self.name}-versions", embedding_function=None,
+                metadata={"newsdesk": f"earlier versions of the articles of {self.name}"},
             )
             try:
                 self.max_batch = int(self._client.get_max_batch_size())
@@ -556,9 +567,64 @@ class ChromaStore:
                                      {"content_hash": {"$ne": keep_hash}}]})
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
+        """Remove these articles' chunks, then their kept earlier versions."""
         ids = list(article_ids)
         for start in range(0, len(ids), 500):
-            self._delete_where({"article_id": {"$in": ids[start:start + 500]}})
+            batch = ids[start:start + 500]
+            self._delete_where({"article_id": {"$in": batch}})
+            with self._guard("delete earlier versions"):
+                self._versions.delete(where={"article_id": {"$in": batch}})
+
+    # -- earlier versions (never searched: see the module docstring) -------------------------
+
+    def save_versions(self, versions: Sequence[ArticleVersion], keep: int) -> None:
+        """Keep these replaced versions (at most one per article), each numbered after its
+        article's newest kept version and stamped `seen` now (store clock); one that is
+        already the newest kept version is not kept twice. Then at most `keep` versions
+        per article remain: the oldest go."""
+        if not versions or keep <= 0:
+            return
+        kept = self.versions([v.article_id for v in versions], include_text=False)
+        seen = datetime.fromtimestamp(self.now(), tz=UTC)
+        ids: list[str] = []
+        documents: list[str] = []
+        metadatas: list[dict[str, Any]] = []
+        for version in versions:
+            earlier = kept.get(version.article_id, [])
+            if not is_new_version(version, earlier):
+                continue
+            number = max((v.number for v in earlier), default=0) + 1
+            new = replace(version, number=number, seen=seen)
+            kept.setdefault(version.article_id, []).append(new)
+            ids.append(_version_id(new))
+            documents.append(new.text)
+            metadatas.append(_version_meta(new))
+        if ids:
+            with self._guard("keep earlier versions"):
+                self._versions.add(ids=ids, embeddings=[[1.0]] * len(ids),
+                                   documents=documents, metadatas=metadatas)
+        doomed = [_version_id(v) for article in kept.values() for v in over_bound(article, keep)]
+        if doomed:
+            with self._guard("drop old versions"):
+                self._versions.delete(ids=doomed)
+
+    def versions(self, article_ids: Sequence[str], include_text: bool = True
+                 ) -> dict[str, list[ArticleVersion]]:
+        """The kept earlier versions of these articles, oldest first (texts empty without
+        `include_text`); an article without any is left out."""
+        found: dict[str, list[ArticleVersion]] = {}
+        ids = list(dict.fromkeys(article_ids))
+        include = ["metadatas", "documents"] if include_text else ["metadatas"]
+        for start in range(0, len(ids), 500):
+            with self._guard("read earlier versions"):
+                page = self._versions.get(where={"article_id": {"$in": ids[start:start + 500]}},
+                                          include=include)
+            documents = page.get("documents") or [""] * len(page["ids"])
+            for document, meta in zip(documents, page["metadatas"] or [], strict=True):
+                version = _version_of(meta or {}, document or "")
+                found.setdefault(version.article_id, []).append(version)
+        return {article_id: sorted(kept, key=lambda v: v.number)
+                for article_id, kept in found.items()}
 
     def _delete_where(self, where: dict[str, Any]) -> None:
         # By id, so that the change log names exactly the chunks that went.
@@ -726,6 +792,34 @@ def _holder() -> str:
 def _write_holder(lock_path: Path) -> None:
     started = datetime.now(UTC).isoformat(timespec="seconds")
     lock_path.with_suffix(".holder").write_text(f"{_holder()}, started {started}")
+
+
+def _version_id(version: ArticleVersion) -> str:
+    return f"{version.article_id}@v{version.number}"
+
+
+def _version_meta(version: ArticleVersion) -> dict[str, Any]:
+    """Flat metadata of a kept version; dates as ISO text (with their UTC offsets: they are
+    shown, never range-filtered), absent fields left out."""
+    values = {"article_id": version.article_id, "version": version.number,
+              "title": version.title, "text_hash": version.text_hash,
+              "published": version.published.isoformat() if version.published else None,
+              "updated": version.updated.isoformat() if version.updated else None,
+              "seen": version.seen.isoformat() if version.seen else None,
+              "url": version.url, "source": version.source}
+    return {key: value for key, value in values.items() if value not in (None, "")}
+
+
+def _version_of(meta: dict[str, Any], text: str) -> ArticleVersion:
+    def when(key: str) -> datetime | None:
+        value = meta.get(key)
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+    return ArticleVersion(
+        article_id=str(meta.get("article_id", "")), title=str(meta.get("title", "")),
+        text=text, text_hash=str(meta.get("text_hash", "")), published=when("published"),
+        updated=when("updated"), seen=when("seen"), number=int(meta.get("version", 0)),
+        url=meta.get("url"), source=meta.get("source"))
 
 
 def _iso(epoch: int) -> str:

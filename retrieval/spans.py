@@ -353,3 +353,28 @@ def _with_counted_noun(sentence: str, span: Span, question: str) -> Span:
         if terms and terms[0] in wanted:
             end = match.end()
     return Span(span.start, end, sentence[span.start:end])
+
+
+# Kinds in order of precedence where two overlap: "€3 million" is an amount, not the number 3.
+_VALUE_PRECEDENCE = (AnswerType.MONEY, AnswerType.PERCENT, AnswerType.DATE, AnswerType.NUMBER,
+                     AnswerType.NAME)
+
+
+def value_spans(sentence: str) -> list[tuple[AnswerType, Span]]:
+    """Every value in `sentence` that a story's update may change, in order: amounts
+    (MONEY), percentages, dates, numbers and names (NAME: runs of capitalised words), as
+    (kind, span). A value inside or overlapping a value of an earlier kind of that list is
+    left out ("21" of "21 Nov", "3" of "€3 million"); "one" is not counted."""
+    found: dict[AnswerType, list[Span]] = {
+        AnswerType.MONEY: _matches(_MONEY, sentence),
+        AnswerType.PERCENT: _matches(_PERCENT, sentence),
+        AnswerType.DATE: _longest(_matches(_DATE, sentence)),
+        AnswerType.NUMBER: [s for s in _matches(_NUMBER, sentence) if s.text.lower() != "one"],
+        AnswerType.NAME: [_without_roles(s) for s in _names(sentence)],
+    }
+    kept: list[tuple[AnswerType, Span]] = []
+    for kind in _VALUE_PRECEDENCE:
+        for span in found[kind]:
+            if not any(s.start < span.end and span.start < s.end for _, s in kept):
+                kept.append((kind, span))
+    return sorted(kept, key=lambda pair: pair[1].start)

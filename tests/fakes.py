@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import numpy as np
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -24,6 +25,7 @@ from ingest.store import (
     StoredChunk,
     stored_articles,
 )
+from ingest.versions import ArticleVersion, is_new_version, over_bound
 
 _WORD = re.compile(r"\w+")
 
@@ -66,6 +68,7 @@ class MemoryStore:
         self._id = uuid.uuid4().hex
         self.changes: list[list[str]] = []
         self.fail_after_upserts: int | None = None
+        self.kept: dict[str, list[ArticleVersion]] = {}  # earlier versions, oldest first
 
     # -- writer -------------------------------------------------------------------------------
 
@@ -90,6 +93,22 @@ class MemoryStore:
         gone = set(article_ids)
         self._delete([chunk_id for chunk_id, (_, _, meta) in self.chunks.items()
                       if meta.article_id in gone])
+        for article_id in gone:
+            self.kept.pop(article_id, None)
+
+    def save_versions(self, versions: Sequence[ArticleVersion], keep: int) -> None:
+        for version in versions if keep > 0 else ():
+            earlier = self.kept.setdefault(version.article_id, [])
+            if is_new_version(version, earlier):
+                number = max((v.number for v in earlier), default=0) + 1
+                earlier.append(replace(version, number=number, seen=datetime.now(UTC)))
+            for old in over_bound(earlier, keep):
+                earlier.remove(old)
+
+    def versions(self, article_ids: Sequence[str], include_text: bool = True
+                 ) -> dict[str, list[ArticleVersion]]:
+        return {a: [v if include_text else replace(v, text="") for v in self.kept[a]]
+                for a in dict.fromkeys(article_ids) if self.kept.get(a)}
 
     def _delete(self, ids: list[str]) -> None:
         for chunk_id in ids:
