@@ -835,6 +835,11 @@ class _Progress:
             self._bar.stop()
 
 
+from bot.change_commands import changes  # noqa: E402  (a command of its own module)
+
+cli.add_command(changes)
+
+
 def main() -> None:
     cli(prog_name="newsdesk")
 

@@ -186,7 +186,7 @@ class Components:
         if settings.answer.mode == "extractive":
             return AnswerEngine(retriever, extractive, k=settings.retrieval.k,
                                 time_reader=read_question_time,
-                                analyzer=self.keyword_index.latest)
+                                analyzer=self.keyword_index.latest, versions=self.store)
         from retrieval.llm import LLMAnswerer, build_chat_model
 
         llm = settings.llm
@@ -198,7 +198,7 @@ class Components:
         return AnswerEngine(retriever, answerer, k=settings.retrieval.k,
                             condenser=answerer.condense if llm.condense else None,
                             time_reader=read_question_time,
-                            analyzer=self.keyword_index.latest)
+                            analyzer=self.keyword_index.latest, versions=self.store)
 
     def build_slack_bot(self, tokens: SlackTokens, metrics: Metrics | None = None
                         ) -> NewsdeskSlackBot:

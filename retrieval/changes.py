@@ -116,7 +116,7 @@ class ChangeSummary:
         values, added, removed, reworded (no citations: for alerts and logs)."""
         lines = [f"Correction: {_without_label(note)}" for note in self.corrections]
         if self.title is not None:
-            lines.append(f"Headline changed to “{self.title[1]}” (was “{self.title[0]}”)")
+            lines.append(f"Headline changed from “{self.title[0]}” to “{self.title[1]}”")
         lines += [value.describe() for value in self.values]
         lines += [f"Added: {sentence}" for sentence in self.added]
         lines += [f"Removed: {sentence}" for sentence in self.removed]
@@ -137,8 +137,10 @@ def describe_changes(old_text: str, new_text: str, *, old_title: str = "",
     """What changed from `old_text` to `new_text` (an article's body; titles optional):
     see ChangeSummary. Identical texts (whitespace aside) give an empty summary."""
     old, new = _sentences(old_text), _sentences(new_text)
-    before = {_key(note) for note in correction_notes(old_text)}
-    corrections = [note for note in correction_notes(new_text) if _key(note) not in before]
+    # A note is known by its first sentence (the rest of its paragraph may grow).
+    before = {_key(_sentences(note)[0]) for note in correction_notes(old_text)}
+    corrections = [note for note in correction_notes(new_text)
+                   if _key(_sentences(note)[0]) not in before]
     in_notes = {_key(s) for note in corrections for s in _sentences(note)}
     values: list[ValueChange] = []
     added: list[str] = []
@@ -417,8 +419,8 @@ def _step_lines(step: ChangeStep, history: StoryHistory,
     when = _step_label(step, history)
     lines: list[str] = []
     if summary.title is not None:
-        lines.append(f"Headline changed to “{summary.title[1]}” ({when}; was "
-                     f"“{summary.title[0]}”) [{cite(newer, '')}][{cite(older, '')}]")
+        lines.append(f"Headline changed from “{summary.title[0]}” to “{summary.title[1]}” "
+                     f"({when}) [{cite(newer, '')}][{cite(older, '')}]")
     for value in summary.values:
         lines.append(f"{value.describe()} ({when}) "
                      f"[{cite(newer, value.new_sentence)}][{cite(older, value.old_sentence)}]")

@@ -17,11 +17,13 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from ingest.records import SearchFilter
 from retrieval.answerers import Answerer, Draft, TokenSink
+from retrieval.changes import changes_question
 from retrieval.citations import join_answers, validate_citations
 from retrieval.extractive import TermAnalyzer, abstention_text
 from retrieval.history import conversation_context, is_followup, search_query
 from retrieval.records import ABSTENTION, Answer, AnswerSpan, Passage, Turn, closest_articles
 from retrieval.retriever import NewsdeskRetriever, filtered, to_passages
+from retrieval.story_changes import ChangeReport, StoryChanges, VersionStore
 from retrieval.time_window import QuestionTime, TimeWindow
 from retrieval.timeline import compose_timeline, developments, timeline_topic
 from retrieval.two_part import TwoPart, split_two_part
@@ -59,8 +61,12 @@ class ChainState:
 class AnswerEngine:
     def __init__(self, retriever: BaseRetriever, answerer: Answerer, *, k: int,
                  condenser: Condenser | None = None, time_reader: TimeReader | None = None,
-                 analyzer: Callable[[], TermAnalyzer] | None = None) -> None:
+                 analyzer: Callable[[], TermAnalyzer] | None = None,
+                 versions: VersionStore | None = None) -> None:
         self.retriever = retriever
+        # "What changed in …" questions, when the store's earlier versions can be read.
+        self.story_changes = (StoryChanges(versions, self._ranked, analyzer)
+                              if versions is not None else None)
         self.answerer = answerer
         self.time_reader = time_reader
         self.analyzer = analyzer  # index-consistent terms, for timelines
@@ -85,17 +91,20 @@ class AnswerEngine:
         asked, window = self._window(question, where, as_of)
         where = _within(where, window)
         topic = timeline_topic(asked) if not history and self.analyzer is not None else None
+        changed = self._changes_asked(asked, where) if not history and topic is None else None
         if topic is not None:
             answer = self._timeline(topic, where)
+        elif changed is not None:
+            answer = changed.answer
         else:
             answer = self._ask_any(asked, history, k, where, on_token)
         if window is not None and not answer.passages:
             answer = self._outside_window(question, asked, history, k, where, window,
-                                          None if topic is not None else on_token)
+                                          None if topic or changed else on_token)
         elif window is not None:
             answer = replace(answer, window=window)
-        if on_token and topic is not None:
-            on_token(answer.answer)  # a timeline is written at once, not token by token
+        if on_token and (topic is not None or changed is not None):
+            on_token(answer.answer)  # written at once, not token by token
         return replace(answer, question=question)
 
     def timeline(self, topic: str, *, where: SearchFilter | None = None,
@@ -105,6 +114,25 @@ class AnswerEngine:
         asked, window = self._window(topic, where, as_of)
         answer = self._timeline(asked, _within(where, window))
         return replace(answer, question=topic, window=window)
+
+    def changes(self, target: str, *, where: SearchFilter | None = None) -> ChangeReport:
+        """What changed in the article `target` names (id or URL) or in the story about a
+        topic: correction notes, values, sentences added and removed, each cited to its
+        version (retrieval/story_changes.py). Raises ValueError when this engine was built
+        without the store's versions."""
+        if self.story_changes is None:
+            raise ValueError("this engine cannot read earlier versions of articles")
+        return self.story_changes.report(target, where)
+
+    def _changes_asked(self, question: str, where: SearchFilter | None) -> ChangeReport | None:
+        """The changes a "What changed in the ferry strike story?" question asks for; None
+        for other questions, and for a looser "What changed in X?" whose story has nothing
+        to tell (it is then asked as a question about the news)."""
+        asked = changes_question(question) if self.story_changes is not None else None
+        if asked is None or self.story_changes is None:
+            return None
+        report = self.story_changes.report(asked.topic, where)
+        return report if report.found or asked.explicit else None
 
     def windowed(self, question: str, where: SearchFilter | None, as_of: datetime | None
                  ) -> tuple[str, SearchFilter | None]:

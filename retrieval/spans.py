@@ -364,13 +364,18 @@ def value_spans(sentence: str) -> list[tuple[AnswerType, Span]]:
     """Every value in `sentence` that a story's update may change, in order: amounts
     (MONEY), percentages, dates, numbers and names (NAME: runs of capitalised words), as
     (kind, span). A value inside or overlapping a value of an earlier kind of that list is
-    left out ("21" of "21 Nov", "3" of "€3 million"); "one" is not counted."""
+    left out ("21" of "21 Nov", "3" of "€3 million"), except that a lone month or weekday
+    inside a longer name is the name ("Jan Ellison", "May Holt"); "one" is not counted."""
+    names = [_without_roles(s) for s in _names(sentence)]
     found: dict[AnswerType, list[Span]] = {
         AnswerType.MONEY: _matches(_MONEY, sentence),
         AnswerType.PERCENT: _matches(_PERCENT, sentence),
-        AnswerType.DATE: _longest(_matches(_DATE, sentence)),
+        AnswerType.DATE: [d for d in _longest(_matches(_DATE, sentence))
+                          if " " in d.text or any(c.isdigit() for c in d.text)
+                          or not any(n.start <= d.start and d.end <= n.end
+                                     and len(n.text) > len(d.text) for n in names)],
         AnswerType.NUMBER: [s for s in _matches(_NUMBER, sentence) if s.text.lower() != "one"],
-        AnswerType.NAME: [_without_roles(s) for s in _names(sentence)],
+        AnswerType.NAME: names,
     }
     kept: list[tuple[AnswerType, Span]] = []
     for kind in _VALUE_PRECEDENCE:
