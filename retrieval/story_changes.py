@@ -18,7 +18,13 @@ from ingest.ids import canonical_url
 from ingest.records import SearchFilter
 from ingest.store import StoredChunk
 from ingest.versions import ArticleVersion, stored_version
-from retrieval.changes import ComposedChanges, StoryHistory, compose_changes
+from retrieval.changes import (
+    ChangeStep,
+    ComposedChanges,
+    StoryHistory,
+    change_steps,
+    compose_changes,
+)
 from retrieval.citations import validate_citations
 from retrieval.extractive import TermAnalyzer, abstention_text
 from retrieval.records import ABSTENTION, Answer, Passage
@@ -56,6 +62,28 @@ class ChangeReport:
                 "changes": self.composed.as_dict() if self.composed is not None else None}
 
 
+def story_history(store: VersionStore, article_id: str) -> StoryHistory | None:
+    """The article's current version (rebuilt from its chunks, which are its passages) and
+    its kept earlier versions; None when the store holds no complete version of it."""
+    chunks = store.chunks_of([article_id])
+    current = stored_version([(c.meta, c.text) for c in chunks])
+    if current is None:
+        return None
+    passages = tuple({c.meta.chunk_index: Passage.of(c.id, c.text, c.meta, 0.0)
+                      for c in chunks if c.meta.text_hash == current.text_hash}.values())
+    earlier = store.versions([article_id]).get(article_id, [])
+    return StoryHistory(current, passages, tuple(earlier))
+
+
+def last_change(store: VersionStore, article_id: str) -> ChangeStep | None:
+    """What the article's latest update changed: its newest kept version against the
+    stored one (`.summary.lines()` says it in short lines), or None when no earlier version
+    is kept. Read it after the ingest that wrote the update (alerts do)."""
+    history = story_history(store, article_id)
+    steps = change_steps(history) if history is not None else []
+    return steps[-1] if steps else None
+
+
 class StoryChanges:
     def __init__(self, store: VersionStore, search: Search,
                  analyzer: Callable[[], TermAnalyzer] | None = None,
@@ -89,16 +117,7 @@ class StoryChanges:
                             bool(history.earlier or composed.notes), composed)
 
     def history(self, article_id: str) -> StoryHistory | None:
-        """The article's current version (from its chunks) and its kept earlier versions;
-        None when the store holds no complete version of it."""
-        chunks = self._store.chunks_of([article_id])
-        current = stored_version([(c.meta, c.text) for c in chunks])
-        if current is None:
-            return None
-        passages = tuple({c.meta.chunk_index: Passage.of(c.id, c.text, c.meta, 0.0)
-                          for c in chunks if c.meta.text_hash == current.text_hash}.values())
-        earlier = self._store.versions([article_id]).get(article_id, [])
-        return StoryHistory(current, passages, tuple(earlier))
+        return story_history(self._store, article_id)
 
     def _article(self, target: str) -> str | None:
         """The stored article `target` names: its id, or its URL (tracking parameters and

@@ -117,3 +117,8 @@ def test_a_corrected_article_shows_its_correction_first(newsroom: Newsroom) -> N
     assert lines[1].startswith("Correction (updated 19 Nov): An earlier version of this "
                                "article said the bakery opened in 1921.")
     assert any("Changed “1921” to “1912”" in line for line in lines)
+    # Its versions go with the article.
+    (newsroom.root / "bakery.txt").unlink()
+    assert json.loads(newsroom.run("ingest", str(newsroom.root), "--prune", "--json"))[
+        "removed"] == 1
+    assert newsroom.components.store.versions([BAKERY]) == {}

@@ -20,6 +20,7 @@ from retrieval.engine import AnswerEngine
 from retrieval.keyword_index import KeywordIndex
 from retrieval.retriever import NewsdeskRetriever
 from retrieval.search import HybridSearcher
+from retrieval.story_changes import last_change
 from tests.fakes import HashingEmbedder, Killed, MemoryStore
 from tests.helpers import FIXTURES, NoNetwork, extractive_config
 
@@ -186,3 +187,16 @@ def test_a_topic_no_article_covers_is_an_abstention(newsroom: Newsroom, tmp_path
     report = engine_over(store, tmp_path).changes("cup final penalties")
     assert report.answer.abstained and report.article_id is None and not report.found
     assert report.answer.answer.startswith("No article about “cup final penalties” was found.")
+
+
+def test_the_last_change_of_an_update_for_other_callers(newsroom: Newsroom) -> None:
+    store = MemoryStore()
+    newsroom.ingest(store)
+    assert last_change(store, "storm-kell.txt") is None
+    for version in (2, 3):
+        newsroom.put("storm-kell", version)
+        newsroom.ingest(store)
+    step = last_change(store, "storm-kell.txt")
+    assert step is not None and (step.older.number, step.newer.number) == (2, 0)
+    assert "Death toll raised from 5 to 6" in step.summary.lines()
+    assert "Repairs raised from 2 million euros to 4 million euros" in step.summary.lines()
