@@ -20,10 +20,10 @@ from typing import Protocol
 
 import numpy as np
 
+from config.errors import DiskFullError, StoreError
 from config.settings import ChunkingSettings, IngestSettings
 from ingest.chunking import chunk_article
 from ingest.embedding import Embedder
-from ingest.errors import DiskFullError, StoreError
 from ingest.ids import sha256
 from ingest.loaders import (
     Fetcher,

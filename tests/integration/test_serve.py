@@ -63,8 +63,10 @@ def served(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
     components = Components(settings, embedder=embedder)
     components.build_ingestor().ingest([str(corpus)])
     metrics = Metrics()
-    bot = components.build_slack_bot(slack_tokens(environ, False), metrics)
-    service = components.build_service(api=True, slack=bot, metrics=metrics, host="127.0.0.1")
+    desk = components.build_desk(metrics, lazy=True)
+    bot = components.build_slack_bot(slack_tokens(environ, False), desk)
+    service = components.build_service(api=True, desk=desk, slack=bot, metrics=metrics,
+                                       host="127.0.0.1")
     server = HttpServer(build_app(service), "127.0.0.1", 0, settings.serve.header_timeout)
     server.start()
     yield Served(server, fake, components)
@@ -361,8 +363,9 @@ def test_llm_answers_stream_token_by_token(served: Served, monkeypatch: pytest.M
     shared = served.components
     components = Components(load_settings(data_dir=str(shared.settings.data_dir)),
                             embedder=shared.embedder)
-    service = components.build_service(api=True, slack=None, metrics=Metrics(),
-                                       host="127.0.0.1")
+    metrics = Metrics()
+    service = components.build_service(api=True, desk=components.build_desk(metrics),
+                                       slack=None, metrics=metrics, host="127.0.0.1")
     server = HttpServer(build_app(service), "127.0.0.1", 0, 5.0)
     server.start()
     try:

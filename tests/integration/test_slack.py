@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from slack_bolt.request import BoltRequest
 
 from bench.peers import BOT_USER, FakeSlack, slack_signature
+from bot.asking import Desk
 from bot.cli import cli
 from bot.factory import Components
 from bot.feedback import FeedbackStore
@@ -61,11 +62,13 @@ def start(tmp_path: Path) -> Iterator[Any]:
         feedback = FeedbackStore(tmp_path / f"feedback-{len(started)}.sqlite3")
         tokens = SlackTokens(bot=SecretStr(BOT_TOKEN), app=None,
                              signing_secret=SecretStr(SECRET), api_url=fake.api_url)
-        bot = NewsdeskSlackBot(engine, feedback, tokens, SlackSettings(**options))
+        metrics = Metrics()
+        desk = Desk(engine, stats=dict, recorder=metrics)
+        bot = NewsdeskSlackBot(desk, feedback, tokens, SlackSettings(**options))
         # The server of `newsdesk slack --http`: Slack events, health and metrics.
         limits = ServeSettings(host="127.0.0.1")
-        service = Service(engine=engine, stats=dict, readiness=lambda: None,
-                          metrics=Metrics(), limits=limits,
+        service = Service(desk=desk, readiness=lambda: None,
+                          metrics=metrics, limits=limits,
                           answers=ThreadPoolExecutor(max_workers=2), api=False, slack=bot)
         server = HttpServer(build_app(service), "127.0.0.1", 0, limits.header_timeout)
         server.start()
