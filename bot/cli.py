@@ -236,7 +236,7 @@ def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option("--source", "sources", multiple=True,
                            help="Only articles from this source: a source name, or a folder, "
                                 "feed or page URL as ingested (repeatable).")(command)
-    return click.option("-k", "k", type=int,
+    return click.option("-k", "--k", "k", type=int,
                         help="Passages to retrieve, 1 to 100 (default from settings).")(command)
 
 

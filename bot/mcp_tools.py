@@ -10,9 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 from bot.asking import Desk, Request, read_request
-from config.errors import RequestError
+from bot.logs import safe
+from config.errors import NewsdeskError, RequestError
 from retrieval.records import Answer, Passage
 
 T = TypeVar("T")
@@ -20,7 +22,8 @@ ROUTE = "mcp"
 
 INSTRUCTIONS = ("Search the team's news articles and ask questions about them. Answers are "
                 "short, cite their sources as [n], and say so when the articles do not answer. "
-                "since/until take YYYY-MM-DD (or \"yesterday\", \"3 days ago\").")
+                "since/until take YYYY-MM-DD (or \"yesterday\", \"3 days ago\"); as_of sets "
+                "the day time words in a question (\"last week\") are read from.")
 
 
 def passage_summary(passage: Passage, with_text: bool = True) -> dict[str, Any]:
@@ -42,28 +45,32 @@ def cited(answer: Answer) -> list[dict[str, Any]]:
 def build_mcp(desk: Desk, pool: ThreadPoolExecutor) -> MCPServer:
     """The MCP server; questions run in `pool`, the bounded pool the HTTP API uses too.
     Arguments are checked by bot.asking.read_request, as every front end's are: a bad one is
-    a tool error naming the argument."""
+    a tool error naming the argument; a NewsdeskError (the store is down) is a tool error
+    with its message; anything else, a tool error that says nothing of the internals."""
     # The SDK configures logging (basicConfig) where nothing has yet: keep it to warnings.
     server: MCPServer = MCPServer("newsdesk", instructions=INSTRUCTIONS, log_level="WARNING")
 
     async def in_pool(work: Callable[[], T]) -> T:
-        return await asyncio.wrap_future(pool.submit(work))
+        try:
+            return await asyncio.wrap_future(pool.submit(work))
+        except NewsdeskError as exc:  # our messages are safe to show; others stay hidden
+            raise ToolError(safe(str(exc))) from exc
 
     def checked(operation: str, fields: dict[str, Any], name: str) -> Request:
         try:
             return read_request({k: v for k, v in fields.items() if v is not None}, name=name)
-        except RequestError:
+        except RequestError as exc:
             desk.rejected(ROUTE, operation)
-            raise
+            raise ToolError(str(exc)) from exc
 
     @server.tool(description="Find the passages of news articles that best match a query. "
                              "Time words in the query (\"last week\") or since/until "
                              "restrict it to articles published then.")
     async def search_articles(query: str, k: int = 6, source: list[str] | None = None,
-                              since: str | None = None, until: str | None = None
-                              ) -> dict[str, Any]:
+                              since: str | None = None, until: str | None = None,
+                              as_of: str | None = None) -> dict[str, Any]:
         asked = checked("search", {"question": query, "k": k, "source": source,
-                                   "since": since, "until": until}, "query")
+                                   "since": since, "until": until, "as_of": as_of}, "query")
         found = await in_pool(lambda: desk.search(asked, ROUTE))
         return {"window": found.window.label if found.window else None,
                 "passages": [{"rank": rank, **passage_summary(p)}
@@ -71,11 +78,11 @@ def build_mcp(desk: Desk, pool: ThreadPoolExecutor) -> MCPServer:
 
     @server.tool(description="Answer a question from the news articles, citing sources as "
                              "[n]; says so when the articles do not answer.")
-    async def ask_articles(question: str, source: list[str] | None = None,
-                           since: str | None = None, until: str | None = None
-                           ) -> dict[str, Any]:
-        asked = checked("ask", {"question": question, "source": source, "since": since,
-                                "until": until}, "question")
+    async def ask_articles(question: str, k: int | None = None, source: list[str] | None = None,
+                           since: str | None = None, until: str | None = None,
+                           as_of: str | None = None) -> dict[str, Any]:
+        asked = checked("ask", {"question": question, "k": k, "source": source,
+                                "since": since, "until": until, "as_of": as_of}, "question")
         answer = await in_pool(lambda: desk.ask(asked, ROUTE))
         return {
             "answer": answer.answer,

@@ -261,10 +261,6 @@ class NewsdeskSlackBot:
     def _on_command(self, ack: Callable[..., None], command: dict[str, Any],
                     respond: Callable[..., Any]) -> None:
         question = question_text(command.get("text", ""))
-        if not question:
-            ack(text=f"Ask a question, e.g. `{self._options.command} what did the council "
-                     "decide about the bridge?`")
-            return
         if not self._allowed_channel(command.get("channel_id", "")):
             ack(text="Newsdesk is not enabled in this channel.")
             return
@@ -272,7 +268,9 @@ class NewsdeskSlackBot:
             asked = self._request(question, [], command.get("channel_id", ""))
         except RequestError as exc:
             self._desk.rejected(ROUTE, "ask")
-            ack(text=f"Sorry, I can't ask that: {escape(str(exc))}")
+            example = (f", e.g. `{self._options.command} what did the council decide about "
+                       "the bridge?`" if not question else "")
+            ack(text=f"Sorry, I can't ask that: {escape(str(exc))}{example}")
             return
         ack(text=f":mag: Looking through the articles for: _{escape(question[:300])}_")
         if not self._limiter.allow(command.get("user_id", "")):
@@ -282,7 +280,8 @@ class NewsdeskSlackBot:
 
     def _request(self, question: str, history: list[Turn], channel: str) -> Request:
         """The one request model's checks (bot.asking), with the channel's desk as filter."""
-        turns = [(q[:MAX_TURN_CHARS], a[:MAX_TURN_CHARS]) for q, a in history[-MAX_HISTORY_TURNS:]]
+        turns = [(q[:MAX_TURN_CHARS], a[:MAX_TURN_CHARS])
+                 for q, a in history[-MAX_HISTORY_TURNS:]]
         asked = read_request({"question": question, "history": turns})
         where = self._where(channel)
         return replace(asked, where=where) if where is not None else asked
