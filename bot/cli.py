@@ -23,6 +23,7 @@ from bot.logs import configure_logging, safe
 from config import load_settings
 from config.errors import NewsdeskError, RequestError
 from ingest.records import IngestSummary
+from ingest.shards import Shard, parse_shard
 from retrieval.evaluation import EvalQuestion, score_question, summarise
 from retrieval.records import Answer
 
@@ -113,9 +114,12 @@ def _print_json(data: Any) -> None:
               help="Keep running: re-ingest each source on its refresh schedule.")
 @click.option("--every", metavar="DURATION",
               help="With --watch: refresh interval (e.g. 15m) for sources that have none.")
+@click.option("--shard", metavar="I/N",
+              help="Store only shard I of N of the articles (by id), so that N workers, each "
+                   "with its own data dir, can share the sources against one Chroma server.")
 @click.pass_context
 def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: bool,
-           as_json: bool, watch: bool, every: str | None) -> None:
+           as_json: bool, watch: bool, every: str | None, shard: str | None) -> None:
     """Ingest articles from files, directories, URLs and RSS/Atom feeds.
 
     Without SOURCES, ingests the [[sources]] of the settings. Re-running is cheap: unchanged
@@ -125,6 +129,7 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
     from bot.runtime import scheduled_sources
     from ingest.pipeline import Interrupted
 
+    split = _shard(shard)
     components = _components(ctx)
     scheduled = scheduled_sources(components.settings, sources, every)
     ingestor = components.build_ingestor()
@@ -138,8 +143,8 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
 
         click.echo("Watching sources; Ctrl-C to stop.", err=True)
         with contextlib.suppress(KeyboardInterrupt):
-            run_schedule(scheduled, lambda due: ingestor.ingest(due, prune=prune, force=force),
-                         threading.Event(), report)
+            run_schedule(scheduled, lambda due: ingestor.ingest(
+                due, prune=prune, force=force, shard=split), threading.Event(), report)
         return
     interrupted = False
     with terminal.Progress("Ingesting") as progress:
@@ -147,7 +152,7 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
         try:
             summary = ingestor.ingest([s.location for s in scheduled], prune=prune,
                                       force=force, on_total=on_total, on_advance=on_advance,
-                                      on_article=progress.articles)
+                                      on_article=progress.articles, shard=split)
         except Interrupted as stop:  # Ctrl-C: still say what was stored
             summary, interrupted = stop.summary, True
     if summary.chunks and not interrupted:
@@ -160,6 +165,15 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
     else:
         click.echo(safe(terminal.ingest_text(data)))
     ctx.exit(130 if interrupted else 1 if summary.failed else 0)
+
+
+def _shard(text: str | None) -> Shard | None:
+    if text is None:
+        return None
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise RequestError("--shard", str(exc)) from None
 
 
 @cli.command()

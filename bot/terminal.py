@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -130,8 +131,8 @@ def distinct(value: float, threshold: float) -> tuple[str, str]:
 def summary_line(data: dict[str, Any]) -> str:
     """An ingest summary (IngestSummary.as_dict) in one line: "added 3, updated 0, …"."""
     keys = ["added", "updated", "unchanged", "removed", "duplicates", "failed", "chunks"]
-    keys += [key for key in ("wire_copies", "superseded", "partial", "not_modified")
-             if data.get(key)]
+    keys += [key for key in ("wire_copies", "superseded", "partial", "not_modified",
+                             "other_shards") if data.get(key)]
     return ", ".join(
         f"{key.replace('_', ' ')} {data[key] if isinstance(data[key], int) else len(data[key])}"
         for key in keys
@@ -226,11 +227,15 @@ class Progress:
         self._label = label
         self._bar: Any = None
         self._task: Any = None
+        self._started = time.monotonic()
 
     def articles(self, read: int) -> None:
-        """Articles read so far: progress inside one large file (a JSONL export)."""
+        """Articles read so far, and their rate: progress inside one large file (a JSONL
+        export), where the bar's sources-done count stands still."""
         if self._bar is not None:
-            self._bar.update(self._task, description=f"{self._label} ({read:,} articles read)")
+            rate = read / max(time.monotonic() - self._started, 1e-6)
+            self._bar.update(self._task, description=f"{self._label} ({read:,} articles "
+                                                     f"read, {rate:,.1f}/s)")
 
     def __enter__(self) -> Progress:
         return self
