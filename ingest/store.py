@@ -74,8 +74,7 @@ from typing import Any
 import numpy as np
 from filelock import FileLock, Timeout
 
-from ingest.change_log import Cursor, EntryHead, Timing, advance
-from ingest.errors import (
+from config.errors import (
     ConfigError,
     DiskFullError,
     NewsdeskError,
@@ -83,6 +82,7 @@ from ingest.errors import (
     StoreError,
     is_disk_full,
 )
+from ingest.change_log import Cursor, EntryHead, Timing, advance
 from ingest.ids import chunk_id
 from ingest.records import Chunk, ChunkMeta, SearchFilter, StoreVersion
 from ingest.versions import ArticleVersion, is_new_version, over_bound

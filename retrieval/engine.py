@@ -20,7 +20,7 @@ from retrieval.answerers import Answerer, Draft, TokenSink
 from retrieval.changes import changes_question
 from retrieval.citations import join_answers, validate_citations
 from retrieval.extractive import TermAnalyzer, abstention_text
-from retrieval.history import conversation_context, is_followup, search_query
+from retrieval.history import conversation_context, is_followup, refers_back, search_query
 from retrieval.records import ABSTENTION, Answer, AnswerSpan, Passage, Turn, closest_articles
 from retrieval.retriever import NewsdeskRetriever, filtered, to_passages
 from retrieval.story_changes import ChangeReport, StoryChanges, VersionStore
@@ -90,8 +90,12 @@ class AnswerEngine:
         question = question.strip()
         asked, window = self._window(question, where, as_of)
         where = _within(where, window)
-        topic = timeline_topic(asked) if not history and self.analyzer is not None else None
-        changed = self._changes_asked(asked, where) if not history and topic is None else None
+        # "Timeline of the ferry strike" is a timeline after earlier turns too; "timeline of
+        # it" takes its subject from the last question.
+        topic = timeline_topic(asked) if self.analyzer is not None else None
+        if topic is not None and history and refers_back(topic):
+            topic = f"{topic} {history[-1][0]}"
+        changed = self._changes_asked(asked, where, history) if topic is None else None
         if topic is not None:
             answer = self._timeline(topic, where)
         elif changed is not None:
@@ -124,14 +128,19 @@ class AnswerEngine:
             raise ValueError("this engine cannot read earlier versions of articles")
         return self.story_changes.report(target, where)
 
-    def _changes_asked(self, question: str, where: SearchFilter | None) -> ChangeReport | None:
-        """The changes a "What changed in the ferry strike story?" question asks for; None
-        for other questions, and for a looser "What changed in X?" whose story has nothing
-        to tell (it is then asked as a question about the news)."""
+    def _changes_asked(self, question: str, where: SearchFilter | None,
+                       history: Sequence[Turn]) -> ChangeReport | None:
+        """The changes a "What changed in the ferry strike story?" question asks for ("…in
+        that story?" takes its subject from the last question); None for other questions,
+        and for a looser "What changed in X?" whose story has nothing to tell (it is then
+        asked as a question about the news)."""
         asked = changes_question(question) if self.story_changes is not None else None
         if asked is None or self.story_changes is None:
             return None
-        report = self.story_changes.report(asked.topic, where)
+        topic = asked.topic
+        if history and refers_back(question):
+            topic = f"{topic} {history[-1][0]}"
+        report = self.story_changes.report(topic, where)
         return report if report.found or asked.explicit else None
 
     def windowed(self, question: str, where: SearchFilter | None, as_of: datetime | None
