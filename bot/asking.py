@@ -27,6 +27,7 @@ from ingest.parse import parse_date
 from ingest.records import SearchFilter
 from retrieval.answerers import TokenSink
 from retrieval.records import Answer, Passage, Turn
+from retrieval.story_changes import ChangeReport
 from retrieval.time_window import TimeWindow
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,8 @@ class Engine(Protocol):
     def windowed(self, question: str, where: SearchFilter | None, as_of: datetime | None
                  ) -> tuple[str, SearchFilter | None]: ...
 
+    def changes(self, target: str, *, where: SearchFilter | None = None) -> ChangeReport: ...
+
 
 class Recorder(Protocol):
     """Where requests are counted (bot.metrics.Metrics)."""
@@ -183,8 +186,9 @@ class Found:
 
 
 class Desk:
-    """Every front end's way to the engine: ask, search, timeline, stats; each counted under
-    the caller's `route` ("cli", "api", "mcp", "slack") with its outcome and duration.
+    """Every front end's way to the engine: ask, search, timeline, changes, stats; each
+    counted under the caller's `route` ("cli", "api", "mcp", "slack") with its outcome and
+    duration.
 
     Give `engine`, or `build` to make it on first use and again after it failed (a store that
     was down when the server started), so that a front end can start before its store.
@@ -234,6 +238,17 @@ class Desk:
             return answer
         finally:
             self._answered(route, answer, started)
+
+    def changes(self, request: Request, route: str) -> ChangeReport:
+        """What changed in the article or story `request.question` names (an article id or
+        URL, or a topic), cited to its versions (retrieval/story_changes.py)."""
+        started = time.perf_counter()
+        report: ChangeReport | None = None
+        try:
+            report = self.engine.changes(request.question, where=_where(request))
+            return report
+        finally:
+            self._answered(route, report.answer if report is not None else None, started)
 
     def search(self, request: Request, route: str) -> Found:
         """Ranked passages; the query's time words ("last week") set the window, as in ask,

@@ -6,9 +6,10 @@ import json
 
 import click
 
-from ingest.ids import source_names
-from ingest.records import SearchFilter
+from bot.asking import read_request
 from retrieval.records import Passage
+
+ROUTE = "cli"
 
 
 @click.command()
@@ -24,9 +25,8 @@ def changes(ctx: click.Context, target: str, as_json: bool, sources: tuple[str, 
     best-matching article with earlier versions kept): correction notes first, then values
     changed, sentences added and removed, each cited to the version it comes from. Chat,
     Slack and the API answer "What changed in the … story?" the same way."""
-    components = ctx.find_root().obj.components()
-    where = SearchFilter(sources=source_names(sources)) if sources else None
-    report = components.build_engine().changes(target, where=where)
+    asked = read_request({"question": target, "source": list(sources)}, name="target")
+    report = ctx.find_root().obj.components().build_desk().changes(asked, ROUTE)
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, default=str))
         return

@@ -569,8 +569,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, refresh: bool)
 @cli.command()
 @click.pass_context
 def mcp(ctx: click.Context) -> None:
-    """Serve the MCP tools search_articles, ask_articles and story_timeline over stdio, for
-    a local AI assistant (configure it to run `newsdesk mcp`)."""
+    """Serve the MCP tools search_articles, ask_articles, story_timeline and story_changes
+    over stdio, for a local AI assistant (configure it to run `newsdesk mcp`)."""
     from bot import runtime
 
     runtime.run_mcp_stdio(_components(ctx))

@@ -364,6 +364,23 @@ def build_app(service: Service) -> Starlette:
         return JSONResponse([{"rank": i, **p.as_dict()}
                              for i, p in enumerate(found.passages, 1)])
 
+    async def changes(request: Request) -> Response:
+        params = request.query_params
+        try:
+            asked = read_request({"question": params.get("q", ""),
+                                  "source": params.getlist("source")}, name="q")
+        except RequestError as exc:
+            desk.rejected("api", "changes")
+            return _failure(exc)
+        try:
+            report = await lifecycle.result(service.answers.submit(desk.changes, asked, "api"),
+                                            request.receive)
+        except ClientGoneError:
+            return Response(status_code=499)
+        except Exception as exc:
+            return _failure(exc)
+        return JSONResponse(report.as_dict())
+
     async def stats(request: Request) -> Response:
         try:
             data = await lifecycle.result(service.answers.submit(desk.stats, "api"),
@@ -412,6 +429,7 @@ def build_app(service: Service) -> Starlette:
         routes += [
             Route("/api/ask", ask, methods=["POST"]),
             Route("/api/search", search, methods=["GET"]),
+            Route("/api/changes", changes, methods=["GET"]),
             Route("/api/stats", stats, methods=["GET"]),
         ]
         if service.mcp is not None:

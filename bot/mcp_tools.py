@@ -1,6 +1,7 @@
 """Newsdesk as Model Context Protocol tools (the official `mcp` SDK): `search_articles`,
-`ask_articles` and `story_timeline`, served over streamable HTTP at /mcp by `newsdesk serve`
-and over stdio by `newsdesk mcp`, so that AI assistants can query the archive."""
+`ask_articles`, `story_timeline` and `story_changes`, served over streamable HTTP at /mcp by
+`newsdesk serve` and over stdio by `newsdesk mcp`, so that AI assistants can query the
+archive."""
 
 from __future__ import annotations
 
@@ -104,6 +105,21 @@ def build_mcp(desk: Desk, pool: ThreadPoolExecutor) -> MCPServer:
             "timeline": answer.answer,
             "found": not answer.abstained,
             "citations": cited(answer),
+        }
+
+    @server.tool(description="What changed in a news story or article (its id or URL, or a "
+                             "topic) between the versions kept when it was updated: correction "
+                             "notes first, then values changed (numbers, names, dates), "
+                             "sentences added and removed, each cited to its version.")
+    async def story_changes(story: str, source: list[str] | None = None) -> dict[str, Any]:
+        asked = checked("changes", {"question": story, "source": source}, "story")
+        report = await in_pool(lambda: desk.changes(asked, ROUTE))
+        return {
+            "changes": report.answer.answer,
+            "article_id": report.article_id,
+            "found": report.found,
+            "steps": report.composed.as_dict()["steps"] if report.composed else [],
+            "citations": cited(report.answer),
         }
 
     return server

@@ -249,16 +249,23 @@ async def _use_mcp(server: Any) -> tuple[list[str], dict[str, Any], dict[str, An
         asked = await client.call_tool("ask_articles", {"question": BRIDGE_QUESTION})
         timeline = await client.call_tool("story_timeline",
                                           {"topic": "the Kestrel Harbour Bridge repair"})
+        changes = await client.call_tool("story_changes",
+                                         {"story": "the Kestrel Harbour Bridge repair"})
     assert searched.structured_content is not None and asked.structured_content is not None
     assert timeline.structured_content is not None
     steps = timeline.structured_content
     assert steps["found"] and steps["timeline"].startswith("14 Mar 2025 — ")
     assert steps["citations"][0]["url"].endswith("harbour-bridge-reopens")
+    # The samples were ingested once: the story has no earlier version to compare.
+    assert changes.structured_content is not None
+    unchanged = changes.structured_content
+    assert unchanged["article_id"].endswith("harbour-bridge-reopens") and not unchanged["found"]
+    assert unchanged["changes"].startswith("No earlier version of “Harbour Bridge Reopens")
     return tools, searched.structured_content, asked.structured_content
 
 
 def _check_mcp(tools: list[str], searched: dict[str, Any], asked: dict[str, Any]) -> None:
-    assert tools == ["ask_articles", "search_articles", "story_timeline"]
+    assert tools == ["ask_articles", "search_articles", "story_changes", "story_timeline"]
     assert [p["rank"] for p in searched["passages"]] == [1, 2]
     assert searched["passages"][0]["title"] == "Port Alder United Win Cup Final on Penalties"
     assert "84 million euros" in asked["answer"] and not asked["abstained"]

@@ -4,14 +4,21 @@ tests/integration/test_versions.py."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
+from bot.asking import Desk
 from bot.factory import hybrid_config
-from config.settings import ChunkingSettings, IngestSettings, RetrievalSettings
+from bot.http_app import Service, build_app
+from bot.mcp_tools import build_mcp
+from bot.metrics import Metrics
+from config.settings import ChunkingSettings, IngestSettings, RetrievalSettings, ServeSettings
 from ingest.ids import text_hash
 from ingest.parse import parse_text_article
 from ingest.pipeline import Ingestor
@@ -200,3 +207,48 @@ def test_the_last_change_of_an_update_for_other_callers(newsroom: Newsroom) -> N
     assert step is not None and (step.older.number, step.newer.number) == (2, 0)
     assert "Death toll raised from 5 to 6" in step.summary.lines()
     assert "Repairs raised from 2 million euros to 4 million euros" in step.summary.lines()
+
+
+@pytest.fixture
+def updated_desk(newsroom: Newsroom, tmp_path: Path) -> Desk:
+    store = MemoryStore()
+    newsroom.ingest(store)
+    newsroom.put("storm-kell", 2)
+    newsroom.ingest(store)
+    return Desk(engine_over(store, tmp_path), stats=store.count, recorder=Metrics())
+
+
+def test_the_api_serves_changes_through_the_desk(updated_desk: Desk) -> None:
+    metrics = Metrics()
+    updated_desk.recorder = metrics
+    service = Service(desk=updated_desk, readiness=lambda: None, metrics=metrics,
+                      limits=ServeSettings(), answers=ThreadPoolExecutor(max_workers=1))
+    with TestClient(build_app(service)) as http:
+        report = http.get("/api/changes", params={"q": "Storm Orla"}).json()
+        empty = http.get("/api/changes", params={"q": " "})
+        counted = http.get("/metrics").text
+    assert report["article_id"] == "storm-kell.txt" and not report["abstained"]
+    assert "Death toll raised from 3 to 5 (updated 22 Nov, was 21 Nov)" in report["answer"]
+    values = {(v["old"], v["new"]) for v in report["changes"]["steps"][0]["values"]}
+    assert ("3", "5") in values
+    assert empty.status_code == 400 and empty.json() == {
+        "error": "invalid request: q: is empty: ask a question"}
+    assert 'newsdesk_questions_total{outcome="answered",route="api"} 1.0' in counted
+
+
+def test_the_story_changes_mcp_tool(updated_desk: Desk) -> None:
+    from mcp import Client
+
+    server = build_mcp(updated_desk, ThreadPoolExecutor(max_workers=1))
+
+    async def call() -> dict[str, Any]:
+        async with Client(server) as client:
+            result = await client.call_tool("story_changes", {"story": "storm-kell.txt"})
+        assert result.structured_content is not None
+        return result.structured_content
+
+    data = asyncio.run(call())
+    assert data["found"] and data["article_id"] == "storm-kell.txt"
+    assert "Death toll raised from 3 to 5" in data["changes"]
+    assert {c["article_id"] for c in data["citations"]} == {"storm-kell.txt"}
+    assert data["steps"][0]["from"]["title"] == "Storm Orla kills three in Kell"
