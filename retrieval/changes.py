@@ -403,7 +403,9 @@ def compose_changes(history: StoryHistory) -> ComposedChanges:
     for step in reversed(steps):
         lines += _step_lines(step, history, cite)
     title = current.title or current.article_id
-    if not steps:
+    if not steps and notes:
+        head = f"No earlier version of “{title}” is kept, but it carries a correction:"
+    elif not steps:
         head = (f"No earlier version of “{title}” is kept: it has not changed since "
                 f"Newsdesk first read it. [{cite(current, '')}]")
     else:

@@ -198,6 +198,17 @@ def test_a_story_without_earlier_versions_says_so_and_cites_its_text() -> None:
     assert composed.text.endswith("[1]") and composed.steps == ()
 
 
+def test_a_correction_note_is_shown_when_no_earlier_version_is_kept() -> None:
+    text = ("The bakery opened in 1912.\n\nThis article has been corrected to give the year "
+            "the bakery opened.")
+    current = ArticleVersion("b", "Bakery", text, "h", updated=when(19))
+    composed = compose_changes(StoryHistory(current, (Passage("b#0", "b", "Bakery", text, 0.0),)))
+    assert composed.text.splitlines() == [
+        "No earlier version of “Bakery” is kept, but it carries a correction:",
+        "Correction (updated 19 Nov): This article has been corrected to give the year the "
+        "bakery opened. [1]"]
+
+
 def test_a_version_without_a_new_date_is_dated_by_when_it_was_read() -> None:
     first = ArticleVersion("s", "S", OLD, "h1", published=when(21), seen=when(23, 7), number=1)
     current = ArticleVersion("s", "S", NEW, "h2", published=when(21))
