@@ -39,12 +39,6 @@ class ArticleVersion:
     url: str | None = None
     source: str | None = None
 
-    @property
-    def dated(self) -> datetime | None:
-        """The date this version is known by: its `updated` date, else its publication,
-        else the day it was last seen."""
-        return self.updated or self.published or self.seen
-
     def same_content(self, other: ArticleVersion) -> bool:
         """The same headline and text (case and whitespace aside, as `text_hash` reads it)."""
         return self.text_hash == other.text_hash and self.title == other.title

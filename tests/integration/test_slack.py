@@ -589,3 +589,21 @@ def test_a_desk_filters_slash_commands_from_its_channel(newsroom: tuple[Any, Pat
     herald, anywhere = (block_text(r) for r in running.fake.responses)
     assert "1.2 billion" not in herald  # the Herald never ran the tram story
     assert "1.2 billion euro" in anywhere
+
+
+def test_a_what_changed_question_in_slack_names_the_old_and_new_values(
+        tmp_path: Path, embedder: Embedder, start: Any) -> None:
+    versions = FIXTURES / "versions"
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    shutil.copy(versions / "storm-kell-v1.txt", corpus / "storm-kell.txt")
+    components = Components(load_settings(data_dir=str(tmp_path / "data")), embedder=embedder)
+    components.build_ingestor().ingest([str(corpus)])
+    shutil.copy(versions / "storm-kell-v2.txt", corpus / "storm-kell.txt")
+    components.build_ingestor().ingest([str(corpus)])
+    running = start(components.build_engine())
+    send(running, mention("What changed in the Storm Orla story?", "30.1"), "EvV1")
+    running.fake.wait_for(lambda: len(answers(running)) == 1)
+    text = block_text(answers(running)[0])
+    assert "Death toll raised from 3 to 5 (updated 22 Nov, was 21 Nov) [1][2]" in text
+    assert "Storm Orla kills three in Kell" in text  # the earlier version, cited as [2]
