@@ -40,6 +40,7 @@ from bot.blocks import (
     working_blocks,
 )
 from bot.feedback import FeedbackStore
+from bot.logs import safe
 from config.errors import ConfigError, NewsdeskError, RequestError
 from config.settings import SlackDesk, SlackSettings
 from ingest.ids import source_names
@@ -196,6 +197,14 @@ class NewsdeskSlackBot:
         self.app.command(self._options.command)(self._on_command)
         self.app.action(FEEDBACK_UP)(self._on_feedback)
         self.app.action(FEEDBACK_DOWN)(self._on_feedback)
+        self.app.error(self._on_listener_error)
+
+    def _on_listener_error(self, error: Exception, body: dict[str, Any]) -> None:
+        """Bolt's listener error handler: a listener that raised (before it handed off to the
+        answer pool) is logged here, once, without secrets; Bolt answers Slack 500."""
+        kind = body.get("command") or (body.get("event") or {}).get("type") or body.get("type")
+        log.error("a Slack listener failed on %s: %s", kind, safe(str(error)),
+                  exc_info=error)
 
     def _drop_retries(self, body: dict[str, Any], next: Callable[[], BoltResponse]
                       ) -> BoltResponse | None:
@@ -235,7 +244,9 @@ class NewsdeskSlackBot:
 
     def _on_message(self, event: dict[str, Any]) -> None:
         if event.get("subtype") or event.get("bot_id") or event.get("user") == self.bot_user_id:
-            return  # edits, joins, bot posts (ours included) are not questions
+            # Bolt already drops our own events (ignoring_self_events_enabled); edits, joins
+            # and other bots' posts are not questions either.
+            return
         channel = event["channel"]
         is_dm = event.get("channel_type") == "im"
         text = event.get("text") or ""

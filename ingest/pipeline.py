@@ -298,10 +298,21 @@ class Ingestor:
 
     def _ingest_article(self, run: _Run, article: Article) -> bool:
         """Queue, skip or report one article; False when it cannot be stored."""
-        if self._shard is not None and not self._shard.holds(article.id):
+        if self._shard is None or self._shard.holds(article.id):
+            return self._consider(run, article, store=True)
+        # Another worker's article. It is still read through every rule here, with what they
+        # report thrown away, so that all workers (reading the same sources in the same
+        # order) agree on which of two identical texts is the original and which version of
+        # an article is kept; and it is marked seen, so it is never pruned here.
+        reported, run.summary = run.summary, IngestSummary()
+        try:
+            return self._consider(run, article, store=False)
+        finally:
+            run.summary = reported
             run.summary.other_shards += 1
-            run.seen.add(article.id)  # another worker's: never pruned here
-            return True
+            run.seen.add(article.id)
+
+    def _consider(self, run: _Run, article: Article, *, store: bool) -> bool:
         other = _other_file_with_id(run, article)
         if other is not None:
             run.summary.failed.append(Failure(article.path, (
@@ -330,6 +341,8 @@ class Ingestor:
             run.seen.add(original)
             return True
         run.by_text[article.text_hash] = article.id
+        if not store:
+            return True
         existing = run.stored.get(article.id)
         if existing is not None and existing.is_complete(stored_hash):
             run.summary.unchanged += 1

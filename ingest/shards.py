@@ -4,13 +4,15 @@
 workers — processes or machines, each with its own data directory, writing to one Chroma
 server (server mode; the change log keeps every replica exact) — can share a folder, a JSONL
 export or a feed list without overlap. Every worker still reads every source (parsing is
-cheap next to embedding, ~16 chunks/s per 2 cores); only the chunking, embedding and writing
-are split. The split is by article id, so the versions of one article always meet in one
-worker, and a re-run with the same N gives each worker the same articles.
+cheap next to embedding, ~16 chunks/s per 2 cores) and runs every article through the same
+rules, keeping only its own shard's: so all workers agree which of two identical texts is the
+original and which version of an article is kept. The split is by article id, so the versions
+of one article always meet in one worker, and a re-run with the same N gives each worker the
+same articles.
 
-What a split cannot see: two copies of one text under different ids, or a wire copy and its
-original, that fall in different shards of the same run are compared only with what is
-already stored; `newsdesk regroup` afterwards groups wire copies across the whole store.
+What a split cannot see: a wire copy (a rewrite, not an identical text) and its original in
+different shards of the same run are compared only with what is already stored; run
+`newsdesk regroup` after a sharded back-catalogue import to group them across the store.
 """
 
 from __future__ import annotations

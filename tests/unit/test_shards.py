@@ -71,3 +71,18 @@ def test_a_sharded_prune_removes_only_its_own_gone_articles(corpus: Path) -> Non
     assert 0 < len(gone_here) < 3  # the other worker's gone article stays until it runs
     assert pruned.removed == len(gone_here)
     assert set(store.articles()) == {f"{i}.txt" for i in range(16)} - set(gone_here)
+
+
+def test_identical_texts_in_different_shards_are_stored_once(tmp_path: Path) -> None:
+    root = tmp_path / "news"
+    text = story("ferry", 3)
+    names = [f"copy-{n}.txt" for n in range(12)]  # some fall in each shard
+    for name in names:
+        write_article(root, name, "Ferry strike", text)
+    shards = [Shard(1, 2), Shard(2, 2)]
+    assert {s for s in shards for name in names if s.holds(name)} == set(shards)
+    store = MemoryStore()
+    summaries = [ingestor(store).ingest([str(root)], shard=s) for s in shards]
+    assert len(store.articles()) == 1  # the first read copy, by whichever worker owns it
+    assert sum(s.added for s in summaries) == 1
+    assert sum(len(s.duplicates) for s in summaries) == len(names) - 1  # each told once
