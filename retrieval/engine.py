@@ -137,10 +137,8 @@ class AnswerEngine:
         asked = changes_question(question) if self.story_changes is not None else None
         if asked is None or self.story_changes is None:
             return None
-        topic = asked.topic
-        if history and refers_back(question):
-            topic = f"{topic} {history[-1][0]}"
-        report = self.story_changes.report(topic, where)
+        context = history[-1][0] if history and refers_back(asked.topic) else ""
+        report = self.story_changes.report(asked.topic, where, context)
         return report if report.found or asked.explicit else None
 
     def windowed(self, question: str, where: SearchFilter | None, as_of: datetime | None

@@ -93,15 +93,17 @@ class StoryChanges:
         self._analyzer = analyzer
         self._articles = articles
 
-    def report(self, target: str, where: SearchFilter | None = None) -> ChangeReport:
+    def report(self, target: str, where: SearchFilter | None = None,
+               context: str = "") -> ChangeReport:
         """What changed in the article `target` names (its id or URL) or in the story about
         it (a topic), cited to the versions; an abstention naming the closest articles when
-        no article covers the topic."""
+        no article covers the topic. `context` is searched with a topic that points back
+        ("that story": the question it follows)."""
         target = target.strip()
         article_id = self._article(target)
         passages: list[Passage] = []
         if article_id is None:
-            passages = self._search(target, self._articles, where)
+            passages = self._search(f"{target} {context}".strip(), self._articles, where)
             article_id = self._story(target, passages)
         history = self.history(article_id) if article_id is not None else None
         if history is None:
@@ -144,12 +146,13 @@ class StoryChanges:
         return next((a for a in covering if a in changed), covering[0])
 
     def _covers(self, topic: str, passage: Passage) -> bool:
+        """Whether the passage's article holds most of the topic's IDF-weighted words."""
         if self._analyzer is None:
             return True
         analyzer = self._analyzer()
         weights = {t: analyzer.idf(t) for t in set(analyzer.terms(topic))}
         total = sum(weights.values())
         if total <= 0:
-            return False
+            return True  # no words of its own ("that story"): the ranking decides
         terms = set(analyzer.terms(f"{passage.title}\n{passage.text}"))
         return sum(w for t, w in weights.items() if t in terms) / total >= STORY_COVERAGE

@@ -166,6 +166,10 @@ def test_what_changed_questions_are_answered_from_the_versions(newsroom: Newsroo
     assert "Death toll raised from 3 to 5 (updated 22 Nov, was 21 Nov)" in answer.answer
     cited = {c.passage.chunk_id for c in answer.citations}
     assert "storm-kell.txt@v1" in cited and any(c.startswith("storm-kell.txt#") for c in cited)
+    # In a conversation, "that story" is the one asked about before.
+    followup = engine.ask("What changed in that story?",
+                          [("How many people did Storm Orla kill?", "Five people.")])
+    assert "Death toll raised from 3 to 5" in followup.answer
     # Asked about an article that never changed: "What changed in …?" is then a question
     # about the news, answered as any other.
     other = engine.ask("What changed in the Kell library opening hours?")
