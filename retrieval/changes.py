@@ -151,9 +151,11 @@ def describe_changes(old_text: str, new_text: str, *, old_title: str = "",
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        pairs, lone_old, lone_new = _pair(old[i1:i2], new[j1:j2])
+        # A new correction note is shown as such, never as an edit of the sentence it fixes.
+        pairs, lone_old, lone_new = _pair(old[i1:i2],
+                                          [s for s in new[j1:j2] if _key(s) not in in_notes])
         removed += lone_old
-        added += [s for s in lone_new if _key(s) not in in_notes]
+        added += lone_new
         for before_sentence, after_sentence in pairs:
             found, other_words = _value_changes(before_sentence, after_sentence)
             values += [v for v in found if (v.kind, v.old, v.new) not in

@@ -101,6 +101,17 @@ def test_a_new_correction_note_is_a_correction_not_an_added_sentence() -> None:
     "Clarification: the figures refer to the whole county.",
     "A previous version of this report misstated the fare.",
 ])
+def test_a_correction_note_in_place_of_the_sentence_it_fixes_is_no_edit_of_it() -> None:
+    old = "The mayor said the bridge opened in 1921. It carries 9,000 cars a day."
+    new = ("The mayor said the bridge opened in 1912. An earlier version of this article said "
+           "the bridge opened in 1921. It carries 9,000 cars a day.")
+    summary = describe_changes(old, new)
+    assert summary.corrections == ("An earlier version of this article said the bridge opened "
+                                   "in 1921.",)
+    assert [(v.old, v.new) for v in summary.values] == [("1921", "1912")]
+    assert summary.added == summary.removed == summary.reworded == ()
+
+
 def test_correction_notes_in_newsroom_words(text: str) -> None:
     assert correction_notes(f"The council met on Monday.\n\n{text}") == [text]
 
