@@ -94,13 +94,6 @@ def test_a_new_correction_note_is_a_correction_not_an_added_sentence() -> None:
     assert again.corrections == () and again.added == ("Crowds queued.",)
 
 
-@pytest.mark.parametrize("text", [
-    "An earlier version of this article gave the wrong date for the vote.",
-    "This story has been corrected to show the vote was on Tuesday.",
-    "This article was amended on 22 November to correct the spelling of a name.",
-    "Clarification: the figures refer to the whole county.",
-    "A previous version of this report misstated the fare.",
-])
 def test_a_correction_note_in_place_of_the_sentence_it_fixes_is_no_edit_of_it() -> None:
     old = "The mayor said the bridge opened in 1921. It carries 9,000 cars a day."
     new = ("The mayor said the bridge opened in 1912. An earlier version of this article said "
@@ -112,6 +105,13 @@ def test_a_correction_note_in_place_of_the_sentence_it_fixes_is_no_edit_of_it() 
     assert summary.added == summary.removed == summary.reworded == ()
 
 
+@pytest.mark.parametrize("text", [
+    "An earlier version of this article gave the wrong date for the vote.",
+    "This story has been corrected to show the vote was on Tuesday.",
+    "This article was amended on 22 November to correct the spelling of a name.",
+    "Clarification: the figures refer to the whole county.",
+    "A previous version of this report misstated the fare.",
+])
 def test_correction_notes_in_newsroom_words(text: str) -> None:
     assert correction_notes(f"The council met on Monday.\n\n{text}") == [text]
 
