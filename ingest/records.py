@@ -248,6 +248,10 @@ class IngestSummary:
     # Older versions of an article read beside a newer one (a daily export repeating a story
     # that a later export corrected): {"id", "source", "newer": where the kept version is}.
     superseded: list[dict[str, str]] = field(default_factory=list)
+    # Article ids this run wrote: id → "added" | "updated" (what saved questions are checked
+    # against), and the alerts those checks sent (bot.watches: Alert.as_dict()).
+    changed: dict[str, str] = field(default_factory=dict)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -262,6 +266,8 @@ class IngestSummary:
             "not_modified": list(self.not_modified),
             "partial": [{"source": f.source, "reason": f.reason} for f in self.partial],
             "superseded": list(self.superseded),
+            "changed": dict(self.changed),
+            "alerts": list(self.alerts),
         }
 
 

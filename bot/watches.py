@@ -1,0 +1,174 @@
+"""Saved questions: their state in SQLite under the data directory, and the check that runs
+after every ingest (the rules are retrieval/alerts.py's).
+
+The check asks each saved question only when the passages its answer would be read from
+include an article the ingest added or updated (one hybrid search per question, no
+answerer), then asks it as usual and keeps the answer when `decide` says it is news.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from ingest.records import IngestSummary, SearchFilter
+from retrieval.alerts import Alert, Watch, decide, worth_asking
+from retrieval.records import Answer, Passage
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS watches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, question TEXT NOT NULL, channel TEXT,
+    sources TEXT NOT NULL DEFAULT '[]', created_at TEXT NOT NULL, last_answer TEXT);
+CREATE TABLE IF NOT EXISTS alerted (
+    watch_id INTEGER NOT NULL REFERENCES watches(id) ON DELETE CASCADE,
+    story TEXT NOT NULL, answer TEXT NOT NULL, kind TEXT NOT NULL, sent_at TEXT NOT NULL,
+    PRIMARY KEY (watch_id, story));
+"""
+
+
+class WatchStore:
+    """Saved questions and what was sent for each (per wire story), in one SQLite file.
+    Safe to share between threads of one process (a refresh thread and a bot)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.executescript(_SCHEMA)
+
+    def add(self, question: str, channel: str | None = None,
+            sources: Sequence[str] = ()) -> Watch:
+        """Save a question; ValueError when it is empty."""
+        question = " ".join(question.split())
+        if not question:
+            raise ValueError("a saved question cannot be empty")
+        created = _now()
+        with self._lock, self._db:
+            cursor = self._db.execute(
+                "INSERT INTO watches (question, channel, sources, created_at) VALUES (?, ?, ?, ?)",
+                (question, channel, json.dumps(list(sources)), created))
+        return Watch(int(cursor.lastrowid or 0), question, channel, tuple(sources), created)
+
+    def list(self, channel: str | None = None) -> list[Watch]:
+        """Every saved question, oldest first; with `channel`, only that channel's."""
+        query = "SELECT id, question, channel, sources, created_at, last_answer FROM watches"
+        args: tuple[str, ...] = ()
+        if channel is not None:
+            query, args = query + " WHERE channel = ?", (channel,)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY id", args).fetchall()
+        return [Watch(row[0], row[1], row[2], tuple(json.loads(row[3])), row[4], row[5])
+                for row in rows]
+
+    def remove(self, watch_id: int, channel: str | None = None) -> bool:
+        """Delete a saved question (only if it is `channel`'s, when given); False if none."""
+        query = "DELETE FROM watches WHERE id = ?"
+        args: list[int | str] = [watch_id]
+        if channel is not None:
+            query, args = query + " AND channel = ?", [watch_id, channel]
+        with self._lock, self._db:
+            return self._db.execute(query, args).rowcount > 0
+
+    def alerted(self, watch_id: int) -> dict[str, str]:
+        """Story group → the answer sent for it, for one saved question."""
+        with self._lock:
+            rows = self._db.execute("SELECT story, answer FROM alerted WHERE watch_id = ?",
+                                    (watch_id,)).fetchall()
+        return dict(rows)
+
+    def record(self, alert: Alert) -> None:
+        """Remember an alert as sent: its answer for the question and for each story."""
+        now = _now()
+        with self._lock, self._db:
+            self._db.execute("UPDATE watches SET last_answer = ? WHERE id = ?",
+                             (alert.answer.answer, alert.watch.id))
+            self._db.executemany(
+                "INSERT OR REPLACE INTO alerted VALUES (?, ?, ?, ?, ?)",
+                [(alert.watch.id, story, alert.answer.answer, alert.kind, now)
+                 for story in alert.stories])
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class WatchEngine(Protocol):
+    """What the check needs from the answer engine (retrieval.engine.AnswerEngine)."""
+
+    answer_passages: int
+
+    def windowed(self, question: str, where: SearchFilter | None, as_of: datetime | None
+                 ) -> tuple[str, SearchFilter | None]: ...
+
+    def search(self, question: str, *, k: int | None = None,
+               where: SearchFilter | None = None) -> list[Passage]: ...
+
+    def ask(self, question: str, *, where: SearchFilter | None = None,
+            as_of: datetime | None = None) -> Answer: ...
+
+
+Notify = Callable[[Alert], None]
+
+
+class WatchChecker:
+    """Checks every saved question against what an ingest changed; an ingest's `after` step.
+    The engine is built on first need (an ingest that changed nothing, or a store without
+    saved questions, loads nothing). Each alert is recorded as sent, handed to every
+    `notify` (Slack), and listed in the summary's `alerts`."""
+
+    def __init__(self, watches: WatchStore, engine: Callable[[], WatchEngine],
+                 notify: Sequence[Notify] = ()) -> None:
+        self._watches = watches
+        self._engine_factory = engine
+        self._engine: WatchEngine | None = None
+        self.notify = list(notify)
+
+    def __call__(self, summary: IngestSummary) -> None:
+        alerts = self.check(summary.changed)
+        summary.alerts.extend(alert.as_dict() for alert in alerts)
+
+    def check(self, changed: Mapping[str, str], as_of: datetime | None = None) -> list[Alert]:
+        """The alerts for these added/updated articles (article id → "added"/"updated")."""
+        if not changed:
+            return []
+        watches = self._watches.list()
+        if not watches:
+            return []
+        if self._engine is None:
+            self._engine = self._engine_factory()
+        engine = self._engine
+        alerts = []
+        for watch in watches:
+            scope = SearchFilter(sources=watch.sources) if watch.sources else None
+            asked, where = engine.windowed(watch.question, scope, as_of)
+            ranked = engine.search(asked, k=engine.answer_passages, where=where)
+            if not worth_asking(ranked, changed):
+                continue
+            answer = engine.ask(watch.question, where=scope, as_of=as_of)
+            alert = decide(watch, answer, changed, self._watches.alerted(watch.id))
+            if alert is None:
+                continue
+            self._watches.record(alert)
+            alerts.append(alert)
+            log.info("alert (%s) for saved question %d: %s", alert.kind, watch.id,
+                     ", ".join(alert.articles))
+            for send in self.notify:
+                try:
+                    send(alert)
+                except Exception:  # recorded as sent: one failed channel is logged, not retried
+                    log.warning("could not deliver the alert for saved question %d", watch.id,
+                                exc_info=True)
+        return alerts
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
