@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from pydantic import BaseModel, ValidationError
 
+from bot.desk_commands import brief, echo_alerts, watch
 from bot.logs import configure_logging, safe
 from config import Settings, load_settings
 from ingest.errors import NewsdeskError
@@ -133,6 +134,7 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
         def report(due: list[str], summary: IngestSummary) -> None:
             stamp = datetime.now().isoformat(timespec="seconds")
             click.echo(f"{stamp} {', '.join(due)}: {_summary_line(summary.as_dict())}")
+            echo_alerts(summary.alerts)
             sys.stdout.flush()
 
         click.echo("Watching sources; Ctrl-C to stop.", err=True)
@@ -171,6 +173,7 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
             click.echo(safe(f"  partial: {partial['source']}: {partial['reason']}"))
         for failure in data["failed"]:
             click.echo(safe(f"  failed: {failure['source']}: {failure['reason']}"))
+        echo_alerts(data["alerts"])
     ctx.exit(130 if interrupted else 1 if summary.failed else 0)
 
 
@@ -833,6 +836,10 @@ class _Progress:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+cli.add_command(watch)
+cli.add_command(brief)
 
 
 def main() -> None:

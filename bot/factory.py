@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.feedback import FeedbackStore
+from bot.watches import WatchChecker, WatchStore
 from config import Settings
 from config.settings import RetrievalSettings
 from ingest.change_log import Timing
@@ -271,6 +272,9 @@ class Components:
         if self._feedback is not None:
             self._feedback.close()
             self._feedback = None
+        if "watches" in self.__dict__:
+            self.__dict__.pop("watches").close()
+            self.__dict__.pop("watch_checker", None)
 
     def build_ingestor(self) -> Ingestor:
         from ingest.fetch import HttpFetcher, Validators
@@ -280,4 +284,14 @@ class Components:
                               Validators(self.settings.data_dir / "http-validators.json"))
         return Ingestor(self.store, self.embedder, fetcher,
                         chunking=self.settings.chunking, settings=self.settings.ingest,
-                        derived=[self.keyword_index])
+                        derived=[self.keyword_index], after=[self.watch_checker])
+
+    @cached_property
+    def watches(self) -> WatchStore:
+        """Saved questions (bot/watches.py), in watches.sqlite3 under the data directory."""
+        return WatchStore(self.settings.data_dir / "watches.sqlite3")
+
+    @cached_property
+    def watch_checker(self) -> WatchChecker:
+        """Checks the saved questions after each ingest (the engine is built on first need)."""
+        return WatchChecker(self.watches, self.build_engine)
