@@ -240,3 +240,35 @@ def test_changed_lists_only_what_was_written(tmp_path: Path) -> None:
     assert summary.changed == {"https://gazette.example/a": "added"}
     assert summary.duplicates == [{"id": "https://gazette.example/b",
                                    "duplicate_of": "https://gazette.example/a"}]
+
+
+# -- the CLI (no model, no store: saved questions live in SQLite) ------------------------------
+
+
+def test_watch_commands_add_list_and_remove(data_dir: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    config = tmp_path / "desks.toml"
+    config.write_text('[[slack.desks]]\nchannel = "C0SPORT"\nsources = ["Island Sport"]\n')
+
+    def run(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(cli, ["--config", str(config), *args])
+        assert result.exit_code == code, result.output
+        return result.output
+
+    assert run("watch", "list") == "No saved questions.\n"
+    assert run("watch", "add", "Who won the cup?", "--channel", "C0SPORT") == (
+        "saved question 1: 'Who won the cup?'\n")
+    added = json.loads(run("watch", "add", "Is the strike over?", "--source", "BBC", "--json"))
+    assert (added["id"], added["sources"], added["channel"]) == (2, ["BBC"], None)
+    # A channel's desk gives its sources when none are named.
+    listed = json.loads(run("watch", "list", "--json"))
+    assert [(w["id"], w["sources"]) for w in listed] == [(1, ["Island Sport"]), (2, ["BBC"])]
+    assert run("watch", "list", "--channel", "C0SPORT") == (
+        "   1  Who won the cup?  (channel C0SPORT; sources Island Sport)\n")
+    assert run("watch", "remove", "1") == "removed saved question 1\n"
+    assert "no saved question 1" in run("watch", "remove", "1", code=1)
+    assert "cannot be empty" in run("watch", "add", " ", code=2)
+    assert (data_dir / "watches.sqlite3").exists()
