@@ -131,6 +131,7 @@ class WatchChecker:
         self._engine_factory = engine
         self._engine: WatchEngine | None = None
         self.notify = list(notify)
+        self.asked = 0  # saved questions the last check asked (past the retrieval gate)
 
     def __call__(self, summary: IngestSummary) -> None:
         alerts = self.check(summary.changed)
@@ -138,6 +139,7 @@ class WatchChecker:
 
     def check(self, changed: Mapping[str, str], as_of: datetime | None = None) -> list[Alert]:
         """The alerts for these added/updated articles (article id → "added"/"updated")."""
+        self.asked = 0
         if not changed:
             return []
         watches = self._watches.list()
@@ -153,6 +155,7 @@ class WatchChecker:
             ranked = engine.search(asked, k=engine.answer_passages, where=where)
             if not worth_asking(ranked, changed):
                 continue
+            self.asked += 1
             answer = engine.ask(watch.question, where=scope, as_of=as_of)
             alert = decide(watch, answer, changed, self._watches.alerted(watch.id))
             if alert is None:
@@ -167,6 +170,8 @@ class WatchChecker:
                 except Exception:  # recorded as sent: one failed channel is logged, not retried
                     log.warning("could not deliver the alert for saved question %d", watch.id,
                                 exc_info=True)
+        log.info("checked %d saved questions against %d changed articles: %d asked, %d alerts",
+                 len(watches), len(changed), self.asked, len(alerts))
         return alerts
 
 
