@@ -166,22 +166,28 @@ class Components:
 
     @cached_property
     def searcher(self) -> HybridSearcher:
+        return self._searcher(self.query_embedder)
+
+    def _searcher(self, query_embedder: Embedder) -> HybridSearcher:
         cfg = self.settings.retrieval
         return HybridSearcher(
-            self.store, self.query_embedder, self.keyword_index, hybrid_config(cfg),
+            self.store, query_embedder, self.keyword_index, hybrid_config(cfg),
             reranker=CrossEncoderReranker(cfg.reranker, self.settings.embedding)
             if cfg.reranker else None,
         )
 
-    def build_engine(self) -> AnswerEngine:
+    def build_engine(self, query_embedder: Embedder | None = None) -> AnswerEngine:
+        """The answer engine; `query_embedder` replaces the questions' embedder (the
+        saved-question check passes one that remembers vectors)."""
         settings = self.settings
-        retriever = NewsdeskRetriever(searcher=self.searcher, k=settings.retrieval.k)
+        searcher = self.searcher if query_embedder is None else self._searcher(query_embedder)
+        retriever = NewsdeskRetriever(searcher=searcher, k=settings.retrieval.k)
         extractive = ExtractiveAnswerer(
             self.keyword_index.latest,  # term statistics as of the search just made
             ExtractiveConfig(**settings.answer.model_dump(
                 include={"max_sentences", "max_words", "min_evidence",
                          "lead_confidence"})),
-            EmbeddingSimilarity(self.query_embedder),
+            EmbeddingSimilarity(query_embedder or self.query_embedder),
         )
         # Question time words are read by dateparser; timelines use the index's terms.
         if settings.answer.mode == "extractive":
@@ -294,4 +300,4 @@ class Components:
     @cached_property
     def watch_checker(self) -> WatchChecker:
         """Checks the saved questions after each ingest (the engine is built on first need)."""
-        return WatchChecker(self.watches, self.build_engine)
+        return WatchChecker(self.watches, self.build_engine, lambda: self.query_embedder)

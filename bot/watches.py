@@ -17,6 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
+from ingest.embedding import Embedder
 from ingest.records import IngestSummary, SearchFilter
 from retrieval.alerts import Alert, Watch, decide, worth_asking
 from retrieval.records import Answer, Passage
@@ -119,16 +122,49 @@ class WatchEngine(Protocol):
 Notify = Callable[[Alert], None]
 
 
+class MemoEmbedder:
+    """An Embedder that remembers the vectors it made, by text: within one check every
+    saved question is embedded once (all in one call, by `prime`) though it is searched
+    twice, and a sentence read for several questions once. `clear` forgets them."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self._inner = inner
+        self.name = inner.name
+        self._vectors: dict[str, np.ndarray] = {}
+
+    @property
+    def max_tokens(self) -> int:
+        return self._inner.max_tokens
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self._inner.count_tokens(texts)
+
+    def prime(self, texts: Sequence[str]) -> None:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            self._vectors.update(zip(missing, self._inner.embed(missing), strict=True))
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.prime(texts)
+        return np.asarray([self._vectors[t] for t in texts])
+
+    def clear(self) -> None:
+        self._vectors.clear()
+
+
 class WatchChecker:
     """Checks every saved question against what an ingest changed; an ingest's `after` step.
     The engine is built on first need (an ingest that changed nothing, or a store without
-    saved questions, loads nothing). Each alert is recorded as sent, handed to every
-    `notify` (Slack), and listed in the summary's `alerts`."""
+    saved questions, loads nothing), with `embedder()`'s model behind a MemoEmbedder. Each
+    alert is recorded as sent, handed to every `notify` (Slack), and listed in the summary's
+    `alerts`."""
 
-    def __init__(self, watches: WatchStore, engine: Callable[[], WatchEngine],
-                 notify: Sequence[Notify] = ()) -> None:
+    def __init__(self, watches: WatchStore, engine: Callable[[Embedder], WatchEngine],
+                 embedder: Callable[[], Embedder], notify: Sequence[Notify] = ()) -> None:
         self._watches = watches
         self._engine_factory = engine
+        self._embedder = embedder
+        self._memo: MemoEmbedder | None = None
         self._engine: WatchEngine | None = None
         self.notify = list(notify)
         self.asked = 0  # saved questions the last check asked (past the retrieval gate)
@@ -145,18 +181,27 @@ class WatchChecker:
         watches = self._watches.list()
         if not watches:
             return []
-        if self._engine is None:
-            self._engine = self._engine_factory()
-        engine = self._engine
+        if self._engine is None or self._memo is None:
+            self._memo = MemoEmbedder(self._embedder())
+            self._engine = self._engine_factory(self._memo)
+        engine, memo = self._engine, self._memo
+        try:
+            return self._check(engine, memo, watches, changed, as_of)
+        finally:
+            memo.clear()
+
+    def _check(self, engine: WatchEngine, memo: MemoEmbedder, watches: list[Watch],
+               changed: Mapping[str, str], as_of: datetime | None) -> list[Alert]:
+        asked = {w.id: engine.windowed(w.question, _scope(w), as_of) for w in watches}
+        memo.prime([question for question, _ in asked.values()])
         alerts = []
         for watch in watches:
-            scope = SearchFilter(sources=watch.sources) if watch.sources else None
-            asked, where = engine.windowed(watch.question, scope, as_of)
-            ranked = engine.search(asked, k=engine.answer_passages, where=where)
+            question, where = asked[watch.id]
+            ranked = engine.search(question, k=engine.answer_passages, where=where)
             if not worth_asking(ranked, changed):
                 continue
             self.asked += 1
-            answer = engine.ask(watch.question, where=scope, as_of=as_of)
+            answer = engine.ask(watch.question, where=_scope(watch), as_of=as_of)
             alert = decide(watch, answer, changed, self._watches.alerted(watch.id))
             if alert is None:
                 continue
@@ -173,6 +218,10 @@ class WatchChecker:
         log.info("checked %d saved questions against %d changed articles: %d asked, %d alerts",
                  len(watches), len(changed), self.asked, len(alerts))
         return alerts
+
+
+def _scope(watch: Watch) -> SearchFilter | None:
+    return SearchFilter(sources=watch.sources) if watch.sources else None
 
 
 def _now() -> str:

@@ -12,8 +12,9 @@ import pytest
 
 from bot.desk_commands import alert_lines
 from bot.factory import hybrid_config
-from bot.watches import WatchChecker, WatchStore
+from bot.watches import MemoEmbedder, WatchChecker, WatchStore
 from config.settings import ChunkingSettings, IngestSettings, RetrievalSettings
+from ingest.embedding import Embedder
 from ingest.pipeline import Ingestor
 from ingest.records import IngestSummary
 from retrieval.alerts import Watch, decide, same_answer, worth_asking
@@ -159,19 +160,21 @@ class Desk:
         self.root = root
         self.store, embedder = MemoryStore(), HashingEmbedder()
         keywords = KeywordIndex(root / "keywords", self.store)
-        searcher = HybridSearcher(self.store, embedder, keywords,
-                                  hybrid_config(RetrievalSettings()))
         self.engines = 0
 
-        def engine() -> AnswerEngine:
+        def engine(questions: Embedder) -> AnswerEngine:
             self.engines += 1
+            searcher = HybridSearcher(self.store, questions, keywords,
+                                      hybrid_config(RetrievalSettings()))
             return AnswerEngine(NewsdeskRetriever(searcher=searcher, k=6),
                                 ExtractiveAnswerer(keywords.current,
                                                    extractive_config(min_evidence=0.05)), k=6)
 
         self.watches = WatchStore(root / "watches.sqlite3")
         self.sent: list[Any] = []
-        checker = WatchChecker(self.watches, engine, notify=[self.sent.append])
+        self.questions = HashingEmbedder()  # what the check embeds questions with
+        checker = WatchChecker(self.watches, engine, lambda: self.questions,
+                               notify=[self.sent.append])
         self.ingestor = Ingestor(self.store, embedder, NoNetwork(),
                                  chunking=ChunkingSettings(max_tokens=60, overlap_tokens=8),
                                  settings=IngestSettings(), derived=[keywords], after=[checker])
@@ -208,6 +211,19 @@ def test_the_check_alerts_once_then_on_the_update_that_changes_the_answer(desk: 
         ("updated", ["https://gazette.example/appeal"])]
     assert "3.5 million euros" in update.alerts[0]["answer"]
     assert desk.watches.list()[0].last_answer == update.alerts[0]["answer"]
+
+
+def test_the_memo_embeds_each_text_once_and_forgets_when_cleared() -> None:
+    inner = HashingEmbedder()
+    memo = MemoEmbedder(inner)
+    memo.prime(["a question", "another", "a question"])
+    assert inner.embedded == 2
+    vectors = memo.embed(["another", "a sentence", "a question"])
+    assert inner.embedded == 3 and vectors.shape == (3, inner.dimension)
+    assert (vectors == inner.embed(["another", "a sentence", "a question"])).all()
+    memo.clear()
+    memo.embed(["another"])
+    assert inner.embedded == 7 and memo.name == inner.name
 
 
 def test_the_check_builds_no_engine_without_saved_questions_or_changes(desk: Desk) -> None:
