@@ -120,6 +120,10 @@ class WatchEngine(Protocol):
 
 
 Notify = Callable[[Alert], None]
+# A question is asked when one of its best GATE_PASSAGES passages is of a changed story:
+# the answer's sentence comes from the top of the ranking (bench/alerts.py measures what a
+# gate of all six passages the answerer reads adds, and what it finds).
+GATE_PASSAGES = 3
 
 
 class MemoEmbedder:
@@ -160,8 +164,12 @@ class WatchChecker:
     `alerts`."""
 
     def __init__(self, watches: WatchStore, engine: Callable[[Embedder], WatchEngine],
-                 embedder: Callable[[], Embedder], notify: Sequence[Notify] = ()) -> None:
+                 embedder: Callable[[], Embedder], notify: Sequence[Notify] = (),
+                 gate: int | None = GATE_PASSAGES) -> None:
         self._watches = watches
+        # How many of the best passages must hold a changed story for the question to be
+        # asked (None: all that the answerer reads).
+        self._gate = gate
         self._engine_factory = engine
         self._embedder = embedder
         self._memo: MemoEmbedder | None = None
@@ -197,7 +205,8 @@ class WatchChecker:
         alerts = []
         for watch in watches:
             question, where = asked[watch.id]
-            ranked = engine.search(question, k=engine.answer_passages, where=where)
+            ranked = engine.search(question, k=self._gate or engine.answer_passages,
+                                   where=where)
             if not worth_asking(ranked, changed):
                 continue
             self.asked += 1
