@@ -68,8 +68,10 @@ def main() -> None:
     metrics = Metrics()
     tokens = SlackTokens(bot=SecretStr("xoxb-bench"), app=None,
                          signing_secret=SecretStr(SECRET), api_url=fake.api_url)
-    bot = components.build_slack_bot(tokens, metrics)
-    service = components.build_service(api=True, slack=bot, metrics=metrics, host="127.0.0.1")
+    desk = components.build_desk(metrics)
+    bot = components.build_slack_bot(tokens, desk)
+    service = components.build_service(api=True, desk=desk, slack=bot, metrics=metrics,
+                                       host="127.0.0.1")
     server = serve_in_thread(components, service)
     base = f"http://127.0.0.1:{server.port}"
     questions = [q.question for q in load_questions(SHARED / "bbc-qa" / "dev.jsonl")

@@ -49,9 +49,10 @@ def main() -> None:
     tokens = SlackTokens(bot=SecretStr("xoxb-bench"), app=None,
                          signing_secret=SecretStr(SECRET), api_url=fake.api_url)
     metrics = Metrics()
-    bot = components.build_slack_bot(tokens, metrics)
+    desk = components.build_desk(metrics)
+    bot = components.build_slack_bot(tokens, desk)
     server = serve_in_thread(components, components.build_service(
-        api=False, slack=bot, metrics=metrics, host="127.0.0.1"))
+        api=False, desk=desk, slack=bot, metrics=metrics, host="127.0.0.1"))
     url = f"http://127.0.0.1:{server.port}/slack/events"
     questions = [q.question for q in load_questions(SHARED / "bbc-qa" / "dev.jsonl")]
     sent_at: dict[str, float] = {}

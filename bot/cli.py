@@ -6,9 +6,7 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import sys
-import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -17,22 +15,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from bot import terminal
+from bot.asking import Request, read_request
 from bot.desk_commands import brief, echo_alerts, watch
 from bot.logs import configure_logging, safe
-from config import Settings, load_settings
-from ingest.errors import NewsdeskError
-from ingest.ids import source_names
-from ingest.parse import parse_date, parse_filter
-from ingest.records import IngestSummary, SearchFilter
-from ingest.schedule import ScheduledSource, parse_interval
+from config import load_settings
+from config.errors import NewsdeskError, RequestError
+from ingest.records import IngestSummary
+from ingest.shards import Shard, parse_shard
 from retrieval.evaluation import EvalQuestion, score_question, summarise
-from retrieval.records import Answer, Passage
-from retrieval.time_window import TimeWindow
+from retrieval.records import Answer
 
 if TYPE_CHECKING:  # imported when a command needs it: `newsdesk --help` stays quick
     from bot.factory import Components
+
+ROUTE = "cli"  # the metrics label of questions asked here
 
 log = logging.getLogger(__name__)
 
@@ -116,41 +115,46 @@ def _print_json(data: Any) -> None:
               help="Keep running: re-ingest each source on its refresh schedule.")
 @click.option("--every", metavar="DURATION",
               help="With --watch: refresh interval (e.g. 15m) for sources that have none.")
+@click.option("--shard", metavar="I/N",
+              help="Store only shard I of N of the articles (by id), so that N workers, each "
+                   "with its own data dir, can share the sources against one Chroma server.")
 @click.pass_context
 def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: bool,
-           as_json: bool, watch: bool, every: str | None) -> None:
+           as_json: bool, watch: bool, every: str | None, shard: str | None) -> None:
     """Ingest articles from files, directories, URLs and RSS/Atom feeds.
 
     Without SOURCES, ingests the [[sources]] of the settings. Re-running is cheap: unchanged
     articles are skipped, changed ones replaced, unchanged feeds cost one request.
     Exit status: 0 all ingested, 1 some sources failed, 2 usage or configuration error.
     """
+    from bot.runtime import scheduled_sources
+    from ingest.pipeline import Interrupted
+
+    split = _shard(shard)
     components = _components(ctx)
-    scheduled = _scheduled_sources(components.settings, sources, every)
+    scheduled = scheduled_sources(components.settings, sources, every)
     ingestor = components.build_ingestor()
     if watch:
         from ingest.watch import run_schedule
 
         def report(due: list[str], summary: IngestSummary) -> None:
             stamp = datetime.now().isoformat(timespec="seconds")
-            click.echo(f"{stamp} {', '.join(due)}: {_summary_line(summary.as_dict())}")
+            click.echo(f"{stamp} {', '.join(due)}: {terminal.summary_line(summary.as_dict())}")
             echo_alerts(summary.alerts)
             sys.stdout.flush()
 
         click.echo("Watching sources; Ctrl-C to stop.", err=True)
         with contextlib.suppress(KeyboardInterrupt):
-            run_schedule(scheduled, lambda due: ingestor.ingest(due, prune=prune, force=force),
-                         threading.Event(), report)
+            run_schedule(scheduled, lambda due: ingestor.ingest(
+                due, prune=prune, force=force, shard=split), threading.Event(), report)
         return
-    from ingest.pipeline import Interrupted
-
     interrupted = False
-    with _Progress("Ingesting") as progress:
+    with terminal.Progress("Ingesting") as progress:
         on_total, on_advance = progress
         try:
             summary = ingestor.ingest([s.location for s in scheduled], prune=prune,
                                       force=force, on_total=on_total, on_advance=on_advance,
-                                      on_article=progress.articles)
+                                      on_article=progress.articles, shard=split)
         except Interrupted as stop:  # Ctrl-C: still say what was stored
             summary, interrupted = stop.summary, True
     if summary.chunks and not interrupted:
@@ -161,20 +165,18 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
     if as_json:
         _print_json(data)
     else:
-        click.echo(_summary_line(data))
-        for dup in data["duplicates"]:
-            click.echo(f"  duplicate: {dup['id']} (same text as {dup['duplicate_of']})")
-        for copy in data["wire_copies"]:
-            click.echo(f"  wire copy: {copy['id']} (stored, grouped with {copy['copy_of']})")
-        for old in data["superseded"]:
-            click.echo(safe(f"  superseded: {old['source']} (an older version of {old['id']}; "
-                            f"kept the one in {old['newer']})"))
-        for partial in data["partial"]:
-            click.echo(safe(f"  partial: {partial['source']}: {partial['reason']}"))
-        for failure in data["failed"]:
-            click.echo(safe(f"  failed: {failure['source']}: {failure['reason']}"))
+        click.echo(safe(terminal.ingest_text(data)))
         echo_alerts(data["alerts"])
     ctx.exit(130 if interrupted else 1 if summary.failed else 0)
+
+
+def _shard(text: str | None) -> Shard | None:
+    if text is None:
+        return None
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise RequestError("--shard", str(exc)) from None
 
 
 @cli.command()
@@ -193,51 +195,16 @@ def regroup(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"regrouped {changed} articles")
 
 
-def _summary_line(data: dict[str, Any]) -> str:
-    keys = ["added", "updated", "unchanged", "removed", "duplicates", "failed", "chunks"]
-    keys += [key for key in ("wire_copies", "superseded", "partial", "not_modified")
-             if data.get(key)]
-    return ", ".join(
-        f"{key.replace('_', ' ')} {data[key] if isinstance(data[key], int) else len(data[key])}"
-        for key in keys
-    )
-
-
-def _scheduled_sources(settings: Settings, sources: tuple[str, ...],
-                       every: str | None) -> list[ScheduledSource]:
-    try:
-        default_every = parse_interval(every)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--every") from None
-    if sources:
-        return [ScheduledSource(s, default_every) for s in sources]
-    if not settings.sources:
-        raise click.UsageError("give SOURCES, or list [[sources]] in your settings file")
-    return [ScheduledSource(s.location, s.refresh or default_every) for s in settings.sources]
-
-
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as one JSON object.")
 @click.pass_context
 def stats(ctx: click.Context, as_json: bool) -> None:
     """Show what the store holds: articles, chunks, sources, date range, location, model."""
-    data = _components(ctx).store.stats()
+    data = _components(ctx).build_desk(lazy=True).stats(ROUTE)
     if as_json:
         _print_json(data)
-        return
-    click.echo(f"articles   {data['articles']}")
-    click.echo(f"chunks     {data['chunks']}")
-    span = f"{data['published_from']} .. {data['published_to']}" if data["published_from"] else "-"
-    click.echo(f"published  {span}")
-    click.echo(f"dated      {data['dated_articles']} of {data['articles']} articles")
-    if data["wire_copies"]:
-        click.echo(f"copies     {data['wire_copies']} articles are copies of a wire story")
-    click.echo(f"store      {data['store']} (collection {data['collection']})")
-    click.echo(f"model      {data['model']}")
-    if data["sources"]:
-        click.echo("sources")
-        for name, count in data["sources"].items():
-            click.echo(f"  {count:6d}  {name}")
+    else:
+        click.echo(terminal.stats_text(data))
 
 
 @cli.command()
@@ -257,38 +224,21 @@ def doctor(ctx: click.Context, check_only: bool, as_json: bool) -> None:
             "damaged": found.damaged}
     if as_json:
         _print_json(data)
-    elif not found.damaged:
-        click.echo(f"keyword index matches the store ({found.chunks} chunks)")
     else:
-        if found.unreadable:
-            click.echo(f"keyword index: {found.unreadable}")
-        for name, ids in (("missing", found.missing), ("extra", found.extra),
-                          ("stale", found.stale)):
-            if ids:
-                shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
-                click.echo(safe(f"{name:8s} {len(ids)} chunks: {shown}"))
-        click.echo("repaired" if found.repaired else "not repaired (--check-only)")
+        click.echo(safe(terminal.doctor_text(data)))
     ctx.exit(1 if found.damaged else 0)
 
 
 # -- asking -------------------------------------------------------------------------------------
 
 
-def _filter(sources: tuple[str, ...], since: str | None, until: str | None) -> SearchFilter:
-    try:
-        return parse_filter(source_names(sources), since, until)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _as_of(value: str | None) -> datetime | None:
-    """--as-of: the moment the question's time words are read from (default now)."""
-    if not value:
-        return None
-    parsed = parse_date(value)
-    if parsed is None:
-        raise click.BadParameter(f"not a date: {value!r}", param_hint="--as-of")
-    return parsed
+def _request(question: str, k: int | None, sources: tuple[str, ...], since: str | None,
+             until: str | None, as_of: str | None, *, name: str = "question",
+             explain: bool = False, history: list[tuple[str, str]] | None = None) -> Request:
+    """The one request model's checks (bot.asking), as every front end makes them."""
+    return read_request({"question": question, "k": k, "source": list(sources),
+                         "since": since, "until": until, "as_of": as_of, "explain": explain,
+                         "history": history or []}, name=name)
 
 
 def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -296,49 +246,22 @@ def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "--as-of", "as_of", metavar="DATE",
         help="Read time words in questions (\"last week\", \"in March\") as of this date "
              "instead of today (YYYY-MM-DD), for reproducible runs.")(command)
-    command = click.option("--until", help="Only articles published on or before (YYYY-MM-DD).")(
-        command)
-    command = click.option("--since", help="Only articles published on or after (YYYY-MM-DD).")(
-        command)
+    command = click.option("--until", help="Only articles published on or before (YYYY-MM-DD "
+                                           "or e.g. \"yesterday\").")(command)
+    command = click.option("--since", help="Only articles published on or after (YYYY-MM-DD "
+                                           "or e.g. \"3 days ago\").")(command)
     command = click.option("--source", "sources", multiple=True,
                            help="Only articles from this source: a source name, or a folder, "
                                 "feed or page URL as ingested (repeatable).")(command)
-    return click.option("-k", "k", type=click.IntRange(1, 100),
-                        help="Passages to retrieve (default from settings).")(command)
+    return click.option("-k", "--k", "k", type=int,
+                        help="Passages to retrieve, 1 to 100 (default from settings).")(command)
 
 
-def _render(answer: Answer, streamed: str | None = None) -> None:
-    if answer.window is not None and not streamed:
-        click.secho(f"{answer.window.label}:", dim=True)
-    if streamed is None or streamed.strip() != answer.answer:
-        if streamed:
-            click.echo()
-        click.echo(_lead_in_bold(answer))
-    else:
-        click.echo()
-    if answer.note:
-        click.secho(f"({answer.note})", fg="yellow", err=True)
-    if answer.citations:
-        click.echo()
-        click.secho("Sources", bold=True)
-        for citation in answer.citations:
-            click.echo(f"  [{citation.n}] {_describe(citation.passage)}")
-
-
-def _lead_in_bold(answer: Answer) -> str:
-    """The answer with the value it leads with in bold (plain when not a terminal)."""
-    lead = answer.lead
-    if lead is None or not answer.answer.startswith(lead):
-        return answer.answer
-    return click.style(lead, bold=True) + answer.answer[len(lead):]
-
-
-def _describe(passage: Passage) -> str:
-    text = passage.title or passage.article_id
-    if passage.details:
-        text += f" ({', '.join(passage.details)})"
-    text += f" <{passage.url}>" if passage.url else f" [{passage.article_id}]"
-    return text + (f"; {passage.also_ran}" if passage.reprints else "")
+def _show(answer: Answer, streamed: str | None = None) -> None:
+    screen = terminal.answer_screen(answer, streamed)
+    click.echo(screen.out)
+    if screen.note:
+        click.echo(screen.note, err=True)
 
 
 @cli.command()
@@ -360,99 +283,56 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, jsonl: bool, ex
 
     Time words in the question ("last week", "since Monday", "in March 2005") restrict it to
     articles published then; --since/--until, when given, win over them."""
-    where = _filter(sources, since, until)
-    moment = _as_of(as_of)
-    engine = _components(ctx).build_engine()
     if jsonl:
-        for number, line in enumerate(sys.stdin, start=1):
-            if not line.strip():
-                continue
-            try:
-                request = _jsonl_request(line)
-            except ValueError as exc:
-                _print_json({"error": f"line {number}: {exc}"})
-                continue
-            answer = engine.ask(request.question, request.history, k=k, where=where,
-                                as_of=moment)
-            _print_json(answer.as_dict(explain=explain))
-            sys.stdout.flush()
+        _ask_lines(ctx, explain, k, sources, since, until, as_of)
         return
-    if not question:
+    if question is None:
         raise click.UsageError("give a QUESTION, or --jsonl to read questions from stdin")
+    asked = _request(question, k, sources, since, until, as_of, explain=explain)
+    components = _components(ctx)
+    desk = components.build_desk()
     if as_json:
-        _print_json(engine.ask(question, k=k, where=where, as_of=moment).as_dict(explain))
+        _print_json(desk.ask(asked, ROUTE).as_dict(explain))
         return
-    streaming = _components(ctx).settings.answer.mode == "llm" and sys.stdout.isatty()
-    echo = _StreamEcho()
-    answer = engine.ask(question, k=k, where=where, on_token=echo if streaming else None,
-                        as_of=moment)
-    _render(answer, echo.text if streaming else None)
+    streaming = components.settings.answer.mode == "llm" and sys.stdout.isatty()
+    echo = terminal.StreamEcho()
+    answer = desk.ask(asked, ROUTE, on_token=echo if streaming else None)
+    _show(answer, echo.text if streaming else None)
     if explain:
-        _render_trace(answer)
+        click.echo(terminal.trace_text(answer))
 
 
-def _render_trace(answer: Answer) -> None:
-    """The answerer's trace, for a person: what it read, what it weighed, what it decided."""
-    click.echo()
-    trace = answer.trace
-    if trace is None:
-        click.secho("(no trace: this answer did not come from the extractive answerer)",
-                    dim=True)
-        return
-    reading = trace["question"]
-    click.secho("Question", bold=True)
-    terms = ", ".join(f"{t} {w}" for t, w in list(reading["terms"].items())[:8])
-    intents = [name for name in ("latest", "change", "year_asked", "follow_up")
-               if reading.get(name)]
-    click.echo(f"  kind {reading['kind']}; terms (IDF) {terms}")
-    click.echo(f"  names {reading['names'] or '-'}; measured {reading['measured'] or '-'}; "
-               f"role {reading['role'] or '-'}; intents {', '.join(intents) or '-'}")
-    click.secho("Best sentences", bold=True)
-    for number, candidate in enumerate(trace["candidates"], start=1):
-        span = f" value {candidate['span']!r}" if candidate["span"] else ""
-        click.echo(f"  {number}. p={candidate['probability']:.3f} [{candidate['passage']}]"
-                   f"{span} {candidate['text'][:110]}")
-        parts = ", ".join(f"{k} {v:+.2f}" for k, v in candidate["contributions"].items())
-        click.secho(f"     {parts}", dim=True)
-    click.secho("Rules", bold=True)
-    click.echo("  " + ("; ".join(trace["rules"]) or "none fired"))
-    if trace.get("lead"):
-        lead = trace["lead"]
-        click.echo(f"  lead value {lead['span']!r}: confidence {lead['confidence']:.2f} "
-                   f"(shown at >= {lead['threshold']:.2f}) -> "
-                   f"{'shown' if lead['shown'] else 'not shown'}")
-    click.secho("Decision", bold=True)
-    click.echo(f"  {trace['decision']}")
+def _ask_lines(ctx: click.Context, explain: bool, k: int | None, sources: tuple[str, ...],
+               since: str | None, until: str | None, as_of: str | None) -> None:
+    """`ask --jsonl`: one JSON Answer per stdin line; a bad line gets {"error": …}."""
+    _request("(checking the options)", k, sources, since, until, as_of)  # fail once, early
+    desk = _components(ctx).build_desk()
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            fields = _jsonl_fields(line)
+            asked = _request(fields.get("question", ""), k, sources, since, until, as_of,
+                             explain=explain, history=fields.get("history"))
+        except RequestError as exc:
+            _print_json({"error": f"line {number}: {exc}"})
+            continue
+        _print_json(desk.ask(asked, ROUTE).as_dict(explain=explain))
+        sys.stdout.flush()
 
 
-class _StreamEcho:
-    """Prints an LLM's tokens as they arrive and keeps them to compare with the final text."""
-
-    def __init__(self) -> None:
-        self._pieces: list[str] = []
-
-    def __call__(self, piece: str) -> None:
-        self._pieces.append(piece)
-        click.echo(piece, nl=False)
-
-    @property
-    def text(self) -> str:
-        return "".join(self._pieces)
-
-
-class _AskRequest(BaseModel):
-    question: str
-    history: list[tuple[str, str]] = []
-
-
-def _jsonl_request(line: str) -> _AskRequest:
+def _jsonl_fields(line: str) -> dict[str, Any]:
+    """A line of `ask --jsonl`: plain text, or {"question": …, "history": […]}."""
     text = line.strip()
     if not text.startswith("{"):
-        return _AskRequest(question=text)
+        return {"question": text}
     try:
-        return _AskRequest.model_validate_json(text)
-    except ValidationError as exc:
-        raise ValueError(exc.errors()[0]["msg"]) from None
+        data = json.loads(text)
+    except ValueError:
+        raise RequestError("line", "is not valid JSON") from None
+    if not isinstance(data, dict) or set(data) - {"question", "history"}:
+        raise RequestError("line", "must be text or {\"question\": …, \"history\": […]}")
+    return data
 
 
 @cli.command()
@@ -464,17 +344,12 @@ def search(ctx: click.Context, question: str, as_json: bool, k: int | None,
            sources: tuple[str, ...], since: str | None, until: str | None,
            as_of: str | None) -> None:
     """Show the ranked passages retrieved for QUESTION (its time words set the window)."""
-    engine = _components(ctx).build_engine()
-    asked, where = engine.windowed(question, _filter(sources, since, until), _as_of(as_of))
-    passages = engine.search(asked, k=k, where=where)
+    asked = _request(question, k, sources, since, until, as_of)
+    found = _components(ctx).build_desk().search(asked, ROUTE)
     if as_json:
-        _print_json([{"rank": i, **p.as_dict()} for i, p in enumerate(passages, start=1)])
+        _print_json([{"rank": i, **p.as_dict()} for i, p in enumerate(found.passages, start=1)])
         return
-    if where is not None and (where.since or where.until):
-        click.secho(f"{TimeWindow(where.since, where.until).label}:", dim=True)
-    for rank, passage in enumerate(passages, start=1):
-        click.secho(f"{rank}. {_describe(passage)}  score {passage.score:.4f}", bold=True)
-        click.echo(_excerpt(passage.text, 400))
+    click.echo(terminal.passages_text(found.passages, found.window))
 
 
 @cli.command()
@@ -487,22 +362,12 @@ def timeline(ctx: click.Context, topic: str, as_json: bool, k: int | None,
              as_of: str | None) -> None:
     """List TOPIC's dated developments, oldest first: one cited sentence per article, wire
     copies collapsed. Chat, Slack and the API answer "timeline of …" questions the same way."""
-    engine = _components(ctx).build_engine()
-    answer = engine.timeline(topic, where=_filter(sources, since, until), as_of=_as_of(as_of))
+    asked = _request(topic, k, sources, since, until, as_of, name="topic")
+    answer = _components(ctx).build_desk().timeline(asked, ROUTE)
     if as_json:
         _print_json(answer.as_dict())
         return
-    _render(answer)
-
-
-def _excerpt(text: str, limit: int) -> str:
-    """At most `limit` characters of `text`, cut at a word, wrapped and indented."""
-    short = textwrap.shorten(text, width=limit, placeholder=" …")
-    return textwrap.fill(short, width=100, initial_indent="   ", subsequent_indent="   ")
-
-
-CHAT_HELP = "Commands: /sources (passages behind the last answer), /reset (new conversation), " \
-            "/help, /quit."
+    _show(answer)
 
 
 @cli.command()
@@ -515,15 +380,14 @@ def chat(ctx: click.Context, k: int | None, sources: tuple[str, ...], since: str
     With a pipe on stdin, answers each line in turn and exits at the end of the input:
     `echo "Who won?" | newsdesk chat`. Ctrl-C cancels an answer; at the prompt it quits.
     """
-    where = _filter(sources, since, until)
-    moment = _as_of(as_of)
+    _request("(checking the options)", k, sources, since, until, as_of)  # fail once, early
     components = _components(ctx)
-    engine = components.build_engine()
+    desk = components.build_desk()
     interactive = sys.stdin.isatty()
     if interactive:
         passages = components.store.count()  # count() is cheap; stats() reads every chunk
-        click.secho(f"Newsdesk — {passages} passages to search. Ask a question. {CHAT_HELP}",
-                    dim=True)
+        click.secho(f"Newsdesk — {passages} passages to search. Ask a question. "
+                    f"{terminal.CHAT_HELP}", dim=True)
     history: list[tuple[str, str]] = []
     last: Answer | None = None
     streaming = components.settings.answer.mode == "llm" and sys.stdout.isatty()
@@ -532,7 +396,7 @@ def chat(ctx: click.Context, k: int | None, sources: tuple[str, ...], since: str
         if command in {"/quit", "/exit", "/q"}:
             return
         if command == "/help":
-            click.echo(CHAT_HELP)
+            click.echo(terminal.CHAT_HELP)
             continue
         if command == "/reset":
             history.clear()
@@ -540,14 +404,16 @@ def chat(ctx: click.Context, k: int | None, sources: tuple[str, ...], since: str
             click.secho("(new conversation)", dim=True)
             continue
         if command == "/sources":
-            _show_passages(last)
+            click.echo(terminal.passages_text(last.passages, scores=False, limit=300)
+                       if last is not None else "No answer yet.")
             continue
         if interactive:
             click.secho("newsdesk> ", fg="green", bold=True, nl=False)
-        echo = _StreamEcho()
+        echo = terminal.StreamEcho()
         try:
-            answer = engine.ask(question, history, k=k, where=where,
-                                on_token=echo if streaming else None, as_of=moment)
+            asked = _request(question, k, sources, since, until, as_of,
+                             history=history[-20:])
+            answer = desk.ask(asked, ROUTE, on_token=echo if streaming else None)
         except KeyboardInterrupt:
             click.secho("\n(cancelled)", dim=True)
             continue
@@ -555,7 +421,7 @@ def chat(ctx: click.Context, k: int | None, sources: tuple[str, ...], since: str
             click.secho(safe(f"\nSorry, that failed: {exc}"), fg="red")
             continue
         last = answer
-        _render(answer, echo.text if streaming else None)
+        _show(answer, echo.text if streaming else None)
         if not interactive:
             click.echo()
         history.append((question, answer.answer))
@@ -579,15 +445,6 @@ def _chat_lines(interactive: bool) -> Iterator[str]:
             yield line.strip()
 
 
-def _show_passages(answer: Answer | None) -> None:
-    if answer is None:
-        click.echo("No answer yet.")
-        return
-    for rank, passage in enumerate(answer.passages, start=1):
-        click.secho(f"{rank}. {_describe(passage)}", bold=True)
-        click.echo(_excerpt(passage.text, 300))
-
-
 @cli.command(name="eval")
 @click.argument("questions", type=click.File("r"))
 @click.option("--k", "k", type=click.IntRange(1, 100), default=10, show_default=True,
@@ -600,15 +457,17 @@ def eval_command(ctx: click.Context, questions: Any, k: int, as_json: bool,
                  details: Any) -> None:
     """Score retrieval and answers on a question file (bbc-qa format)."""
     items = _read_questions(questions)
-    engine = _components(ctx).build_engine()
+    desk = _components(ctx).build_desk()
     ks = sorted({x for x in (1, 5, 10, k) if x <= k})
     scores = []
-    with _Progress("Evaluating") as (on_total, on_advance):
+    with terminal.Progress("Evaluating") as (on_total, on_advance):
         on_total(len(items))
         for item in items:
             moment = (datetime.combine(item.as_of, datetime.min.time(), tzinfo=UTC)
                       if item.as_of else None)
-            answer = engine.ask(item.question, item.history, k=k, as_of=moment)
+            asked = Request(question=item.question, history=tuple(item.history), k=k,
+                            as_of=moment)
+            answer = desk.ask(asked, "eval")
             score = score_question(item, answer, ks, recall_k=k)
             scores.append(score)
             if details:
@@ -619,15 +478,8 @@ def eval_command(ctx: click.Context, questions: Any, k: int, as_json: bool,
     summary = summarise(scores, ks, recall_k=k)
     if as_json:
         _print_json(summary)
-        return
-    rows = {"overall": summary["overall"], **summary["by_type"]}
-    metrics = list(summary["overall"])
-    click.echo(f"{'metric':24}" + "".join(f"{name:>14}" for name in rows))
-    for metric in metrics:
-        cells = "".join(
-            f"{'-' if rows[n][metric] is None else rows[n][metric]:>14}" for n in rows
-        )
-        click.echo(f"{metric:24}{cells}")
+    else:
+        click.echo(terminal.eval_table(summary))
 
 
 def _read_questions(handle: Any) -> list[EvalQuestion]:
@@ -643,7 +495,11 @@ def _read_questions(handle: Any) -> list[EvalQuestion]:
     return items
 
 
-# -- Slack ----------------------------------------------------------------------------------
+# -- servers (bot/runtime.py runs them) -----------------------------------------------------------
+
+
+def _announce(text: str) -> None:
+    click.echo(text, err=True)
 
 
 @cli.command()
@@ -662,29 +518,21 @@ def slack(ctx: click.Context, socket: bool | None, port: int, host: str,
     HTTP mode serves /slack/events, /healthz, /readyz and /metrics (the server of
     `newsdesk serve`, without its API).
     """
+    from bot import runtime
     from bot.metrics import Metrics
     from bot.slack_app import slack_tokens
 
     tokens = slack_tokens(dict(os.environ), socket)  # fail fast, before loading the model
     components = _components(ctx)
-    metrics = Metrics()
-    if tokens.app is None:
-        bot = components.build_slack_bot(tokens, metrics)
-        service = components.build_service(api=False, slack=bot, metrics=metrics, host=host)
-        _serve_http(components, service, host, port, refresh, on_stop=bot.close)
+    if tokens.app is not None:
+        runtime.run_socket_mode(components, tokens, refresh, _announce)
         return
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    components.warm_up()  # before the first question
-    bot = components.build_slack_bot(tokens, metrics)
-    stop_refresh = _start_refresh(components, refresh, metrics)
-    click.echo("Newsdesk is listening in Socket Mode. Ctrl-C to stop.", err=True)
-    try:
-        SocketModeHandler(bot.app, tokens.app.get_secret_value(), web_client=bot.client).start()
-    finally:
-        stop_refresh.set()
-        bot.close()
-        components.close()
+    metrics = Metrics()
+    desk = components.build_desk(metrics, lazy=True)
+    bot = components.build_slack_bot(tokens, desk)
+    service = components.build_service(api=False, desk=desk, slack=bot, metrics=metrics,
+                                       host=host)
+    runtime.serve_http(components, service, host, port, refresh, _announce, on_stop=bot.close)
 
 
 @cli.command()
@@ -700,7 +548,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, refresh: bool)
     Routes: POST /api/ask, GET /api/search, GET /api/stats, /mcp, POST /slack/events,
     GET /healthz, /readyz, /metrics. API and MCP need `Authorization: Bearer
     $NEWSDESK_API_TOKEN`; without a token they are served on a loopback address only.
+    Starts while the store is down (/readyz says why) and is ready when it returns.
     """
+    from bot import runtime
     from bot.metrics import Metrics
     from bot.slack_app import slack_tokens
 
@@ -709,37 +559,14 @@ def serve(ctx: click.Context, host: str | None, port: int | None, refresh: bool)
     host = host or settings.host
     port = settings.port if port is None else port
     metrics = Metrics()
+    desk = components.build_desk(metrics, lazy=True)
     bot = None
     if os.environ.get("SLACK_BOT_TOKEN"):
-        bot = components.build_slack_bot(slack_tokens(dict(os.environ), False), metrics)
-    service = components.build_service(api=True, slack=bot, metrics=metrics, host=host)
-    _serve_http(components, service, host, port, refresh,
-                on_stop=bot.close if bot is not None else None)
-
-
-def _serve_http(components: Components, service: Any, host: str, port: int, refresh: bool,
-                on_stop: Callable[[], None] | None) -> None:
-    from bot.http_app import build_app
-    from bot.http_server import HttpServer
-
-    server = HttpServer(build_app(service), host, port,
-                        components.settings.serve.header_timeout)
-    stop_refresh = _start_refresh(components, refresh, service.metrics)
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
-    try:
-        server.start()
-        click.echo(f"Newsdesk is listening on http://{host}:{server.port}. Ctrl-C to stop.",
-                   err=True)
-        stopping.wait()
-    finally:
-        server.stop()  # graceful: requests in progress are finished
-        stop_refresh.set()
-        service.answers.shutdown(wait=False, cancel_futures=True)
-        if on_stop is not None:
-            on_stop()
-        components.close()
+        bot = components.build_slack_bot(slack_tokens(dict(os.environ), False), desk)
+    service = components.build_service(api=True, desk=desk, slack=bot, metrics=metrics,
+                                       host=host)
+    runtime.serve_http(components, service, host, port, refresh, _announce,
+                       on_stop=bot.close if bot is not None else None)
 
 
 @cli.command()
@@ -747,34 +574,9 @@ def _serve_http(components: Components, service: Any, host: str, port: int, refr
 def mcp(ctx: click.Context) -> None:
     """Serve the MCP tools search_articles, ask_articles and story_timeline over stdio, for
     a local AI assistant (configure it to run `newsdesk mcp`)."""
-    from concurrent.futures import ThreadPoolExecutor
+    from bot import runtime
 
-    from bot.mcp_tools import build_mcp
-
-    components = _components(ctx)
-    engine = components.build_engine()
-    with ThreadPoolExecutor(max_workers=components.settings.serve.answer_workers) as pool:
-        build_mcp(engine, pool).run("stdio")
-    components.close()
-
-
-def _start_refresh(components: Components, enabled: bool, metrics: Any = None) -> Any:
-    """Run the ingest schedule in a daemon thread of this process; returns its stop event."""
-    from ingest.watch import run_schedule
-
-    stop = threading.Event()
-    if not enabled:
-        return stop
-    scheduled = _scheduled_sources(components.settings, (), None)
-    ingestor = components.build_ingestor()
-
-    def record(due: list[str], summary: IngestSummary) -> None:
-        if metrics is not None:
-            metrics.ingest_run(summary)
-
-    threading.Thread(target=run_schedule, name="newsdesk-refresh", daemon=True,
-                     args=(scheduled, ingestor.ingest, stop, record)).start()
-    return stop
+    runtime.run_mcp_stdio(_components(ctx))
 
 
 @cli.command()
@@ -786,56 +588,10 @@ def feedback(ctx: click.Context, as_json: bool) -> None:
     votes = components.feedback.votes()
     components.close()
     for vote in votes:
-        if as_json:
-            _print_json(vote)
-        else:
-            symbol = "+1" if vote["vote"] == "up" else "-1"
-            click.echo(f"{vote['created_at']}  {symbol}  {vote['user']}  {vote['channel']}  "
-                       f"{(vote['question'] or '-')[:60]!r}")
+        click.echo(json.dumps(vote, ensure_ascii=False, default=str) if as_json
+                   else terminal.vote_line(vote))
     if not votes and not as_json:
         click.echo("No feedback yet.")
-
-
-class _Progress:
-    """A rich progress bar on an interactive stderr; silent otherwise."""
-
-    def __init__(self, label: str) -> None:
-        self._label = label
-        self._bar: Any = None
-        self._task: Any = None
-
-    def articles(self, read: int) -> None:
-        """Articles read so far: progress inside one large file (a JSONL export)."""
-        if self._bar is not None:
-            self._bar.update(self._task, description=f"{self._label} ({read:,} articles read)")
-
-    def __enter__(self) -> _Progress:
-        return self
-
-    def __iter__(self) -> Iterator[Callable[..., None]]:
-        """(on_total, on_advance), as `with _Progress(...) as (on_total, on_advance)`."""
-        return iter(self._callbacks())
-
-    def _callbacks(self) -> tuple[Callable[[int], None], Callable[[], None]]:
-        if not sys.stderr.isatty():
-            return (lambda total: None), (lambda: None)
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        self._bar = Progress(
-            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-            TimeRemainingColumn(), console=Console(stderr=True), transient=True,
-        )
-        self._bar.start()
-        task = self._task = self._bar.add_task(self._label, total=None)
-        return (
-            lambda total: self._bar.update(task, total=total),
-            lambda: self._bar.advance(task),
-        )
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
 
 
 cli.add_command(watch)

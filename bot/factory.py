@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from bot.feedback import FeedbackStore
 from bot.watches import WatchChecker, WatchStore
 from config import Settings
+from config.errors import ConfigError, NewsdeskError
 from config.settings import RetrievalSettings
 from ingest.change_log import Timing
 from ingest.embedding import (
@@ -22,7 +23,6 @@ from ingest.embedding import (
     EmbeddingSimilarity,
     SentenceTransformerEmbedder,
 )
-from ingest.errors import ConfigError, NewsdeskError
 from ingest.store import ChromaStore
 from retrieval.answerers import ExtractiveAnswerer
 from retrieval.dates import read_question_time
@@ -33,6 +33,7 @@ from retrieval.retriever import NewsdeskRetriever
 from retrieval.search import HybridConfig, HybridSearcher
 
 if TYPE_CHECKING:  # imported where used: `newsdesk ask` should not pay for them at start-up
+    from bot.asking import Desk
     from bot.http_app import Service
     from bot.metrics import Metrics
     from bot.slack_app import NewsdeskSlackBot, SlackTokens
@@ -207,21 +208,31 @@ class Components:
                             time_reader=read_question_time,
                             analyzer=self.keyword_index.latest)
 
-    def build_slack_bot(self, tokens: SlackTokens, metrics: Metrics | None = None
-                        ) -> NewsdeskSlackBot:
-        from bot.metrics import MeteredAsker
+    def build_desk(self, recorder: Metrics | None = None, *, lazy: bool = False) -> Desk:
+        """The one way every front end asks (bot.asking.Desk), counting into `recorder`.
+        `lazy`: the engine is made at the first request (and again until that works), so that
+        a server starts, and says it is not ready, while its store is down."""
+        from bot.asking import Desk
+
+        def stats() -> dict[str, Any]:
+            return self.store.stats()
+
+        if lazy:
+            return Desk(build=self.build_engine, stats=stats, recorder=recorder)
+        return Desk(self.build_engine(), stats=stats, recorder=recorder)
+
+    def build_slack_bot(self, tokens: SlackTokens, desk: Desk) -> NewsdeskSlackBot:
         from bot.slack_app import NewsdeskSlackBot
 
-        engine = self.build_engine()
-        asker = MeteredAsker(engine, metrics, "slack") if metrics is not None else engine
-        return NewsdeskSlackBot(asker, self.feedback, tokens, self.settings.slack)
+        return NewsdeskSlackBot(desk, self.feedback, tokens, self.settings.slack)
 
     def warm_up(self) -> None:
-        """Load the model and the keyword index now rather than at the first question."""
-        self.keyword_index.current()
+        """Load the model and the keyword index now rather than at the first question (the
+        model first: it needs no store, which may be down)."""
         self.query_embedder.embed(["warm up"])
+        self.keyword_index.current()
 
-    def build_service(self, *, api: bool, slack: NewsdeskSlackBot | None,
+    def build_service(self, *, api: bool, desk: Desk, slack: NewsdeskSlackBot | None,
                       metrics: Metrics, host: str) -> Service:
         """The HTTP service of `newsdesk serve` (api) or `newsdesk slack --http` (not)."""
         import threading
@@ -235,7 +246,6 @@ class Components:
             raise ConfigError(
                 f"the API on {host} needs a token: set NEWSDESK_API_TOKEN (clients send "
                 "`Authorization: Bearer <token>`), or serve on 127.0.0.1")
-        engine = self.build_engine()
         answers = ThreadPoolExecutor(max_workers=limits.answer_workers,
                                      thread_name_prefix="api-answer")
         warmed = threading.Event()
@@ -262,8 +272,8 @@ class Components:
         if api:
             from bot.mcp_tools import build_mcp
 
-            mcp = build_mcp(engine, answers)
-        return Service(engine=engine, stats=self.store.stats, readiness=readiness,
+            mcp = build_mcp(desk, answers)
+        return Service(desk=desk, readiness=readiness,
                        metrics=metrics, limits=limits, answers=answers, api=api,
                        api_token=token, slack=slack, mcp=mcp)
 

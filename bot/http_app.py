@@ -7,7 +7,12 @@ Every request passes `RequestGuard` first: bounded concurrency (503 + Retry-Afte
 token on API and MCP routes, and a body cap and body deadline enforced while the body is read
 (413 / 408) — all before any route parses or verifies anything. Routes then see the whole,
 bounded body. Questions run in a bounded pool of their own, so Slack acks never wait behind
-API answers.
+API answers; a question whose client has gone is dropped from that pool (or, already running,
+its answer is thrown away), so abandoned requests do not delay the next ones.
+
+Shutting down (`Lifecycle`, driven by bot/runtime.py): `drain` refuses new requests with a
+JSON 503 and reports not ready; requests in progress get the grace period to finish;
+`abandon` then answers those still waiting with a JSON 503 (an `error` event on a stream).
 """
 
 from __future__ import annotations
@@ -16,30 +21,26 @@ import asyncio
 import hmac
 import json
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.asking import Desk, read_request
+from bot.asking import Request as DeskRequest
 from bot.logs import safe
 from bot.metrics import CONTENT_TYPE, Metrics
+from config.errors import NewsdeskError, RequestError, StoreError
 from config.settings import ServeSettings
-from ingest.errors import NewsdeskError, StoreError
-from ingest.ids import source_names
-from ingest.parse import parse_date, parse_filter
-from ingest.records import SearchFilter
-from retrieval.answerers import TokenSink
-from retrieval.records import Answer, Passage, Turn
+from retrieval.records import Answer
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +49,7 @@ PROTECTED_PREFIXES = ("/api/", "/mcp")
 OPERATOR_PATHS = ("/healthz", "/readyz", "/metrics")  # never queued behind busy routes
 
 
-class Engine(Protocol):
-    def ask(self, question: str, history: Any = (), *, k: int | None = None,
-            where: SearchFilter | None = None, on_token: TokenSink | None = None,
-            as_of: datetime | None = None) -> Answer: ...
-
-    def search(self, question: str, *, k: int | None = None,
-               where: SearchFilter | None = None) -> list[Passage]: ...
-
-    def timeline(self, topic: str, *, where: SearchFilter | None = None,
-                 as_of: datetime | None = None) -> Answer: ...
+T = TypeVar("T")
 
 
 class SlackDispatch(Protocol):
@@ -68,12 +60,94 @@ class SlackDispatch(Protocol):
         str, str], str]: ...
 
 
+class ShuttingDownError(Exception):
+    """The server is stopping and this request did not finish within the grace period."""
+
+
+class ClientGoneError(Exception):
+    """The client disconnected before its answer was ready."""
+
+
+class Lifecycle:
+    """Where a running app is in its life: serving, draining (no new requests), abandoning
+    (requests still waiting are answered 503). `drain` and `abandon` may be called from any
+    thread; `in_flight` counts requests past the guard, operator routes excepted."""
+
+    def __init__(self) -> None:
+        self.draining = False
+        self.in_flight = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._abandoned: asyncio.Event | None = None
+
+    def bind(self) -> None:
+        """Called on the app's event loop when it starts."""
+        self._loop = asyncio.get_running_loop()
+        self._abandoned = asyncio.Event()
+
+    def drain(self) -> None:
+        self.draining = True
+
+    def abandon(self) -> None:
+        self.draining = True
+        loop, abandoned = self._loop, self._abandoned
+        if loop is not None and abandoned is not None:
+            with suppress(RuntimeError):  # the loop has already closed: nobody waits
+                loop.call_soon_threadsafe(abandoned.set)
+
+    async def result(self, work: Future[T], receive: Receive | None = None) -> T:
+        """The result of `work` (running in a thread pool), unless the client goes first
+        (ClientGoneError; `work` is cancelled if it has not started) or the server gives up
+        (ShuttingDownError). Unlike asyncio.wrap_future, a result that arrives after the loop
+        closed is dropped quietly."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[T] = loop.create_future()
+
+        def transfer(done: Future[T]) -> None:
+            if waiter.done():
+                return
+            if done.cancelled():
+                waiter.cancel()
+            elif (exc := done.exception()) is not None:
+                waiter.set_exception(exc)
+            else:
+                waiter.set_result(done.result())
+
+        def finished(done: Future[T]) -> None:
+            with suppress(RuntimeError):  # the loop has closed: nobody waits for it
+                loop.call_soon_threadsafe(transfer, done)
+
+        work.add_done_callback(finished)
+        watchers: list[asyncio.Task[Any]] = []
+        if self._abandoned is not None:
+            watchers.append(asyncio.ensure_future(self._abandoned.wait()))
+        if receive is not None:
+            watchers.append(asyncio.ensure_future(_disconnected(receive)))
+        try:
+            done, _ = await asyncio.wait([waiter, *watchers],
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for watcher in watchers:
+                watcher.cancel()
+        if waiter in done:
+            return waiter.result()
+        work.cancel()  # still queued: skip it; running: its result is dropped
+        waiter.cancel()
+        if self._abandoned is not None and self._abandoned.is_set():
+            raise ShuttingDownError("the server is shutting down; ask again shortly")
+        raise ClientGoneError
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Returns when the client has gone (the body was already read by the guard)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
 @dataclass
 class Service:
     """What the app serves; built from settings in bot/factory.py."""
 
-    engine: Engine
-    stats: Callable[[], dict[str, Any]]
+    desk: Desk
     readiness: Callable[[], str | None]  # None when ready to answer, else why not
     metrics: Metrics
     limits: ServeSettings
@@ -82,6 +156,7 @@ class Service:
     api_token: SecretStr | None = None
     slack: SlackDispatch | None = None
     mcp: Any = None  # an MCPServer, when api is on
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
 
 # -- the guard ----------------------------------------------------------------------------------
@@ -91,11 +166,11 @@ class RequestGuard:
     """Pure ASGI middleware in front of every route (see the module docstring)."""
 
     def __init__(self, app: ASGIApp, limits: ServeSettings,
-                 api_token: SecretStr | None) -> None:
+                 api_token: SecretStr | None, lifecycle: Lifecycle) -> None:
         self._app = app
         self._limits = limits
         self._token = api_token.get_secret_value().encode() if api_token else None
-        self._in_flight = 0
+        self._lifecycle = lifecycle
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,15 +180,20 @@ class RequestGuard:
         if path in OPERATOR_PATHS:
             await self._app(scope, receive, send)
             return
-        if self._in_flight >= self._limits.max_concurrent_requests:
+        lifecycle = self._lifecycle
+        if lifecycle.draining:
+            await _reply(send, 503, {"error": "the server is shutting down; ask again shortly"},
+                         {"retry-after": "5", "connection": "close"})
+            return
+        if lifecycle.in_flight >= self._limits.max_concurrent_requests:
             await _reply(send, 503, {"error": "busy; try again shortly"},
                          {"retry-after": "1"})
             return
-        self._in_flight += 1
+        lifecycle.in_flight += 1
         try:
             await self._guarded(scope, receive, send, path)
         finally:
-            self._in_flight -= 1
+            lifecycle.in_flight -= 1
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
@@ -179,46 +259,31 @@ async def _reply(send: Send, status: int, data: dict[str, Any],
 # -- requests and answers -------------------------------------------------------------------------
 
 
-class AskRequest(BaseModel):
-    """Body of POST /api/ask."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    question: str = Field(min_length=1, max_length=2000)
-    history: list[tuple[str, str]] = Field(default_factory=list, max_length=20)
-    k: int | None = Field(None, ge=1, le=100)
-    source: list[str] | str | None = None
-    since: str | None = None
-    until: str | None = None
-    # The moment the question's time words are read from ("last week"); default now.
-    as_of: str | None = None
-    # Include the answerer's trace (as `ask --explain --json`).
-    explain: bool = False
-
-    def where(self) -> SearchFilter:
-        sources = (self.source,) if isinstance(self.source, str) else tuple(self.source or ())
-        return parse_filter(source_names(sources), self.since, self.until)
-
-    def moment(self) -> datetime | None:
-        if not self.as_of:
-            return None
-        parsed = parse_date(self.as_of)
-        if parsed is None:
-            raise ValueError(f"as_of is not a date: {self.as_of!r}")
-        return parsed
-
-
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": safe(message)}, status_code=status)
 
 
 def _failure(exc: BaseException) -> JSONResponse:
-    if isinstance(exc, StoreError):
+    """The one mapping of errors to HTTP statuses."""
+    if isinstance(exc, RequestError):
+        return _error(400, f"invalid request: {exc}")
+    if isinstance(exc, ShuttingDownError | StoreError):
         return _error(503, str(exc))
     if isinstance(exc, NewsdeskError):
         return _error(500, str(exc))
     log.error("answering failed", exc_info=exc)
     return _error(500, "internal error")
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    """A request body that must be one JSON object."""
+    try:
+        data = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise RequestError("body", "is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise RequestError("body", "must be a JSON object, e.g. {\"question\": \"...\"}")
+    return data
 
 
 def _sse(event: str, data: Any) -> bytes:
@@ -227,98 +292,84 @@ def _sse(event: str, data: Any) -> bytes:
 
 def build_app(service: Service) -> Starlette:
     limits = service.limits
-
-    async def in_pool(work: Callable[[], Answer]) -> Answer:
-        return await asyncio.wrap_future(service.answers.submit(work))
-
-    async def timed(route: str, work: Callable[[], Answer]) -> Answer:
-        started = time.perf_counter()
-        try:
-            answer = await in_pool(work)
-        except BaseException:
-            service.metrics.answered(route, None, time.perf_counter() - started)
-            raise
-        service.metrics.answered(route, answer, time.perf_counter() - started)
-        return answer
+    desk = service.desk
+    lifecycle = service.lifecycle
 
     async def ask(request: Request) -> Response:
         try:
-            body = AskRequest.model_validate_json(await request.body())
-            where = body.where()
-            as_of = body.moment()
-        except ValidationError as exc:
-            problem = exc.errors()[0]
-            place = ".".join(str(p) for p in problem["loc"]) or "body"
-            return _error(400, f"invalid request: {place}: {problem['msg']}")
-        except ValueError as exc:
-            return _error(400, f"invalid request: {exc}")
-        history: list[Turn] = list(body.history)
+            asked = read_request(_json_object(await request.body()))
+        except RequestError as exc:
+            desk.rejected("api", "ask")
+            return _failure(exc)
         if "text/event-stream" in request.headers.get("accept", ""):
-            return _stream(body, history, where, as_of)
+            return _stream(asked)
+        work = service.answers.submit(desk.ask, asked, "api")
         try:
-            answer = await timed("api", lambda: service.engine.ask(
-                body.question, history, k=body.k, where=where, as_of=as_of))
+            answer = await lifecycle.result(work, request.receive)
+        except ClientGoneError:
+            return Response(status_code=499)  # nobody reads it
         except Exception as exc:
             return _failure(exc)
-        return JSONResponse(answer.as_dict(body.explain))
+        return JSONResponse(answer.as_dict(asked.explain))
 
-    def _stream(body: AskRequest, history: list[Turn], where: SearchFilter,
-                as_of: datetime | None) -> Response:
+    def _stream(asked: DeskRequest) -> Response:
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        queue: asyncio.Queue[str] = asyncio.Queue()
 
         def on_token(piece: str) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, ("token", piece))
+            with suppress(RuntimeError):  # the loop has closed: the stream is gone
+                loop.call_soon_threadsafe(queue.put_nowait, piece)
 
-        started = time.perf_counter()
-        future: Future[Answer] = service.answers.submit(
-            service.engine.ask, body.question, history, k=body.k, where=where,
-            on_token=on_token, as_of=as_of)
-        future.add_done_callback(
-            lambda done: loop.call_soon_threadsafe(queue.put_nowait, ("done", done)))
+        work: Future[Answer] = service.answers.submit(desk.ask, asked, "api", on_token)
 
         async def events() -> AsyncIterator[bytes]:
-            while True:
-                kind, value = await queue.get()
-                if kind == "token":
-                    yield _sse("token", {"text": value})
-                    continue
-                exc = value.exception()
-                service.metrics.answered("api", None if exc else value.result(),
-                                         time.perf_counter() - started)
-                if exc is not None:
-                    failure = _failure(exc)
-                    yield _sse("error", json.loads(bytes(failure.body)))
+            result = asyncio.ensure_future(lifecycle.result(work))
+            try:
+                while not result.done() or not queue.empty():
+                    token = asyncio.ensure_future(queue.get())
+                    done, _ = await asyncio.wait([token, result],
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                    if token in done:
+                        yield _sse("token", {"text": token.result()})
+                    else:
+                        token.cancel()
+                if (exc := result.exception()) is not None:
+                    yield _sse("error", json.loads(bytes(_failure(exc).body)))
                 else:
-                    yield _sse("answer", value.result().as_dict(body.explain))
-                return
+                    yield _sse("answer", result.result().as_dict(asked.explain))
+            finally:  # the client went away (Starlette cancels us): drop the work
+                result.cancel()
+                work.cancel()
 
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={"cache-control": "no-cache"})
 
     async def search(request: Request) -> Response:
-        query = request.query_params.get("q", "").strip()
-        if not query:
-            return _error(400, "give a query: /api/search?q=...")
+        params = request.query_params
         try:
-            k = int(request.query_params.get("k") or 0) or None
-            if k is not None and not 1 <= k <= 100:
-                raise ValueError
-            where = parse_filter(source_names(request.query_params.getlist("source")),
-                                  request.query_params.get("since"),
-                                  request.query_params.get("until"))
-        except ValueError:
-            return _error(400, "k must be a number from 1 to 100, and dates YYYY-MM-DD")
+            asked = read_request({
+                "question": params.get("q", ""), "k": params.get("k") or None,
+                "source": params.getlist("source"), "since": params.get("since"),
+                "until": params.get("until"), "as_of": params.get("as_of")}, name="q")
+        except RequestError as exc:
+            desk.rejected("api", "search")
+            return _failure(exc)
         try:
-            passages = await asyncio.wrap_future(service.answers.submit(
-                service.engine.search, query, k=k, where=where))
+            found = await lifecycle.result(service.answers.submit(desk.search, asked, "api"),
+                                           request.receive)
+        except ClientGoneError:
+            return Response(status_code=499)
         except Exception as exc:
             return _failure(exc)
-        return JSONResponse([{"rank": i, **p.as_dict()} for i, p in enumerate(passages, 1)])
+        return JSONResponse([{"rank": i, **p.as_dict()}
+                             for i, p in enumerate(found.passages, 1)])
 
     async def stats(request: Request) -> Response:
         try:
-            data = await asyncio.wrap_future(service.answers.submit(service.stats))
+            data = await lifecycle.result(service.answers.submit(desk.stats, "api"),
+                                          request.receive)
+        except ClientGoneError:
+            return Response(status_code=499)
         except Exception as exc:
             return _failure(exc)
         return JSONResponse(data)
@@ -342,7 +393,8 @@ def build_app(service: Service) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        reason = await asyncio.to_thread(service.readiness)
+        reason = ("shutting down" if lifecycle.draining
+                  else await asyncio.to_thread(service.readiness))
         if reason is None:
             return JSONResponse({"ready": True})
         return JSONResponse({"ready": False, "reason": safe(reason)}, status_code=503)
@@ -371,6 +423,7 @@ def build_app(service: Service) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        lifecycle.bind()
         if mcp_session is None:
             yield
             return
@@ -378,7 +431,7 @@ def build_app(service: Service) -> Starlette:
             yield
 
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.add_middleware(RequestGuard, limits=limits,
-                       api_token=service.api_token)
+    app.add_middleware(RequestGuard, limits=limits, api_token=service.api_token,
+                       lifecycle=lifecycle)
     return app
 

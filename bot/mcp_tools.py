@@ -7,22 +7,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
+from bot.asking import Desk, Request, read_request
+from bot.logs import safe
+from config.errors import NewsdeskError, RequestError
 from retrieval.records import Answer, Passage
 
 T = TypeVar("T")
+ROUTE = "mcp"
 
 INSTRUCTIONS = ("Search the team's news articles and ask questions about them. Answers are "
-                "short, cite their sources as [n], and say so when the articles do not answer.")
-
-
-class QuestionEngine(Protocol):
-    def ask(self, question: str) -> Answer: ...
-    def search(self, question: str, *, k: int | None = None) -> list[Passage]: ...
-    def timeline(self, topic: str) -> Answer: ...
+                "short, cite their sources as [n], and say so when the articles do not answer. "
+                "since/until take YYYY-MM-DD (or \"yesterday\", \"3 days ago\"); as_of sets "
+                "the day time words in a question (\"last week\") are read from.")
 
 
 def passage_summary(passage: Passage, with_text: bool = True) -> dict[str, Any]:
@@ -41,25 +42,48 @@ def cited(answer: Answer) -> list[dict[str, Any]]:
     return [{"n": c.n, **passage_summary(c.passage, with_text=False)} for c in answer.citations]
 
 
-def build_mcp(engine: QuestionEngine, pool: ThreadPoolExecutor) -> MCPServer:
-    """The MCP server; questions run in `pool`, the bounded pool the HTTP API uses too."""
+def build_mcp(desk: Desk, pool: ThreadPoolExecutor) -> MCPServer:
+    """The MCP server; questions run in `pool`, the bounded pool the HTTP API uses too.
+    Arguments are checked by bot.asking.read_request, as every front end's are: a bad one is
+    a tool error naming the argument; a NewsdeskError (the store is down) is a tool error
+    with its message; anything else, a tool error that says nothing of the internals."""
     # The SDK configures logging (basicConfig) where nothing has yet: keep it to warnings.
     server: MCPServer = MCPServer("newsdesk", instructions=INSTRUCTIONS, log_level="WARNING")
 
     async def in_pool(work: Callable[[], T]) -> T:
-        return await asyncio.wrap_future(pool.submit(work))
+        try:
+            return await asyncio.wrap_future(pool.submit(work))
+        except NewsdeskError as exc:  # our messages are safe to show; others stay hidden
+            raise ToolError(safe(str(exc))) from exc
 
-    @server.tool(description="Find the passages of news articles that best match a query.")
-    async def search_articles(query: str, k: int = 6) -> dict[str, Any]:
-        k = max(1, min(k, 50))
-        passages = await in_pool(lambda: engine.search(query, k=k))
-        return {"passages": [{"rank": rank, **passage_summary(p)}
-                             for rank, p in enumerate(passages, start=1)]}
+    def checked(operation: str, fields: dict[str, Any], name: str) -> Request:
+        try:
+            return read_request({k: v for k, v in fields.items() if v is not None}, name=name)
+        except RequestError as exc:
+            desk.rejected(ROUTE, operation)
+            raise ToolError(str(exc)) from exc
+
+    @server.tool(description="Find the passages of news articles that best match a query. "
+                             "Time words in the query (\"last week\") or since/until "
+                             "restrict it to articles published then.")
+    async def search_articles(query: str, k: int = 6, source: list[str] | None = None,
+                              since: str | None = None, until: str | None = None,
+                              as_of: str | None = None) -> dict[str, Any]:
+        asked = checked("search", {"question": query, "k": k, "source": source,
+                                   "since": since, "until": until, "as_of": as_of}, "query")
+        found = await in_pool(lambda: desk.search(asked, ROUTE))
+        return {"window": found.window.label if found.window else None,
+                "passages": [{"rank": rank, **passage_summary(p)}
+                             for rank, p in enumerate(found.passages, start=1)]}
 
     @server.tool(description="Answer a question from the news articles, citing sources as "
                              "[n]; says so when the articles do not answer.")
-    async def ask_articles(question: str) -> dict[str, Any]:
-        answer = await in_pool(lambda: engine.ask(question))
+    async def ask_articles(question: str, k: int | None = None, source: list[str] | None = None,
+                           since: str | None = None, until: str | None = None,
+                           as_of: str | None = None) -> dict[str, Any]:
+        asked = checked("ask", {"question": question, "k": k, "source": source,
+                                "since": since, "until": until, "as_of": as_of}, "question")
+        answer = await in_pool(lambda: desk.ask(asked, ROUTE))
         return {
             "answer": answer.answer,
             "abstained": answer.abstained,
@@ -70,8 +94,12 @@ def build_mcp(engine: QuestionEngine, pool: ThreadPoolExecutor) -> MCPServer:
 
     @server.tool(description="A news story's dated developments, oldest first: one cited "
                              "sentence per article, wire copies collapsed.")
-    async def story_timeline(topic: str) -> dict[str, Any]:
-        answer = await in_pool(lambda: engine.timeline(topic))
+    async def story_timeline(topic: str, source: list[str] | None = None,
+                             since: str | None = None, until: str | None = None
+                             ) -> dict[str, Any]:
+        asked = checked("timeline", {"question": topic, "source": source, "since": since,
+                                     "until": until}, "topic")
+        answer = await in_pool(lambda: desk.timeline(asked, ROUTE))
         return {
             "timeline": answer.answer,
             "found": not answer.abstained,

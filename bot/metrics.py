@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
-from typing import Protocol
-
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from ingest.records import IngestSummary, SearchFilter
-from retrieval.records import Answer, Turn
+from ingest.records import IngestSummary
+from retrieval.records import Answer
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -24,6 +20,10 @@ class Metrics:
         self.latency = Histogram(
             "newsdesk_answer_seconds", "Time to answer a question.", ["route"],
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60), registry=self.registry)
+        self.requests = Counter(
+            "newsdesk_requests", "Searches and statistics requests by front end, operation "
+            "and outcome (questions are counted in newsdesk_questions).",
+            ["route", "operation", "outcome"], registry=self.registry)
         self.ingest_runs = Counter(
             "newsdesk_ingest_runs", "In-process ingest runs (--refresh) by outcome.",
             ["outcome"], registry=self.registry)
@@ -37,6 +37,10 @@ class Metrics:
         self.questions.labels(route=route, outcome=outcome).inc()
         self.latency.labels(route=route).observe(seconds)
 
+    def served(self, route: str, operation: str, outcome: str, seconds: float) -> None:
+        """Count one search or stats request; `outcome` e.g. found, empty, rejected, error."""
+        self.requests.labels(route=route, operation=operation, outcome=outcome).inc()
+
     def ingest_run(self, summary: IngestSummary) -> None:
         self.ingest_runs.labels(outcome="failed" if summary.failed else "ok").inc()
         for change in ("added", "updated", "removed"):
@@ -44,27 +48,3 @@ class Metrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
-
-
-class Asker(Protocol):
-    def ask(self, question: str, history: Sequence[Turn] = (), *,
-            where: SearchFilter | None = None) -> Answer: ...
-
-
-class MeteredAsker:
-    """An Asker whose questions are counted under `route` (the Slack app's engine)."""
-
-    def __init__(self, inner: Asker, metrics: Metrics, route: str) -> None:
-        self._inner = inner
-        self._metrics = metrics
-        self._route = route
-
-    def ask(self, question: str, history: Sequence[Turn] = (), *,
-            where: SearchFilter | None = None) -> Answer:
-        started = time.perf_counter()
-        answer: Answer | None = None
-        try:
-            answer = self._inner.ask(question, history, where=where)
-            return answer
-        finally:
-            self._metrics.answered(self._route, answer, time.perf_counter() - started)

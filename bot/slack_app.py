@@ -14,8 +14,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from typing import Any
 
 from pydantic import SecretStr
 from slack_bolt import App, BoltResponse
@@ -28,6 +28,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.signature import SignatureVerifier
 
+from bot.asking import MAX_HISTORY_TURNS, MAX_TURN_CHARS, Desk, Request, read_request
 from bot.blocks import (
     FEEDBACK_DOWN,
     FEEDBACK_UP,
@@ -39,21 +40,18 @@ from bot.blocks import (
     working_blocks,
 )
 from bot.feedback import FeedbackStore
+from bot.logs import safe
+from config.errors import ConfigError, NewsdeskError, RequestError
 from config.settings import SlackDesk, SlackSettings
-from ingest.errors import ConfigError, NewsdeskError
 from ingest.ids import source_names
 from ingest.records import SearchFilter
-from retrieval.records import Answer, Turn
+from retrieval.records import Turn
 
 log = logging.getLogger(__name__)
 
 _MENTION = re.compile(r"<@[A-Z0-9]+>")  # a mention without a name (the bot's, in practice)
 _WORKING_REACTION = "eyes"
-
-
-class Asker(Protocol):
-    def ask(self, question: str, history: Sequence[Turn] = (), *,
-            where: SearchFilter | None = None) -> Answer: ...
+ROUTE = "slack"  # the metrics label
 
 
 @dataclass(frozen=True)
@@ -152,9 +150,9 @@ def question_text(text: str, bot_user_id: str | None = None) -> str:
 
 
 class NewsdeskSlackBot:
-    def __init__(self, engine: Asker, feedback: FeedbackStore, tokens: SlackTokens,
+    def __init__(self, desk: Desk, feedback: FeedbackStore, tokens: SlackTokens,
                  options: SlackSettings) -> None:
-        self._engine = engine
+        self._desk = desk
         self._feedback = feedback
         self._options = options
         self._desks: dict[str, SlackDesk] = {desk.channel: desk for desk in options.desks}
@@ -199,6 +197,14 @@ class NewsdeskSlackBot:
         self.app.command(self._options.command)(self._on_command)
         self.app.action(FEEDBACK_UP)(self._on_feedback)
         self.app.action(FEEDBACK_DOWN)(self._on_feedback)
+        self.app.error(self._on_listener_error)
+
+    def _on_listener_error(self, error: Exception, body: dict[str, Any]) -> None:
+        """Bolt's listener error handler: a listener that raised (before it handed off to the
+        answer pool) is logged here, once, without secrets; Bolt answers Slack 500."""
+        kind = body.get("command") or (body.get("event") or {}).get("type") or body.get("type")
+        log.error("a Slack listener failed on %s: %s", kind, safe(str(error)),
+                  exc_info=error)
 
     def _drop_retries(self, body: dict[str, Any], next: Callable[[], BoltResponse]
                       ) -> BoltResponse | None:
@@ -238,7 +244,9 @@ class NewsdeskSlackBot:
 
     def _on_message(self, event: dict[str, Any]) -> None:
         if event.get("subtype") or event.get("bot_id") or event.get("user") == self.bot_user_id:
-            return  # edits, joins, bot posts (ours included) are not questions
+            # Bolt already drops our own events (ignoring_self_events_enabled); edits, joins
+            # and other bots' posts are not questions either.
+            return
         channel = event["channel"]
         is_dm = event.get("channel_type") == "im"
         text = event.get("text") or ""
@@ -264,24 +272,34 @@ class NewsdeskSlackBot:
     def _on_command(self, ack: Callable[..., None], command: dict[str, Any],
                     respond: Callable[..., Any]) -> None:
         question = question_text(command.get("text", ""))
-        if not question:
-            ack(text=f"Ask a question, e.g. `{self._options.command} what did the council "
-                     "decide about the bridge?`")
-            return
         if not self._allowed_channel(command.get("channel_id", "")):
             ack(text="Newsdesk is not enabled in this channel.")
             return
-        ack(text=f":mag: Looking through the articles for: _{escape(question)}_")
+        try:
+            asked = self._request(question, [], command.get("channel_id", ""))
+        except RequestError as exc:
+            self._desk.rejected(ROUTE, "ask")
+            example = (f", e.g. `{self._options.command} what did the council decide about "
+                       "the bridge?`" if not question else "")
+            ack(text=f"Sorry, I can't ask that: {escape(str(exc))}{example}")
+            return
+        ack(text=f":mag: Looking through the articles for: _{escape(question[:300])}_")
         if not self._limiter.allow(command.get("user_id", "")):
             respond(text=self._rate_limited_text(), response_type="ephemeral")
             return
-        self._answers.submit(self._answer_command, question, respond,
-                             self._where(command.get("channel_id", "")))
+        self._answers.submit(self._answer_command, asked, respond)
 
-    def _answer_command(self, question: str, respond: Callable[..., Any],
-                        where: SearchFilter | None) -> None:
+    def _request(self, question: str, history: list[Turn], channel: str) -> Request:
+        """The one request model's checks (bot.asking), with the channel's desk as filter."""
+        turns = [(q[:MAX_TURN_CHARS], a[:MAX_TURN_CHARS])
+                 for q, a in history[-MAX_HISTORY_TURNS:]]
+        asked = read_request({"question": question, "history": turns})
+        where = self._where(channel)
+        return replace(asked, where=where) if where is not None else asked
+
+    def _answer_command(self, asked: Request, respond: Callable[..., Any]) -> None:
         try:
-            answer = self._engine.ask(question, where=where)
+            answer = self._desk.ask(asked, ROUTE)
             blocks, text = answer_blocks(answer)
         except Exception as exc:  # never leave the user without a reply
             log.exception("answering a slash command failed")
@@ -322,14 +340,21 @@ class NewsdeskSlackBot:
             self.client.chat_postMessage(channel=channel, thread_ts=thread_ts,
                                          text=self._rate_limited_text())
             return
+        try:
+            asked = self._request(question, history, channel)
+        except RequestError as exc:
+            self._desk.rejected(ROUTE, "ask")
+            self.client.chat_postMessage(channel=channel, thread_ts=thread_ts,
+                                         text=f"Sorry, I can't ask that: {escape(str(exc))}")
+            return
         placeholder_ts: str | None = None
         self._react("reactions_add", channel, question_ts)
         try:
-            blocks, text = working_blocks(question)
+            blocks, text = working_blocks(asked.question)
             placeholder = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts,
                                                        blocks=blocks, text=text)
             placeholder_ts = placeholder["ts"]
-            answer = self._engine.ask(question, history, where=self._where(channel))
+            answer = self._desk.ask(asked, ROUTE)
             blocks, text = answer_blocks(answer)
             self.client.chat_update(channel=channel, ts=placeholder_ts, blocks=blocks, text=text)
             self._feedback.record_answer(channel, placeholder_ts, answer)

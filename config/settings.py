@@ -15,8 +15,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from ingest.errors import ConfigError
-from ingest.schedule import parse_interval
+from config.durations import parse_interval
+from config.errors import ConfigError
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
 
@@ -138,6 +138,7 @@ class ServeSettings(BaseModel):
     body_timeout: float = Field(15.0, gt=0)
     max_concurrent_requests: int = Field(64, ge=1)
     answer_workers: int = Field(4, ge=1, le=64)
+    shutdown_grace: float = Field(10.0, ge=0)
 
 
 class Settings(BaseSettings):

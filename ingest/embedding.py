@@ -9,8 +9,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from config.errors import ConfigError
 from config.settings import EmbeddingSettings
-from ingest.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from config.errors import SourceError
 from config.settings import IngestSettings
-from ingest.errors import SourceError
 
 log = logging.getLogger(__name__)
 

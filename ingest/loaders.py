@@ -22,8 +22,8 @@ import lxml.html
 import trafilatura
 from pydantic import ValidationError
 
+from config.errors import SourceError
 from config.settings import IngestSettings
-from ingest.errors import SourceError
 from ingest.fetch import Fetched
 from ingest.ids import canonical_url, normalise_text, sha256, text_hash
 from ingest.parse import (

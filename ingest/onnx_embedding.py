@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from config.errors import is_disk_full
 from config.settings import EmbeddingSettings
 from ingest.embedding import PACKAGED_MODEL_NAMES, load_sentence_transformer
-from ingest.errors import is_disk_full
 
 log = logging.getLogger(__name__)
 

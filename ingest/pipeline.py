@@ -20,10 +20,10 @@ from typing import Protocol
 
 import numpy as np
 
+from config.errors import DiskFullError, StoreError
 from config.settings import ChunkingSettings, IngestSettings
 from ingest.chunking import chunk_article
 from ingest.embedding import Embedder
-from ingest.errors import DiskFullError, StoreError
 from ingest.ids import sha256
 from ingest.loaders import (
     Fetcher,
@@ -38,6 +38,7 @@ from ingest.loaders import (
 )
 from ingest.near_duplicates import Lead, copy_group
 from ingest.records import Article, Chunk, ChunkMeta, Failure, IngestSummary
+from ingest.shards import Shard
 from ingest.store import StoredArticle, StoredChunk
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,7 @@ class Ingestor:
         self._overlap = chunking.overlap_tokens
         self._settings = settings
         self._on_article: Callable[[int], None] | None = None
+        self._shard: Shard | None = None
         # Part of every stored version hash: changing the model or chunking re-embeds.
         self._fingerprint = sha256(
             embedder.name, str(chunking.max_tokens), str(chunking.overlap_tokens),
@@ -174,6 +176,7 @@ class Ingestor:
         on_total: Callable[[int], None] | None = None,
         on_advance: Callable[[], None] | None = None,
         on_article: Callable[[int], None] | None = None,
+        shard: Shard | None = None,
     ) -> IngestSummary:
         """Ingest `sources`; with `prune`, also remove stored articles that came from these
         sources and are gone from them. Other sources' articles are never touched, a source
@@ -182,8 +185,11 @@ class Ingestor:
 
         `on_total` gets the number of sources, `on_advance` is called after each, and
         `on_article` with the number of articles read so far (progress inside a large file).
-        Ctrl-C raises Interrupted, carrying the summary of what was stored until then."""
+        With `shard`, only the articles of that shard are stored (and pruned): see
+        ingest/shards.py. Ctrl-C raises Interrupted, carrying the summary of what was stored
+        until then."""
         self._on_article = on_article
+        self._shard = shard
         with self._store.writing():
             summary = self._ingest(sources, prune, force, on_total, on_advance)
         for step in self._after:
@@ -300,6 +306,21 @@ class Ingestor:
 
     def _ingest_article(self, run: _Run, article: Article) -> bool:
         """Queue, skip or report one article; False when it cannot be stored."""
+        if self._shard is None or self._shard.holds(article.id):
+            return self._consider(run, article, store=True)
+        # Another worker's article. It is still read through every rule here, with what they
+        # report thrown away, so that all workers (reading the same sources in the same
+        # order) agree on which of two identical texts is the original and which version of
+        # an article is kept; and it is marked seen, so it is never pruned here.
+        reported, run.summary = run.summary, IngestSummary()
+        try:
+            return self._consider(run, article, store=False)
+        finally:
+            run.summary = reported
+            run.summary.other_shards += 1
+            run.seen.add(article.id)
+
+    def _consider(self, run: _Run, article: Article, *, store: bool) -> bool:
         other = _other_file_with_id(run, article)
         if other is not None:
             run.summary.failed.append(Failure(article.path, (
@@ -328,6 +349,8 @@ class Ingestor:
             run.seen.add(original)
             return True
         run.by_text[article.text_hash] = article.id
+        if not store:
+            return True
         existing = run.stored.get(article.id)
         if existing is not None and existing.is_complete(stored_hash):
             run.summary.unchanged += 1
@@ -478,7 +501,8 @@ class Ingestor:
             if origin in run.protected_origins:
                 continue
             scoped = [article_id for article_id, entry in run.stored.items()
-                      if _in_scope(entry, origin)]
+                      if _in_scope(entry, origin)
+                      and (self._shard is None or self._shard.holds(article_id))]
             stale = [article_id for article_id in scoped
                      if article_id not in run.seen
                      and run.stored[article_id].path not in run.protected_paths]

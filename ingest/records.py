@@ -248,6 +248,8 @@ class IngestSummary:
     # Older versions of an article read beside a newer one (a daily export repeating a story
     # that a later export corrected): {"id", "source", "newer": where the kept version is}.
     superseded: list[dict[str, str]] = field(default_factory=list)
+    # Articles read but left to the other workers of a sharded ingest (--shard i/N).
+    other_shards: int = 0
     # Article ids this run wrote: id → "added" | "updated" (what saved questions are checked
     # against), and the alerts those checks sent (bot.watches: Alert.as_dict()).
     changed: dict[str, str] = field(default_factory=dict)
@@ -266,6 +268,7 @@ class IngestSummary:
             "not_modified": list(self.not_modified),
             "partial": [{"source": f.source, "reason": f.reason} for f in self.partial],
             "superseded": list(self.superseded),
+            "other_shards": self.other_shards,
             "changed": dict(self.changed),
             "alerts": list(self.alerts),
         }

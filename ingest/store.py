@@ -68,8 +68,7 @@ from typing import Any
 import numpy as np
 from filelock import FileLock, Timeout
 
-from ingest.change_log import Cursor, EntryHead, Timing, advance
-from ingest.errors import (
+from config.errors import (
     ConfigError,
     DiskFullError,
     NewsdeskError,
@@ -77,6 +76,7 @@ from ingest.errors import (
     StoreError,
     is_disk_full,
 )
+from ingest.change_log import Cursor, EntryHead, Timing, advance
 from ingest.ids import chunk_id
 from ingest.records import Chunk, ChunkMeta, SearchFilter, StoreVersion
 

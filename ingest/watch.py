@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from ingest.errors import NewsdeskError
+from config.errors import NewsdeskError
 from ingest.records import IngestSummary
 from ingest.schedule import RefreshSchedule, ScheduledSource
 

@@ -19,7 +19,7 @@ from ingest.records import SearchFilter
 from retrieval.answerers import Answerer, Draft, TokenSink
 from retrieval.citations import join_answers, validate_citations
 from retrieval.extractive import TermAnalyzer, abstention_text
-from retrieval.history import conversation_context, is_followup, search_query
+from retrieval.history import conversation_context, is_followup, refers_back, search_query
 from retrieval.records import ABSTENTION, Answer, AnswerSpan, Passage, Turn, closest_articles
 from retrieval.retriever import NewsdeskRetriever, filtered, to_passages
 from retrieval.time_window import QuestionTime, TimeWindow
@@ -84,7 +84,11 @@ class AnswerEngine:
         question = question.strip()
         asked, window = self._window(question, where, as_of)
         where = _within(where, window)
-        topic = timeline_topic(asked) if not history and self.analyzer is not None else None
+        # "Timeline of the ferry strike" is a timeline after earlier turns too; "timeline of
+        # it" takes its subject from the last question.
+        topic = timeline_topic(asked) if self.analyzer is not None else None
+        if topic is not None and history and refers_back(topic):
+            topic = f"{topic} {history[-1][0]}"
         if topic is not None:
             answer = self._timeline(topic, where)
         else:

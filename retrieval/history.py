@@ -33,6 +33,11 @@ def is_followup(question: str, history: Sequence[Turn]) -> bool:
     )
 
 
+def refers_back(text: str) -> bool:
+    """Whether `text` points at something said before ("it", "that deal", "the company")."""
+    return bool(_ANAPHORA.search(text))
+
+
 def conversation_context(question: str, history: Sequence[Turn], turns: int = 2) -> str:
     """The earlier questions and answers a follow-up refers to (most recent last); '' when
     the question stands on its own."""

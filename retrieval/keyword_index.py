@@ -43,8 +43,8 @@ from typing import Protocol
 import tantivy
 from filelock import FileLock
 
+from config.errors import StoreError
 from ingest.change_log import Cursor
-from ingest.errors import StoreError
 from ingest.ids import sha256
 from ingest.records import SearchFilter, StoreVersion
 from ingest.store import ChangeBatch, ChangeLogGapError, StoredChunk

@@ -14,8 +14,8 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from config.errors import ConfigError
 from config.settings import LLMSettings
-from ingest.errors import ConfigError
 from retrieval.answerers import Answerer, Draft, TokenSink
 from retrieval.citations import cited_numbers
 from retrieval.extractive import abstention_text

@@ -259,7 +259,7 @@ def test_configured_reranker_reorders_the_candidates(components: Components,
 
 
 def test_a_collection_built_with_another_model_is_refused(components: Components) -> None:
-    from ingest.errors import ConfigError
+    from config.errors import ConfigError
 
     other = Components(load_settings(**{"embedding.model": "some/other-model"}))
     with pytest.raises(ConfigError, match="built with embedding model 'all-MiniLM-L6-v2'"):

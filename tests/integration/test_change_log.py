@@ -13,7 +13,7 @@ import pytest
 from bench.peers import ChromaServer
 from bot.factory import Components
 from config import load_settings
-from ingest.errors import StoreBusyError
+from config.errors import StoreBusyError
 from ingest.ids import chunk_id
 from ingest.records import Chunk, ChunkMeta
 from ingest.store import ChangeLogGapError, ChromaStore

@@ -19,8 +19,8 @@ from bench.peers import ChromaServer
 from bot.cli import cli
 from bot.factory import Components
 from config import load_settings
+from config.errors import StoreError
 from ingest.embedding import Embedder
-from ingest.errors import StoreError
 from tests.helpers import write_article
 
 pytestmark = pytest.mark.slow
@@ -203,13 +203,13 @@ def test_a_bot_on_another_machine_follows_the_store_through_its_own_replica(
 
 def test_slack_refresh_thread_ingests_configured_sources(data_dir: Path, tmp_path: Path,
                                                          embedder: Embedder) -> None:
-    from bot.cli import _start_refresh
+    from bot.runtime import start_refresh
 
     corpus = tmp_path / "feeds"
     write_article(corpus, "tram.txt", "Tram line approved", "The council approved a tram line.")
     settings = load_settings(sources=[{"location": str(corpus), "refresh": "1h"}])
     components = Components(settings, embedder=embedder)
-    stop = _start_refresh(components, True)
+    stop = start_refresh(components, True)
     try:
         deadline = time.monotonic() + 60
         while components.store.count() == 0 and time.monotonic() < deadline:

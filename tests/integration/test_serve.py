@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import socket
 import sys
 import time
@@ -18,65 +17,17 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from bench.peers import BOT_USER, FakeSlack, slack_signature
+from bench.peers import BOT_USER, slack_signature
 from bot.cli import cli
 from bot.factory import Components
 from bot.http_app import build_app
 from bot.http_server import HttpServer
 from bot.metrics import Metrics
-from bot.slack_app import slack_tokens
 from config import load_settings
-from ingest.embedding import Embedder
-from tests.helpers import SAMPLES, ChatStub, numbered
+from tests.helpers import ChatStub, numbered
+from tests.integration.serving import BRIDGE_QUESTION, SECRET, TOKEN, Served
 
 pytestmark = pytest.mark.slow
-
-TOKEN = "api-token-for-tests-0123456789"
-SECRET = "serve-signing-secret"
-BOT_TOKEN = "xoxb-serve-test-token"
-BRIDGE_QUESTION = "How much did the Kestrel Harbour Bridge repair cost?"
-
-
-class Served:
-    def __init__(self, server: HttpServer, fake: FakeSlack, components: Components) -> None:
-        self.server, self.fake, self.components = server, fake, components
-        self.base = f"http://127.0.0.1:{server.port}"
-        self.auth = {"Authorization": f"Bearer {TOKEN}"}
-
-    def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.base, timeout=60, **kwargs)
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Served]:
-    data_dir = tmp_path_factory.mktemp("serve-data")
-    corpus = tmp_path_factory.mktemp("serve-news") / "news"
-    shutil.copytree(SAMPLES, corpus)
-    fake = FakeSlack()
-    environ = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-               "SLACK_API_URL": fake.api_url, "NEWSDESK_API_TOKEN": TOKEN}
-    saved = {name: os.environ.get(name) for name in environ}
-    os.environ.update(environ)
-    settings = load_settings(data_dir=str(data_dir), **{
-        "serve.header_timeout": 1.0, "serve.body_timeout": 1.0,
-        "serve.max_concurrent_requests": 8, "serve.max_body_bytes": 100_000})
-    components = Components(settings, embedder=embedder)
-    components.build_ingestor().ingest([str(corpus)])
-    metrics = Metrics()
-    bot = components.build_slack_bot(slack_tokens(environ, False), metrics)
-    service = components.build_service(api=True, slack=bot, metrics=metrics, host="127.0.0.1")
-    server = HttpServer(build_app(service), "127.0.0.1", 0, settings.serve.header_timeout)
-    server.start()
-    yield Served(server, fake, components)
-    server.stop()
-    bot.close()
-    fake.close()
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
 
 def raw_request(served: Served, data: bytes, read_timeout: float = 10.0) -> bytes:
     """Send bytes on a fresh connection; return what comes back until the server closes or
@@ -256,12 +207,10 @@ def test_slack_requests_are_verified_on_the_raw_bytes(served: Served) -> None:
 def test_slow_senders_are_cut_off_and_others_still_served(served: Served) -> None:
     with socket.create_connection(("127.0.0.1", served.server.port), timeout=10) as trickle:
         trickle.sendall(b"POST /api/ask HTTP/1.1\r\nHost: x\r\n")  # headers never finish
-        started = time.monotonic()
         with served.client(headers=served.auth) as client:
             ok = client.post("/api/ask", json={"question": BRIDGE_QUESTION})
             assert ok.status_code == 200
         assert trickle.recv(1024) == b""  # closed by the header deadline
-        assert time.monotonic() - started < 8
     stalled = raw_request(served, b"POST /api/ask HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
                           + TOKEN.encode() + b"\r\nContent-Length: 100\r\n\r\n{\"quest")
     assert status_of(stalled) == 408
@@ -361,8 +310,9 @@ def test_llm_answers_stream_token_by_token(served: Served, monkeypatch: pytest.M
     shared = served.components
     components = Components(load_settings(data_dir=str(shared.settings.data_dir)),
                             embedder=shared.embedder)
-    service = components.build_service(api=True, slack=None, metrics=Metrics(),
-                                       host="127.0.0.1")
+    metrics = Metrics()
+    service = components.build_service(api=True, desk=components.build_desk(metrics),
+                                       slack=None, metrics=metrics, host="127.0.0.1")
     server = HttpServer(build_app(service), "127.0.0.1", 0, 5.0)
     server.start()
     try:

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from config.errors import SourceError
 from ingest.chunking import SPECIAL_TOKENS, chunk_article, chunk_header
-from ingest.errors import SourceError
 from ingest.loaders import make_article
 from ingest.records import Article
 from tests.helpers import word_counter

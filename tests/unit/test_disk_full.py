@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from config.errors import DiskFullError, is_disk_full
 from config.settings import EmbeddingSettings
 from ingest import onnx_embedding
-from ingest.errors import DiskFullError, is_disk_full
 from ingest.onnx_embedding import OnnxExport, onnx_query_embedder
 from ingest.records import Chunk, ChunkMeta
 from tests.fakes import MemoryStore

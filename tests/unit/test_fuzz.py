@@ -9,9 +9,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from config.errors import SourceError
 from config.settings import IngestSettings
 from ingest.chunking import SPECIAL_TOKENS, chunk_article
-from ingest.errors import SourceError
 from ingest.loaders import SourceItem, load, make_article
 from ingest.parse import parse_text_article
 from ingest.records import Article, Failure

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from bot.asking import Desk
 from bot.http_app import Service, build_app
 from bot.metrics import Metrics
+from config.errors import StoreError
 from config.settings import ServeSettings
-from ingest.errors import StoreError
 
 LEAKY = "sk-leaky-secret-value-123456"
 
@@ -26,10 +27,17 @@ class FailingEngine:
     def search(self, question: str, **kwargs: Any) -> Any:
         raise self.error
 
+    def timeline(self, topic: str, **kwargs: Any) -> Any:
+        raise self.error
+
+    def windowed(self, question: str, where: Any, as_of: Any) -> Any:
+        return question, where
+
 
 def client(error: Exception, readiness: str | None = None) -> TestClient:
-    service = Service(engine=FailingEngine(error), stats=dict, readiness=lambda: readiness,
-                      metrics=Metrics(), limits=ServeSettings(),
+    metrics = Metrics()
+    service = Service(desk=Desk(FailingEngine(error), stats=dict, recorder=metrics),
+                      readiness=lambda: readiness, metrics=metrics, limits=ServeSettings(),
                       answers=ThreadPoolExecutor(max_workers=1))
     return TestClient(build_app(service))
 

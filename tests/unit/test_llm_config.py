@@ -1,7 +1,7 @@
 import pytest
 
+from config.errors import ConfigError
 from config.settings import LLMSettings
-from ingest.errors import ConfigError
 from retrieval.llm import build_chat_model
 from retrieval.prompts import answer_messages, condense_messages, is_abstention
 from retrieval.records import Passage

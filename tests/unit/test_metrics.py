@@ -2,7 +2,8 @@
 
 import pytest
 
-from bot.metrics import MeteredAsker, Metrics
+from bot.asking import Desk, Request
+from bot.metrics import Metrics
 from ingest.records import Failure, IngestSummary
 from retrieval.records import Answer
 
@@ -20,14 +21,20 @@ class Engine:
         return Answer(question=question, answer="x", abstained=question == "?",
                       citations=(), passages=())
 
+    def windowed(self, question: str, where: object, as_of: object) -> tuple[str, object]:
+        return question, where
+
+    def search(self, question: str, **kwargs: object) -> list[object]:
+        return [] if question == "nothing" else [object()]
+
 
 def test_questions_and_ingest_runs_are_counted() -> None:
     metrics = Metrics()
-    asker = MeteredAsker(Engine(), metrics, "slack")
-    asker.ask("a")
-    asker.ask("?")
+    desk = Desk(Engine(), recorder=metrics)  # type: ignore[arg-type]
+    desk.ask(Request("a"), "slack")
+    desk.ask(Request("?"), "slack")
     with pytest.raises(RuntimeError):  # counted as an error, and still raised
-        asker.ask("boom")
+        desk.ask(Request("boom"), "slack")
     metrics.ingest_run(IngestSummary(added=3, removed=1))
     metrics.ingest_run(IngestSummary(updated=2, failed=[Failure("x", "gone")]))
     text = metrics.exposition().decode()
@@ -40,3 +47,18 @@ def test_questions_and_ingest_runs_are_counted() -> None:
     assert sample(text, "newsdesk_ingested_articles_total", 'change="added"') == 3.0
     assert sample(text, "newsdesk_ingested_articles_total", 'change="updated"') == 2.0
     assert sample(text, "newsdesk_ingested_articles_total", 'change="removed"') == 1.0
+
+
+def test_searches_stats_and_refused_requests_are_counted_by_route() -> None:
+    metrics = Metrics()
+    desk = Desk(Engine(), stats=lambda: {"articles": 1}, recorder=metrics)  # type: ignore[arg-type]
+    desk.search(Request("ferry"), "mcp")
+    desk.search(Request("nothing"), "api")
+    desk.stats("api")
+    desk.rejected("mcp", "ask")
+    text = metrics.exposition().decode()
+    for labels in ('operation="search",outcome="found",route="mcp"',
+                   'operation="search",outcome="empty",route="api"',
+                   'operation="stats",outcome="ok",route="api"',
+                   'operation="ask",outcome="rejected",route="mcp"'):
+        assert sample(text, "newsdesk_requests_total", labels) == 1.0

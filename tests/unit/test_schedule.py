@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from ingest.errors import StoreBusyError
+from config.errors import StoreBusyError
 from ingest.records import IngestSummary
 from ingest.schedule import RefreshSchedule, ScheduledSource, parse_interval
 from ingest.watch import run_schedule

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from config import load_settings
-from ingest.errors import ConfigError
+from config.errors import ConfigError
 
 
 def test_defaults_come_from_the_shipped_file(data_dir: Path) -> None:

@@ -1,4 +1,9 @@
-"""Newsdesk's one exception hierarchy. The CLI maps these to a one-line message and an exit code."""
+"""Newsdesk's one exception hierarchy (pure: no imports from the rest of Newsdesk).
+
+Each front end maps it once: the CLI to one line on stderr and `exit_code`
+(bot/cli.py), HTTP to a status and a JSON body (bot/http_app.py), MCP to a tool error
+(bot/mcp_tools.py), Slack to a polite reply (bot/slack_app.py).
+"""
 
 import errno
 
@@ -18,6 +23,18 @@ class ConfigError(NewsdeskError):
     """Settings, flags or credentials are missing or invalid."""
 
     exit_code = 2
+
+
+class RequestError(NewsdeskError):
+    """A question or search request is not acceptable as given (empty, too long, a bad date,
+    k out of range); `field` names the part at fault. Nothing was asked of the store."""
+
+    exit_code = 2
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}" if field else reason)
+        self.field = field
+        self.reason = reason
 
 
 class SourceError(NewsdeskError):

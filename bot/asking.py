@@ -1,0 +1,280 @@
+"""One way to ask: the request every front end sends, its limits, and the desk that serves it.
+
+The CLI, Slack, the HTTP API and MCP each turn what they received into a `Request` with
+`read_request` (a `RequestError` naming the field when it is not acceptable: the same limits
+and the same words everywhere) and call the `Desk` with their route label; the desk applies
+the question's time words to search as to questions, and counts every request in the metrics
+under its route. Front ends keep only their medium: parsing their wire format into the dict
+`read_request` takes, and rendering the records the desk returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from config.errors import RequestError
+from ingest.ids import source_names
+from ingest.parse import parse_date
+from ingest.records import SearchFilter
+from retrieval.answerers import TokenSink
+from retrieval.records import Answer, Passage, Turn
+from retrieval.time_window import TimeWindow
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000  # a question, a search query or a timeline topic
+MAX_HISTORY_TURNS = 20  # earlier (question, answer) turns sent with a follow-up
+MAX_TURN_CHARS = 8000  # each side of one earlier turn (an answer may be long)
+MAX_K = 100  # passages retrieved
+MAX_SOURCES = 50  # source restrictions in one request
+
+# Relative day words accepted for since/until ("yesterday", "3 days ago", "today").
+_RELATIVE_DAY = re.compile(r"^\s*(today|yesterday|(\d{1,4})\s+(day|week)s?\s+ago)\s*$", re.I)
+
+
+class _Fields(BaseModel):
+    """The request as it arrives (JSON body, query string, flags, tool arguments)."""
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    question: str
+    history: list[tuple[str, str]] = Field(default_factory=list)
+    k: int | None = None
+    source: list[str] | str | None = None
+    since: str | None = None
+    until: str | None = None
+    # The moment the question's time words are read from ("last week"); default now.
+    as_of: str | None = None
+    # Include the answerer's trace (as `ask --explain --json`).
+    explain: bool = False
+
+
+@dataclass(frozen=True)
+class Request:
+    """A validated request: `question` stripped and within MAX_QUESTION_CHARS, `k` in
+    1..MAX_K or None (the settings' k), `where` the sources and the since/until window (until
+    inclusive of its whole day), `as_of` the moment time words are read from (None: now)."""
+
+    question: str
+    history: tuple[Turn, ...] = ()
+    k: int | None = None
+    where: SearchFilter = field(default_factory=SearchFilter)
+    as_of: datetime | None = None
+    explain: bool = False
+
+
+def read_request(data: Mapping[str, Any], *, name: str = "question") -> Request:
+    """A `Request` from what a front end received, or a RequestError naming the first field at
+    fault. `name` is what the front end calls the question ("q" for /api/search, "topic"
+    for a timeline), so that errors use the name the user typed."""
+    try:
+        fields = _Fields.model_validate(dict(data))
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        place = ".".join(str(p) for p in problem["loc"]) or "request"
+        if place == "question":
+            place = name
+        if place == "k" or place.startswith("k."):
+            raise RequestError("k", f"must be a whole number from 1 to {MAX_K}") from None
+        raise RequestError(place, str(problem["msg"]).lower()) from None
+    question = " ".join(fields.question.split())
+    if not question:
+        raise RequestError(name, "is empty: ask a question")
+    if len(fields.question) > MAX_QUESTION_CHARS:
+        raise RequestError(name, f"is {len(fields.question):,} characters; the limit is "
+                                  f"{MAX_QUESTION_CHARS:,}")
+    if fields.k is not None and not 1 <= fields.k <= MAX_K:
+        raise RequestError("k", f"must be a whole number from 1 to {MAX_K}")
+    history = _history(fields.history)
+    as_of = _moment("as_of", fields.as_of, None, end_of_day=False)
+    sources = ((fields.source,) if isinstance(fields.source, str)
+               else tuple(fields.source or ()))
+    sources = tuple(s.strip() for s in sources if s.strip())
+    if len(sources) > MAX_SOURCES:
+        raise RequestError("source", f"at most {MAX_SOURCES} sources in one request")
+    since = _moment("since", fields.since, as_of, end_of_day=False)
+    until = _moment("until", fields.until, as_of, end_of_day=True)
+    if since is not None and until is not None and until < since:
+        raise RequestError("until", f"{fields.until!r} is before since {fields.since!r}")
+    where = SearchFilter(sources=source_names(sources), since=since, until=until)
+    return Request(question=question, history=history, k=fields.k, where=where,
+                   as_of=as_of, explain=fields.explain)
+
+
+def _history(turns: Sequence[tuple[str, str]]) -> tuple[Turn, ...]:
+    if len(turns) > MAX_HISTORY_TURNS:
+        raise RequestError("history", f"{len(turns)} turns; the limit is {MAX_HISTORY_TURNS} "
+                                      "(send the most recent)")
+    for number, (asked, said) in enumerate(turns, start=1):
+        if max(len(asked), len(said)) > MAX_TURN_CHARS:
+            raise RequestError("history", f"turn {number} is longer than "
+                                          f"{MAX_TURN_CHARS:,} characters")
+    return tuple((asked.strip(), said.strip()) for asked, said in turns)
+
+
+def _moment(name: str, value: str | None, as_of: datetime | None,
+            end_of_day: bool) -> datetime | None:
+    """A date a user typed: YYYY-MM-DD, an ISO or RFC 822 time, or "today", "yesterday",
+    "N days/weeks ago" (read as of `as_of`, default now). A bare day as `until` includes that
+    whole day."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    relative = _RELATIVE_DAY.match(text)
+    if relative is not None:
+        now = as_of or datetime.now(UTC)
+        word = relative.group(1).lower()
+        back = (0 if word == "today" else 1 if word == "yesterday"
+                else int(relative.group(2)) * (7 if relative.group(3).lower() == "week" else 1))
+        day = (now - timedelta(days=back)).replace(hour=0, minute=0, second=0, microsecond=0)
+        return day + timedelta(days=1, microseconds=-1) if end_of_day else day
+    parsed = parse_date(text)
+    if parsed is None:
+        raise RequestError(name, f"not a date: {value!r} (use YYYY-MM-DD, or e.g. "
+                                 "\"yesterday\", \"3 days ago\")")
+    if end_of_day and len(text) <= 10:
+        parsed += timedelta(days=1, microseconds=-1)
+    return parsed
+
+
+# -- the desk -----------------------------------------------------------------------------------
+
+
+class Engine(Protocol):
+    """What the desk asks (retrieval.engine.AnswerEngine)."""
+
+    def ask(self, question: str, history: Sequence[Turn] = (), *, k: int | None = None,
+            where: SearchFilter | None = None, on_token: TokenSink | None = None,
+            as_of: datetime | None = None) -> Answer: ...
+
+    def search(self, question: str, *, k: int | None = None,
+               where: SearchFilter | None = None) -> list[Passage]: ...
+
+    def timeline(self, topic: str, *, where: SearchFilter | None = None,
+                 as_of: datetime | None = None) -> Answer: ...
+
+    def windowed(self, question: str, where: SearchFilter | None, as_of: datetime | None
+                 ) -> tuple[str, SearchFilter | None]: ...
+
+
+class Recorder(Protocol):
+    """Where requests are counted (bot.metrics.Metrics)."""
+
+    def answered(self, route: str, answer: Answer | None, seconds: float) -> None: ...
+
+    def served(self, route: str, operation: str, outcome: str, seconds: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class Found:
+    """Passages for a search, best first, and the window the query's time words set."""
+
+    passages: list[Passage]
+    window: TimeWindow | None
+
+
+class Desk:
+    """Every front end's way to the engine: ask, search, timeline, stats; each counted under
+    the caller's `route` ("cli", "api", "mcp", "slack") with its outcome and duration.
+
+    Give `engine`, or `build` to make it on first use and again after it failed (a store that
+    was down when the server started), so that a front end can start before its store.
+    """
+
+    def __init__(self, engine: Engine | None = None, *,
+                 build: Callable[[], Engine] | None = None,
+                 stats: Callable[[], dict[str, Any]] | None = None,
+                 recorder: Recorder | None = None) -> None:
+        if (engine is None) == (build is None):
+            raise TypeError("give either engine or build")
+        self._engine = engine
+        self._build = build
+        self._lock = threading.Lock()
+        self._stats = stats
+        self.recorder = recorder
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None and self._build is not None:
+                    self._engine = self._build()
+        if self._engine is None:
+            raise RuntimeError("the desk has no engine")
+        return self._engine
+
+    def ask(self, request: Request, route: str, on_token: TokenSink | None = None) -> Answer:
+        """The engine's answer to `request` (timelines for "timeline of …" questions)."""
+        started = time.perf_counter()
+        answer: Answer | None = None
+        try:
+            answer = self.engine.ask(request.question, request.history, k=request.k,
+                                     where=_where(request), on_token=on_token,
+                                     as_of=request.as_of)
+            return answer
+        finally:
+            self._answered(route, answer, started)
+
+    def timeline(self, request: Request, route: str) -> Answer:
+        """The dated developments of `request.question` (a topic), oldest first."""
+        started = time.perf_counter()
+        answer: Answer | None = None
+        try:
+            answer = self.engine.timeline(request.question, where=_where(request),
+                                          as_of=request.as_of)
+            return answer
+        finally:
+            self._answered(route, answer, started)
+
+    def search(self, request: Request, route: str) -> Found:
+        """Ranked passages; the query's time words ("last week") set the window, as in ask,
+        unless the request gives since/until."""
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            engine = self.engine
+            asked, where = engine.windowed(request.question, _where(request), request.as_of)
+            passages = engine.search(asked, k=request.k, where=where)
+            outcome = "found" if passages else "empty"
+            window = (TimeWindow(where.since, where.until)
+                      if where is not None and (where.since or where.until) else None)
+            return Found(passages, window)
+        finally:
+            self._served(route, "search", outcome, started)
+
+    def stats(self, route: str) -> dict[str, Any]:
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            if self._stats is None:
+                raise RuntimeError("this desk has no store statistics")
+            data = self._stats()
+            outcome = "ok"
+            return data
+        finally:
+            self._served(route, "stats", outcome, started)
+
+    def rejected(self, route: str, operation: str) -> None:
+        """Count a request its front end refused (a RequestError) before it reached here."""
+        self._served(route, operation, "rejected", time.perf_counter())
+
+    def _answered(self, route: str, answer: Answer | None, started: float) -> None:
+        if self.recorder is not None:
+            self.recorder.answered(route, answer, time.perf_counter() - started)
+
+    def _served(self, route: str, operation: str, outcome: str, started: float) -> None:
+        if self.recorder is not None:
+            self.recorder.served(route, operation, outcome, time.perf_counter() - started)
+
+
+def _where(request: Request) -> SearchFilter | None:
+    return None if request.where.empty else request.where
