@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot.logs import safe
-from ingest.ids import source_names
-from ingest.parse import parse_date
 
 if TYPE_CHECKING:
     from bot.factory import Components
@@ -80,19 +77,12 @@ def watch() -> None:
 def watch_add(ctx: click.Context, question: str, channel: str | None,
               sources: tuple[str, ...], as_json: bool) -> None:
     """Save QUESTION: the next ingests alert when a new or updated article answers it."""
-    components = _components(ctx)
-    scope = source_names(sources)
-    if not scope and channel:
-        desk = next((d for d in components.settings.slack.desks if d.channel == channel), None)
-        scope = tuple(desk.sources) if desk is not None else ()
-    try:
-        saved = components.watches.add(question, channel, scope)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="QUESTION") from None
+    saved = _components(ctx).watchroom.add(
+        {"question": question, "channel": channel, "source": list(sources)})
     if as_json:
         _print_json(saved.as_dict())
     else:
-        click.echo(f"saved question {saved.id}: {saved.question!r}")
+        click.echo(safe(f"saved question {saved.id}: {saved.question!r}"))
 
 
 @watch.command("list")
@@ -101,7 +91,7 @@ def watch_add(ctx: click.Context, question: str, channel: str | None,
 @click.pass_context
 def watch_list(ctx: click.Context, channel: str | None, as_json: bool) -> None:
     """List the saved questions and the answer each last alerted with."""
-    saved = _components(ctx).watches.list(channel)
+    saved = _components(ctx).watchroom.list(channel)
     if as_json:
         _print_json([w.as_dict() for w in saved])
         return
@@ -117,11 +107,11 @@ def watch_list(ctx: click.Context, channel: str | None, as_json: bool) -> None:
 
 
 @watch.command("remove")
-@click.argument("watch_id", type=int)
+@click.argument("watch_id")
 @click.pass_context
-def watch_remove(ctx: click.Context, watch_id: int) -> None:
+def watch_remove(ctx: click.Context, watch_id: str) -> None:
     """Delete saved question WATCH_ID (exit 1 if there is none)."""
-    if not _components(ctx).watches.remove(watch_id):
+    if not _components(ctx).watchroom.remove(watch_id):
         click.echo(f"no saved question {watch_id}", err=True)
         ctx.exit(1)
     click.echo(f"removed saved question {watch_id}")
@@ -143,18 +133,8 @@ def brief(ctx: click.Context, since: str, until: str | None, sources: tuple[str,
     """The stories published in a period, most covered first: wire copies as one story
     ("ran in 3 sources"), each with its lead sentence cited and its date, and a short
     timeline for a story that developed over the period."""
-    from bot.briefing import brief_filter, daily_brief
-
-    moment: datetime | None = None
-    if as_of:
-        moment = parse_date(as_of)
-        if moment is None:
-            raise click.BadParameter(f"not a date: {as_of!r}", param_hint="--as-of")
-    try:
-        where = brief_filter(since, until, source_names(sources), moment)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since/--until") from None
-    result = daily_brief(_components(ctx).store, where)
+    result = _components(ctx).watchroom.brief(
+        {"since": since, "until": until, "source": list(sources), "as_of": as_of})
     if as_json:
         _print_json(result.as_dict())
         return

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # imported where used: `newsdesk ask` should not pay for them
     from bot.http_app import Service
     from bot.metrics import Metrics
     from bot.slack_app import NewsdeskSlackBot, SlackTokens
+    from bot.watching import Watchroom
     from ingest.pipeline import Ingestor
 
 log = logging.getLogger(__name__)
@@ -223,8 +224,14 @@ class Components:
 
     def build_slack_bot(self, tokens: SlackTokens, desk: Desk) -> NewsdeskSlackBot:
         from bot.slack_app import NewsdeskSlackBot
+        from bot.slack_desk import SlackDeskCommands
 
-        return NewsdeskSlackBot(desk, self.feedback, tokens, self.settings.slack)
+        bot = NewsdeskSlackBot(desk, self.feedback, tokens, self.settings.slack)
+        bot.desk_commands = SlackDeskCommands(self.watchroom, bot.client,
+                                              self.settings.slack.command,
+                                              self.settings.slack.slash_response)
+        self.watch_checker.notify.append(bot.desk_commands.post_alert)  # refresh alerts
+        return bot
 
     def warm_up(self) -> None:
         """Load the model and the keyword index now rather than at the first question (the
@@ -270,12 +277,15 @@ class Components:
 
         mcp = None
         if api:
+            from bot.desk_mcp import register_desk_tools
             from bot.mcp_tools import build_mcp
 
             mcp = build_mcp(desk, answers)
+            register_desk_tools(mcp, self.watchroom, answers)
         return Service(desk=desk, readiness=readiness,
                        metrics=metrics, limits=limits, answers=answers, api=api,
-                       api_token=token, slack=slack, mcp=mcp)
+                       api_token=token, slack=slack, mcp=mcp,
+                       watchroom=self.watchroom if api else None)
 
     @property
     def feedback(self) -> FeedbackStore:
@@ -306,6 +316,14 @@ class Components:
     def watches(self) -> WatchStore:
         """Saved questions (bot/watches.py), in watches.sqlite3 under the data directory."""
         return WatchStore(self.settings.data_dir / "watches.sqlite3")
+
+    @cached_property
+    def watchroom(self) -> Watchroom:
+        """Saved questions and the brief for every front end (bot/watching.py)."""
+        from bot.watching import Watchroom
+
+        return Watchroom(self.watches, lambda: self.store,
+                         {d.channel: d.sources for d in self.settings.slack.desks})
 
     @cached_property
     def watch_checker(self) -> WatchChecker:

@@ -151,3 +151,74 @@ def test_the_brief_groups_copies_and_orders_by_coverage(desk: Desk) -> None:
     one_day = json.loads(desk.cli("brief", "--since", "2026-12-03", "--json"))
     assert [s["article_id"] for s in one_day["stories"]] == [
         "https://courier.example/tallis-falls"]
+
+
+# -- Slack, HTTP and MCP through the factory's wiring, with the fake Slack Web API --------------
+
+
+def test_slack_saves_a_question_posts_its_alert_and_the_brief(
+        tmp_path: Path, embedder: Embedder) -> None:
+    from urllib.parse import urlencode
+    from urllib.request import Request, urlopen
+
+    from pydantic import SecretStr
+
+    from bench.peers import FakeSlack, slack_signature
+    from bot.http_app import build_app
+    from bot.http_server import HttpServer
+    from bot.metrics import Metrics
+    from bot.slack_app import SlackTokens
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    arrive(corpus, "day1/flood-1.json", "day1/orrin-afp.json", "day1/cup.json")
+    components = Components(load_settings(data_dir=str(tmp_path / "data")), embedder=embedder)
+    ingestor = components.build_ingestor()  # what `slack --refresh` runs
+    ingestor.ingest([str(corpus)])
+    fake = FakeSlack()
+    tokens = SlackTokens(bot=SecretStr("xoxb-test"), app=None,
+                         signing_secret=SecretStr("secret"), api_url=fake.api_url)
+    metrics = Metrics()
+    bot = components.build_slack_bot(tokens, components.build_desk(metrics))
+    service = components.build_service(api=True, desk=components.build_desk(metrics), slack=bot,
+                                       metrics=metrics, host="127.0.0.1")
+    server = HttpServer(build_app(service), "127.0.0.1", 0, 10.0)
+    server.start()
+    url = f"http://127.0.0.1:{server.port}"
+
+    def slash(text: str, n: int) -> str:
+        form = urlencode({"command": "/ask", "text": text, "user_id": "U1",
+                          "channel_id": "C0DESK", "team_id": "T1", "trigger_id": "t",
+                          "response_url": f"{fake.url}/response/{n}"})
+        request = Request(f"{url}/slack/events", data=form.encode(), method="POST", headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            **slack_signature(form, "secret")})
+        with urlopen(request, timeout=30) as response:
+            return str(response.read().decode())
+
+    try:
+        assert "Saved question 1" in slash(f"watch {QUESTIONS[2]}", 1)
+        assert components.watchroom.list("C0DESK")[0].question == QUESTIONS[2]
+        arrive(corpus, "day2/flood-2.json")
+        summary = ingestor.ingest([str(corpus)])
+        assert [(a["watch"], a["kind"]) for a in summary.alerts] == [(1, "new")]
+        posted = fake.calls_to("chat.postMessage")
+        assert [p["channel"] for p in posted] == ["C0DESK"]
+        assert "300 residents" in str(posted[0]["blocks"])
+        assert "New for" in posted[0]["text"]
+        slash("brief 2026-12-01", 2)
+        fake.wait_for(lambda: len(fake.responses) == 1)
+        brief = str(fake.responses[0]["blocks"])
+        assert "Tallis river bursts its banks in Brennock" in brief
+        assert "Orrin Motors" in brief
+        # The same saved questions and brief over the HTTP API.
+        with urlopen(f"{url}/api/watches?channel=C0DESK", timeout=30) as response:
+            assert [w["id"] for w in json.loads(response.read())] == [1]
+        with urlopen(f"{url}/api/brief?since=2026-12-01&until=2026-12-02", timeout=30) as reply:
+            assert json.loads(reply.read())["articles"] == 4
+    finally:
+        server.stop()
+        bot.close()
+        fake.close()
+        service.answers.shutdown(wait=False)
+        components.close()

@@ -286,5 +286,5 @@ def test_watch_commands_add_list_and_remove(data_dir: Path, tmp_path: Path) -> N
         "   1  Who won the cup?  (channel C0SPORT; sources Island Sport)\n")
     assert run("watch", "remove", "1") == "removed saved question 1\n"
     assert "no saved question 1" in run("watch", "remove", "1", code=1)
-    assert "cannot be empty" in run("watch", "add", " ", code=2)
+    assert "question: is empty" in run("watch", "add", " ", code=2)
     assert (data_dir / "watches.sqlite3").exists()
