@@ -5,6 +5,7 @@ Slack sub-commands."""
 from __future__ import annotations
 
 import asyncio
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,7 +100,7 @@ def test_the_brief_reads_its_period_and_the_channels_desk(room: Watchroom) -> No
     assert [s.passage.article_id for s in room.brief({"since": "2026-12-01"}, "C0SPORT")
             .stories] == ["cup"]
     assert room.brief({"since": "24h", "as_of": "2026-12-01T20:00:00Z"}).articles == 3
-    with pytest.raises(RequestError, match=r"^since: not a duration or date"):
+    with pytest.raises(RequestError, match=r"^since: not a date: 'fortnightish' \(use a duration"):
         room.brief({"since": "fortnightish"})
     with pytest.raises(RequestError, match=r"^until: not a date"):
         room.brief({"since": "2026-12-01", "until": "soon"})
@@ -130,16 +131,20 @@ def test_an_alert_in_slack_says_what_fired_and_escapes_article_text() -> None:
 
 def test_a_long_brief_stays_within_slacks_limits() -> None:
     items = []
-    for n in range(40):
+    for n in range(60):
         article = f"story-{n}"
         text = f"Story {n} happened in Town{n} on Tuesday. " + "More words here. " * 300
         items.append(BriefItem(f"{article}#0", text, meta(article, f"Story {n}", f"S{n}"),
                                np.eye(64, dtype=np.float32)[n]))
-    brief = compose_brief(items, TimeWindow(DAY, DAY), max_stories=40)
-    blocks, text = brief_blocks(brief, max_stories=40)
+    brief = compose_brief(items, TimeWindow(DAY, DAY), max_stories=60)
+    blocks, text = brief_blocks(brief, max_stories=60)
     assert len(blocks) <= MAX_BLOCKS
+    sections = [b for b in blocks if b["type"] == "section"]
+    assert sum(s["text"]["text"].startswith("*Sources*") for s in sections) >= 1
     assert all(len(b["text"]["text"]) <= SECTION_LIMIT for b in blocks if "text" in b)
-    assert blocks[-1]["type"] == "context" and "more stories" in str(blocks[-1])
+    shown = sum(bool(re.match(r"\*\d+\. Story", s["text"]["text"])) for s in sections)
+    assert blocks[-1]["type"] == "context"
+    assert blocks[-1]["elements"][0]["text"] == f"and {60 - shown} more stories"
     assert len(text) <= 3000
     empty, _ = brief_blocks(compose_brief([], TimeWindow(DAY, DAY)))
     assert empty[0]["text"]["text"] == "Articles from 1 Dec 2026: no articles."
