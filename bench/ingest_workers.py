@@ -50,7 +50,9 @@ def run_workers(corpus: Path, server: ChromaServer, workers: int, work: Path) ->
     for index in range(1, workers + 1):
         env = {**os.environ, "NEWSDESK_STORE__URL": server.url,
                "NEWSDESK_STORE__COLLECTION": collection,
-               "NEWSDESK_DATA_DIR": str(work / f"w{workers}-{index}")}
+               "NEWSDESK_DATA_DIR": str(work / f"w{workers}-{index}"),
+               # Not the query-time ONNX export a first ingest makes at its end: not ingest.
+               "NEWSDESK_EMBEDDING__ONNX_QUERIES": "false"}
         command = [sys.executable, "-m", "bot.cli", "ingest", "--json", str(corpus)]
         if workers > 1:
             command += ["--shard", f"{index}/{workers}"]

@@ -10,7 +10,9 @@ its keyword index is a local replica that follows the store's change log. At eac
   `newsdesk search`), and the bare dense query with a precomputed vector (baseline, same run);
 - the first answer after one new article is written: catch-up + answer, in the bot;
 - the bot's and the Chroma server's resident memory, and a restarted bot's: it opens its
-  replica from disk and answers, as a bot does after a deploy.
+  replica from disk and answers, as a bot does after a deploy;
+- the wire-copy lookup an ingest makes for a batch of 200 new articles (nearest stored
+  first chunks of each).
 
     python bench/scale.py [--sizes 10000,100000,1000000] [--queries 100]
 """
@@ -24,6 +26,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 import psutil
 
-from bench.common import ms, save, timed_each
+from bench.common import ms, save, timed, timed_each
 from bench.peers import ChromaServer
 from bot.factory import Components
 from config import load_settings
 from ingest.ids import chunk_id
+from ingest.pipeline import COPY_CANDIDATES
 from ingest.records import Chunk, ChunkMeta
 
 WORDS = ("harbour council budget ferry election striker transfer profit shares court ruling "
@@ -140,6 +144,11 @@ def main() -> None:
                 store.upsert(chunks, vectors, metas)
                 inserted += step
             insert_s = time.perf_counter() - started
+            # The wire-copy lookup an ingest makes per batch of 200 new articles: their
+            # first chunks' nearest stored first chunks (ingest/pipeline.py).
+            batch = rng.normal(size=(200, 384)).astype(np.float32)
+            batch /= np.linalg.norm(batch, axis=1, keepdims=True)
+            _, lookup_s = timed(partial(store.nearest_leads, batch, COPY_CANDIDATES))
             caught_up = ask_bot(peer, cmd="sync")
             searched = ask_bot(peer, cmd="search", questions=questions)
             news = synthetic(inserted, 1, rng, words=f"zeppelin{size} hangar opened")
@@ -153,6 +162,7 @@ def main() -> None:
             row = {
                 "chunks": store.count(),
                 "insert_chunks_per_s": round(size / insert_s) if insert_s else None,
+                "wire_copy_lookup_per_200_articles_s": round(lookup_s, 3),
                 "catch_up_after_bulk_insert": {"s": caught_up["seconds"],
                                                **caught_up.get("sync", {})},
                 "bare_dense_query_ms": searched["bare_dense_query_ms"],

@@ -120,3 +120,48 @@ def test_concurrent_writers_lose_nothing_and_every_replica_is_exact(
             hits = snapshot.search(word, 3)
             assert hits and hits[0][0].startswith(f"{article_id}#"), (name, article_id, word)
         assert snapshot.search(old_word, 3) == []  # the updated article's old text is gone
+
+
+def test_sharded_workers_split_one_folder_and_store_each_article_once(
+        server: ChromaServer, tmp_path: Path) -> None:
+    """`ingest --shard i/3` in three processes at once, each with its own data dir, over one
+    folder holding two identical texts under different names: every article stored once,
+    by one worker; then a concurrent sharded --prune removes exactly what is gone."""
+    env = {**os.environ, "NEWSDESK_CHROMA_URL": server.url,
+           "NEWSDESK_EMBEDDING__ONNX_QUERIES": "false"}
+    archive = tmp_path / "archive"
+    for n in range(12):
+        write_article(archive, f"a{n:02d}.txt", f"Harbour report {n}",
+                      article_body(unique_word(n), n))
+    for name in ("copy-1.txt", "copy-2.txt"):  # one text, two files
+        write_article(archive, name, "Harbour report copy", article_body(unique_word(99), 99))
+
+    def run_shards(*args: str) -> list[dict[str, object]]:
+        procs = [subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "ingest", str(archive), "--json",
+             "--shard", f"{i}/3", *args],
+            env={**env, "NEWSDESK_DATA_DIR": str(tmp_path / f"worker{i}")},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in (1, 2, 3)]
+        summaries = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=400)
+            assert proc.returncode == 0, err[-2000:]
+            summaries.append(json.loads(out))
+        return summaries
+
+    first = run_shards()
+    store = Components(load_settings(data_dir=str(tmp_path / "check"))).store
+    stored = {chunk.meta.article_id for chunk in store.iter_chunks()}
+    assert stored == {f"a{n:02d}.txt" for n in range(12)} | {"copy-1.txt"}
+    assert sum(int(s["added"]) for s in first) == 13  # type: ignore[call-overload]
+    assert [len(s["duplicates"]) for s in first].count(1) == 1  # type: ignore[arg-type]
+    assert all(int(s["added"]) + int(s["other_shards"]) + len(s["duplicates"])  # type: ignore
+               == 14 for s in first)
+
+    for name in ("a03.txt", "a07.txt"):
+        (archive / name).unlink()
+    pruned = run_shards("--prune")
+    assert sum(int(s["removed"]) for s in pruned) == 2  # type: ignore[call-overload]
+    assert sum(int(s["added"]) for s in pruned) == 0  # type: ignore[call-overload]
+    assert {chunk.meta.article_id for chunk in store.iter_chunks()} == stored - {
+        "a03.txt", "a07.txt"}
