@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from bot import terminal
 from bot.asking import Request, read_request
+from bot.desk_commands import brief, echo_alerts, watch
 from bot.logs import configure_logging, safe
 from config import load_settings
 from config.errors import NewsdeskError, RequestError
@@ -139,6 +140,7 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
         def report(due: list[str], summary: IngestSummary) -> None:
             stamp = datetime.now().isoformat(timespec="seconds")
             click.echo(f"{stamp} {', '.join(due)}: {terminal.summary_line(summary.as_dict())}")
+            echo_alerts(summary.alerts)
             sys.stdout.flush()
 
         click.echo("Watching sources; Ctrl-C to stop.", err=True)
@@ -164,6 +166,7 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
         _print_json(data)
     else:
         click.echo(safe(terminal.ingest_text(data)))
+        echo_alerts(data["alerts"])
     ctx.exit(130 if interrupted else 1 if summary.failed else 0)
 
 
@@ -594,6 +597,8 @@ def feedback(ctx: click.Context, as_json: bool) -> None:
 from bot.change_commands import changes  # noqa: E402  (a command of its own module)
 
 cli.add_command(changes)
+cli.add_command(watch)
+cli.add_command(brief)
 
 
 def main() -> None:

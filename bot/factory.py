@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.feedback import FeedbackStore
+from bot.watches import WatchChecker, WatchStore
 from config import Settings
 from config.errors import ConfigError, NewsdeskError
 from config.settings import RetrievalSettings
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # imported where used: `newsdesk ask` should not pay for them
     from bot.http_app import Service
     from bot.metrics import Metrics
     from bot.slack_app import NewsdeskSlackBot, SlackTokens
+    from bot.watching import Watchroom
     from ingest.pipeline import Ingestor
 
 log = logging.getLogger(__name__)
@@ -166,22 +168,28 @@ class Components:
 
     @cached_property
     def searcher(self) -> HybridSearcher:
+        return self._searcher(self.query_embedder)
+
+    def _searcher(self, query_embedder: Embedder) -> HybridSearcher:
         cfg = self.settings.retrieval
         return HybridSearcher(
-            self.store, self.query_embedder, self.keyword_index, hybrid_config(cfg),
+            self.store, query_embedder, self.keyword_index, hybrid_config(cfg),
             reranker=CrossEncoderReranker(cfg.reranker, self.settings.embedding)
             if cfg.reranker else None,
         )
 
-    def build_engine(self) -> AnswerEngine:
+    def build_engine(self, query_embedder: Embedder | None = None) -> AnswerEngine:
+        """The answer engine; `query_embedder` replaces the questions' embedder (the
+        saved-question check passes one that remembers vectors)."""
         settings = self.settings
-        retriever = NewsdeskRetriever(searcher=self.searcher, k=settings.retrieval.k)
+        searcher = self.searcher if query_embedder is None else self._searcher(query_embedder)
+        retriever = NewsdeskRetriever(searcher=searcher, k=settings.retrieval.k)
         extractive = ExtractiveAnswerer(
             self.keyword_index.latest,  # term statistics as of the search just made
             ExtractiveConfig(**settings.answer.model_dump(
                 include={"max_sentences", "max_words", "min_evidence",
                          "lead_confidence"})),
-            EmbeddingSimilarity(self.query_embedder),
+            EmbeddingSimilarity(query_embedder or self.query_embedder),
         )
         # Question time words are read by dateparser; timelines use the index's terms.
         if settings.answer.mode == "extractive":
@@ -216,8 +224,14 @@ class Components:
 
     def build_slack_bot(self, tokens: SlackTokens, desk: Desk) -> NewsdeskSlackBot:
         from bot.slack_app import NewsdeskSlackBot
+        from bot.slack_desk import SlackDeskCommands
 
-        return NewsdeskSlackBot(desk, self.feedback, tokens, self.settings.slack)
+        bot = NewsdeskSlackBot(desk, self.feedback, tokens, self.settings.slack)
+        bot.desk_commands = SlackDeskCommands(self.watchroom, bot.client,
+                                              self.settings.slack.command,
+                                              self.settings.slack.slash_response)
+        self.watch_checker.notify.append(bot.desk_commands.post_alert)  # refresh alerts
+        return bot
 
     def warm_up(self) -> None:
         """Load the model and the keyword index now rather than at the first question (the
@@ -263,12 +277,15 @@ class Components:
 
         mcp = None
         if api:
+            from bot.desk_mcp import register_desk_tools
             from bot.mcp_tools import build_mcp
 
             mcp = build_mcp(desk, answers)
+            register_desk_tools(mcp, self.watchroom, answers)
         return Service(desk=desk, readiness=readiness,
                        metrics=metrics, limits=limits, answers=answers, api=api,
-                       api_token=token, slack=slack, mcp=mcp)
+                       api_token=token, slack=slack, mcp=mcp,
+                       watchroom=self.watchroom if api else None)
 
     @property
     def feedback(self) -> FeedbackStore:
@@ -281,6 +298,9 @@ class Components:
         if self._feedback is not None:
             self._feedback.close()
             self._feedback = None
+        if "watches" in self.__dict__:
+            self.__dict__.pop("watches").close()
+            self.__dict__.pop("watch_checker", None)
 
     def build_ingestor(self) -> Ingestor:
         from ingest.fetch import HttpFetcher, Validators
@@ -290,4 +310,22 @@ class Components:
                               Validators(self.settings.data_dir / "http-validators.json"))
         return Ingestor(self.store, self.embedder, fetcher,
                         chunking=self.settings.chunking, settings=self.settings.ingest,
-                        derived=[self.keyword_index])
+                        derived=[self.keyword_index], after=[self.watch_checker])
+
+    @cached_property
+    def watches(self) -> WatchStore:
+        """Saved questions (bot/watches.py), in watches.sqlite3 under the data directory."""
+        return WatchStore(self.settings.data_dir / "watches.sqlite3")
+
+    @cached_property
+    def watchroom(self) -> Watchroom:
+        """Saved questions and the brief for every front end (bot/watching.py)."""
+        from bot.watching import Watchroom
+
+        return Watchroom(self.watches, lambda: self.store,
+                         {d.channel: d.sources for d in self.settings.slack.desks})
+
+    @cached_property
+    def watch_checker(self) -> WatchChecker:
+        """Checks the saved questions after each ingest (the engine is built on first need)."""
+        return WatchChecker(self.watches, self.build_engine, lambda: self.query_embedder)

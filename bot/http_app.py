@@ -156,6 +156,7 @@ class Service:
     api_token: SecretStr | None = None
     slack: SlackDispatch | None = None
     mcp: Any = None  # an MCPServer, when api is on
+    watchroom: Any = None  # bot.watching.Watchroom: /api/watches, /api/brief (api on)
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
 
@@ -432,6 +433,10 @@ def build_app(service: Service) -> Starlette:
             Route("/api/changes", changes, methods=["GET"]),
             Route("/api/stats", stats, methods=["GET"]),
         ]
+        if service.watchroom is not None:
+            from bot.desk_routes import desk_routes
+
+            routes += desk_routes(service, service.watchroom)
         if service.mcp is not None:
             mcp_app = service.mcp.streamable_http_app(
                 streamable_http_path="/mcp", stateless_http=True, json_response=True,

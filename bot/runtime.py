@@ -144,10 +144,13 @@ def run_mcp_stdio(components: Components) -> None:
     """The MCP tools over stdio, for a local assistant, until its input closes."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from bot.desk_mcp import register_desk_tools
     from bot.mcp_tools import build_mcp
 
     desk = components.build_desk(None, lazy=True)
     with ThreadPoolExecutor(max_workers=components.settings.serve.answer_workers) as pool:
-        build_mcp(desk, pool).run("stdio")
+        server = build_mcp(desk, pool)
+        register_desk_tools(server, components.watchroom, pool)
+        server.run("stdio")
     components.close()
 

@@ -183,6 +183,8 @@ class NewsdeskSlackBot:
             listener_executor=self._listeners,
             logger=_BOLT_LOG,
         )
+        # Saved questions and the brief (bot/slack_desk.py), when the factory sets them up.
+        self.desk_commands: Any = None
         identity = self.client.auth_test()
         self.bot_user_id: str = identity["user_id"]
         self.bot_id: str | None = identity.get("bot_id")
@@ -274,6 +276,8 @@ class NewsdeskSlackBot:
         question = question_text(command.get("text", ""))
         if not self._allowed_channel(command.get("channel_id", "")):
             ack(text="Newsdesk is not enabled in this channel.")
+            return
+        if self.desk_commands is not None and self.desk_commands.handle(command, ack, respond):
             return
         try:
             asked = self._request(question, [], command.get("channel_id", ""))

@@ -146,9 +146,11 @@ class Ingestor:
         chunking: ChunkingSettings,
         settings: IngestSettings,
         derived: Sequence[DerivedIndex] = (),
+        after: Sequence[Callable[[IngestSummary], None]] = (),
     ) -> None:
         self._store = store
         self._derived = derived
+        self._after = after  # run once a run's writes are done (saved-question checks)
         self._embedder = embedder
         self._fetcher = fetcher
         self._configured_max_tokens = chunking.max_tokens
@@ -192,7 +194,14 @@ class Ingestor:
         self._on_article = on_article
         self._shard = shard
         with self._store.writing():
-            return self._ingest(sources, prune, force, on_total, on_advance)
+            summary = self._ingest(sources, prune, force, on_total, on_advance)
+        for step in self._after:
+            try:
+                step(summary)
+            except Exception:  # the articles are stored; a later step's failure is its own
+                log.warning("after ingest: %s failed", getattr(step, "__name__", step),
+                            exc_info=True)
+        return summary
 
     def _ingest(
         self,
@@ -258,6 +267,8 @@ class Ingestor:
                     run.summary.updated += 1
                 else:
                     run.summary.added += 1
+                run.summary.changed[pending.article.id] = (
+                    "updated" if pending.is_update else "added")
                 run.summary.chunks += len(pending.chunks)
             else:
                 run.summary.failed.append(Failure(
@@ -383,6 +394,7 @@ class Ingestor:
             else:
                 run.summary.added += 1
             run.counted[pending.article.id] = "updated" if pending.is_update else "added"
+            run.summary.changed[pending.article.id] = run.counted[pending.article.id]
         run.summary.chunks += len(chunks)
         log.info("wrote %d chunks of %d articles", len(chunks), len(run.pending))
         run.pending.clear()
@@ -563,6 +575,7 @@ def _another_version(run: _Run, article: Article, version: _Version,
         counted = run.counted.get(article.id)
         if counted is not None:
             setattr(run.summary, counted, getattr(run.summary, counted) - 1)
+            run.summary.changed.pop(article.id, None)
     run.seen.discard(article.id)
     return None
 

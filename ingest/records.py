@@ -250,6 +250,10 @@ class IngestSummary:
     superseded: list[dict[str, str]] = field(default_factory=list)
     # Articles read but left to the other workers of a sharded ingest (--shard i/N).
     other_shards: int = 0
+    # Article ids this run wrote: id → "added" | "updated" (what saved questions are checked
+    # against), and the alerts those checks sent (bot.watches: Alert.as_dict()).
+    changed: dict[str, str] = field(default_factory=dict)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -265,6 +269,8 @@ class IngestSummary:
             "partial": [{"source": f.source, "reason": f.reason} for f in self.partial],
             "superseded": list(self.superseded),
             "other_shards": self.other_shards,
+            "changed": dict(self.changed),
+            "alerts": list(self.alerts),
         }
 
 

@@ -693,13 +693,15 @@ class ChromaStore:
                     result["ids"], result["documents"], result["metadatas"],
                     result["distances"], strict=True)]
 
-    def leads(self) -> list[tuple[StoredChunk, np.ndarray]]:
-        """Every article's first chunk, with its vector."""
+    def leads(self, where: SearchFilter | None = None) -> list[tuple[StoredChunk, np.ndarray]]:
+        """Every article's first chunk (of the articles `where` accepts), with its vector."""
         leads: list[tuple[StoredChunk, np.ndarray]] = []
         offset = 0
+        scope = chroma_where(where)
+        query = {"chunk_index": 0} if scope is None else {"$and": [{"chunk_index": 0}, scope]}
         while True:
             with self._guard("read chunks"):
-                page = self._collection.get(where={"chunk_index": 0}, limit=PAGE, offset=offset,
+                page = self._collection.get(where=query, limit=PAGE, offset=offset,
                                             include=["metadatas", "documents", "embeddings"])
             if not page["ids"]:
                 return leads

@@ -165,10 +165,11 @@ class MemoryStore:
         return [sorted(((chunk, float(vector @ stored)) for stored, chunk in leads),
                        key=lambda lead: -lead[1])[:n] for vector in vectors]
 
-    def leads(self) -> list[tuple[StoredChunk, np.ndarray]]:
+    def leads(self, where: SearchFilter | None = None) -> list[tuple[StoredChunk, np.ndarray]]:
         return [(StoredChunk(chunk_id, text, meta), vector)
                 for chunk_id, (text, vector, meta) in sorted(self.chunks.items())
-                if meta.chunk_index == 0]
+                if meta.chunk_index == 0 and (where is None or where.accepts(
+                    meta.source, meta.calendar_epoch, meta.origin))]
 
     def set_copy_of(self, groups: dict[str, str | None]) -> None:
         changed = [chunk_id for chunk_id, (_, _, meta) in self.chunks.items()
