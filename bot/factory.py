@@ -168,6 +168,9 @@ class Components:
 
     @cached_property
     def searcher(self) -> HybridSearcher:
+        # The store first: an unusable store (an unwritable data dir, a server that is down)
+        # is the error to report, before anything is exported or loaded for queries.
+        _ = self.store
         return self._searcher(self.query_embedder)
 
     def _searcher(self, query_embedder: Embedder) -> HybridSearcher:

@@ -204,7 +204,13 @@ def onnx_query_embedder(settings: EmbeddingSettings, cache_dir: Path) -> OnnxEmb
     if meta is None and export.directory in _FAILED:
         return None  # said once already
     if meta is None:
-        cache_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a read-only data dir (a bot beside a Chroma server)
+            _FAILED.add(export.directory)
+            log.warning("cannot export %s to ONNX under %s (%s); queries use torch",
+                        settings.model, cache_dir, exc)
+            return None
         with FileLock(str(export.directory.with_name(export.directory.name + ".lock"))):
             meta = export.ready()  # another process may have exported it meanwhile
             if meta is None:
