@@ -32,7 +32,9 @@ def alert_blocks(alert: Alert) -> tuple[list[Block], str]:
               f"_{escape(alert.watch.question)}_")
     blocks, fallback = answer_blocks(alert.answer, feedback=False)
     text = f"{what} for “{alert.watch.question}”: {fallback}"
-    return [_section(header), *blocks][:MAX_BLOCKS], escape(text)[:TEXT_LIMIT]
+    changed = ([_context(escape("What changed: " + "; ".join(alert.changes))[:2900])]
+               if alert.changes else [])
+    return [_section(header), *changed, *blocks][:MAX_BLOCKS], escape(text)[:TEXT_LIMIT]
 
 
 def watches_blocks(watches: Sequence[Watch], command: str) -> tuple[list[Block], str]:

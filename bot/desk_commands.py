@@ -44,6 +44,7 @@ def alert_lines(alert: dict[str, Any]) -> list[str]:
     """An alert (Alert.as_dict()) as terminal lines: what fired, the answer, its sources."""
     lines = [f"alert ({alert['kind']}) for saved question {alert['watch']}: "
              f"{alert['question']!r}", f"  {alert['answer']}"]
+    lines += [f"  what changed: {line}" for line in alert.get("changes", [])]
     lines += [f"    {_source_line(c)}" for c in alert["citations"]]
     return [safe(line) for line in lines]
 

@@ -331,4 +331,5 @@ class Components:
     @cached_property
     def watch_checker(self) -> WatchChecker:
         """Checks the saved questions after each ingest (the engine is built on first need)."""
-        return WatchChecker(self.watches, self.build_engine, lambda: self.query_embedder)
+        return WatchChecker(self.watches, self.build_engine, lambda: self.query_embedder,
+                            versions=self.store)

@@ -13,6 +13,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -23,6 +24,7 @@ from ingest.embedding import Embedder
 from ingest.records import IngestSummary, SearchFilter
 from retrieval.alerts import Alert, Watch, decide, worth_asking
 from retrieval.records import Answer, Passage
+from retrieval.story_changes import VersionStore, last_change
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +158,9 @@ class MemoEmbedder:
         self._vectors.clear()
 
 
+MAX_CHANGE_LINES = 5  # of what an update changed, in its alert
+
+
 class WatchChecker:
     """Checks every saved question against what an ingest changed; an ingest's `after` step.
     The engine is built on first need (an ingest that changed nothing, or a store without
@@ -165,7 +170,8 @@ class WatchChecker:
 
     def __init__(self, watches: WatchStore, engine: Callable[[Embedder], WatchEngine],
                  embedder: Callable[[], Embedder], notify: Sequence[Notify] = (),
-                 gate: int | None = GATE_PASSAGES) -> None:
+                 gate: int | None = GATE_PASSAGES,
+                 versions: VersionStore | None = None) -> None:
         self._watches = watches
         # How many of the best passages must hold a changed story for the question to be
         # asked (None: all that the answerer reads).
@@ -175,6 +181,7 @@ class WatchChecker:
         self._memo: MemoEmbedder | None = None
         self._engine: WatchEngine | None = None
         self.notify = list(notify)
+        self._versions = versions
         self.asked = 0  # saved questions the last check asked (past the retrieval gate)
 
     def __call__(self, summary: IngestSummary) -> None:
@@ -214,6 +221,8 @@ class WatchChecker:
             alert = decide(watch, answer, changed, self._watches.alerted(watch.id))
             if alert is None:
                 continue
+            if alert.kind == "updated" and self._versions is not None:
+                alert = replace(alert, changes=self._what_changed(alert, changed))
             self._watches.record(alert)
             alerts.append(alert)
             log.info("alert (%s) for saved question %d: %s", alert.kind, watch.id,
@@ -227,6 +236,22 @@ class WatchChecker:
         log.info("checked %d saved questions against %d changed articles: %d asked, %d alerts",
                  len(watches), len(changed), self.asked, len(alerts))
         return alerts
+
+
+    def _what_changed(self, alert: Alert, changed: Mapping[str, str]) -> tuple[str, ...]:
+        """What the updated articles' new versions changed (at most MAX_CHANGE_LINES)."""
+        lines: list[str] = []
+        for article_id in alert.articles:
+            if changed.get(article_id) != "updated" or self._versions is None:
+                continue
+            try:
+                step = last_change(self._versions, article_id)
+            except Exception:  # the alert stands without it
+                log.warning("cannot read what changed in %s", article_id, exc_info=True)
+                continue
+            if step is not None:
+                lines += [line for line in step.summary.lines() if line not in lines]
+        return tuple(lines[:MAX_CHANGE_LINES])
 
 
 def _scope(watch: Watch) -> SearchFilter | None:

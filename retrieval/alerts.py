@@ -52,12 +52,17 @@ class Alert:
     answer: Answer
     articles: tuple[str, ...]
     stories: tuple[str, ...]
+    # For an update: what the updated article's new version changed, in short lines
+    # ("Death toll raised from 3 to 5"), from retrieval.changes; empty when no earlier
+    # version was kept.
+    changes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "watch": self.watch.id, "question": self.watch.question,
             "channel": self.watch.channel, "kind": self.kind,
             "articles": list(self.articles), "answer": self.answer.answer,
+            "changes": list(self.changes),
             "citations": [c.as_dict() for c in self.answer.citations],
         }
 

@@ -116,6 +116,9 @@ def test_an_update_that_changes_the_answer_fires_updated(desk: Desk) -> None:
     assert update.changed == {LIBRARY: "updated"}
     assert alerts(update) == [(2, "updated", [LIBRARY])]
     assert "3.5 million euros" in update.alerts[0]["answer"]
+    # The alert says what the update changed, from the version kept (retrieval/changes.py).
+    changes = " ".join(update.alerts[0]["changes"])
+    assert "2 million euros" in changes and "3.5 million euros" in changes, changes
     listed = json.loads(desk.cli("watch", "list", "--json"))
     assert listed[1]["last_answer"] == update.alerts[0]["answer"]
 
