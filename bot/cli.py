@@ -532,7 +532,8 @@ def slack(ctx: click.Context, socket: bool | None, port: int, host: str,
     bot = components.build_slack_bot(tokens, desk)
     service = components.build_service(api=False, desk=desk, slack=bot, metrics=metrics,
                                        host=host)
-    runtime.serve_http(components, service, host, port, refresh, _announce, on_stop=bot.close)
+    runtime.serve_http(components, service, host, port, refresh, _announce, on_stop=bot.close,
+                       slack_client=bot.client)
 
 
 @cli.command()
@@ -566,7 +567,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, refresh: bool)
     service = components.build_service(api=True, desk=desk, slack=bot, metrics=metrics,
                                        host=host)
     runtime.serve_http(components, service, host, port, refresh, _announce,
-                       on_stop=bot.close if bot is not None else None)
+                       on_stop=bot.close if bot is not None else None,
+                       slack_client=bot.client if bot is not None else None)
 
 
 @cli.command()

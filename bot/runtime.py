@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from config import Settings
 from config.errors import ConfigError, RequestError
@@ -70,6 +70,35 @@ def start_refresh(components: Components, enabled: bool,
     return stop
 
 
+def start_briefs(components: Components, client: Any) -> threading.Event:
+    """Post each desk's daily brief at its time (`[[slack.desks]] brief`) from a daemon
+    thread, through the Slack Web API `client`; returns its stop event."""
+    from datetime import UTC, datetime
+    from datetime import time as day_time
+    from zoneinfo import ZoneInfo
+
+    from bot.brief_schedule import BriefPoster, DeskBrief
+    from bot.desk_blocks import brief_blocks
+
+    stop = threading.Event()
+    slack = components.settings.slack
+    desks = [DeskBrief(d.channel, day_time.fromisoformat(d.brief))
+             for d in slack.desks if d.brief]
+    if not desks:
+        return stop
+    room = components.watchroom
+
+    def compose(channel: str) -> tuple[list[dict[str, Any]], str]:
+        return brief_blocks(room.brief({"since": "24h"}, channel))
+
+    poster = BriefPoster(desks, ZoneInfo(slack.timezone), client, compose, datetime.now(UTC))
+    threading.Thread(target=poster.run, args=(stop, lambda: datetime.now(UTC)),
+                     name="newsdesk-briefs", daemon=True).start()
+    log.info("daily briefs: %s (%s)", ", ".join(f"{d.channel} at {d.at:%H:%M}" for d in desks),
+             slack.timezone)
+    return stop
+
+
 def drain(lifecycle: Lifecycle, grace: float, *, poll: float = 0.05) -> None:
     """Steps 1–3 of the shutdown (see the module docstring); returns when no request is in
     progress, or ABANDON_SECONDS after abandoning those that were."""
@@ -89,7 +118,7 @@ def drain(lifecycle: Lifecycle, grace: float, *, poll: float = 0.05) -> None:
 
 def serve_http(components: Components, service: Service, host: str, port: int,
                refresh: bool, announce: Callable[[str], None],
-               on_stop: Callable[[], None] | None = None) -> None:
+               on_stop: Callable[[], None] | None = None, slack_client: Any = None) -> None:
     """Serve `service` until SIGTERM or SIGINT, then shut down as the module docstring says."""
     from bot.http_app import build_app
     from bot.http_server import HttpServer
@@ -99,6 +128,8 @@ def serve_http(components: Components, service: Service, host: str, port: int,
     metrics = service.metrics
     stop_refresh = start_refresh(components, refresh,
                                  lambda due, summary: metrics.ingest_run(summary))
+    stop_briefs = start_briefs(components, slack_client) if slack_client is not None \
+        else threading.Event()
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
@@ -111,6 +142,7 @@ def serve_http(components: Components, service: Service, host: str, port: int,
     finally:
         server.stop()
         stop_refresh.set()
+        stop_briefs.set()
         service.answers.shutdown(wait=False, cancel_futures=True)
         if on_stop is not None:
             on_stop()
@@ -129,6 +161,7 @@ def run_socket_mode(components: Components, tokens: SlackTokens, refresh: bool,
     bot = components.build_slack_bot(tokens, components.build_desk(metrics))
     stop_refresh = start_refresh(components, refresh,
                                  lambda due, summary: metrics.ingest_run(summary))
+    stop_briefs = start_briefs(components, bot.client)
     announce("Newsdesk is listening in Socket Mode. Ctrl-C to stop.")
     if tokens.app is None:
         raise ConfigError("Socket Mode needs SLACK_APP_TOKEN")
@@ -136,6 +169,7 @@ def run_socket_mode(components: Components, tokens: SlackTokens, refresh: bool,
         SocketModeHandler(bot.app, tokens.app.get_secret_value(), web_client=bot.client).start()
     finally:
         stop_refresh.set()
+        stop_briefs.set()
         bot.close()
         components.close()
 

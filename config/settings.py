@@ -114,6 +114,9 @@ class SlackDesk(BaseModel):
     # "mention": only messages that mention the bot (and its threads); "questions": also
     # any top-level message in the channel that is a question (ends with "?").
     reply: Literal["mention", "questions"] = "mention"
+    # Post the daily brief (the last 24 h of this desk's sources) to the channel at this
+    # local time ("08:00", in [slack] timezone) each day; None: no scheduled brief.
+    brief: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 class SlackSettings(BaseModel):
@@ -124,6 +127,20 @@ class SlackSettings(BaseModel):
     user_rate_limit: int = Field(0, ge=0)
     dedupe_seconds: float = Field(600.0, gt=0)
     history_turns: int = Field(4, ge=0)
+    # The time zone of the desks' brief times (an IANA name: "Europe/Oslo").
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"not a time zone: {value!r} (use an IANA name such as "
+                             "Europe/Oslo)") from None
+        return value
     # Per-channel desks ([[slack.desks]]); DMs and channels without one use the defaults:
     # every article, mentions only.
     desks: list[SlackDesk] = Field(default_factory=list)
