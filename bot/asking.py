@@ -88,11 +88,11 @@ def read_request(data: Mapping[str, Any], *, name: str = "question") -> Request:
             raise RequestError("k", f"must be a whole number from 1 to {MAX_K}") from None
         raise RequestError(place, str(problem["msg"]).lower()) from None
     question = " ".join(fields.question.split())
-    if not question:
+    if not any(char.isalnum() for char in question):  # blank, or only marks and spaces
         raise RequestError(name, "is empty: ask a question")
-    if len(fields.question) > MAX_QUESTION_CHARS:
-        raise RequestError(name, f"is {len(fields.question):,} characters; the limit is "
-                                  f"{MAX_QUESTION_CHARS:,}")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise RequestError(name, f"is {len(question):,} characters; the limit is "
+                                 f"{MAX_QUESTION_CHARS:,}")
     if fields.k is not None and not 1 <= fields.k <= MAX_K:
         raise RequestError("k", f"must be a whole number from 1 to {MAX_K}")
     history = _history(fields.history)
@@ -105,7 +105,8 @@ def read_request(data: Mapping[str, Any], *, name: str = "question") -> Request:
     since = _moment("since", fields.since, as_of, end_of_day=False)
     until = _moment("until", fields.until, as_of, end_of_day=True)
     if since is not None and until is not None and until < since:
-        raise RequestError("until", f"{fields.until!r} is before since {fields.since!r}")
+        raise RequestError("until", f"{_shown(fields.until or '')} is before since "
+                                    f"{_shown(fields.since or '')}")
     where = SearchFilter(sources=source_names(sources), since=since, until=until)
     return Request(question=question, history=history, k=fields.k, where=where,
                    as_of=as_of, explain=fields.explain)
@@ -131,6 +132,17 @@ def _moment(name: str, value: str | None, as_of: datetime | None,
         return None
     text = value.strip()
     relative = _RELATIVE_DAY.match(text)
+    try:
+        return _read_moment(text, relative, as_of, end_of_day)
+    except (OverflowError, ValueError):  # out of range, or an offset of a day or more
+        pass
+    raise RequestError(name, f"not a date: {_shown(value)} (use YYYY-MM-DD, or e.g. "
+                             "\"yesterday\", \"3 days ago\")")
+
+
+def _read_moment(text: str, relative: re.Match[str] | None, as_of: datetime | None,
+                 end_of_day: bool) -> datetime:
+    """_moment's reading; OverflowError or ValueError when `text` is no usable date."""
     if relative is not None:
         now = as_of or datetime.now(UTC)
         word = relative.group(1).lower()
@@ -140,11 +152,16 @@ def _moment(name: str, value: str | None, as_of: datetime | None,
         return day + timedelta(days=1, microseconds=-1) if end_of_day else day
     parsed = parse_date(text)
     if parsed is None:
-        raise RequestError(name, f"not a date: {value!r} (use YYYY-MM-DD, or e.g. "
-                                 "\"yesterday\", \"3 days ago\")")
+        raise ValueError(text)
+    parsed.astimezone(UTC)  # an offset of 24 h or more fails here, not in a later query
     if end_of_day and len(text) <= 10:
         parsed += timedelta(days=1, microseconds=-1)
     return parsed
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    """A user's value as an error quotes it: repr, cut to `limit` characters."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 # -- the desk -----------------------------------------------------------------------------------

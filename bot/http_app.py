@@ -280,7 +280,7 @@ def _json_object(body: bytes) -> dict[str, Any]:
     """A request body that must be one JSON object."""
     try:
         data = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested deep
         raise RequestError("body", "is not valid JSON") from None
     if not isinstance(data, dict):
         raise RequestError("body", "must be a JSON object, e.g. {\"question\": \"...\"}")

@@ -109,7 +109,7 @@ class Watchroom:
         try:
             where = brief_filter(fields.since or DEFAULT_PERIOD, fields.until,
                                  source_names(sources), as_of)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # OverflowError: out of the calendar
             bad_until = bool(fields.until) and repr(fields.until) in str(exc)
             raise RequestError("until" if bad_until else "since",
                                f"{exc} (use a duration such as 24h or 3d, or YYYY-MM-DD)"

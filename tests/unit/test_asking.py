@@ -30,6 +30,11 @@ AS_OF = "2026-11-25"
      "the limit is 20"),
     ({"question": "Who?", "colour": "red"}, "colour", "not permitted"),
     ({"question": 42}, "question", "valid string"),
+    ({"question": "\u200b \u200b"}, "question", "is empty"),  # zero-width spaces only
+    ({"question": "Who?", "as_of": "0001-01-01", "since": "yesterday"}, "since",
+     "not a date"),  # out of the calendar's range
+    ({"question": "Who?", "since": "2026-11-25T10:00:00+25:00"}, "since", "not a date"),
+    ({"question": "Who?", "since": "x" * 500_000}, "since", "…'"),  # quoted, cut short
 ])
 def test_bad_requests_name_their_field(fields: dict[str, Any], field: str, words: str) -> None:
     with pytest.raises(RequestError) as raised:
@@ -115,3 +120,14 @@ def test_the_engine_is_made_on_first_use_and_again_after_it_failed() -> None:
     assert not desk.ask(Request("Who?"), "api").abstained
     desk.ask(Request("Who?"), "api")
     assert len(attempts) == 2
+
+
+def test_the_length_limit_counts_the_question_as_asked_without_outer_spaces() -> None:
+    assert len(read_request({"question": "  " + "x" * MAX_QUESTION_CHARS + " "}).question) \
+        == MAX_QUESTION_CHARS
+
+
+def test_a_long_bad_value_is_not_echoed_whole() -> None:
+    with pytest.raises(RequestError) as raised:
+        read_request({"question": "Who?", "since": "x" * 500_000})
+    assert len(str(raised.value)) < 200

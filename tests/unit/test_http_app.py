@@ -70,3 +70,11 @@ def test_not_ready_says_why() -> None:
         response = http.get("/readyz")
     assert response.status_code == 503
     assert response.json() == {"ready": False, "reason": "loading the model"}
+
+
+def test_a_deeply_nested_body_is_a_400_not_a_crash() -> None:
+    body = b'{"question": "q", "history": ' + b"[" * 300_000 + b"]" * 300_000 + b"}"
+    with client(RuntimeError("unused")) as http:
+        response = http.post("/api/ask", content=body)
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid request: body: is not valid JSON"}

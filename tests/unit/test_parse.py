@@ -68,9 +68,10 @@ def test_dates_are_timezone_aware() -> None:
 
 def test_a_date_line_without_a_year_is_never_in_the_future() -> None:
     now = datetime.now(UTC)
-    ahead = now.replace(day=1, month=now.month % 12 + 1, hour=0, minute=0, second=0,
-                        microsecond=0)
-    line = ahead.strftime("%A %d %B")  # e.g. "Tuesday 01 December": next month, no year
+    # Well past the one day of zone tolerance (on the last day of a month, "1 December" is
+    # within it: a report from a zone ahead of UTC).
+    ahead = now + timedelta(days=40)
+    line = ahead.strftime("%A %d %B")  # e.g. "Saturday 09 January": no year
     parsed = parse_text_article(f"Match report\n\n{line}\n\nThe body of the report.").published
     assert parsed is not None and parsed <= now
     assert (parsed.month, parsed.day) == (ahead.month, ahead.day)
