@@ -269,7 +269,7 @@ def test_a_huge_mcp_question_is_refused_before_any_work(served: Served) -> None:
 
     result = asyncio.run(ask_huge())
     text = " ".join(getattr(part, "text", "") for part in result.content)
-    assert result.is_error and "question: is 90,000 characters; the limit is 2,000" in text
+    assert result.is_error and "question: is 89,999 characters; the limit is 2,000" in text
 
 
 def test_the_api_refuses_what_is_not_a_json_object(served: Served) -> None:
