@@ -260,23 +260,23 @@ async def _reply(send: Send, status: int, data: dict[str, Any],
 # -- requests and answers -------------------------------------------------------------------------
 
 
-def _error(status: int, message: str) -> JSONResponse:
+def error_response(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": safe(message)}, status_code=status)
 
 
-def _failure(exc: BaseException) -> JSONResponse:
+def failure_response(exc: BaseException) -> JSONResponse:
     """The one mapping of errors to HTTP statuses."""
     if isinstance(exc, RequestError):
-        return _error(400, f"invalid request: {exc}")
+        return error_response(400, f"invalid request: {exc}")
     if isinstance(exc, ShuttingDownError | StoreError):
-        return _error(503, str(exc))
+        return error_response(503, str(exc))
     if isinstance(exc, NewsdeskError):
-        return _error(500, str(exc))
+        return error_response(500, str(exc))
     log.error("answering failed", exc_info=exc)
-    return _error(500, "internal error")
+    return error_response(500, "internal error")
 
 
-def _json_object(body: bytes) -> dict[str, Any]:
+def json_object(body: bytes) -> dict[str, Any]:
     """A request body that must be one JSON object."""
     try:
         data = json.loads(body or b"null")
@@ -285,6 +285,22 @@ def _json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise RequestError("body", "must be a JSON object, e.g. {\"question\": \"...\"}")
     return data
+
+
+async def pooled(service: Service, request: Request, work: Callable[[], Any], *,
+                 status: int = 200, missing: str | None = None) -> Response:
+    """Run `work` in the answer pool for `request`: its result as JSON with `status` (404
+    with `missing` when it gives None), 499 when the client went first, else the one error
+    mapping (`failure_response`)."""
+    try:
+        data = await service.lifecycle.result(service.answers.submit(work), request.receive)
+    except ClientGoneError:
+        return Response(status_code=499)
+    except Exception as exc:
+        return failure_response(exc)
+    if data is None and missing is not None:
+        return error_response(404, missing)
+    return JSONResponse(data, status_code=status)
 
 
 def _sse(event: str, data: Any) -> bytes:
@@ -298,20 +314,14 @@ def build_app(service: Service) -> Starlette:
 
     async def ask(request: Request) -> Response:
         try:
-            asked = read_request(_json_object(await request.body()))
+            asked = read_request(json_object(await request.body()))
         except RequestError as exc:
             desk.rejected("api", "ask")
-            return _failure(exc)
+            return failure_response(exc)
         if "text/event-stream" in request.headers.get("accept", ""):
             return _stream(asked)
-        work = service.answers.submit(desk.ask, asked, "api")
-        try:
-            answer = await lifecycle.result(work, request.receive)
-        except ClientGoneError:
-            return Response(status_code=499)  # nobody reads it
-        except Exception as exc:
-            return _failure(exc)
-        return JSONResponse(answer.as_dict(asked.explain))
+        return await pooled(service, request,
+                            lambda: desk.ask(asked, "api").as_dict(asked.explain))
 
     def _stream(asked: DeskRequest) -> Response:
         loop = asyncio.get_running_loop()
@@ -335,7 +345,7 @@ def build_app(service: Service) -> Starlette:
                     else:
                         token.cancel()
                 if (exc := result.exception()) is not None:
-                    yield _sse("error", json.loads(bytes(_failure(exc).body)))
+                    yield _sse("error", json.loads(bytes(failure_response(exc).body)))
                 else:
                     yield _sse("answer", result.result().as_dict(asked.explain))
             finally:  # the client went away (Starlette cancels us): drop the work
@@ -354,16 +364,10 @@ def build_app(service: Service) -> Starlette:
                 "until": params.get("until"), "as_of": params.get("as_of")}, name="q")
         except RequestError as exc:
             desk.rejected("api", "search")
-            return _failure(exc)
-        try:
-            found = await lifecycle.result(service.answers.submit(desk.search, asked, "api"),
-                                           request.receive)
-        except ClientGoneError:
-            return Response(status_code=499)
-        except Exception as exc:
-            return _failure(exc)
-        return JSONResponse([{"rank": i, **p.as_dict()}
-                             for i, p in enumerate(found.passages, 1)])
+            return failure_response(exc)
+        return await pooled(service, request, lambda: [
+            {"rank": i, **p.as_dict()}
+            for i, p in enumerate(desk.search(asked, "api").passages, 1)])
 
     async def changes(request: Request) -> Response:
         params = request.query_params
@@ -372,25 +376,11 @@ def build_app(service: Service) -> Starlette:
                                   "source": params.getlist("source")}, name="q")
         except RequestError as exc:
             desk.rejected("api", "changes")
-            return _failure(exc)
-        try:
-            report = await lifecycle.result(service.answers.submit(desk.changes, asked, "api"),
-                                            request.receive)
-        except ClientGoneError:
-            return Response(status_code=499)
-        except Exception as exc:
-            return _failure(exc)
-        return JSONResponse(report.as_dict())
+            return failure_response(exc)
+        return await pooled(service, request, lambda: desk.changes(asked, "api").as_dict())
 
     async def stats(request: Request) -> Response:
-        try:
-            data = await lifecycle.result(service.answers.submit(desk.stats, "api"),
-                                          request.receive)
-        except ClientGoneError:
-            return Response(status_code=499)
-        except Exception as exc:
-            return _failure(exc)
-        return JSONResponse(data)
+        return await pooled(service, request, lambda: desk.stats("api"))
 
     async def slack_events(request: Request) -> Response:
         slack = service.slack
@@ -399,12 +389,12 @@ def build_app(service: Service) -> Starlette:
         headers = {k.lower(): v for k, v in request.headers.items()}
         # Verified on the raw bytes, before anything is parsed.
         if not slack.verify(body, headers):
-            return _error(401, "invalid Slack signature")
+            return error_response(401, "invalid Slack signature")
         try:
             status, response_headers, text = await asyncio.to_thread(
                 slack.dispatch, body, request.url.query, headers)
         except (ValueError, UnicodeDecodeError):
-            return _error(400, "malformed Slack request")
+            return error_response(400, "malformed Slack request")
         return Response(text, status_code=status, headers=response_headers)
 
     async def healthz(request: Request) -> Response:
