@@ -14,7 +14,14 @@ its keyword index is a local replica that follows the store's change log. At eac
 - the wire-copy lookup an ingest makes for a batch of 200 new articles (nearest stored
   first chunks of each).
 
-    python bench/scale.py [--sizes 10000,100000,1000000] [--queries 100]
+Chunk texts are 40 words. `--vocabulary zipf` (the default) draws them from 30,000 word types
+with Zipf frequencies (exponent 1, the shape of word counts in news text), leaving out the
+200 most frequent types as a stop-word list does, and each question is 5 words drawn the
+same way: a query term then occurs in about 2 % of chunks or fewer, as content words do.
+`--vocabulary tiny` is the worst case kept from the first runs: 23 words, each in ~83 % of
+chunks, so that every keyword query scores nearly every chunk.
+
+    python bench/scale.py [--sizes 10000,100000,1000000] [--queries 100] [--vocabulary zipf]
 """
 
 from __future__ import annotations
@@ -43,8 +50,33 @@ from ingest.ids import chunk_id
 from ingest.pipeline import COPY_CANDIDATES
 from ingest.records import Chunk, ChunkMeta
 
-WORDS = ("harbour council budget ferry election striker transfer profit shares court ruling "
-         "minister album chart robot network phone airline bank strike vote tax oil").split()
+TINY = ("harbour council budget ferry election striker transfer profit shares court ruling "
+        "minister album chart robot network phone airline bank strike vote tax oil").split()
+ZIPF_TYPES, ZIPF_STOP = 30_000, 200
+
+
+class Vocabulary:
+    """The words synthetic chunks are made of (see the module docstring)."""
+
+    def __init__(self, kind: str) -> None:
+        if kind == "tiny":
+            self.words = TINY
+            self.weights = np.full(len(TINY), 1 / len(TINY))
+        else:
+            # Pronounceable letters-only types ("tokens" the analyzer keeps whole).
+            letters = "bcdfghjklmnprstvz"
+            self.words = ["".join(letters[(n // 17**i) % 17] + "aeiou"[(n // 5**i) % 5]
+                                  for i in range(4)) for n in range(ZIPF_TYPES)]
+            ranks = np.arange(1, ZIPF_TYPES + 1, dtype=np.float64)
+            weights = 1 / ranks
+            weights[:ZIPF_STOP] = 0
+            self.weights = weights / weights.sum()
+
+    def draw(self, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+        return rng.choice(len(self.words), size=shape, p=self.weights)
+
+
+VOCABULARY = Vocabulary("zipf")
 
 
 def synthetic(start: int, count: int, rng: np.random.Generator, words: str = ""
@@ -52,10 +84,10 @@ def synthetic(start: int, count: int, rng: np.random.Generator, words: str = ""
     vectors = rng.standard_normal((count, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     chunks, metas = [], []
-    picks = rng.integers(0, len(WORDS), size=(count, 40))
+    picks = VOCABULARY.draw(rng, (count, 40))
     for offset in range(count):
         n = start + offset
-        text = " ".join(WORDS[i] for i in picks[offset]) + f" item{n} {words}"
+        text = " ".join(VOCABULARY.words[i] for i in picks[offset]) + f" item{n} {words}"
         article = f"synthetic/{n // 4:07d}"
         chunks.append(Chunk(id=chunk_id(article, n % 4), article_id=article, index=n % 4,
                             text=text, header=f"Story {n // 4}", start=0, end=len(text)))
@@ -64,6 +96,10 @@ def synthetic(start: int, count: int, rng: np.random.Generator, words: str = ""
                                published=datetime.fromtimestamp(1_100_000_000 + n, tz=UTC),
                                content_hash="x", text_hash="x"))
     return chunks, vectors, metas
+
+
+def keyword_search(ranking: Any, question: str) -> object:
+    return ranking.search(question, 40)
 
 
 def bot(data_dir: str, url: str) -> None:
@@ -87,8 +123,11 @@ def bot(data_dir: str, url: str) -> None:
             vectors = [components.query_embedder.embed([q])[0] for q in questions]
             engine.search(questions[0])
             bare = timed_each(vectors, lambda v: components.store.query(v, 40))
+            keywords = index.current()
+            bare_keyword = timed_each(questions, partial(keyword_search, keywords))
             search = timed_each(questions, engine.search)
-            result.update(bare_dense_query_ms=ms(bare), search_ms=ms(search))
+            result.update(bare_dense_query_ms=ms(bare), bare_keyword_query_ms=ms(bare_keyword),
+                          search_ms=ms(search))
         result["seconds"] = round(time.perf_counter() - t0, 3)
         if index.last_sync is not None:
             result["sync"] = {"kind": index.last_sync.kind, "chunks": index.last_sync.chunks}
@@ -100,6 +139,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--vocabulary", choices=["zipf", "tiny"], default="zipf")
     parser.add_argument("--bot", nargs=2, metavar=("DATA_DIR", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bot:
@@ -107,7 +147,11 @@ def main() -> None:
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     rng = np.random.default_rng(7)
-    questions = [" ".join(rng.choice(WORDS, 5)) for _ in range(args.queries)]
+    global VOCABULARY
+    VOCABULARY = Vocabulary(args.vocabulary)
+    # Five words, drawn as the chunks' words are.
+    questions = [" ".join(VOCABULARY.words[i] for i in row)
+                 for row in VOCABULARY.draw(rng, (args.queries, 5))]
 
     with tempfile.TemporaryDirectory() as tmp:
         server = ChromaServer(Path(tmp) / "server")
@@ -166,6 +210,7 @@ def main() -> None:
                 "catch_up_after_bulk_insert": {"s": caught_up["seconds"],
                                                **caught_up.get("sync", {})},
                 "bare_dense_query_ms": searched["bare_dense_query_ms"],
+                "bare_keyword_query_ms": searched["bare_keyword_query_ms"],
                 "search_ms": searched["search_ms"],
                 "search_over_bare_p50": round(searched["search_ms"]["p50"]
                                               / searched["bare_dense_query_ms"]["p50"], 2),
@@ -182,7 +227,8 @@ def main() -> None:
             results.append(row)
         stop_bot(peer)
         server.stop()
-    save("scale", {"queries": args.queries, "sizes": results})
+    save(f"scale-{args.vocabulary}", {"queries": args.queries, "vocabulary": args.vocabulary,
+                                      "sizes": results})
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from ingest.embedding import (
     Embedder,
     EmbeddingSimilarity,
     SentenceTransformerEmbedder,
+    embedding_identity,
 )
 from ingest.store import ChromaStore
 from retrieval.answerers import ExtractiveAnswerer
@@ -125,8 +126,16 @@ class Components:
 
     @property
     def embedder(self) -> Embedder:
+        """What ingest embeds with: the torch model, or for `precision = "int8"` the
+        quantised ONNX export (made on first use; a ConfigError when it cannot be)."""
         if self._embedder is None:
-            self._embedder = SentenceTransformerEmbedder(self.settings.embedding)
+            if self.settings.embedding.precision == "int8":
+                from ingest.onnx_embedding import int8_embedder
+
+                self._embedder = int8_embedder(self.settings.embedding,
+                                               self.settings.data_dir / "onnx")
+            else:
+                self._embedder = SentenceTransformerEmbedder(self.settings.embedding)
         return self._embedder
 
     @property
@@ -135,8 +144,9 @@ class Components:
         torch in commands that answer), made on first use, else the torch model. A model
         handed in already loaded (tests, benchmarks) is used as it is."""
         if self._query_embedder is None:
-            if self._shared_model or not self.settings.embedding.onnx_queries:
-                self._query_embedder = self.embedder
+            if (self._shared_model or not self.settings.embedding.onnx_queries
+                    or self.settings.embedding.precision != "float32"):
+                self._query_embedder = self.embedder  # int8: questions as the articles
             else:
                 from ingest.onnx_embedding import onnx_query_embedder
 
@@ -149,7 +159,8 @@ class Components:
     def store(self) -> ChromaStore:
         connect, location, lock = chroma_connector(self.settings)
         return ChromaStore(connect, self.settings.store.collection,
-                           self.settings.embedding.model, location, writer_lock=lock,
+                           embedding_identity(self.settings.embedding), location,
+                           writer_lock=lock,
                            change_log_entries=self.settings.store.change_log_entries,
                            timing=Timing(self.settings.store.change_log_window,
                                          self.settings.store.change_log_abandon_after),

@@ -31,6 +31,7 @@ class EmbeddingSettings(BaseModel):
     batch_size: int = Field(64, ge=1)
     threads: int = Field(2, ge=0)
     onnx_queries: bool = True
+    precision: Literal["float32", "int8"] = "float32"
 
 
 class ChunkingSettings(BaseModel):

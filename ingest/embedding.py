@@ -67,6 +67,14 @@ def load_sentence_transformer(model: str, device: str, threads: int) -> Any:
         raise ConfigError(f"cannot load embedding model {model!r}: {exc}") from None
 
 
+def embedding_identity(settings: EmbeddingSettings) -> str:
+    """What a collection records as its embedding model: the model name, with the precision
+    when it is not float32 (int8 vectors must not mix with float32 ones)."""
+    if settings.precision == "float32":
+        return settings.model
+    return f"{settings.model} ({settings.precision})"
+
+
 class SentenceTransformerEmbedder:
     """Loads the model on first use, so runs that embed nothing (an unchanged re-ingest)
     never pay for it."""

@@ -190,6 +190,58 @@ def test_wire_copy_detection_in_both_store_modes(store_mode: str, data_dir: Path
     assert metas["https://wire.example/ap/tram"].copy_of == AFP
 
 
+def test_wire_copies_are_found_through_the_leads_collection_which_follows_the_store(
+        store_mode: str, data_dir: Path, tmp_path: Path, embedder: Embedder) -> None:
+    corpus = tmp_path / "wire"
+    corpus.mkdir()
+    shutil.copy(NEWSROOM / "wire.jsonl", corpus)
+    components = Components(load_settings(), embedder=embedder)
+    store = components.store
+
+    def leads() -> set[str]:  # the raw collection: what the leads invariant is about
+        return set(store._client.get_collection(f"{store.name}-leads").get(include=[])["ids"])
+
+    def first_chunks() -> set[str]:
+        return {c.id for c in store.iter_chunks(False) if c.meta.chunk_index == 0}
+
+    # A store made before the leads collection: its first chunks are filled in by the
+    # first ingest that looks for wire copies, which then finds the stored story.
+    assert components.build_ingestor().ingest([str(corpus)]).added == 3
+    store._client.delete_collection(f"{store.name}-leads")
+    store.reopen()
+    assert leads() == set()
+    lines = (NEWSROOM / "wire.jsonl").read_text().splitlines()
+    record = json.loads(lines[1])
+    record.update(source="AP", url="https://wire.example/ap/tram",
+                  body=record["body"].replace("Tuesday night", "late on Tuesday"))
+    ap = tmp_path / "ap"
+    ap.mkdir()
+    (ap / "ap.json").write_text(json.dumps(record))
+    later = Components(load_settings(), embedder=embedder).build_ingestor()
+    assert later.ingest([str(ap)]).wire_copies == [
+        {"id": "https://wire.example/ap/tram", "copy_of": AFP}]
+    assert leads() == first_chunks() and len(leads()) == 4
+    # An update replaces the article's lead; a pruned article takes its lead with it.
+    record["body"] = "Tram news in brief. " + record["body"]
+    (ap / "ap.json").write_text(json.dumps(record))
+    assert later.ingest([str(ap)]).updated == 1
+    assert leads() == first_chunks() and len(leads()) == 4
+    (ap / "ap.json").unlink()
+    (ap / "ferry.txt").write_text("Ferry timetable changes\n\nThe winter ferry timetable "
+                                  "starts on Monday with two fewer sailings a day.\n")
+    pruned = later.ingest([str(ap)], prune=True, force=True)
+    assert (pruned.removed, pruned.added) == (1, 1)
+    assert leads() == first_chunks() and len(leads()) == 4
+    # A lead whose chunk is gone (a writer killed between the two deletes) is skipped.
+    reuters = next(c.id for c in store.iter_chunks(False)
+                   if c.meta.article_id == REUTERS and c.meta.chunk_index == 0)
+    store._collection.delete(ids=[reuters])
+    vector = embedder.embed([json.loads(lines[1])["body"]])
+    found = store.nearest_leads(vector, 5)[0]
+    assert reuters in leads() and reuters not in {chunk.id for chunk, _ in found}
+    assert found and all(chunk.meta.chunk_index == 0 for chunk, _ in found)
+
+
 DAM_AFP = "https://wire.example/afp/dam-breach"
 DAM_AP = "https://wire.example/ap/portugal-floods"
 DAM_NEXT_DAY = "https://wire.example/afp/dam-breach-toll"

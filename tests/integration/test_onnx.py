@@ -13,6 +13,7 @@ import pytest
 
 from bot.factory import Components
 from config import load_settings
+from config.errors import ConfigError
 from config.settings import EmbeddingSettings
 from ingest.embedding import Embedder, SentenceTransformerEmbedder
 from ingest.onnx_embedding import OnnxEmbedder, onnx_query_embedder
@@ -77,3 +78,51 @@ def test_a_model_that_cannot_be_exported_falls_back_to_torch(
            in note.getMessage()
     monkeypatch.setenv("NEWSDESK_EMBEDDING__ONNX_QUERIES", "false")
     assert isinstance(Components(load_settings()).query_embedder, SentenceTransformerEmbedder)
+
+
+def test_int8_precision_ingests_and_answers_without_torch_and_never_mixes(
+        data_dir: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSDESK_EMBEDDING__PRECISION", "int8")
+    ingest = subprocess.run([sys.executable, "-m", "bot.cli", "ingest", str(SAMPLES)],
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert ingest.returncode == 0, ingest.stderr
+    assert (data_dir / "onnx" / "all-MiniLM-L6-v2-int8" / "model.onnx").is_file()
+    assert not (data_dir / "onnx" / "all-MiniLM-L6-v2").exists()  # no float32 export needed
+    script = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        "sys.argv = ['newsdesk', 'ask', 'How much did the bridge repair cost?']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('torch imported' if 'torch' in sys.modules else 'no torch', file=sys.stderr)\n"
+    )
+    asked = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           timeout=120, check=False)
+    assert "84 million euros" in asked.stdout, asked.stderr
+    assert asked.stderr.strip().endswith("no torch")
+
+    components = Components(load_settings())
+    int8 = components.embedder
+    assert isinstance(int8, OnnxEmbedder) and components.query_embedder is int8
+    cosine = np.sum(int8.embed(TEXTS) * embedder.embed(TEXTS), axis=1)
+    assert cosine.min() >= 0.97, cosine  # close to float32 ...
+    assert cosine.max() < 0.99999, cosine  # ... but quantised: other vectors
+    assert components.store.stats()["model"] == "all-MiniLM-L6-v2 (int8)"
+    # Vectors of the other precision never join the collection: float32 settings are refused.
+    monkeypatch.setenv("NEWSDESK_EMBEDDING__PRECISION", "float32")
+    refused = subprocess.run([sys.executable, "-m", "bot.cli", "ingest", str(SAMPLES)],
+                             capture_output=True, text=True, timeout=300, check=False)
+    assert refused.returncode == 2, refused.stderr
+    assert ("was built with embedding model 'all-MiniLM-L6-v2 (int8)', "
+            "not 'all-MiniLM-L6-v2'") in refused.stderr
+
+
+def test_int8_without_an_export_is_refused_not_mixed_with_torch(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing_export(cache_dir: Path, settings: EmbeddingSettings) -> list[str]:
+        return [sys.executable, "-c", "import sys; sys.exit('RuntimeError: unsupported operator')"]
+
+    monkeypatch.setattr("ingest.onnx_embedding.export_command", failing_export)
+    monkeypatch.setenv("NEWSDESK_EMBEDDING__PRECISION", "int8")
+    with pytest.raises(ConfigError, match=r"precision int8 needs an ONNX export .*"
+                                          r"\(RuntimeError: unsupported operator\)"):
+        _ = Components(load_settings()).embedder
