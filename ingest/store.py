@@ -243,6 +243,8 @@ class ChromaStore:
                           LEADS_FILLED: 0},
             )
             self._leads_checked = False
+            if not (self._leads.metadata or {}).get(LEADS_FILLED) and self._collection.count() == 0:
+                self._mark_leads_filled()  # a new store: its writers keep its leads from the start
             try:
                 self.max_batch = int(self._client.get_max_batch_size())
             except Exception:  # older servers do not report it
@@ -724,6 +726,35 @@ class ChromaStore:
                  for i, distance in zip(ids, distances, strict=True) if i in found]
                 for ids, distances in zip(result["ids"], result["distances"], strict=True)]
 
+    def sync_leads(self, leads: Sequence[tuple[StoredChunk, np.ndarray]]) -> None:
+        """Make the leads collection hold exactly these first chunks (all of the store's, as
+        `leads()` read them): regroup's full read repairs leads a crash or a writer of an
+        earlier version left missing or stale."""
+        keep = {chunk.id for chunk, _ in leads}
+        with self._guard("read first chunks"):
+            held = self._leads.get(include=[])["ids"]
+        stale = [i for i in held if i not in keep]
+        have = set(held)
+        missing = [(chunk, vector) for chunk, vector in leads if chunk.id not in have]
+        for start in range(0, len(stale), self.max_batch):
+            with self._guard("delete first chunks"):
+                self._leads.delete(ids=stale[start:start + self.max_batch])
+        self._write_leads(missing)
+        if stale or missing:
+            log.info("wire-copy lookup: %d first chunks added, %d stale ones removed",
+                     len(missing), len(stale))
+        self._mark_leads_filled()
+        self._leads_checked = True
+
+    def _write_leads(self, leads: Sequence[tuple[StoredChunk, np.ndarray]]) -> None:
+        for start in range(0, len(leads), self.max_batch):
+            batch = leads[start:start + self.max_batch]
+            with self._guard("write first chunks"):
+                self._leads.upsert(
+                    ids=[chunk.id for chunk, _ in batch],
+                    embeddings=np.asarray([vector for _, vector in batch]),
+                    metadatas=[{"article_id": chunk.meta.article_id} for chunk, _ in batch])
+
     def _fill_leads(self) -> None:
         """Copy every first chunk's vector into the leads collection, once per store (a store
         made before it existed); idempotent, so two writers doing it at once is harmless."""
@@ -733,21 +764,17 @@ class ChromaStore:
             filled = (self._leads.metadata or {}).get(LEADS_FILLED)
         if not filled:
             leads = self.leads()
-            for start in range(0, len(leads), self.max_batch):
-                batch = leads[start:start + self.max_batch]
-                with self._guard("write first chunks"):
-                    self._leads.upsert(
-                        ids=[chunk.id for chunk, _ in batch],
-                        embeddings=np.asarray([vector for _, vector in batch]),
-                        metadatas=[{"article_id": chunk.meta.article_id} for chunk, _ in batch])
+            self._write_leads(leads)
             if leads:
                 log.info("indexed the first chunks of %d stored articles for wire-copy lookup",
                          len(leads))
-            with self._guard("write first chunks"):
-                self._leads.modify(metadata={
-                    "newsdesk": f"first chunks of the articles of {self.name}",
-                    LEADS_FILLED: 1})
+            self._mark_leads_filled()
         self._leads_checked = True
+
+    def _mark_leads_filled(self) -> None:
+        with self._guard("write first chunks"):
+            self._leads.modify(metadata={
+                "newsdesk": f"first chunks of the articles of {self.name}", LEADS_FILLED: 1})
 
     def leads(self, where: SearchFilter | None = None) -> list[tuple[StoredChunk, np.ndarray]]:
         """Every article's first chunk (of the articles `where` accepts), with its vector."""

@@ -165,6 +165,9 @@ class MemoryStore:
         return [sorted(((chunk, float(vector @ stored)) for stored, chunk in leads),
                        key=lambda lead: -lead[1])[:n] for vector in vectors]
 
+    def sync_leads(self, leads: Sequence[tuple[StoredChunk, np.ndarray]]) -> None:
+        pass  # nearest_leads reads the chunks themselves: nothing to keep in step
+
     def leads(self, where: SearchFilter | None = None) -> list[tuple[StoredChunk, np.ndarray]]:
         return [(StoredChunk(chunk_id, text, meta), vector)
                 for chunk_id, (text, vector, meta) in sorted(self.chunks.items())

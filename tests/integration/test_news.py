@@ -204,9 +204,12 @@ def test_wire_copies_are_found_through_the_leads_collection_which_follows_the_st
     def first_chunks() -> set[str]:
         return {c.id for c in store.iter_chunks(False) if c.meta.chunk_index == 0}
 
+    assert components.build_ingestor().ingest([str(corpus)]).added == 3
+    # A new store keeps its leads from its first write: nothing to fill in later.
+    assert leads() == first_chunks() and len(leads()) == 3
+    assert store._client.get_collection(f"{store.name}-leads").metadata["filled"] == 1
     # A store made before the leads collection: its first chunks are filled in by the
     # first ingest that looks for wire copies, which then finds the stored story.
-    assert components.build_ingestor().ingest([str(corpus)]).added == 3
     store._client.delete_collection(f"{store.name}-leads")
     store.reopen()
     assert leads() == set()
@@ -240,6 +243,10 @@ def test_wire_copies_are_found_through_the_leads_collection_which_follows_the_st
     found = store.nearest_leads(vector, 5)[0]
     assert reuters in leads() and reuters not in {chunk.id for chunk, _ in found}
     assert found and all(chunk.meta.chunk_index == 0 for chunk, _ in found)
+    # `regroup` reads every first chunk anyway: it makes the leads exactly the store's again.
+    regrouped = CliRunner().invoke(cli, ["regroup", "--json"])
+    assert regrouped.exit_code == 0, regrouped.output
+    assert leads() == first_chunks() and reuters not in leads()
 
 
 DAM_AFP = "https://wire.example/afp/dam-breach"
