@@ -6,8 +6,8 @@ costs seconds; a question needs one small forward pass. The float32 export produ
 vectors as the torch model (cosine ≥ 0.9999, tested), so stored vectors stay valid.
 Ingest and queries with `[embedding] precision = "int8"`: the export is graph-optimised
 (onnxruntime's transformer fusions) and its MatMul weights quantised to int8 per channel
-(dynamic activations). On this 2-core AVX2 machine it encodes 1.45x the bare torch encode
-(512 BBC chunks, medians of 3, same run) at mean cosine 0.994 (min 0.988) to the float32
+(dynamic activations). On this 2-core AVX2 machine it encodes 1.28x the bare torch encode
+(512 BBC chunks, medians of 3, same run) at mean cosine 0.994 (min 0.985) to the float32
 vectors; hits@5 / MRR@10 on bbc-qa dev + dev2 are in docs/benchmarks.md (bench/encoders.py).
 Its vectors differ from float32 ones, so a collection records which it was built with
 (`embedding_identity`) and refuses the other.
@@ -241,47 +241,78 @@ def export_command(cache_dir: Path, settings: EmbeddingSettings) -> list[str]:
             str(settings.threads), settings.precision]
 
 
-def onnx_query_embedder(settings: EmbeddingSettings, cache_dir: Path) -> OnnxEmbedder | None:
+def onnx_query_embedder(settings: EmbeddingSettings, cache_dir: Path,
+                        *, again: bool = True) -> OnnxEmbedder | None:
     """The ONNX embedder for the configured model and precision, exporting it first if
     needed; None (with a one-line note) when the model cannot be exported: for float32 the
     caller uses torch instead (same vectors); for int8 it must refuse (see `int8_embedder`).
+    An export that cannot be read (a damaged file) is made again, once.
 
     The export runs in a child process: torch, once imported, would stay in this (serving)
     process's memory for good."""
-    from filelock import FileLock
-
     export = OnnxExport(cache_dir, settings.model, settings.precision)
     meta = export.ready()
     if meta is None and export.directory in _FAILED:
         return None  # said once already
     if meta is None:
-        try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:  # a read-only data dir (a bot beside a Chroma server)
-            _FAILED.add(export.directory)
-            _LAST_ERROR[export.directory] = str(exc)
-            log.warning("cannot export %s to ONNX under %s (%s)%s",
-                        settings.model, cache_dir, exc, _fallback(settings))
+        meta = _export(export, settings, cache_dir)
+        if meta is None:
             return None
-        with FileLock(str(export.directory.with_name(export.directory.name + ".lock"))):
-            meta = export.ready()  # another process may have exported it meanwhile
-            if meta is None:
-                log.info("exporting %s to ONNX (once)", settings.model)
-                done = subprocess.run(export_command(cache_dir, settings),
-                                      capture_output=True, text=True, check=False)
-                meta = export.ready()
-                if done.returncode != 0 or meta is None:
-                    _FAILED.add(export.directory)
-                    lines = done.stderr.strip().splitlines() or ["no output"]
-                    _LAST_ERROR[export.directory] = lines[-1]
-                    if is_disk_full(RuntimeError(lines[-1])):
-                        log.warning("disk full: cannot export %s to ONNX under %s (%s)%s",
-                                    settings.model, cache_dir, lines[-1], _fallback(settings))
-                    else:
-                        log.warning("cannot export %s to ONNX (%s)%s",
-                                    settings.model, lines[-1], _fallback(settings))
-                    return None
-    return OnnxEmbedder(export, meta, settings.threads, settings.batch_size)
+    embedder = OnnxEmbedder(export, meta, settings.threads, settings.batch_size)
+    try:  # opened now: a damaged export shows here, not in the middle of a question
+        _ = embedder._session, embedder._tokenizer
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        if not again:
+            _failed(export, settings, reason)
+            return None
+        log.warning("the ONNX export under %s cannot be read (%s); making it again",
+                    export.directory, reason)
+        shutil.rmtree(export.directory, ignore_errors=True)
+        return onnx_query_embedder(settings, cache_dir, again=False)
+    return embedder
+
+
+def _export(export: OnnxExport, settings: EmbeddingSettings, cache_dir: Path
+            ) -> dict[str, Any] | None:
+    """Make the export in a child process (one process at a time: a file lock beside it);
+    its metadata, or None after saying why not."""
+    from filelock import FileLock
+
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(export.directory.with_name(export.directory.name + ".lock")))
+        lock.acquire()
+    except OSError as exc:  # a read-only data dir (a bot beside a Chroma server)
+        _failed(export, settings, str(exc), under=cache_dir)
+        return None
+    try:
+        meta = export.ready()  # another process may have exported it meanwhile
+        if meta is not None:
+            return meta
+        log.info("exporting %s to ONNX (once)", settings.model)
+        done = subprocess.run(export_command(cache_dir, settings),
+                              capture_output=True, text=True, check=False)
+        meta = export.ready()
+        if done.returncode != 0 or meta is None:
+            lines = done.stderr.strip().splitlines() or ["no output"]
+            _failed(export, settings, lines[-1], under=cache_dir if is_disk_full(
+                RuntimeError(lines[-1])) else None)
+            return None
+        return meta
+    finally:
+        lock.release()
+
+
+def _failed(export: OnnxExport, settings: EmbeddingSettings, reason: str,
+            under: Path | None = None) -> None:
+    """Say once why the export cannot be used (remembered for this process)."""
+    _FAILED.add(export.directory)
+    _LAST_ERROR[export.directory] = reason
+    where = f" under {under}" if under is not None else ""
+    full = "disk full: " if is_disk_full(RuntimeError(reason)) else ""
+    log.warning("%scannot export %s to ONNX%s (%s)%s", full, settings.model, where, reason,
+                _fallback(settings))
 
 
 def _fallback(settings: EmbeddingSettings) -> str:

@@ -215,9 +215,7 @@ class ChromaStore:
         if stored_model and stored_model != model_name:
             raise ConfigError(
                 f"collection {collection!r} was built with embedding model {stored_model!r}, "
-                f"not {model_name!r}; use another store.collection, or the model (and [embedding] "
-                "precision) it was built with"
-            )
+                f"not {model_name!r}; {_mismatch_hint(stored_model, model_name)}")
 
     def _open(self) -> None:
         with self._guard(f"open collection {self.name!r}"):
@@ -861,6 +859,21 @@ class ChromaStore:
             "collection": self.name,
             "model": self.model_name,
         }
+
+
+def _mismatch_hint(stored: str, wanted: str) -> str:
+    """What to do when a collection's embedding identity (ingest.embedding.embedding_identity:
+    "model" or "model (precision)") is not the configured one."""
+    def split(identity: str) -> tuple[str, str]:
+        model, _, precision = identity.partition(" (")
+        return model, precision.rstrip(")") or "float32"
+
+    (stored_model, stored_precision), (wanted_model, _) = split(stored), split(wanted)
+    if stored_model == wanted_model:
+        return (f'its vectors are {stored_precision}: set [embedding] precision = '
+                f'"{stored_precision}", or use another store.collection')
+    return ("use another store.collection, or the model (and [embedding] precision) it was "
+            "built with")
 
 
 def _read_holder(lock_path: Path) -> str:

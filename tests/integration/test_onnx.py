@@ -16,7 +16,7 @@ from config import load_settings
 from config.errors import ConfigError
 from config.settings import EmbeddingSettings
 from ingest.embedding import Embedder, SentenceTransformerEmbedder
-from ingest.onnx_embedding import OnnxEmbedder, onnx_query_embedder
+from ingest.onnx_embedding import OnnxEmbedder, int8_embedder, onnx_query_embedder
 from tests.helpers import SAMPLES
 
 pytestmark = pytest.mark.slow
@@ -113,7 +113,8 @@ def test_int8_precision_ingests_and_answers_without_torch_and_never_mixes(
                              capture_output=True, text=True, timeout=300, check=False)
     assert refused.returncode == 2, refused.stderr
     assert ("was built with embedding model 'all-MiniLM-L6-v2 (int8)', "
-            "not 'all-MiniLM-L6-v2'") in refused.stderr
+            "not 'all-MiniLM-L6-v2'; its vectors are int8: set [embedding] precision = "
+            "\"int8\"") in refused.stderr
 
 
 def test_int8_without_an_export_is_refused_not_mixed_with_torch(
@@ -126,3 +127,26 @@ def test_int8_without_an_export_is_refused_not_mixed_with_torch(
     with pytest.raises(ConfigError, match=r"precision int8 needs an ONNX export .*"
                                           r"\(RuntimeError: unsupported operator\)"):
         _ = Components(load_settings()).embedder
+
+
+def test_a_damaged_export_is_made_again_and_an_unwritable_one_is_reported(
+        tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    cache = tmp_path / "onnx"
+    assert onnx_query_embedder(EmbeddingSettings(), cache) is not None
+    model = cache / "all-MiniLM-L6-v2" / "model.onnx"
+    model.write_bytes(model.read_bytes()[:4096])  # a copy cut short
+    with caplog.at_level(logging.WARNING):
+        again = onnx_query_embedder(EmbeddingSettings(), cache)
+    assert again is not None
+    assert np.sum(again.embed(TEXTS) * embedder.embed(TEXTS), axis=1).min() >= 0.9999
+    assert any("cannot be read" in r.getMessage() and "making it again" in r.getMessage()
+               for r in caplog.records)
+    # A folder where its lock cannot be made (read-only, immutable): torch for float32
+    # questions, a clear refusal for int8, never a traceback.
+    other = tmp_path / "locked"
+    (other / "all-MiniLM-L6-v2.lock").mkdir(parents=True)
+    (other / "all-MiniLM-L6-v2-int8.lock").mkdir()
+    assert onnx_query_embedder(EmbeddingSettings(), other) is None
+    with pytest.raises(ConfigError, match="precision int8 needs an ONNX export"):
+        int8_embedder(EmbeddingSettings(precision="int8"), other)
