@@ -216,17 +216,22 @@ def doctor(ctx: click.Context, check_only: bool, as_json: bool) -> None:
 
     Compares every chunk id, and a hash of the text each was indexed from, with the store;
     re-indexes what differs (a rebuild if the index or its sync state cannot be read) unless
-    --check-only. Exits 1 if it found damage, 0 if the index matched the store.
+    --check-only. Checks the store's wire-copy lookup (every article's first chunk) likewise.
+    Exits 1 if it found damage, 0 if all matched the store.
     """
-    found = _components(ctx).keyword_index.check(repair=not check_only)
+    components = _components(ctx)
+    found = components.keyword_index.check(repair=not check_only)
+    leads_missing, leads_stale = components.store.check_leads(repair=not check_only)
     data = {"chunks": found.chunks, "missing": found.missing, "extra": found.extra,
-            "stale": found.stale, "unreadable": found.unreadable, "repaired": found.repaired,
-            "damaged": found.damaged}
+            "stale": found.stale, "unreadable": found.unreadable,
+            "repaired": found.repaired or (not check_only and bool(leads_missing or leads_stale)),
+            "leads_missing": leads_missing, "leads_stale": leads_stale,
+            "damaged": found.damaged or bool(leads_missing or leads_stale)}
     if as_json:
         _print_json(data)
     else:
         click.echo(safe(terminal.doctor_text(data)))
-    ctx.exit(1 if found.damaged else 0)
+    ctx.exit(1 if data["damaged"] else 0)
 
 
 # -- asking -------------------------------------------------------------------------------------

@@ -181,6 +181,11 @@ def doctor_text(data: dict[str, Any]) -> str:
         if ids:
             shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
             lines.append(f"{name:8s} {len(ids)} chunks: {shown}")
+    for name, what in (("leads_missing", "missing from"), ("leads_stale", "stale in")):
+        ids = data.get(name) or []
+        if ids:
+            shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+            lines.append(f"wire-copy lookup: {len(ids)} first chunks {what} it: {shown}")
     lines.append("repaired" if data["repaired"] else "not repaired (--check-only)")
     return "\n".join(lines)
 

@@ -744,6 +744,38 @@ class ChromaStore:
         self._mark_leads_filled()
         self._leads_checked = True
 
+    def check_leads(self, repair: bool = True) -> tuple[list[str], list[str]]:
+        """The first chunks missing from the wire-copy lookup's collection, and the leads there
+        whose chunk is gone (a writer of an earlier version, a crash); both made right with
+        `repair` (under the writers' shared lease). Reads every first chunk's id."""
+        firsts: set[str] = set()
+        offset = 0
+        while True:
+            with self._guard("read first chunks"):
+                page = self._collection.get(where={"chunk_index": 0}, include=[],
+                                            limit=PAGE, offset=offset)
+            if not page["ids"]:
+                break
+            firsts.update(page["ids"])
+            offset += len(page["ids"])
+        with self._guard("read first chunks"):
+            held = set(self._leads.get(include=[])["ids"])
+        missing, stale = sorted(firsts - held), sorted(held - firsts)
+        if repair and (missing or stale):
+            with self.writing():
+                for start in range(0, len(stale), self.max_batch):
+                    with self._guard("delete first chunks"):
+                        self._leads.delete(ids=stale[start:start + self.max_batch])
+                for start in range(0, len(missing), PAGE):
+                    with self._guard("read first chunks"):
+                        page = self._collection.get(ids=missing[start:start + PAGE],
+                                                    include=["metadatas", "embeddings"])
+                    self._write_leads([
+                        (StoredChunk.from_chroma(i, "", m), np.asarray(e, dtype=np.float32))
+                        for i, m, e in zip(page["ids"], page["metadatas"],
+                                           page["embeddings"], strict=True)])
+        return missing, stale
+
     def _write_leads(self, leads: Sequence[tuple[StoredChunk, np.ndarray]]) -> None:
         for start in range(0, len(leads), self.max_batch):
             batch = leads[start:start + self.max_batch]

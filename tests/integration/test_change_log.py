@@ -244,6 +244,25 @@ def test_doctor_finds_and_repairs_a_damaged_replica(store_mode: str, data_dir: P
     final = runner.invoke(cli, ["doctor", "--json"])
     assert final.exit_code == 0 and json.loads(final.stdout)["chunks"] == 5
 
+    # The wire-copy lookup's first chunks: one left out (a writer of an earlier version), one
+    # whose chunk is gone (a crash between the two deletes). Found, named, repaired.
+    leads = store._client.get_collection(f"{store.name}-leads")
+    leads.delete(ids=["story-1#0"])
+    leads.add(ids=["gone#0"], embeddings=[[1.0, 0.0, 0.0, 0.0]],
+              metadatas=[{"article_id": "gone"}])
+    looked = runner.invoke(cli, ["doctor", "--check-only", "--json"])
+    assert looked.exit_code == 1
+    report = json.loads(looked.stdout)
+    assert (report["leads_missing"], report["leads_stale"], report["repaired"]) == (
+        ["story-1#0"], ["gone#0"], False)
+    fixed = runner.invoke(cli, ["doctor"])
+    assert fixed.exit_code == 1
+    assert "wire-copy lookup: 1 first chunks missing from it: story-1#0" in fixed.stdout
+    assert "wire-copy lookup: 1 first chunks stale in it: gone#0" in fixed.stdout
+    assert "repaired" in fixed.stdout
+    assert sorted(leads.get(include=[])["ids"]) == [f"story-{n}#0" for n in (0, 1, 2, 3, 9)]
+    assert runner.invoke(cli, ["doctor"]).exit_code == 0
+
 
 def test_entries_are_stamped_on_the_servers_clock(store_mode: str, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
