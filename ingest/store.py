@@ -726,21 +726,13 @@ class ChromaStore:
 
     def sync_leads(self, leads: Sequence[tuple[StoredChunk, np.ndarray]]) -> None:
         """Make the leads collection hold exactly these first chunks (all of the store's, as
-        `leads()` read them): regroup's full read repairs leads a crash or a writer of an
-        earlier version left missing or stale."""
+        `leads()` read them): the one-time fill of an older store, and regroup's full read,
+        which repairs leads a crash or a writer of an earlier version left missing or stale."""
         keep = {chunk.id for chunk, _ in leads}
         with self._guard("read first chunks"):
-            held = self._leads.get(include=[])["ids"]
-        stale = [i for i in held if i not in keep]
-        have = set(held)
-        missing = [(chunk, vector) for chunk, vector in leads if chunk.id not in have]
-        for start in range(0, len(stale), self.max_batch):
-            with self._guard("delete first chunks"):
-                self._leads.delete(ids=stale[start:start + self.max_batch])
-        self._write_leads(missing)
-        if stale or missing:
-            log.info("wire-copy lookup: %d first chunks added, %d stale ones removed",
-                     len(missing), len(stale))
+            held = set(self._leads.get(include=[])["ids"])
+        self._mend_leads(sorted(held - keep),
+                         [(chunk, vector) for chunk, vector in leads if chunk.id not in held])
         self._mark_leads_filled()
         self._leads_checked = True
 
@@ -762,28 +754,33 @@ class ChromaStore:
             held = set(self._leads.get(include=[])["ids"])
         missing, stale = sorted(firsts - held), sorted(held - firsts)
         if repair and (missing or stale):
+            found: list[tuple[StoredChunk, np.ndarray]] = []
+            for start in range(0, len(missing), PAGE):
+                with self._guard("read first chunks"):
+                    page = self._collection.get(ids=missing[start:start + PAGE],
+                                                include=["metadatas", "embeddings"])
+                found += [(StoredChunk.from_chroma(i, "", m), np.asarray(e, dtype=np.float32))
+                          for i, m, e in zip(page["ids"], page["metadatas"], page["embeddings"],
+                                             strict=True)]
             with self.writing():
-                for start in range(0, len(stale), self.max_batch):
-                    with self._guard("delete first chunks"):
-                        self._leads.delete(ids=stale[start:start + self.max_batch])
-                for start in range(0, len(missing), PAGE):
-                    with self._guard("read first chunks"):
-                        page = self._collection.get(ids=missing[start:start + PAGE],
-                                                    include=["metadatas", "embeddings"])
-                    self._write_leads([
-                        (StoredChunk.from_chroma(i, "", m), np.asarray(e, dtype=np.float32))
-                        for i, m, e in zip(page["ids"], page["metadatas"],
-                                           page["embeddings"], strict=True)])
+                self._mend_leads(stale, found)
         return missing, stale
 
-    def _write_leads(self, leads: Sequence[tuple[StoredChunk, np.ndarray]]) -> None:
-        for start in range(0, len(leads), self.max_batch):
-            batch = leads[start:start + self.max_batch]
+    def _mend_leads(self, stale: Sequence[str],
+                    missing: Sequence[tuple[StoredChunk, np.ndarray]]) -> None:
+        for start in range(0, len(stale), self.max_batch):
+            with self._guard("delete first chunks"):
+                self._leads.delete(ids=list(stale[start:start + self.max_batch]))
+        for start in range(0, len(missing), self.max_batch):
+            batch = missing[start:start + self.max_batch]
             with self._guard("write first chunks"):
                 self._leads.upsert(
                     ids=[chunk.id for chunk, _ in batch],
                     embeddings=np.asarray([vector for _, vector in batch]),
                     metadatas=[{"article_id": chunk.meta.article_id} for chunk, _ in batch])
+        if stale or missing:
+            log.info("wire-copy lookup: %d first chunks added, %d stale ones removed",
+                     len(missing), len(stale))
 
     def _fill_leads(self) -> None:
         """Copy every first chunk's vector into the leads collection, once per store (a store
@@ -793,12 +790,7 @@ class ChromaStore:
         with self._guard("read first chunks"):
             filled = (self._leads.metadata or {}).get(LEADS_FILLED)
         if not filled:
-            leads = self.leads()
-            self._write_leads(leads)
-            if leads:
-                log.info("indexed the first chunks of %d stored articles for wire-copy lookup",
-                         len(leads))
-            self._mark_leads_filled()
+            self.sync_leads(self.leads())
         self._leads_checked = True
 
     def _mark_leads_filled(self) -> None:

@@ -236,6 +236,7 @@ def test_wire_copies_are_found_through_the_leads_collection_which_follows_the_st
     assert (pruned.removed, pruned.added) == (1, 1)
     assert leads() == first_chunks() and len(leads()) == 4
     # A lead whose chunk is gone (a writer killed between the two deletes) is skipped.
+    store.reopen()  # as a new writer sees the store: its leads are filled
     reuters = next(c.id for c in store.iter_chunks(False)
                    if c.meta.article_id == REUTERS and c.meta.chunk_index == 0)
     store._collection.delete(ids=[reuters])

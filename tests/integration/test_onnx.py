@@ -29,6 +29,19 @@ TEXTS = [
 ]
 
 
+def ask_in_a_new_process() -> subprocess.CompletedProcess[str]:
+    """`newsdesk ask` about the samples; its stderr ends with whether torch was imported."""
+    script = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        "sys.argv = ['newsdesk', 'ask', 'How much did the bridge repair cost?']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('torch imported' if 'torch' in sys.modules else 'no torch', file=sys.stderr)\n"
+    )
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
 def test_the_export_gives_the_torch_vectors(tmp_path: Path, embedder: Embedder) -> None:
     onnx = onnx_query_embedder(EmbeddingSettings(), tmp_path / "onnx")
     assert isinstance(onnx, OnnxEmbedder)
@@ -48,15 +61,7 @@ def test_ingest_prepares_it_and_ask_never_imports_torch(data_dir: Path) -> None:
                             capture_output=True, text=True, timeout=300, check=False)
     assert ingest.returncode == 0, ingest.stderr
     assert (data_dir / "onnx" / "all-MiniLM-L6-v2" / "model.onnx").is_file()
-    script = (
-        "import sys\n"
-        "from bot.cli import main\n"
-        "sys.argv = ['newsdesk', 'ask', 'How much did the bridge repair cost?']\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print('torch imported' if 'torch' in sys.modules else 'no torch', file=sys.stderr)\n"
-    )
-    asked = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                           timeout=120, check=False)
+    asked = ask_in_a_new_process()
     assert "84 million euros" in asked.stdout, asked.stderr
     assert asked.stderr.strip().endswith("no torch")
     assert "sentence_transformers" not in asked.stderr
@@ -88,15 +93,7 @@ def test_int8_precision_ingests_and_answers_without_torch_and_never_mixes(
     assert ingest.returncode == 0, ingest.stderr
     assert (data_dir / "onnx" / "all-MiniLM-L6-v2-int8" / "model.onnx").is_file()
     assert not (data_dir / "onnx" / "all-MiniLM-L6-v2").exists()  # no float32 export needed
-    script = (
-        "import sys\n"
-        "from bot.cli import main\n"
-        "sys.argv = ['newsdesk', 'ask', 'How much did the bridge repair cost?']\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print('torch imported' if 'torch' in sys.modules else 'no torch', file=sys.stderr)\n"
-    )
-    asked = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                           timeout=120, check=False)
+    asked = ask_in_a_new_process()
     assert "84 million euros" in asked.stdout, asked.stderr
     assert asked.stderr.strip().endswith("no torch")
 
