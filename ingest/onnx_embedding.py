@@ -306,17 +306,16 @@ def _export(export: OnnxExport, settings: EmbeddingSettings, cache_dir: Path
 
 def _failed(export: OnnxExport, settings: EmbeddingSettings, reason: str,
             under: Path | None = None) -> None:
-    """Say once why the export cannot be used (remembered for this process)."""
+    """Say once why the export cannot be used (remembered for this process). With int8 there
+    is no fallback: int8_embedder's error says it, with the reason, so nothing is logged."""
     _FAILED.add(export.directory)
     _LAST_ERROR[export.directory] = reason
+    if settings.precision != "float32":
+        return
     where = f" under {under}" if under is not None else ""
     full = "disk full: " if is_disk_full(RuntimeError(reason)) else ""
-    log.warning("%scannot export %s to ONNX%s (%s)%s", full, settings.model, where, reason,
-                _fallback(settings))
-
-
-def _fallback(settings: EmbeddingSettings) -> str:
-    return "; queries use torch" if settings.precision == "float32" else ""
+    log.warning("%scannot export %s to ONNX%s (%s); queries use torch", full, settings.model,
+                where, reason)
 
 
 def int8_embedder(settings: EmbeddingSettings, cache_dir: Path) -> OnnxEmbedder:
@@ -327,7 +326,7 @@ def int8_embedder(settings: EmbeddingSettings, cache_dir: Path) -> OnnxEmbedder:
     embedder = onnx_query_embedder(settings, cache_dir)
     if embedder is None:
         reason = _LAST_ERROR.get(OnnxExport(cache_dir, settings.model, "int8").directory,
-                                 "see the warning above")
+                                 "reason not recorded")
         raise ConfigError(f"embedding precision int8 needs an ONNX export of {settings.model} "
                           f"under {cache_dir}, which could not be made ({reason}); fix that "
                           f"or set [embedding] precision = \"float32\" with a store built so")

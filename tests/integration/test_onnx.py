@@ -115,15 +115,19 @@ def test_int8_precision_ingests_and_answers_without_torch_and_never_mixes(
 
 
 def test_int8_without_an_export_is_refused_not_mixed_with_torch(
-        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     def failing_export(cache_dir: Path, settings: EmbeddingSettings) -> list[str]:
         return [sys.executable, "-c", "import sys; sys.exit('RuntimeError: unsupported operator')"]
 
     monkeypatch.setattr("ingest.onnx_embedding.export_command", failing_export)
     monkeypatch.setenv("NEWSDESK_EMBEDDING__PRECISION", "int8")
-    with pytest.raises(ConfigError, match=r"precision int8 needs an ONNX export .*"
-                                          r"\(RuntimeError: unsupported operator\)"):
+    with caplog.at_level(logging.WARNING), pytest.raises(
+            ConfigError, match=r"precision int8 needs an ONNX export .*"
+                               r"\(RuntimeError: unsupported operator\)"):
         _ = Components(load_settings()).embedder
+    # Said once, by the error: no warning before it with the same reason.
+    assert [r for r in caplog.records if r.name == "ingest.onnx_embedding"] == []
 
 
 def test_a_damaged_export_is_made_again_and_an_unwritable_one_is_reported(
