@@ -64,6 +64,7 @@ class ChunkWriter(Protocol):
     def leads(self) -> list[tuple[StoredChunk, np.ndarray]]: ...
     def sync_leads(self, leads: Sequence[tuple[StoredChunk, np.ndarray]]) -> None: ...
     def set_copy_of(self, groups: dict[str, str | None]) -> None: ...
+    def marked_copies_of(self, groups: Sequence[str]) -> list[ChunkMeta]: ...
     def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]: ...
     def save_versions(self, versions: Sequence[ArticleVersion], keep: int) -> None: ...
 
@@ -458,9 +459,7 @@ class Ingestor:
         with self._store.writing(exclusive=True):
             leads = self._store.leads()
             self._store.sync_leads(leads)  # the lookup below reads them: repaired first
-            order = sorted(leads, key=lambda lead: (
-                lead[0].meta.published_epoch if lead[0].meta.published_epoch is not None
-                else float("inf"), lead[0].meta.article_id))
+            order = sorted(leads, key=lambda lead: _first_copy_order(lead[0].meta))
             rank = {lead.meta.article_id: n for n, (lead, _) in enumerate(order)}
             parent = list(range(len(order)))
 
@@ -543,7 +542,25 @@ class Ingestor:
         gone = list(dict.fromkeys(gone))
         if gone:
             self._store.delete_articles(gone)
+            self._rename_orphaned_groups(gone)
         run.summary.removed = len(gone)
+
+    def _rename_orphaned_groups(self, gone: Sequence[str]) -> None:
+        """A wire story whose first copy was pruned is known by its earliest remaining copy
+        from now on (as `regroup` would name it), so that no stored article, and no copy
+        found later, is grouped with an article the store no longer has."""
+        members: dict[str, list[ChunkMeta]] = {}
+        for meta in self._store.marked_copies_of(gone):
+            members.setdefault(meta.group, []).append(meta)
+        changes: dict[str, str | None] = {}
+        for copies in members.values():
+            first, *rest = sorted(copies, key=_first_copy_order)
+            changes[first.article_id] = None
+            changes.update((meta.article_id, first.article_id) for meta in rest)
+        if changes:
+            self._store.set_copy_of(changes)
+            log.info("pruned the first copy of %d wire stories; each is now known by its "
+                     "earliest remaining copy", len(members))
 
 
 def _another_version(run: _Run, article: Article, version: _Version,
@@ -627,6 +644,13 @@ def _other_file_with_id(run: _Run, article: Article) -> str | None:
         if stored is not None and stored.path and os.path.exists(stored.path):
             other = stored.path
     return other if other is not None and other != article.path else None
+
+
+def _first_copy_order(meta: ChunkMeta) -> tuple[float, str]:
+    """Which copy of a wire story names its group: the earliest published (undated last),
+    then the smallest article id."""
+    published = meta.published_epoch
+    return (published if published is not None else float("inf"), meta.article_id)
 
 
 def _in_scope(entry: StoredArticle, origin: str) -> bool:

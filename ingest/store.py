@@ -93,7 +93,6 @@ from config.errors import (
     is_disk_full,
 )
 from ingest.change_log import Cursor, EntryHead, Timing, advance
-from ingest.ids import chunk_id
 from ingest.records import Chunk, ChunkMeta, SearchFilter, StoreVersion
 from ingest.versions import ArticleVersion, is_new_version, over_bound
 
@@ -835,25 +834,18 @@ class ChromaStore:
             metas = [replace(c.meta, copy_of=groups[c.meta.article_id]) for c in stored]
             self.upsert(chunks, np.asarray(page["embeddings"], dtype=np.float32), metas)
 
-    def copies_of(self, groups: Sequence[str]) -> list[ChunkMeta]:
-        """The first chunk's metadata of every article in these wire story groups (the group's
-        first copy and the articles marked as copies of it)."""
+    def marked_copies_of(self, groups: Sequence[str]) -> list[ChunkMeta]:
+        """The first chunk's metadata of every article marked as a copy of these wire story
+        groups. A metadata filter that Chroma answers by scanning every chunk: for ingest's
+        prune, never for a search (search reads groups from the keyword index)."""
         if not groups:
             return []
-        # Two cheap reads rather than one filter on chunk_index and article_id, which scans
-        # every chunk (8 ms against 1 ms on the BBC store): the few marked copies, then the
-        # first copies by id.
         with self._guard("read chunks"):
-            page = self._collection.get(where={"copy_of": {"$in": list(groups)}},
-                                        include=["metadatas"])
-        copies = [ChunkMeta.from_chroma(i, m)
-                  for i, m in zip(page["ids"], page["metadatas"], strict=True)]
-        copies = [meta for meta in copies if meta.chunk_index == 0]
-        if not copies:
-            return []
-        firsts = self.get([chunk_id(group, 0) for group in dict.fromkeys(
-            meta.group for meta in copies)])
-        return [*(chunk.meta for chunk in firsts), *copies]
+            page = self._collection.get(
+                where={"$and": [{"copy_of": {"$in": list(groups)}}, {"chunk_index": 0}]},
+                include=["metadatas"])
+        return [ChunkMeta.from_chroma(i, m)
+                for i, m in zip(page["ids"], page["metadatas"], strict=True)]
 
     def stats(self) -> dict[str, Any]:
         articles: set[str] = set()

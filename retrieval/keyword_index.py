@@ -13,6 +13,11 @@ the store's change log (see ingest/store.py), on whichever machine the bot runs.
   the log, means one full rebuild.
 - `check` compares the index with the store (chunk ids and a digest of what each was indexed
   from) and repairs what differs: `newsdesk doctor`.
+- Each article's first chunk also carries its wire story group and what a reprint line shows
+  (article id, source, byline, URL), so that search lists a story's other copies from this
+  replica (`KeywordSnapshot.reprints`: a term lookup) rather than by a metadata filter on the
+  store, which Chroma answers by scanning every chunk (17 ms at 100k chunks, most of a
+  search's time at 1M; bench/scale.py).
 - Statistics are exact: BM25 in Tantivy counts deleted documents in its term statistics
   until their segment is merged (tantivy-py cannot ask for a merge), so an index that holds
   deleted documents after a catch-up is rebuilt (compacted) from the store, and `idf` counts
@@ -48,11 +53,12 @@ from ingest.change_log import Cursor
 from ingest.ids import sha256
 from ingest.records import SearchFilter, StoreVersion
 from ingest.store import ChangeBatch, ChangeLogGapError, StoredChunk
+from retrieval.records import Reprint
 from retrieval.terms import analyze
 
 log = logging.getLogger(__name__)
 
-FORMAT = 4  # bump when the schema or the analysis changes: every index is then rebuilt
+FORMAT = 5  # bump when the schema or the analysis changes: every index is then rebuilt
 _MAX_TERM = 200  # characters; longer "words" (encoded blobs) are not searchable text
 _ADD_BATCH = 2000  # chunks read from the store per request during a rebuild or catch-up
 _WRITER_HEAP = 64_000_000
@@ -112,7 +118,7 @@ def digest(chunk: StoredChunk) -> str:
     """A hash of everything a chunk's index document is made from."""
     meta = chunk.meta
     return sha256(index_text(chunk), meta.source or "", meta.origin or "",
-                  str(meta.published_epoch))[:16]
+                  str(meta.published_epoch), meta.group, meta.author or "", meta.url or "")[:16]
 
 
 def _schema() -> tantivy.Schema:
@@ -126,6 +132,9 @@ def _schema() -> tantivy.Schema:
     # One term in every document: its document frequency counts deleted documents too, the
     # searcher's num_docs only live ones, so their difference is what a merge would purge.
     builder.add_text_field(_EVERY, stored=False, tokenizer_name="raw")
+    # First chunks only: the article's wire story group, and its reprint line (JSON).
+    builder.add_text_field("lead_group", stored=False, tokenizer_name="raw")
+    builder.add_bytes_field("lead", stored=True)
     return builder.build()
 
 
@@ -169,10 +178,37 @@ class KeywordSnapshot:
             return [(str(self._searcher.doc(address)["chunk_id"][0]), float(score))
                     for score, address in hits]
         except BaseException as exc:
-            if not _tantivy_failure(exc) or self._repair is None:
-                raise
-            log.warning("keyword index damaged (%s: %s); rebuilding it", type(exc).__name__, exc)
-            return self._repair().search(query, k, where)
+            return self._recover(exc).search(query, k, where)
+
+    def reprints(self, groups: Sequence[str]) -> dict[str, list[Reprint]]:
+        """Every stored copy of these wire story groups, by group: the group's own article
+        first, then the copies marked as it, by article id. A story that ran once maps to its
+        one article; a group not in the index is absent."""
+        wanted = list(dict.fromkeys(groups))
+        if not wanted or not self._size:
+            return {}
+        query = tantivy.Query.term_set_query(SCHEMA, "lead_group", wanted)
+        try:
+            found = self._searcher.search(query, limit=100 * len(wanted), count=True)
+            hits = found.hits
+            total = int(found.count or 0)  # type: ignore[attr-defined]  # not in the stub
+            if total > len(hits):  # a story reprinted more than 100 times: read them all
+                hits = self._searcher.search(query, limit=total, count=False).hits
+            leads = [json.loads(bytes(self._searcher.doc(address)["lead"][0]))
+                     for _, address in hits]
+        except BaseException as exc:
+            return self._recover(exc).reprints(groups)
+        members: dict[str, list[Reprint]] = {}
+        for group, article_id, source, author, url in leads:
+            members.setdefault(group, []).append(Reprint(article_id, source, author, url))
+        return {group: _own_first(group, copies) for group, copies in members.items()}
+
+    def _recover(self, exc: BaseException) -> KeywordSnapshot:
+        """The index rebuilt, when reading it failed on its files; anything else re-raised."""
+        if not _tantivy_failure(exc) or self._repair is None:
+            raise exc
+        log.warning("keyword index damaged (%s: %s); rebuilding it", type(exc).__name__, exc)
+        return self._repair()
 
     def _live_doc_freq(self, term: str) -> int:
         query = tantivy.Query.term_query(SCHEMA, "body", term)
@@ -202,6 +238,11 @@ class KeywordSnapshot:
             if len(self._idf) < 100_000:
                 self._idf[term] = cached
         return cached
+
+
+def _own_first(group: str, copies: list[Reprint]) -> list[Reprint]:
+    """A group's copies, the article it is named after first, then by article id."""
+    return sorted(copies, key=lambda reprint: (reprint.article_id != group, reprint.article_id))
 
 
 def _tantivy_failure(exc: BaseException) -> bool:
@@ -555,4 +596,9 @@ def _document(chunk: StoredChunk) -> tantivy.Document:
         document.add_text("source", name)
     if chunk.meta.calendar_epoch is not None:  # the article's own calendar day, as filtered
         document.add_integer("published", chunk.meta.calendar_epoch)
+    meta = chunk.meta
+    if meta.chunk_index == 0:
+        document.add_text("lead_group", meta.group)
+        document.add_bytes("lead", json.dumps(
+            [meta.group, meta.article_id, meta.source, meta.author, meta.url]).encode())
     return document

@@ -13,7 +13,7 @@ import numpy as np
 
 from ingest.embedding import Embedder
 from ingest.ids import article_of
-from ingest.records import ChunkMeta, SearchFilter, StoreVersion
+from ingest.records import SearchFilter, StoreVersion
 from ingest.store import StoredChunk
 from retrieval.fusion import cap_per_group, reciprocal_rank_fusion
 from retrieval.keyword_index import index_text
@@ -38,12 +38,14 @@ class ChunkReader(Protocol):
               ) -> list[tuple[StoredChunk, float]]: ...
     def get(self, ids: Sequence[str]) -> list[StoredChunk]: ...
     def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]: ...
-    def copies_of(self, groups: Sequence[str]) -> list[ChunkMeta]: ...
 
 
 class KeywordRanking(Protocol):
+    """The keyword index as of one store version: BM25, and the copies of wire stories."""
+
     def search(self, query: str, k: int, where: SearchFilter | None = None
                ) -> list[tuple[str, float]]: ...
+    def reprints(self, groups: Sequence[str]) -> dict[str, list[Reprint]]: ...
 
 
 class KeywordSource(Protocol):
@@ -107,7 +109,8 @@ class HybridSearcher:
         where = where or SearchFilter()
         vector = self._embedder.embed([query])[0]
         dense = self._store.query(vector, config.dense_candidates, where)
-        sparse = self._keywords_now().search(query, config.bm25_candidates, where)
+        keywords = self._keywords_now()
+        sparse = keywords.search(query, config.bm25_candidates, where)
         rankings = [[c.id for c, _ in dense], [cid for cid, _ in sparse]]
         weights = [config.dense_weight, config.bm25_weight]
         known: dict[str, StoredChunk] = {c.id: c for c, _ in dense}
@@ -122,7 +125,7 @@ class HybridSearcher:
             reranked = sorted(zip((cid for cid, _ in pool), scores, strict=True),
                               key=lambda pair: -pair[1])
             capped = cap_per_group(reranked, article_of, config.per_article_cap)
-        return self._with_reprints(self._one_copy_each(capped, known, k))
+        return _with_reprints(self._one_copy_each(capped, known, k), keywords)
 
     def _one_copy_each(self, ranked: list[tuple[str, float]], known: dict[str, StoredChunk],
                        k: int) -> list[Passage]:
@@ -146,19 +149,6 @@ class HybridSearcher:
                     break
         return passages
 
-    def _with_reprints(self, passages: list[Passage]) -> list[Passage]:
-        """Each passage with the other copies of its wire story in the store."""
-        if not passages:
-            return passages
-        members: dict[str, list[ChunkMeta]] = {}
-        for meta in self._store.copies_of(list(dict.fromkeys(p.group for p in passages))):
-            members.setdefault(meta.group, []).append(meta)
-        return [replace(p, reprints=tuple(
-                    Reprint(m.article_id, m.source, m.author, m.url)
-                    for m in members.get(p.group, []) if m.article_id != p.article_id))
-                if len(members.get(p.group, [])) > 1 else p
-                for p in passages]
-
     def _fetch(self, known: dict[str, StoredChunk], ids: Sequence[str]) -> None:
         missing = [cid for cid in ids if cid not in known]
         known.update({c.id: c for c in self._store.get(missing)})
@@ -173,3 +163,14 @@ class HybridSearcher:
             Passage.of(c.id, c.text, c.meta, score[c.meta.article_id])
             for c in self._store.chunks_of(top) if c.id not in have
         ]
+
+
+def _with_reprints(passages: list[Passage], keywords: KeywordRanking) -> list[Passage]:
+    """Each passage with the other copies of its wire story in the store (read from the
+    keyword index, which holds every article's group: no scan of the store)."""
+    if not passages:
+        return passages
+    members = keywords.reprints([p.group for p in passages])
+    return [replace(p, reprints=tuple(r for r in members[p.group] if r.article_id != p.article_id))
+            if len(members.get(p.group, [])) > 1 else p
+            for p in passages]

@@ -182,10 +182,10 @@ class MemoryStore:
             self.chunks[chunk_id] = (text, vector, replace(meta, copy_of=groups[meta.article_id]))
         self.changes.append(changed)
 
-    def copies_of(self, groups: Sequence[str]) -> list[ChunkMeta]:
+    def marked_copies_of(self, groups: Sequence[str]) -> list[ChunkMeta]:
         wanted = set(groups)
         return [meta for _, _, meta in self.chunks.values()
-                if meta.chunk_index == 0 and meta.group in wanted]
+                if meta.chunk_index == 0 and meta.copy_of in wanted]
 
     def get(self, ids: Sequence[str]) -> list[StoredChunk]:
         return [StoredChunk(i, self.chunks[i][0], self.chunks[i][2])

@@ -188,6 +188,17 @@ def test_wire_copy_detection_in_both_store_modes(store_mode: str, data_dir: Path
     metas = {c.meta.article_id: c.meta for c in components.store.iter_chunks(False)}
     assert metas["https://wire.example/ap/tram"].author is None
     assert metas["https://wire.example/ap/tram"].copy_of == AFP
+    # The story's first copy pruned: the earliest remaining copy (AP and Reuters ran at the
+    # same minute: the smaller id) names it from then on, in the store and in search.
+    (corpus / "wire.jsonl").write_text("\n".join(line for line in lines if AFP not in line))
+    assert ingestor.ingest([str(corpus)], prune=True).removed == 1
+    metas = {c.meta.article_id: c.meta for c in components.store.iter_chunks(False)}
+    ap = "https://wire.example/ap/tram"
+    assert (metas[ap].copy_of, metas[REUTERS].copy_of) == (None, ap)
+    tram = [p for p in components.build_engine().search("tram extension airport", k=3)
+            if "tram" in p.article_id]
+    assert len(tram) == 1
+    assert {tram[0].article_id, *(r.article_id for r in tram[0].reprints)} == {ap, REUTERS}
 
 
 def test_wire_copies_are_found_through_the_leads_collection_which_follows_the_store(

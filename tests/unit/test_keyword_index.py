@@ -4,6 +4,7 @@ log: incremental catch-up, crash and damage recovery, filters, and raw user text
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ingest.ids import chunk_id
 from ingest.pipeline import Ingestor
 from ingest.records import Chunk, ChunkMeta, SearchFilter
 from retrieval.keyword_index import KeywordIndex, KeywordSnapshot, SyncReport
+from retrieval.records import Reprint
 from retrieval.terms import analyze
 from tests.fakes import HashingEmbedder, MemoryStore
 from tests.helpers import NoNetwork, write_article
@@ -338,3 +340,46 @@ def test_an_index_that_lists_no_segments_is_rebuilt_not_served_empty(
     (directory / "meta.json").write_text(json.dumps({**meta, "segments": []}))
     put(store, "airship", "A zeppelin hangar opened.")
     assert len(index.current().ids()) == 5
+
+
+def test_reprints_come_from_the_index_and_follow_regroups_through_the_log(
+        store: MemoryStore, tmp_path: Path) -> None:
+    put(store, "ferry-ap", "The ferry strike ended after a 7 percent pay rise, AP reports.",
+        source="AP")
+    put(store, "ferry-afp", "The ferry strike ended after a pay rise of 7 percent.",
+        source="AFP")
+    index = KeywordIndex(tmp_path / "kw", store)
+    assert index.current().reprints(["ferry", "bridge", "nowhere"]) == {
+        "ferry": [Reprint("ferry", "wire")], "bridge": [Reprint("bridge", "desk")]}
+
+    # Ingest (or a regroup) marks two copies of the ferry story: the replica follows the log.
+    store.set_copy_of({"ferry-ap": "ferry", "ferry-afp": "ferry"})
+    snapshot = index.current()
+    assert [r.article_id for r in snapshot.reprints(["ferry"])["ferry"]] == [
+        "ferry", "ferry-afp", "ferry-ap"]  # the group's own article first
+    assert [r.source for r in snapshot.reprints(["ferry"])["ferry"]] == ["wire", "AFP", "AP"]
+    store.delete_articles(["ferry-afp"])
+    assert [r.article_id for r in index.current().reprints(["ferry"])["ferry"]] == [
+        "ferry", "ferry-ap"]
+
+    # A group changed behind the index's back (a skipped entry) is what `check` finds stale.
+    text, vector, meta = store.chunks["ferry-ap#0"]
+    store.chunks["ferry-ap#0"] = (text, vector, replace(meta, copy_of=None))
+    assert KeywordIndex(tmp_path / "kw", store).check(repair=False).stale == ["ferry-ap#0"]
+    KeywordIndex(tmp_path / "kw", store).check()
+    assert KeywordIndex(tmp_path / "kw", store).current().reprints(["ferry", "ferry-ap"]) == {
+        "ferry": [Reprint("ferry", "wire")], "ferry-ap": [Reprint("ferry-ap", "AP")]}
+
+
+def test_damage_found_while_listing_reprints_is_repaired_and_the_list_given(
+        store: MemoryStore, tmp_path: Path) -> None:
+    index = KeywordIndex(tmp_path / "kw", store)
+    snapshot = index.current()
+
+    class Damaged:
+        def search(self, *args: object, **kwargs: object) -> object:
+            raise OSError("Failed to open file for read: 'a.store'")
+
+    snapshot._searcher = Damaged()  # type: ignore[assignment]
+    assert snapshot.reprints(["bridge"]) == {"bridge": [Reprint("bridge", "desk")]}
+    assert index.last_sync is not None and index.last_sync.kind == "rebuild"

@@ -244,7 +244,42 @@ def test_ingest_marks_wire_copies_within_a_batch_and_against_the_store(tmp_path:
     assert later.wire_copies == [{"id": "later.json", "copy_of": "a.jsonl:1"}]
     groups = {meta.article_id: meta.group for _, _, meta in store.chunks.values()}
     assert groups["a.jsonl:3"] == "a.jsonl:3" and groups["later.json"] == "a.jsonl:1"
-    assert len(store.copies_of(["a.jsonl:1"])) == 3
+    assert [r.article_id for r in KeywordIndex(None, store).current().reprints(["a.jsonl:1"])[
+        "a.jsonl:1"]] == ["a.jsonl:1", "a.jsonl:2", "later.json"]
+
+
+def test_a_wire_story_whose_first_copy_is_pruned_is_known_by_its_earliest_remaining_copy(
+        tmp_path: Path) -> None:
+    folder = tmp_path / "wire"
+    folder.mkdir()
+    for name, record in {
+        "afp": {"title": "Tram extension approved", "body": STORY, "source": "AFP",
+                "published_at": "2026-11-24T19:05:00Z"},
+        "ap": {"title": "Airport tram", "body": STORY.replace("seven", "7"), "source": "AP",
+               "published_at": "2026-11-24T20:30:00Z"},
+        "reuters": {"title": "Council backs tram", "body": EDITED, "source": "Reuters",
+                    "published_at": "2026-11-24T19:40:00Z"},
+        "bakery": {"title": "Bakery award", "body": BAKERY.text, "source": "Herald"},
+    }.items():
+        (folder / f"{name}.json").write_text(json.dumps(record))
+    store = MemoryStore()
+    ingestor = Ingestor(store, HashingEmbedder(), NoNetwork(), chunking=ChunkingSettings(),
+                        settings=IngestSettings())
+    assert len(ingestor.ingest([str(folder)]).wire_copies) == 2
+    (folder / "afp.json").unlink()
+    assert ingestor.ingest([str(folder)], prune=True).removed == 1  # the AFP original
+
+    # Reuters ran before AP: it names the story now; no article is grouped with the AFP one.
+    copy_of = {meta.article_id: meta.copy_of for _, _, meta in store.chunks.values()}
+    reuters, ap = "reuters.json", "ap.json"
+    assert copy_of == {reuters: None, ap: reuters, "bakery.json": None}
+    later = tmp_path / "later.json"
+    later.write_text(json.dumps({"title": "Tram to the airport", "source": "DPA",
+                                 "body": EDITED.replace("approved", "backed")}))
+    assert ingestor.ingest([str(later)]).wire_copies == [{"id": "later.json",
+                                                          "copy_of": reuters}]
+    reprints = KeywordIndex(None, store).current().reprints([reuters])[reuters]
+    assert [r.source for r in reprints] == ["Reuters", "AP", "DPA"]
 
 
 # -- display ---------------------------------------------------------------------------------
