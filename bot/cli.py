@@ -192,7 +192,10 @@ def regroup(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         _print_json({"regrouped": changed})
     else:
-        click.echo(f"regrouped {changed} articles")
+        # Not a count of copies (`stats` has that): an original that became a copy, a copy
+        # that became an original, a copy moved to another story each count once.
+        click.echo(f"{changed} articles changed wire story group (see `newsdesk stats` for "
+                   "the number of copies)")
 
 
 @cli.command()

@@ -15,9 +15,9 @@ the store's change log (see ingest/store.py), on whichever machine the bot runs.
   from) and repairs what differs: `newsdesk doctor`.
 - Each article's first chunk also carries its wire story group and what a reprint line shows
   (article id, source, byline, URL), so that search lists a story's other copies from this
-  replica (`KeywordSnapshot.reprints`: a term lookup) rather than by a metadata filter on the
-  store, which Chroma answers by scanning every chunk (17 ms at 100k chunks, most of a
-  search's time at 1M; bench/scale.py).
+  replica (`KeywordSnapshot.reprints`: a term lookup, 1 ms) rather than by a metadata filter
+  on the store, which Chroma answers by scanning every chunk (8.7 ms at 100k chunks, growing
+  with the store: most of a search's time at 1M; docs/benchmarks.md).
 - Statistics are exact: BM25 in Tantivy counts deleted documents in its term statistics
   until their segment is merged (tantivy-py cannot ask for a merge), so an index that holds
   deleted documents after a catch-up is rebuilt (compacted) from the store, and `idf` counts
