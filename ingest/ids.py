@@ -47,11 +47,12 @@ def normalise_text(text: str) -> str:
     punctuation, next one starting in lower case) is mended, as copy-pasted articles often are.
     """
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = _ZERO_WIDTH.sub("", text)
+    # Runs of spaces collapse in one pass over the whole text (not per line: ingest reads
+    # every file again on each run, unchanged ones included, so this is most of its cost).
+    text = _SPACES.sub(" ", _ZERO_WIDTH.sub("", text))
     paragraphs: list[str] = []
     for block in _BLANK_LINES.split(text):
-        para = " ".join(_SPACES.sub(" ", line).strip() for line in block.split("\n"))
-        para = _SPACES.sub(" ", para).strip()
+        para = " ".join(line.strip() for line in block.split("\n")).strip()
         if not para:
             continue
         if paragraphs and _continues(paragraphs[-1], para):

@@ -270,11 +270,14 @@ def charset_of(content_type: str) -> str | None:
     return match.group(1) if match else None
 
 
+# Control bytes that text does not contain (tab, line feed, form feed, carriage return do).
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
+
+
 def _control_ratio(sample: bytes) -> float:
     if not sample:
         return 0.0
-    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
-    return controls / len(sample)
+    return (len(sample) - len(sample.translate(None, _CONTROL_BYTES))) / len(sample)
 
 
 # -- article construction ------------------------------------------------------------------------

@@ -54,10 +54,14 @@ _UPDATED_LINE = re.compile(r"^\s*(?:last\s+)?(?:updated|modified|revised)\s*(?:o
 
 
 def strip_markdown(text: str) -> str:
-    text = _MD_IMAGE.sub("", text)
-    text = _MD_LINK.sub(lambda m: m.group("label"), text)
-    text = _MD_HEADING.sub("", text)
-    return _MD_EMPHASIS.sub("", text)
+    # Each pattern only where its marker occurs: most articles are plain text.
+    if "](" in text:
+        text = _MD_LINK.sub(lambda m: m.group("label"), _MD_IMAGE.sub("", text))
+    if "#" in text:
+        text = _MD_HEADING.sub("", text)
+    if "*" in text or "_" in text:
+        text = _MD_EMPHASIS.sub("", text)
+    return text
 
 
 # The zone names RFC 822 allows besides numeric offsets (dateutil knows only UTC/GMT), and
