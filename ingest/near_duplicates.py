@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 SHINGLE_WORDS = 4
 _WORD = re.compile(r"\w+")
@@ -94,11 +95,15 @@ class Thresholds:
 THRESHOLDS = Thresholds()
 
 
+@lru_cache(maxsize=2048)
 def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[int]:
+    """Hashes of every run of `size` words. Cached: ingest compares each new lead with several
+    candidates, and a candidate with several new leads."""
     words = _WORD.findall(text.lower())
     if len(words) < size:
         return frozenset({hash(tuple(words))}) if words else frozenset()
-    return frozenset(hash(tuple(words[i:i + size])) for i in range(len(words) - size + 1))
+    # The i-th run starts at word i; the shorter, later slices end the runs.
+    return frozenset(map(hash, zip(*(words[i:] for i in range(size)), strict=False)))
 
 
 def resemblance(a: frozenset[int], b: frozenset[int]) -> float:
@@ -108,6 +113,7 @@ def resemblance(a: frozenset[int], b: frozenset[int]) -> float:
     return len(a & b) / len(a | b)
 
 
+@lru_cache(maxsize=2048)
 def names(text: str) -> frozenset[str]:
     """Capitalised words that may name someone or something, lower-cased ("US" and "IT"
     are names; "The" and "Us" are not)."""
@@ -115,6 +121,7 @@ def names(text: str) -> frozenset[str]:
                      if word.lower() not in _NOT_NAMES or (len(word) > 1 and word.isupper()))
 
 
+@lru_cache(maxsize=2048)
 def numbers(text: str) -> frozenset[str]:
     """Numbers as digits, thousands separators dropped ("4,000" → "4000")."""
     return frozenset(number.replace(",", "") if _THOUSANDS.fullmatch(number) else number

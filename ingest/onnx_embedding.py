@@ -169,7 +169,7 @@ class OnnxEmbedder:
     one's length wastes the work ingest exists for."""
 
     def __init__(self, export: OnnxExport, meta: dict[str, Any], threads: int,
-                 batch_size: int = 64) -> None:
+                 batch_size: int = 4) -> None:
         self.name = export.model
         self._directory = export.directory
         self.max_tokens = int(meta["max_tokens"])

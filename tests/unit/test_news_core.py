@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.blocks import answer_blocks, describe
 from bot.cli import cli
@@ -143,6 +145,14 @@ STORY = ("The city council has approved a 1.2 billion euro extension of the tram
          "plan on Tuesday evening. The new line will add seven stops and 11 kilometres of "
          "track, and is due to open in 2030.")
 EDITED = STORY.replace("Tuesday evening", "Tuesday night").replace("is due to", "should")
+
+
+@given(st.lists(st.sampled_from(["tram", "Tram", "the", "31", "euro", "x"]), max_size=12))
+def test_shingles_are_every_run_of_words(words: list[str]) -> None:
+    runs = [tuple(w.lower() for w in words[i:i + 4]) for i in range(len(words) - 3)]
+    expected = ({hash(run) for run in runs} if runs
+                else {hash(tuple(w.lower() for w in words))} if words else set())
+    assert shingles(" ".join(words)) == expected
 
 
 def test_shingle_resemblance_separates_copies_from_stories_on_one_subject() -> None:
