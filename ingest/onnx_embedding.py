@@ -6,9 +6,10 @@ costs seconds; a question needs one small forward pass. The float32 export produ
 vectors as the torch model (cosine ≥ 0.9999, tested), so stored vectors stay valid.
 Ingest and queries with `[embedding] precision = "int8"`: the export is graph-optimised
 (onnxruntime's transformer fusions) and its MatMul weights quantised to int8 per channel
-(dynamic activations). On this 2-core AVX2 machine it encodes 1.28x the bare torch encode
-(512 BBC chunks, medians of 3, same run) at mean cosine 0.994 (min 0.985) to the float32
-vectors; hits@5 / MRR@10 on bbc-qa dev + dev2 are in docs/benchmarks.md (bench/encoders.py).
+(dynamic activations). It encodes 1.28x the bare torch encode on a 2-core AVX2 machine
+(batches of 64), 1.35x on a 2-core AVX-512 one (batches of 4; 1.92x torch at 64), at mean
+cosine 0.994 (min 0.985) to the float32 vectors; hits@5 / MRR@10 on bbc-qa dev + dev2 and the whole-ingest
+figures are in docs/benchmarks.md (bench/encoders.py, bench/ingest.py).
 Its vectors differ from float32 ones, so a collection records which it was built with
 (`embedding_identity`) and refuses the other.
 
