@@ -8,8 +8,8 @@ Ingest and queries with `[embedding] precision = "int8"`: the export is graph-op
 (onnxruntime's transformer fusions) and its MatMul weights quantised to int8 per channel
 (dynamic activations). It encodes 1.28x the bare torch encode on a 2-core AVX2 machine
 (batches of 64), 1.35x on a 2-core AVX-512 one (batches of 4; 1.92x torch at 64), at mean
-cosine 0.994 (min 0.985) to the float32 vectors; hits@5 / MRR@10 on bbc-qa dev + dev2 and the whole-ingest
-figures are in docs/benchmarks.md (bench/encoders.py, bench/ingest.py).
+cosine 0.994 (min 0.985) to the float32 vectors; hits@5 / MRR@10 on bbc-qa dev + dev2
+and the whole-ingest figures are in docs/benchmarks.md (bench/encoders.py, bench/ingest.py).
 Its vectors differ from float32 ones, so a collection records which it was built with
 (`embedding_identity`) and refuses the other.
 
