@@ -24,7 +24,7 @@ from config.errors import DiskFullError, StoreError
 from config.settings import ChunkingSettings, IngestSettings
 from ingest.chunking import chunk_article
 from ingest.embedding import Embedder
-from ingest.ids import sha256
+from ingest.ids import chunk_id, sha256
 from ingest.loaders import (
     Fetcher,
     NotModified,
@@ -65,6 +65,7 @@ class ChunkWriter(Protocol):
     def sync_leads(self, leads: Sequence[tuple[StoredChunk, np.ndarray]]) -> None: ...
     def set_copy_of(self, groups: dict[str, str | None]) -> None: ...
     def marked_copies_of(self, groups: Sequence[str]) -> list[ChunkMeta]: ...
+    def get(self, ids: Sequence[str]) -> list[StoredChunk]: ...
     def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]: ...
     def save_versions(self, versions: Sequence[ArticleVersion], keep: int) -> None: ...
 
@@ -390,6 +391,9 @@ class Ingestor:
         for pending in run.pending:
             if pending.is_update or pending.replaces:
                 self._store.delete_stale(pending.article.id, pending.stored_hash)
+        if copies:
+            self._name_groups_by_first_copy(
+                copies, {m.article_id: m for m in metas if m.chunk_index == 0}, run)
         for pending in run.pending:  # counted once all are written (else see _settle)
             if pending.is_update:
                 run.summary.updated += 1
@@ -449,6 +453,42 @@ class Ingestor:
                 lead = replace(lead, group=group)
             batch.append((lead, vector))
         return copies
+
+    def _name_groups_by_first_copy(self, copies: dict[str, str], leads: dict[str, ChunkMeta],
+                                   run: _Run) -> None:
+        """A wire story is named after its earliest published copy, as `regroup` and prune
+        name it, whatever order the copies are read in: when this batch brought a copy
+        published before the article its story is named after, the story is renamed to it
+        (every member re-written; the report says so)."""
+        joined: dict[str, list[str]] = {}
+        for article_id, group in copies.items():
+            joined.setdefault(group, []).append(article_id)
+        named = {c.meta.article_id: c.meta for c in self._store.get(
+            [chunk_id(group, 0) for group in joined])}
+        renames: dict[str, str] = {}
+        for group, members in joined.items():
+            earliest = min((leads[a] for a in members if a in leads), key=_first_copy_order,
+                           default=None)
+            current = named.get(group)
+            if earliest is not None and current is not None and (
+                    _first_copy_order(earliest) < _first_copy_order(current)):
+                renames[group] = earliest.article_id
+        if not renames:
+            return
+        changes: dict[str, str | None] = {
+            meta.article_id: renames[meta.group]
+            for meta in self._store.marked_copies_of(list(renames))}
+        for group, first in renames.items():
+            changes[group] = first
+            changes[first] = None
+        self._store.set_copy_of(changes)
+        reported = [{"id": article_id, "copy_of": renames.get(group, group)}
+                    for entry in run.summary.wire_copies
+                    for article_id, group in [(entry["id"], entry["copy_of"])]]
+        reported += [{"id": group, "copy_of": first} for group, first in renames.items()]
+        run.summary.wire_copies[:] = [entry for entry in reported
+                                      if entry["id"] != entry["copy_of"]]
+        log.info("%d wire stories renamed after an earlier copy", len(renames))
 
     def regroup(self) -> int:
         """Look for wire copies across the whole store again (a store made before they were

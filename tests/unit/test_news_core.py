@@ -292,6 +292,35 @@ def test_a_wire_story_whose_first_copy_is_pruned_is_known_by_its_earliest_remain
     assert [r.source for r in reprints] == ["Reuters", "AP", "DPA"]
 
 
+def test_a_story_is_named_after_its_earliest_copy_whatever_order_copies_are_read_in(
+        tmp_path: Path) -> None:
+    folder = tmp_path / "wire"
+    folder.mkdir()
+    # Read in name order: the later reprint first, the wire's own original second.
+    (folder / "a-reprint.json").write_text(json.dumps(
+        {"title": "Council backs tram", "body": EDITED, "source": "Herald",
+         "published_at": "2026-11-24T10:30:00Z"}))
+    (folder / "b-wire.json").write_text(json.dumps(
+        {"title": "Tram extension approved", "body": STORY, "source": "Wire",
+         "published_at": "2026-11-24T08:00:00Z"}))
+    store = MemoryStore()
+    ingestor = Ingestor(store, HashingEmbedder(), NoNetwork(), chunking=ChunkingSettings(),
+                        settings=IngestSettings())
+    first = ingestor.ingest([str(folder)])
+    assert first.wire_copies == [{"id": "a-reprint.json", "copy_of": "b-wire.json"}]
+
+    # A copy published earlier still, arriving later: the story is renamed after it.
+    (tmp_path / "early.json").write_text(json.dumps(
+        {"title": "Airport tram approved", "body": STORY.replace("seven", "7"),
+         "source": "Agency", "published_at": "2026-11-24T07:00:00Z"}))
+    later = ingestor.ingest([str(tmp_path / "early.json")])
+    assert later.wire_copies == [{"id": "b-wire.json", "copy_of": "early.json"}]
+    copy_of = {meta.article_id: meta.copy_of for _, _, meta in store.chunks.values()}
+    assert copy_of == {"early.json": None, "b-wire.json": "early.json",
+                       "a-reprint.json": "early.json"}
+    assert ingestor.regroup() == 0  # ingest and regroup name stories alike
+
+
 # -- display ---------------------------------------------------------------------------------
 
 
