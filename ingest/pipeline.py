@@ -475,16 +475,10 @@ class Ingestor:
                 renames[group] = earliest.article_id
         if not renames:
             return
-        changes: dict[str, str | None] = {
-            meta.article_id: renames[meta.group]
-            for meta in self._store.marked_copies_of(list(renames))}
-        for group, first in renames.items():
-            changes[group] = first
-            changes[first] = None
-        self._store.set_copy_of(changes)
-        reported = [{"id": article_id, "copy_of": renames.get(group, group)}
-                    for entry in run.summary.wire_copies
-                    for article_id, group in [(entry["id"], entry["copy_of"])]]
+        self._store.set_copy_of(_renamed_groups(
+            renames, self._store.marked_copies_of(list(renames))))
+        reported = [{"id": entry["id"], "copy_of": renames.get(entry["copy_of"], entry["copy_of"])}
+                    for entry in run.summary.wire_copies]
         reported += [{"id": group, "copy_of": first} for group, first in renames.items()]
         run.summary.wire_copies[:] = [entry for entry in reported
                                       if entry["id"] != entry["copy_of"]]
@@ -589,18 +583,16 @@ class Ingestor:
         """A wire story whose first copy was pruned is known by its earliest remaining copy
         from now on (as `regroup` would name it), so that no stored article, and no copy
         found later, is grouped with an article the store no longer has."""
-        members: dict[str, list[ChunkMeta]] = {}
-        for meta in self._store.marked_copies_of(gone):
-            members.setdefault(meta.group, []).append(meta)
-        changes: dict[str, str | None] = {}
-        for copies in members.values():
-            first, *rest = sorted(copies, key=_first_copy_order)
-            changes[first.article_id] = None
-            changes.update((meta.article_id, first.article_id) for meta in rest)
-        if changes:
-            self._store.set_copy_of(changes)
+        marked = self._store.marked_copies_of(gone)
+        renames = {group: min((m for m in marked if m.group == group),
+                              key=_first_copy_order).article_id
+                   for group in {meta.group for meta in marked}}
+        if renames:
+            self._store.set_copy_of({article_id: group for article_id, group
+                                     in _renamed_groups(renames, marked).items()
+                                     if article_id not in renames})  # those are gone
             log.info("pruned the first copy of %d wire stories; each is now known by its "
-                     "earliest remaining copy", len(members))
+                     "earliest remaining copy", len(renames))
 
 
 def _another_version(run: _Run, article: Article, version: _Version,
@@ -684,6 +676,19 @@ def _other_file_with_id(run: _Run, article: Article) -> str | None:
         if stored is not None and stored.path and os.path.exists(stored.path):
             other = stored.path
     return other if other is not None and other != article.path else None
+
+
+def _renamed_groups(renames: dict[str, str], marked: Sequence[ChunkMeta]
+                   ) -> dict[str, str | None]:
+    """The `copy_of` changes that rename wire stories (old name -> the article naming it
+    now): the articles marked as copies of an old name, and the old named article itself,
+    become copies of the new one, which becomes a story of its own."""
+    changes: dict[str, str | None] = {
+        meta.article_id: renames[meta.group] for meta in marked if meta.group in renames}
+    for old, new in renames.items():
+        changes[old] = new
+        changes[new] = None
+    return changes
 
 
 def _first_copy_order(meta: ChunkMeta) -> tuple[float, str]:

@@ -217,17 +217,24 @@ def test_ingest_updates_the_index_in_the_same_step(tmp_path: Path) -> None:
     assert index.current().ids() == ["b.txt#0", "c.txt#0", "d.txt#0"]
 
 
-def test_damage_found_while_searching_is_repaired_and_the_search_answered(
-        store: MemoryStore, tmp_path: Path) -> None:
-    index = KeywordIndex(tmp_path / "kw", store)
+def damaged_snapshot(store: MemoryStore, directory: Path, error: Exception
+                     ) -> tuple[KeywordIndex, KeywordSnapshot]:
+    """A snapshot whose searcher fails as a segment corrupted under a live reader does."""
+    index = KeywordIndex(directory, store)
     snapshot = index.current()
 
     class Damaged:
         def search(self, *args: object, **kwargs: object) -> object:
-            raise ValueError("Failed to open field 'body''s term dictionary")
+            raise error
 
-    # What a segment corrupted under a live reader does:
     snapshot._searcher = Damaged()  # type: ignore[assignment]
+    return index, snapshot
+
+
+def test_damage_found_while_searching_is_repaired_and_the_search_answered(
+        store: MemoryStore, tmp_path: Path) -> None:
+    index, snapshot = damaged_snapshot(
+        store, tmp_path / "kw", ValueError("Failed to open field 'body''s term dictionary"))
     assert [cid for cid, _ in snapshot.search("bridge toll", 3)] == ["bridge#0"]
     assert index.last_sync is not None and index.last_sync.kind == "rebuild"
 
@@ -373,13 +380,17 @@ def test_reprints_come_from_the_index_and_follow_regroups_through_the_log(
 
 def test_damage_found_while_listing_reprints_is_repaired_and_the_list_given(
         store: MemoryStore, tmp_path: Path) -> None:
-    index = KeywordIndex(tmp_path / "kw", store)
-    snapshot = index.current()
-
-    class Damaged:
-        def search(self, *args: object, **kwargs: object) -> object:
-            raise OSError("Failed to open file for read: 'a.store'")
-
-    snapshot._searcher = Damaged()  # type: ignore[assignment]
+    index, snapshot = damaged_snapshot(
+        store, tmp_path / "kw", OSError("Failed to open file for read: 'a.store'"))
     assert snapshot.reprints(["bridge"]) == {"bridge": [Reprint("bridge", "desk")]}
     assert index.last_sync is not None and index.last_sync.kind == "rebuild"
+
+
+def test_a_story_reprinted_more_than_a_hundred_times_lists_every_copy(
+        store: MemoryStore, tmp_path: Path) -> None:
+    copies = [f"ferry-{n:03d}" for n in range(150)]
+    for article in copies:
+        put(store, article, "The ferry strike ended after a 7 percent pay rise.", source="x")
+    store.set_copy_of(dict.fromkeys(copies, "ferry"))
+    listed = KeywordIndex(tmp_path / "kw", store).current().reprints(["ferry"])
+    assert [r.article_id for r in listed["ferry"]] == ["ferry", *copies]
