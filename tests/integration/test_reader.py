@@ -1,0 +1,87 @@
+"""The shipped int8 reader (retrieval/reader_model/) on invented passages."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.reader import Reader, ReaderInput, model_directory, span_text
+
+HEADLINE = "Basketball star killed in helicopter crash"
+ARTICLE = [
+    "A former basketball star and eight other people have died in a helicopter accident.",
+    "The helicopter crashed in Calabasas on Sunday.",
+    "Fans gathered outside the arena in Los Angeles to pay tribute.",
+    "The pilot had asked for special permission to fly in thick fog, officials said.",
+    "A tweet from the league said it was devastated by the news.",
+]
+OTHER = [
+    "The city council voted to raise parking fees by 10% next year.",
+    "Shares in the carmaker rose 4% after it reported record sales.",
+]
+
+
+def candidates(sentences: list[str], headline: str,
+               context: str | None = None) -> list[ReaderInput]:
+    return [ReaderInput(sentence=s,
+                        previous=sentences[i - 1] if i else "",
+                        next=sentences[i + 1] if i + 1 < len(sentences) else "",
+                        headline=headline, question_context=context)
+            for i, s in enumerate(sentences)]
+
+
+@pytest.fixture(scope="module")
+def reader() -> Reader:
+    assert (model_directory() / "model.onnx").is_file(), "the reader model is not shipped"
+    return Reader(threads=2)
+
+
+def test_the_reader_finds_the_sentence_and_the_span(reader: Reader) -> None:
+    pool = candidates(ARTICLE, HEADLINE) + candidates(OTHER, "Council news")
+    readings = reader.read("Where did the helicopter crash?", pool)
+    assert len(readings) == len(pool)
+    best = max(range(len(pool)), key=lambda i: readings[i].p_answer)
+    assert pool[best].sentence == "The helicopter crashed in Calabasas on Sunday."
+    assert "Calabasas" in span_text(pool[best], readings[best])
+    assert readings[best].p_answer > 0.5
+    assert 0.0 <= reader.no_answer(readings) < 0.5
+    assert reader.last_cost.candidates == len(pool)
+
+
+NUMBER_SENTENCES = ["Volodymyr Zhukovskyy, 23, pleaded not guilty to seven counts of "
+                    "negligent homicide.",
+                    "The crash in New Hampshire killed seven motorcyclists.",
+                    "His lawyer said he would contest the charges."]
+NUMBER_QUESTION = "How old is the driver charged over the motorcycle crash?"
+
+
+def test_the_span_head_takes_the_age_from_the_sentence_that_has_it(reader: Reader) -> None:
+    pool = candidates(NUMBER_SENTENCES, "Driver pleads not guilty over motorcycle crash")
+    readings = reader.read(NUMBER_QUESTION, pool)
+    assert span_text(pool[0], readings[0]) == "23"
+
+
+@pytest.mark.xfail(reason="the shipped fold model ranks 'killed seven motorcyclists' above "
+                          "the age sentence (P 0.11 vs 0.02): a known shortfall, see the card")
+def test_a_number_question_ranks_the_sentence_with_the_number_first(reader: Reader) -> None:
+    pool = candidates(NUMBER_SENTENCES, "Driver pleads not guilty over motorcycle crash")
+    readings = reader.read(NUMBER_QUESTION, pool)
+    assert max(range(len(pool)), key=lambda i: readings[i].p_answer) == 0
+
+
+def test_a_question_no_candidate_answers_scores_higher_no_answer(reader: Reader) -> None:
+    pool = candidates(OTHER, "Council news")
+    unanswered = reader.no_answer(reader.read("Who won the rugby grand final?", pool))
+    answered = reader.no_answer(reader.read("Where did the helicopter crash?",
+                                            candidates(ARTICLE, HEADLINE)))
+    assert unanswered > answered
+
+
+def test_spans_lie_inside_their_sentences_and_thresholds_ship(reader: Reader) -> None:
+    pool = candidates(ARTICLE, HEADLINE, context="Who died in the crash?")
+    for candidate, reading in zip(pool, reader.read("When did it happen?", pool),
+                                  strict=True):
+        assert 0.0 <= reading.p_answer <= 1.0
+        assert 0.0 <= reading.span_probability <= 1.0
+        assert reading.span is not None
+        assert 0 <= reading.span[0] < reading.span[1] <= len(candidate.sentence)
+    assert set(reader.thresholds) == {"no_answer", "bold"}
