@@ -78,7 +78,7 @@ class Pair:
 
 
 class _NoFetch:
-    def get(self, url: str, conditional: bool = False) -> Any:
+    def get(self, url: str, conditional: bool = False, linked_from: str | None = None) -> Any:
         raise RuntimeError(f"no network in this bench: {url}")
 
     def commit(self, url: str) -> None:

@@ -4,8 +4,10 @@ buttons, and a plain-text fallback, always within Slack's limits."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from retrieval.records import ABSTENTION, Answer, Passage, closest_articles
 
@@ -21,9 +23,53 @@ Block = dict[str, Any]
 
 def escape(text: str) -> str:
     """Slack mrkdwn control characters; everything else (including `[n]`) is kept. Every
-    text Slack renders or notifies with goes through this, so that article text can never
-    mention a user or channel (`<!channel>`, `<@U…>`) or forge a link."""
+    text Slack renders or notifies with goes through this, once (link targets too, see
+    `link`), so that article text can never mention a user or channel (`<!channel>`,
+    `<@U…>`) or forge a link."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _unsafe_in_link(char: str) -> bool:
+    """What would end or split a link target in `<url|label>`, or hide in it: `< > |`,
+    whitespace, control and format characters."""
+    return char in "<>|" or char.isspace() or unicodedata.category(char) in ("Cc", "Cf")
+
+
+def _link_target(url: str) -> str | None:
+    """An http(s) URL with a host as a link target (its unsafe characters percent-encoded,
+    then escaped); None for any other URL (javascript:, relative, malformed)."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket, say
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    encoded = "".join("".join(f"%{b:02X}" for b in c.encode()) if _unsafe_in_link(c) else c
+                      for c in url)
+    return escape(encoded)
+
+
+def link(url: str | None, label: str) -> str:
+    """`label` (bold) linked to `url` in mrkdwn: `<https://…|label>`. Only an http(s) URL
+    becomes a link; any other is shown after the label as escaped text."""
+    text = escape(label).replace("|", "∣")
+    target = _link_target(url) if url else None
+    if target is not None:
+        return f"<{target}|{text}>"
+    return f"*{text}*" + (f" ({escape(url)})" if url and url.strip() else "")
+
+
+def cut(text: str, limit: int) -> str:
+    """Escaped text within `limit` characters, cut (with "…") at a character, never inside
+    an escape (`&amp;`)."""
+    if len(text) <= limit:
+        return text
+    end = limit - 1
+    entity = text.rfind("&", max(0, end - 4), end)
+    if entity >= 0 and ";" not in text[entity:end]:
+        end = entity  # not inside "&amp;"
+    return text[:end] + "…"
 
 
 # Slack's markup in message text: <@U…|name>, <#C…|name>, <!here>, <!subteam^S…|@team>,
@@ -71,12 +117,11 @@ def _section(text: str) -> Block:
 
 
 def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SECTION_LIMIT]}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}]}
 
 
-def describe(passage: Passage, link: bool = True) -> str:
-    title = escape(passage.title or passage.article_id).replace("|", "∣")
-    name = f"<{passage.url}|{title}>" if link and passage.url else f"*{title}*"
+def describe(passage: Passage) -> str:
+    name = link(passage.url, passage.title or passage.article_id)
     details = [escape(x) for x in passage.details]
     also = f"; _{escape(passage.also_ran)}_" if passage.reprints else ""
     return name + (f" — {', '.join(details)}" if details else "") + also
@@ -134,14 +179,7 @@ def fallback_text(answer: Answer) -> str:
     lines = [answer.answer]
     lines += [f"[{c.n}] {c.passage.title} {c.passage.url or ''}".rstrip()
               for c in answer.citations[:MAX_SOURCES]]
-    text = escape("\n".join(lines))
-    if len(text) <= TEXT_LIMIT:
-        return text
-    cut = TEXT_LIMIT - 1
-    entity = text.rfind("&", max(0, cut - 4), cut)
-    if entity >= 0 and ";" not in text[entity:cut]:
-        cut = entity  # not inside "&amp;"
-    return text[:cut] + "…"
+    return cut(escape("\n".join(lines)), TEXT_LIMIT)
 
 
 def feedback_actions() -> Block:
@@ -157,11 +195,17 @@ def feedback_actions() -> Block:
     }
 
 
+# A Slack user id as Slack sends it (U…, or W… in Enterprise Grid): safe to mention.
+_USER_ID = re.compile(r"[UW][A-Z0-9]{1,30}")
+
+
 def with_feedback_recorded(blocks: Sequence[Block], vote: str, user: str) -> list[Block]:
-    """The same message with its buttons replaced by a note that the vote was recorded."""
+    """The same message with its buttons replaced by a note that the vote was recorded
+    (thanking the voter by mention when `user` is a Slack user id, and only then)."""
     symbol = "👍" if vote == "up" else "👎"
     kept = [b for b in blocks if b.get("block_id") != "newsdesk_feedback"]
-    return [*kept, _context(f"{symbol} Thanks <@{user}>, your feedback was recorded.")]
+    thanks = f"Thanks <@{user}>" if _USER_ID.fullmatch(user or "") else "Thanks"
+    return [*kept, _context(f"{symbol} {thanks}, your feedback was recorded.")]
 
 
 def working_blocks(question: str) -> tuple[list[Block], str]:
@@ -169,7 +213,22 @@ def working_blocks(question: str) -> tuple[list[Block], str]:
     return [_context(f":mag: {text} _{escape(question[:200])}_")], text
 
 
-def apology_blocks() -> tuple[list[Block], str]:
-    text = ("Sorry, something went wrong while answering that. It has been logged; "
-            "please try again in a moment.")
+def looking_text(question: str) -> str:
+    """The slash command's ack while its answer is found."""
+    return f":mag: Looking through the articles for: _{escape(question[:300])}_"
+
+
+def refusal_text(reason: str, example: str = "") -> str:
+    """A question that cannot be asked, and why (`example`: how to ask one, as mrkdwn)."""
+    return f"Sorry, I can't ask that: {escape(reason)}{example}"
+
+
+def apology_blocks(reason: str | None = None) -> tuple[list[Block], str]:
+    """The reply when answering failed: `reason` when it is ours to show (a NewsdeskError's
+    message), else a generic apology (the details stay in the log)."""
+    if reason is not None:
+        text = f"Sorry, I couldn't answer that: {escape(reason)}"
+    else:
+        text = ("Sorry, something went wrong while answering that. It has been logged; "
+                "please try again in a moment.")
     return [_section(text)], text

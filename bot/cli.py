@@ -22,7 +22,7 @@ from bot.asking import Request, read_request
 from bot.desk_commands import brief, echo_alerts, watch
 from bot.logs import configure_logging, safe
 from config import load_settings
-from config.errors import NewsdeskError, RequestError
+from config.errors import NewsdeskError, RequestError, StoreError
 from ingest.records import IngestSummary
 from ingest.shards import Shard, parse_shard
 from retrieval.evaluation import EvalQuestion, score_question, summarise
@@ -100,7 +100,7 @@ def _components(ctx: click.Context) -> Components:
 
 
 def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, default=str))
+    click.echo(safe(json.dumps(data, ensure_ascii=False, default=str)))
 
 
 @cli.command()
@@ -298,6 +298,7 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, jsonl: bool, ex
         raise click.UsageError("give a QUESTION, or --jsonl to read questions from stdin")
     asked = _request(question, k, sources, since, until, as_of, explain=explain)
     components = _components(ctx)
+    _require_articles(components)
     desk = components.build_desk()
     if as_json:
         _print_json(desk.ask(asked, ROUTE).as_dict(explain))
@@ -308,6 +309,15 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, jsonl: bool, ex
     _show(answer, echo.text if streaming else None)
     if explain:
         click.echo(terminal.trace_text(answer))
+
+
+def _require_articles(components: Components) -> None:
+    """An empty store (a mistyped --data-dir, no ingest yet) is said at once, with the
+    directory read, rather than answered "The articles don't say" after loading a model."""
+    if components.store.count() == 0:
+        raise StoreError(f"no articles in the store at {components.settings.data_dir}: ingest "
+                         "some first (newsdesk ingest PATH), or point --data-dir or "
+                         "NEWSDESK_DATA_DIR at the directory you ingested into")
 
 
 def _ask_lines(ctx: click.Context, explain: bool, k: int | None, sources: tuple[str, ...],
@@ -390,6 +400,7 @@ def chat(ctx: click.Context, k: int | None, sources: tuple[str, ...], since: str
     """
     _request("(checking the options)", k, sources, since, until, as_of)  # fail once, early
     components = _components(ctx)
+    _require_articles(components)
     desk = components.build_desk()
     interactive = sys.stdin.isatty()
     if interactive:
@@ -414,6 +425,9 @@ def chat(ctx: click.Context, k: int | None, sources: tuple[str, ...], since: str
         if command == "/sources":
             click.echo(terminal.passages_text(last.passages, scores=False, limit=300)
                        if last is not None else "No answer yet.")
+            continue
+        if terminal.unknown_command(question):
+            click.echo(f"Unknown command {question.split()[0]}. {terminal.CHAT_HELP}")
             continue
         if interactive:
             click.secho("newsdesk> ", fg="green", bold=True, nl=False)
@@ -612,6 +626,8 @@ cli.add_command(brief)
 
 
 def main() -> None:
+    if not isinstance(sys.stdout, terminal.PrintableStream):
+        sys.stdout = terminal.PrintableStream(sys.stdout)
     cli(prog_name="newsdesk")
 
 

@@ -14,6 +14,7 @@ from bot.blocks import (
     _section,
     _split,
     answer_blocks,
+    cut,
     describe,
     escape,
 )
@@ -30,11 +31,11 @@ def alert_blocks(alert: Alert) -> tuple[list[Block], str]:
     what = "New" if alert.kind == "new" else "Updated"
     header = (f"*{what}* for saved question {alert.watch.id}: "
               f"_{escape(alert.watch.question)}_")
-    blocks, fallback = answer_blocks(alert.answer, feedback=False)
-    text = f"{what} for “{alert.watch.question}”: {fallback}"
-    changed = ([_context(escape("What changed: " + "; ".join(alert.changes))[:2900])]
+    blocks, fallback = answer_blocks(alert.answer, feedback=False)  # fallback: escaped
+    text = f"{what} for “{escape(alert.watch.question)}”: {fallback}"
+    changed = ([_context(escape("What changed: " + "; ".join(alert.changes)))]
                if alert.changes else [])
-    return [_section(header), *changed, *blocks][:MAX_BLOCKS], escape(text)[:TEXT_LIMIT]
+    return [_section(header), *changed, *blocks][:MAX_BLOCKS], cut(text, TEXT_LIMIT)
 
 
 def watches_blocks(watches: Sequence[Watch], command: str) -> tuple[list[Block], str]:
@@ -87,4 +88,22 @@ def brief_blocks(brief: Brief, max_stories: int = MAX_STORIES) -> tuple[list[Blo
     if more > 0:
         blocks.append(_context(f"and {more} more {'story' if more == 1 else 'stories'}"))
     fallback = f"{brief.window.label}: " + "; ".join(s.title for s in shown[:5])
-    return blocks[:MAX_BLOCKS], escape(fallback)[:TEXT_LIMIT]
+    return blocks[:MAX_BLOCKS], cut(escape(fallback), TEXT_LIMIT)
+
+
+# The slash command's sub-command replies (bot/slack_desk.py).
+
+
+def saved_text(watch: Watch, command: str) -> str:
+    return (f"Saved question {watch.id}: _{escape(watch.question)}_. I'll post here when a "
+            f"new or updated article answers it (`{escape(command)} unwatch {watch.id}` to "
+            "stop).")
+
+
+def removed_text(watch_id: str, removed: bool) -> str:
+    return (f"Removed saved question {escape(watch_id)}." if removed
+            else f"No saved question {escape(watch_id)} in this channel.")
+
+
+def refused_text(reason: str) -> str:
+    return f"Sorry, I can't do that: {escape(reason)}"

@@ -18,6 +18,13 @@ from bot.watching import Watchroom
 from config.errors import NewsdeskError
 
 T = TypeVar("T")
+LARGEST_ID = 2**63 - 1  # SQLite's largest integer: no saved question has a larger id
+
+
+def can_exist(watch_id: int) -> bool:
+    """Whether a saved question could have this id (ids count up from 1): one that cannot is
+    simply not there, rather than an error of the store."""
+    return 1 <= watch_id <= LARGEST_ID
 
 
 def register_desk_tools(server: MCPServer, room: Watchroom, pool: ThreadPoolExecutor) -> None:
@@ -46,7 +53,7 @@ def register_desk_tools(server: MCPServer, room: Watchroom, pool: ThreadPoolExec
 
     @server.tool(description="Remove a saved question by its id.")
     async def watch_remove(id: int, channel: str | None = None) -> dict[str, Any]:
-        removed = await in_pool(lambda: room.remove(id, channel))
+        removed = can_exist(id) and await in_pool(lambda: room.remove(id, channel))
         if not removed:
             raise ToolError(f"no saved question {id}")
         return {"removed": id}

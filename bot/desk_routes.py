@@ -2,7 +2,7 @@
 
 - `GET /api/watches[?channel=C]`: the saved questions;
 - `POST /api/watches` `{question, channel?, source?}`: save one (201, the saved question);
-- `DELETE /api/watches/{id}[?channel=C]`: remove one (404 when there is none);
+- `DELETE /api/watches/{id}[?channel=C]`: remove one (404 when there is none, or cannot be);
 - `GET /api/brief?since=24h&until=&source=&as_of=`: the brief (`brief --json`).
 
 They sit behind the same guard (token, body cap, concurrency) and run in the same bounded
@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.http_app import Service, failure_response, json_object, pooled
+from bot.desk_mcp import can_exist
+from bot.http_app import Service, error_response, failure_response, json_object, pooled
 from bot.watching import Watchroom
 from config.errors import RequestError
 
@@ -40,7 +41,9 @@ def desk_routes(service: Service, room: Watchroom) -> list[BaseRoute]:
         return await pooled(service, request, lambda: room.add(data).as_dict(), status=201)
 
     async def watch(request: Request) -> Response:
-        watch_id = request.path_params["watch_id"]
+        watch_id: int = request.path_params["watch_id"]
+        if not can_exist(watch_id):  # e.g. past SQLite's integers: the store would raise
+            return error_response(404, "no such saved question")
         channel = request.query_params.get("channel") or None
         return await pooled(service, request, lambda: {"removed": int(watch_id)}
                             if room.remove(watch_id, channel) else None,

@@ -25,6 +25,7 @@ from ingest.embedding import (
     embedding_identity,
 )
 from ingest.store import ChromaStore
+from ingest.watch import RefreshHealth
 from retrieval.answerers import ExtractiveAnswerer
 from retrieval.dates import read_question_time
 from retrieval.engine import AnswerEngine
@@ -40,6 +41,9 @@ if TYPE_CHECKING:  # imported where used: `newsdesk ask` should not pay for them
     from bot.slack_app import NewsdeskSlackBot, SlackTokens
     from bot.watching import Watchroom
     from ingest.pipeline import Ingestor
+    from ingest.records import SearchFilter
+    from retrieval.brief import Brief
+    from retrieval.reader import Reader
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +127,8 @@ class Components:
         self._query_embedder: Embedder | None = None
         self._shared_model = embedder is not None
         self._feedback: FeedbackStore | None = None
+        # How `--refresh`'s scheduled ingest is going: readiness reports repeated failures.
+        self.refresh_health = RefreshHealth()
 
     @property
     def embedder(self) -> Embedder:
@@ -202,14 +208,15 @@ class Components:
             self.keyword_index.latest,  # term statistics as of the search just made
             ExtractiveConfig(**settings.answer.model_dump(
                 include={"max_sentences", "max_words", "min_evidence",
-                         "lead_confidence"})),
+                         "lead_confidence"}), **self._reading()),
             EmbeddingSimilarity(query_embedder or self.query_embedder),
         )
         # Question time words are read by dateparser; timelines use the index's terms.
         if settings.answer.mode == "extractive":
             return AnswerEngine(retriever, extractive, k=settings.retrieval.k,
                                 time_reader=read_question_time,
-                                analyzer=self.keyword_index.latest, versions=self.store)
+                                analyzer=self.keyword_index.latest, versions=self.store,
+                                briefer=self._briefer)
         from retrieval.llm import LLMAnswerer, build_chat_model
 
         llm = settings.llm
@@ -221,7 +228,37 @@ class Components:
         return AnswerEngine(retriever, answerer, k=settings.retrieval.k,
                             condenser=answerer.condense if llm.condense else None,
                             time_reader=read_question_time,
-                            analyzer=self.keyword_index.latest, versions=self.store)
+                            analyzer=self.keyword_index.latest, versions=self.store,
+                            briefer=self._briefer)
+
+    @cached_property
+    def reader(self) -> Reader | None:
+        """The shipped reader ([answer] reader = true), loaded at its first question; None
+        when turned off, or (logged) when its files are missing from a broken install."""
+        if not self.settings.answer.reader:
+            return None
+        from retrieval.reader import Reader, model_directory
+
+        if not (model_directory() / "model.onnx").is_file():
+            log.error("the reader's model is missing from %s (a broken install?): answering "
+                      "with the hand-made scorer", model_directory())
+            return None
+        return Reader(threads=self.settings.embedding.threads)
+
+    def _reading(self) -> dict[str, Any]:
+        """The answer settings of the reader, its thresholds the shipped ones unless set."""
+        reader = self.reader
+        if reader is None:
+            return {}
+        answer, shipped = self.settings.answer, reader.thresholds
+        return {"reader": reader, "reader_candidates": answer.reader_candidates,
+                "no_answer": answer.reader_no_answer or shipped.get("no_answer", 0.5),
+                "bold": answer.reader_bold or shipped.get("bold", 0.5)}
+
+    def _briefer(self, where: SearchFilter) -> Brief:
+        from bot.briefing import daily_brief
+
+        return daily_brief(self.store, where)
 
     def build_desk(self, recorder: Metrics | None = None, *, lazy: bool = False) -> Desk:
         """The one way every front end asks (bot.asking.Desk), counting into `recorder`.
@@ -287,7 +324,7 @@ class Components:
                 self.store.count()
             except NewsdeskError as exc:
                 return str(exc)
-            return None
+            return self.refresh_health.problem()
 
         mcp = None
         if api:
@@ -317,6 +354,7 @@ class Components:
             self.__dict__.pop("watch_checker", None)
 
     def build_ingestor(self) -> Ingestor:
+        from ingest.change_journal import ChangeJournal
         from ingest.fetch import HttpFetcher, Validators
         from ingest.pipeline import Ingestor
 
@@ -324,7 +362,8 @@ class Components:
                               Validators(self.settings.data_dir / "http-validators.json"))
         return Ingestor(self.store, self.embedder, fetcher,
                         chunking=self.settings.chunking, settings=self.settings.ingest,
-                        derived=[self.keyword_index], after=[self.watch_checker])
+                        derived=[self.keyword_index], after=[self.watch_checker],
+                        journal=ChangeJournal(self.settings.data_dir / "unchecked-changes.json"))
 
     @cached_property
     def watches(self) -> WatchStore:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.sqlite_file import SqliteFile
 from retrieval.records import Answer
 
 _SCHEMA = """
@@ -23,13 +23,10 @@ CREATE TABLE IF NOT EXISTS votes (
 """
 
 
-class FeedbackStore:
+class FeedbackStore(SqliteFile):
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False)
-        self._db.executescript(_SCHEMA)
+        super().__init__(path, _SCHEMA, "feedback")
 
     def record_answer(self, channel: str, message_ts: str, answer: Answer) -> None:
         citations = json.dumps([c.as_dict() for c in answer.citations], ensure_ascii=False)
@@ -66,8 +63,6 @@ class FeedbackStore:
             out.append(item)
         return out
 
-    def close(self) -> None:
-        self._db.close()
 
 
 def _now() -> str:

@@ -24,6 +24,10 @@ class Metrics:
             "newsdesk_requests", "Searches and statistics requests by front end, operation "
             "and outcome (questions are counted in newsdesk_questions).",
             ["route", "operation", "outcome"], registry=self.registry)
+        self.responses = Counter(
+            "newsdesk_http_responses", "HTTP responses by route (its path template, or "
+            "\"unknown\") and status, those the request guard refuses included (401, 404, "
+            "408, 413, 429, 503).", ["route", "status"], registry=self.registry)
         self.ingest_runs = Counter(
             "newsdesk_ingest_runs", "In-process ingest runs (--refresh) by outcome.",
             ["outcome"], registry=self.registry)
@@ -40,6 +44,10 @@ class Metrics:
     def served(self, route: str, operation: str, outcome: str, seconds: float) -> None:
         """Count one search or stats request; `outcome` e.g. found, empty, rejected, error."""
         self.requests.labels(route=route, operation=operation, outcome=outcome).inc()
+
+    def responded(self, route: str, status: int) -> None:
+        """Count one HTTP response; `route` is a route's path template or "unknown"."""
+        self.responses.labels(route=route, status=str(status)).inc()
 
     def ingest_run(self, summary: IngestSummary) -> None:
         self.ingest_runs.labels(outcome="failed" if summary.failed else "ok").inc()

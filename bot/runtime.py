@@ -66,7 +66,8 @@ def start_refresh(components: Components, enabled: bool,
             on_run(due, summary)
 
     threading.Thread(target=run_schedule, name="newsdesk-refresh", daemon=True,
-                     args=(scheduled, ingestor.ingest, stop, record)).start()
+                     args=(scheduled, ingestor.ingest, stop, record),
+                     kwargs={"health": components.refresh_health}).start()
     return stop
 
 

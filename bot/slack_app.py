@@ -11,7 +11,7 @@ import logging
 import re
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -34,8 +34,9 @@ from bot.blocks import (
     FEEDBACK_UP,
     answer_blocks,
     apology_blocks,
-    escape,
+    looking_text,
     plain_text,
+    refusal_text,
     with_feedback_recorded,
     working_blocks,
 )
@@ -52,6 +53,11 @@ log = logging.getLogger(__name__)
 _MENTION = re.compile(r"<@[A-Z0-9]+>")  # a mention without a name (the bot's, in practice)
 _WORKING_REACTION = "eyes"
 ROUTE = "slack"  # the metrics label
+# Message subtypes that are a person speaking (a file attached, a thread reply sent to the
+# channel too, a /me); None is a plain message. Every other subtype is not a question.
+PEOPLE_SPEAKING = (None, "", "file_share", "thread_broadcast", "me_message")
+NOT_HERE = ("I don't answer questions in this channel. Ask me in a channel I'm set up for, "
+            "or in a direct message.")
 
 
 @dataclass(frozen=True)
@@ -101,22 +107,45 @@ _BOLT_LOG.addFilter(_ClientWinsNotice())
 
 
 class _SeenEvents:
-    """Event ids seen in the last `ttl` seconds (Slack retries deliveries it thinks failed)."""
+    """Keys (event ids, slash commands' trigger ids) seen in the last `ttl` seconds: Slack
+    retries deliveries it thinks failed, and a signed request can be replayed. At most
+    `size` are kept (the oldest forgotten first)."""
 
-    def __init__(self, ttl: float) -> None:
+    def __init__(self, ttl: float, size: int = 10_000) -> None:
         self._ttl = ttl
-        self._expiry: dict[str, float] = {}
+        self._size = size
+        self._expiry: OrderedDict[str, float] = OrderedDict()  # oldest (first to expire) first
         self._lock = threading.Lock()
 
-    def first_time(self, event_id: str) -> bool:
+    def first_time(self, key: str) -> bool:
         now = time.monotonic()
         with self._lock:
-            if len(self._expiry) > 10_000:
-                self._expiry = {k: t for k, t in self._expiry.items() if t > now}
-            if self._expiry.get(event_id, 0.0) > now:
+            while self._expiry and (len(self._expiry) >= self._size
+                                    or next(iter(self._expiry.values())) <= now):
+                self._expiry.popitem(last=False)
+            if key in self._expiry:
                 return False
-            self._expiry[event_id] = now + self._ttl
+            self._expiry[key] = now + self._ttl
             return True
+
+
+def _text_at(data: Any, *keys: str) -> str:
+    """`data[key][key]…` when that is a string, else "": Slack bodies are read defensively
+    (a signed body can still be malformed)."""
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data if isinstance(data, str) else ""
+
+
+def _repeat_key(body: dict[str, Any]) -> str | None:
+    """What identifies a delivery, so that it is handled once: an event's id; a slash
+    command's trigger id (unique to each invocation, as is its response URL; a replay of
+    the signed request repeats both)."""
+    if _text_at(body, "event_id"):
+        return f"event {body['event_id']}"
+    if _text_at(body, "command") and _text_at(body, "trigger_id"):
+        return f"command {body['trigger_id']} {_text_at(body, 'response_url')}"
+    return None
 
 
 class _RateLimiter:
@@ -193,7 +222,7 @@ class NewsdeskSlackBot:
     # -- wiring ---------------------------------------------------------------------------------
 
     def _register(self) -> None:
-        self.app.middleware(self._drop_retries)
+        self.app.middleware(self._drop_repeats)
         self.app.event("app_mention")(self._on_mention)
         self.app.event("message")(self._on_message)
         self.app.command(self._options.command)(self._on_command)
@@ -204,18 +233,30 @@ class NewsdeskSlackBot:
     def _on_listener_error(self, error: Exception, body: dict[str, Any]) -> None:
         """Bolt's listener error handler: a listener that raised (before it handed off to the
         answer pool) is logged here, once, without secrets; Bolt answers Slack 500."""
-        kind = body.get("command") or (body.get("event") or {}).get("type") or body.get("type")
+        kind = (_text_at(body, "command") or _text_at(body, "event", "type")
+                or _text_at(body, "type"))
         log.error("a Slack listener failed on %s: %s", kind, safe(str(error)),
                   exc_info=error)
 
-    def _drop_retries(self, body: dict[str, Any], next: Callable[[], BoltResponse]
-                      ) -> BoltResponse | None:
-        """Exactly one answer per question: a redelivered event id is acked and dropped."""
-        event_id = body.get("event_id")
-        if event_id and not self._seen.first_time(str(event_id)):
-            log.info("dropping repeated delivery of event %s", event_id)
+    def _drop_repeats(self, req: BoltRequest, body: dict[str, Any],
+                      next: Callable[[], BoltResponse]) -> BoltResponse | None:
+        """Exactly one answer per question, one save per `watch`: a redelivered event (Slack's
+        retries, X-Slack-Retry-Num) or a replayed slash command is acked and dropped."""
+        key = _repeat_key(body)
+        if key is not None and not self._seen.first_time(key):
+            retry = req.headers.get("x-slack-retry-num")
+            log.info("dropping repeated delivery of %s%s", safe(key),
+                     f" (Slack's retry {safe(retry[0])})" if retry else "")
             return BoltResponse(status=200, body="")
         return next()
+
+    def _from_a_bot(self, event: dict[str, Any]) -> bool:
+        """Events from bots (another app, or this one): never answered, so two bots cannot
+        answer each other in a loop. Bolt drops this app's own events too; this is the
+        belt to its braces."""
+        return bool(event.get("bot_id") or event.get("bot_profile")
+                    or event.get("subtype") == "bot_message"
+                    or event.get("user") == self.bot_user_id)
 
     def _question(self, text: str) -> str:
         return question_text(text, self.bot_user_id)
@@ -235,60 +276,68 @@ class NewsdeskSlackBot:
     # -- listeners ------------------------------------------------------------------------------
 
     def _on_mention(self, event: dict[str, Any]) -> None:
-        channel = event["channel"]
+        channel, ts, text = (_text_at(event, k) for k in ("channel", "ts", "text"))
+        if self._from_a_bot(event) or not (channel and ts):
+            return  # a bot's (or a malformed) event
         if not self._allowed_channel(channel):
+            # A person asked: say why there is no answer here, never stay silent.
+            self.client.chat_postMessage(channel=channel, thread_ts=_text_at(event, "thread_ts")
+                                         or ts, text=NOT_HERE)
             return
-        thread_ts = event.get("thread_ts") or event["ts"]
-        history = self._history(channel, thread_ts, event["ts"]) if event.get("thread_ts") \
-            else []
-        self._answers.submit(self._answer_in_thread, channel, thread_ts, event["ts"],
-                             self._question(event["text"]), history, event.get("user", ""))
+        thread_ts = _text_at(event, "thread_ts")
+        history = self._history(channel, thread_ts, ts) if thread_ts else []
+        self._answers.submit(self._answer_in_thread, channel, thread_ts or ts, ts,
+                             self._question(text), history, _text_at(event, "user"))
 
     def _on_message(self, event: dict[str, Any]) -> None:
-        if event.get("subtype") or event.get("bot_id") or event.get("user") == self.bot_user_id:
-            # Bolt already drops our own events (ignoring_self_events_enabled); edits, joins
-            # and other bots' posts are not questions either.
+        channel, ts, text = (_text_at(event, k) for k in ("channel", "ts", "text"))
+        if event.get("subtype") not in PEOPLE_SPEAKING or self._from_a_bot(event) \
+                or not (channel and ts):
+            # Edits, deletions, joins, bots' posts (ours included) and malformed events are no
+            # questions; a message with a file, a reply also sent to the channel and a /me are.
             return
-        channel = event["channel"]
         is_dm = event.get("channel_type") == "im"
-        text = event.get("text") or ""
         if not is_dm and f"<@{self.bot_user_id}>" in text:
             return  # the app_mention listener answers this one
         if not self._allowed_channel(channel) and not is_dm:
             return
-        thread_ts = event.get("thread_ts")
+        thread_ts = _text_at(event, "thread_ts")
         if thread_ts:
             replies = self._replies(channel, thread_ts)
             if not is_dm and not any(self._is_ours(m) for m in replies):
                 return  # a thread the bot has not answered in
-            history = self._pairs(replies, exclude_ts=event["ts"])
+            history = self._pairs(replies, exclude_ts=ts)
         elif is_dm:
             history = []
         elif self._answers_questions(channel) and self._question(text).endswith("?"):
             history = []  # a desk that answers every question asked in its channel
         else:
             return
-        self._answers.submit(self._answer_in_thread, channel, thread_ts or event["ts"],
-                             event["ts"], self._question(text), history, event.get("user", ""))
+        self._answers.submit(self._answer_in_thread, channel, thread_ts or ts, ts,
+                             self._question(text), history, _text_at(event, "user"))
 
     def _on_command(self, ack: Callable[..., None], command: dict[str, Any],
                     respond: Callable[..., Any]) -> None:
-        question = question_text(command.get("text", ""))
-        if not self._allowed_channel(command.get("channel_id", "")):
+        question = question_text(_text_at(command, "text"))
+        channel = _text_at(command, "channel_id")
+        if not channel:  # Slack always sends one; a malformed request may not
+            ack(text="Sorry, that command came without its channel; please try again.")
+            return
+        if not self._allowed_channel(channel):
             ack(text="Newsdesk is not enabled in this channel.")
             return
         if self.desk_commands is not None and self.desk_commands.handle(command, ack, respond):
             return
         try:
-            asked = self._request(question, [], command.get("channel_id", ""))
+            asked = self._request(question, [], channel)
         except RequestError as exc:
             self._desk.rejected(ROUTE, "ask")
             example = (f", e.g. `{self._options.command} what did the council decide about "
                        "the bridge?`" if not question else "")
-            ack(text=f"Sorry, I can't ask that: {escape(str(exc))}{example}")
+            ack(text=refusal_text(str(exc), example))
             return
-        ack(text=f":mag: Looking through the articles for: _{escape(question[:300])}_")
-        if not self._limiter.allow(command.get("user_id", "")):
+        ack(text=looking_text(question))
+        if not self._limiter.allow(_text_at(command, "user_id")):
             respond(text=self._rate_limited_text(), response_type="ephemeral")
             return
         self._answers.submit(self._answer_command, asked, respond)
@@ -317,20 +366,26 @@ class NewsdeskSlackBot:
     def _on_feedback(self, ack: Callable[..., None], body: dict[str, Any],
                      respond: Callable[..., Any]) -> None:
         ack()
-        action = body["actions"][0]
-        vote = "up" if action["action_id"] == FEEDBACK_UP else "down"
-        user = body["user"]["id"]
-        message = body.get("message") or {}
-        channel = (body.get("channel") or {}).get("id") or body["container"].get("channel_id")
-        message_ts = message.get("ts") or body["container"].get("message_ts")
-        self._feedback.record_vote(channel, message_ts, user, vote,
-                                   plain_text(message.get("text", "")))
-        blocks = with_feedback_recorded(message.get("blocks", []), vote, user)
+        actions = body.get("actions")
+        action = actions[0] if isinstance(actions, list) and actions else {}
+        vote = "up" if _text_at(action, "action_id") == FEEDBACK_UP else "down"
+        user = _text_at(body, "user", "id")
+        message: dict[str, Any] = body["message"] if isinstance(body.get("message"), dict) else {}
+        channel = _text_at(body, "channel", "id") or _text_at(body, "container", "channel_id")
+        message_ts = _text_at(message, "ts") or _text_at(body, "container", "message_ts")
+        if not (user and channel and message_ts):
+            log.info("ignoring a feedback click without its user, channel or message")
+            return
+        text = _text_at(message, "text")
+        self._feedback.record_vote(channel, message_ts, user, vote, plain_text(text))
+        shown = message.get("blocks")
+        blocks = with_feedback_recorded(
+            [b for b in shown if isinstance(b, dict)] if isinstance(shown, list) else [],
+            vote, user)
         try:
-            self.client.chat_update(channel=channel, ts=message_ts, blocks=blocks,
-                                    text=message.get("text", ""))
+            self.client.chat_update(channel=channel, ts=message_ts, blocks=blocks, text=text)
         except SlackApiError:  # ephemeral messages can only be replaced via response_url
-            respond(blocks=blocks, text=message.get("text", ""), replace_original=True)
+            respond(blocks=blocks, text=text, replace_original=True)
 
     # -- answering ------------------------------------------------------------------------------
 
@@ -349,7 +404,7 @@ class NewsdeskSlackBot:
         except RequestError as exc:
             self._desk.rejected(ROUTE, "ask")
             self.client.chat_postMessage(channel=channel, thread_ts=thread_ts,
-                                         text=f"Sorry, I can't ask that: {escape(str(exc))}")
+                                         text=refusal_text(str(exc)))
             return
         placeholder_ts: str | None = None
         self._react("reactions_add", channel, question_ts)
@@ -369,11 +424,8 @@ class NewsdeskSlackBot:
             self._react("reactions_remove", channel, question_ts)
 
     def _apology(self, exc: Exception) -> tuple[list[dict[str, Any]], str]:
-        blocks, text = apology_blocks()
-        if isinstance(exc, NewsdeskError):  # our own messages are safe to show
-            text = f"Sorry, I couldn't answer that: {escape(str(exc))}"
-            blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-        return blocks, text
+        # Our own messages are safe to show; anything else stays in the log.
+        return apology_blocks(str(exc) if isinstance(exc, NewsdeskError) else None)
 
     def _apologise(self, channel: str, thread_ts: str, placeholder_ts: str | None,
                    exc: Exception) -> None:
@@ -440,8 +492,16 @@ class NewsdeskSlackBot:
                  ) -> tuple[int, dict[str, str], str]:
         """Hand a verified request to Bolt; returns status, headers and body of its reply."""
         bolt_headers: dict[str, str | Sequence[str]] = dict(headers)
-        response = self.app.dispatch(BoltRequest(body=body.decode("utf-8"), query=query,
-                                                 headers=bolt_headers))
+        try:
+            request = BoltRequest(body=body.decode("utf-8"), query=query, headers=bolt_headers)
+        except (AttributeError, TypeError, KeyError, IndexError) as exc:
+            # Bolt reads the body's fields as it builds the request: not a JSON object, or a
+            # field of the wrong type. The caller answers 400 (ValueError, as for bad JSON).
+            raise ValueError(f"malformed Slack request: {type(exc).__name__}") from None
+        if request.body.get("type") == "event_callback" and not _text_at(request.body, "event",
+                                                                        "type"):
+            raise ValueError("malformed Slack request: an event callback without an event")
+        response = self.app.dispatch(request)
         return response.status, response.first_headers_without_set_cookie(), response.body
 
     def close(self) -> None:

@@ -18,8 +18,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
-from bot.blocks import escape, plain_text
-from bot.desk_blocks import alert_blocks, brief_blocks, watches_blocks
+from bot.blocks import plain_text
+from bot.desk_blocks import (
+    alert_blocks,
+    brief_blocks,
+    refused_text,
+    removed_text,
+    saved_text,
+    watches_blocks,
+)
 from bot.watching import Watchroom
 from config.errors import RequestError
 from retrieval.alerts import Alert
@@ -49,7 +56,8 @@ class SlackDeskCommands:
 
     def handle(self, command: dict[str, Any], ack: Callable[..., None],
                respond: Callable[..., Any]) -> bool:
-        match = _SUB.match(plain_text(command.get("text", "")))
+        typed = command.get("text")
+        match = _SUB.match(plain_text(typed if isinstance(typed, str) else ""))
         if match is None:
             return False
         verb, rest = match.group(1).lower(), match.group(2).strip()
@@ -57,22 +65,25 @@ class SlackDeskCommands:
         try:
             if verb == "watch":
                 saved = self._room.add({"question": rest, "channel": channel})
-                ack(text=f"Saved question {saved.id}: _{escape(saved.question)}_. I'll post "
-                         "here when a new or updated article answers it "
-                         f"(`{self._command} unwatch {saved.id}` to stop).")
+                ack(text=saved_text(saved, self._command))
             elif verb == "watches":
                 blocks, text = watches_blocks(self._room.list(channel), self._command)
                 ack(blocks=blocks, text=text)
             elif verb == "unwatch":
-                removed = self._room.remove(rest, channel)
-                ack(text=f"Removed saved question {escape(rest)}." if removed
-                    else f"No saved question {escape(rest)} in this channel.")
+                try:
+                    removed = self._room.remove(rest, channel)
+                except OverflowError:  # a number past any saved question's (SQLite's range)
+                    removed = False
+                ack(text=removed_text(rest, removed))
             else:
                 fields = {"since": rest} if rest else {}
                 ack(text=":newspaper: Composing the brief…")
                 self._work.submit(self._brief, fields, channel, respond)
         except RequestError as exc:
-            ack(text=f"Sorry, I can't do that: {escape(str(exc))}")
+            ack(text=refused_text(str(exc)))
+        except Exception:  # a reply, never a 500 (the details go to the log)
+            log.exception("the %s sub-command failed", verb)
+            ack(text="Sorry, that failed; please try again in a moment.")
         return True
 
     def _brief(self, fields: dict[str, Any], channel: str | None,
@@ -80,7 +91,7 @@ class SlackDeskCommands:
         try:
             blocks, text = brief_blocks(self._room.brief(fields, channel))
         except RequestError as exc:
-            blocks, text = [], f"Sorry, I can't do that: {escape(str(exc))}"
+            blocks, text = [], refused_text(str(exc))
         except Exception:  # never leave the user without a reply
             log.exception("composing a brief failed")
             blocks, text = [], "Sorry, the brief failed; please try again in a moment."

@@ -5,6 +5,7 @@ pieces that write as they go: an LLM's streamed tokens and the progress bar."""
 
 from __future__ import annotations
 
+import re
 import sys
 import textwrap
 import time
@@ -16,6 +17,42 @@ import click
 
 from retrieval.records import Answer, Passage
 from retrieval.time_window import TimeWindow
+
+# Control characters other than tab and newline, and escape sequences other than colours (SGR,
+# which click writes itself): article text must never write to the clipboard (OSC 52), hide a
+# link (OSC 8), clear the screen or move the cursor.
+_UNPRINTABLE = re.compile(r"\x1b\[[0-9;]*m|\x1b[\[\]]?|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` as it may reach a terminal: colour codes kept, every other control removed."""
+    return _UNPRINTABLE.sub(lambda m: m.group() if m.group().endswith("m") else "", text)
+
+
+class PrintableStream:
+    """A text stream whose writes pass through `printable` (stdout of the CLI, whatever
+    command prints article text); everything else is the wrapped stream's."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return int(self._stream.write(printable(text)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+CHAT_COMMANDS = ("/sources", "/reset", "/help", "/quit", "/exit", "/q")
+
+
+def unknown_command(line: str) -> bool:
+    """A slash and a word that is no chat command (`/source`, a typo): said to be unknown,
+    never asked as a question. A question may still begin with a path ("/r/news says…")."""
+    word = line.split(maxsplit=1)[0].lower() if line.strip() else ""
+    return (word.startswith("/") and word not in CHAT_COMMANDS
+            and word[1:].isalpha() and len(line.split()) <= 2)
+
 
 CHAT_HELP = "Commands: /sources (passages behind the last answer), /reset (new conversation), " \
             "/help, /quit."
@@ -139,18 +176,25 @@ def summary_line(data: dict[str, Any]) -> str:
     )
 
 
+def one_line(text: object) -> str:
+    """A name as one line: a file may be named with a newline, and must not forge a line of
+    the summary (`\\n`, `\\r` and other controls shown escaped)."""
+    return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in str(text))
+
+
 def ingest_text(data: dict[str, Any]) -> str:
     """The summary line, then one line per article that needs a reader's attention."""
     lines = [summary_line(data)]
-    lines += [f"  duplicate: {dup['id']} (same text as {dup['duplicate_of']})"
-              for dup in data["duplicates"]]
-    lines += [f"  wire copy: {copy['id']} (stored, grouped with {copy['copy_of']})"
-              for copy in data["wire_copies"]]
-    lines += [f"  superseded: {old['source']} (an older version of {old['id']}; "
-              f"kept the one in {old['newer']})" for old in data["superseded"]]
-    lines += [f"  partial: {partial['source']}: {partial['reason']}"
+    lines += [f"  duplicate: {one_line(dup['id'])} (same text as "
+              f"{one_line(dup['duplicate_of'])})" for dup in data["duplicates"]]
+    lines += [f"  wire copy: {one_line(copy['id'])} (stored, grouped with "
+              f"{one_line(copy['copy_of'])})" for copy in data["wire_copies"]]
+    lines += [f"  superseded: {one_line(old['source'])} (an older version of "
+              f"{one_line(old['id'])}; kept the one in {one_line(old['newer'])})"
+              for old in data["superseded"]]
+    lines += [f"  partial: {one_line(partial['source'])}: {one_line(partial['reason'])}"
               for partial in data["partial"]]
-    lines += [f"  failed: {failure['source']}: {failure['reason']}"
+    lines += [f"  failed: {one_line(failure['source'])}: {one_line(failure['reason'])}"
               for failure in data["failed"]]
     return "\n".join(lines)
 

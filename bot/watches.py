@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -20,6 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
+from bot.sqlite_file import SqliteFile
 from ingest.embedding import Embedder
 from ingest.records import IngestSummary, SearchFilter
 from retrieval.alerts import Alert, Watch, decide, worth_asking
@@ -39,17 +39,13 @@ CREATE TABLE IF NOT EXISTS alerted (
 """
 
 
-class WatchStore:
+class WatchStore(SqliteFile):
     """Saved questions and what was sent for each (per wire story), in one SQLite file.
     Safe to share between threads of one process (a refresh thread and a bot)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False)
-        self._db.execute("PRAGMA foreign_keys = ON")
-        self._db.executescript(_SCHEMA)
+        super().__init__(path, _SCHEMA, "saved questions")
 
     def add(self, question: str, channel: str | None = None,
             sources: Sequence[str] = ()) -> Watch:
@@ -102,8 +98,6 @@ class WatchStore:
                 [(alert.watch.id, story, alert.answer.answer, alert.kind, now)
                  for story in alert.stories])
 
-    def close(self) -> None:
-        self._db.close()
 
 
 class WatchEngine(Protocol):
@@ -185,7 +179,7 @@ class WatchChecker:
         self.asked = 0  # saved questions the last check asked (past the retrieval gate)
 
     def __call__(self, summary: IngestSummary) -> None:
-        alerts = self.check(summary.changed)
+        alerts = self.check({**summary.unchecked, **summary.changed})
         summary.alerts.extend(alert.as_dict() for alert in alerts)
 
     def check(self, changed: Mapping[str, str], as_of: datetime | None = None) -> list[Alert]:

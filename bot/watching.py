@@ -91,6 +91,8 @@ class Watchroom:
             number = int(str(watch_id).strip().lstrip("#"))
         except ValueError:
             raise RequestError("id", f"not a saved question's number: {watch_id!r}") from None
+        if not 0 < number < 2**63:  # SQLite's integers: no saved question has such a number
+            return False
         return self._watches.remove(number, channel)
 
     def brief(self, data: Mapping[str, Any], channel: str | None = None) -> Brief:

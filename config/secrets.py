@@ -31,9 +31,25 @@ def secret_values(environ: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(sorted(values, key=len, reverse=True))
 
 
+# Credentials written into URLs: `user:pass@host`, and query parameters named like secrets.
+_URL_USERINFO = re.compile(r"(?<=://)[^/@\s:]+(?::[^/@\s]*)?@")
+_URL_SECRET_PARAM = re.compile(
+    r"(?<=[?&;])((?:api[_-]?key|apikey|key|token|access[_-]?token|auth|secret|password|passwd|"
+    r"pwd|sig|signature|client[_-]?secret)=)[^&#\s\"'<>]+", re.IGNORECASE)
+
+
+def redact_url_credentials(text: str) -> str:
+    """`text` with the credentials in any URL in it (`user:pass@`, `?api_key=…`) replaced."""
+    if "://" not in text and "=" not in text:
+        return text
+    text = _URL_USERINFO.sub(f"{REDACTED}@", text)
+    return _URL_SECRET_PARAM.sub(lambda m: m.group(1) + REDACTED, text)
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every occurrence of each secret replaced by a marker."""
+    """`text` with every occurrence of each secret, and every credential written into a URL,
+    replaced by a marker."""
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    return text
+    return redact_url_credentials(text)

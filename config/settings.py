@@ -59,6 +59,10 @@ class IngestSettings(BaseModel):
     write_batch_chunks: int = Field(512, ge=1, le=5000)
     max_prune_share: float = Field(0.5, ge=0, le=1)
     keep_versions: int = Field(5, ge=0)
+    max_chunks_per_article: int = Field(400, ge=1)
+    source_deadline: float = Field(300.0, gt=0)
+    link_fetches: int = Field(4, ge=1, le=32)
+    allow_private_hosts: list[str] = Field(default_factory=list)
 
 
 class RetrievalSettings(BaseModel):
@@ -80,6 +84,10 @@ class AnswerSettings(BaseModel):
     # Probabilities (0..1); 0 = the thresholds shipped with the answer model.
     min_evidence: float = Field(0.0, ge=0, le=1)
     lead_confidence: float = Field(0.0, ge=0, le=1)
+    reader: bool = False
+    reader_candidates: int = Field(24, ge=1, le=200)
+    reader_no_answer: float = Field(0.0, ge=0, le=1)
+    reader_bold: float = Field(0.0, ge=0, le=1)
 
 
 class LLMSettings(BaseModel):
@@ -156,8 +164,10 @@ class ServeSettings(BaseModel):
     header_timeout: float = Field(10.0, gt=0)
     body_timeout: float = Field(15.0, gt=0)
     max_concurrent_requests: int = Field(64, ge=1)
+    max_bodies_per_client: int = Field(0, ge=0)  # 0: a quarter of max_concurrent_requests
     answer_workers: int = Field(4, ge=1, le=64)
     shutdown_grace: float = Field(10.0, ge=0)
+    allowed_hosts: list[str] = Field(default_factory=list)  # extra Host values for /mcp
 
 
 class Settings(BaseSettings):
@@ -203,11 +213,15 @@ class Settings(BaseSettings):
         return self.data_dir / "chroma"
 
     def secret(self, *names: str) -> SecretStr | None:
-        """The first of the named environment variables that is set, as a SecretStr."""
+        """The first of the named environment variables that is set, as a SecretStr (surrounding
+        whitespace removed). ConfigError for one set to nothing but whitespace: a token of
+        spaces would guard nothing."""
         for name in names:
             value = os.environ.get(name)
+            if value and not value.strip():
+                raise ConfigError(f"{name} is set but blank: give it a value, or unset it")
             if value:
-                return SecretStr(value)
+                return SecretStr(value.strip())
         return None
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import socket
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -65,6 +69,60 @@ class Validators:
             tmp.replace(self._path)
 
 
+MAX_REDIRECTS = 10
+
+Resolve = Callable[[str], Sequence[str]]
+
+
+def _resolve(host: str) -> list[str]:
+    """The addresses `host` resolves to (empty when it does not resolve)."""
+    try:
+        return [str(info[4][0]) for info in socket.getaddrinfo(host, None)]
+    except (OSError, UnicodeError):
+        return []
+
+
+def is_internal(address: str) -> bool:
+    """Loopback, private, link-local (cloud metadata: 169.254.169.254), shared, reserved,
+    multicast or unspecified: an address a feed's publisher must not make us read."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return True  # not an address we can judge: refused
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved
+            or ip.is_multicast or ip.is_unspecified or not ip.is_global)
+
+
+def refusal(url: str, linked_from: str | None, allowed_hosts: Iterable[str],
+            resolve: Resolve = _resolve) -> str | None:
+    """Why a page may not be fetched, or None. Only pages a feed links to (`linked_from`,
+    the feed's URL or path) are judged: one whose host resolves to an internal address is
+    refused, unless it is the feed's own host or in `allowed_hosts`. The operator's own
+    sources are the operator's choice."""
+    if linked_from is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return f"not an http(s) link ({parts.scheme or 'no scheme'})"
+    host = (parts.hostname or "").lower().rstrip(".")
+    if not host:
+        return "a link with no host"
+    feed_host = (urlsplit(linked_from).hostname or "").lower().rstrip(".")
+    if host == feed_host or host in {h.lower().rstrip(".") for h in allowed_hosts}:
+        return None
+    try:
+        addresses: Sequence[str] = [str(ipaddress.ip_address(host))]  # an address itself
+    except ValueError:
+        addresses = resolve(host)
+    internal = [a for a in addresses if is_internal(a)]
+    if internal:
+        return (f"refused: a feed's link to an internal address ({host} is {internal[0]}); "
+                "list the host in [ingest] allow_private_hosts to allow it")
+    return None
+
+
 class HttpFetcher:
     """GET with timeouts, a size cap and redirects followed; every failure is a SourceError.
 
@@ -75,15 +133,20 @@ class HttpFetcher:
     def __init__(self, settings: IngestSettings, validators: Validators | None = None) -> None:
         self._max_bytes = settings.max_fetch_bytes
         self._deadline = settings.fetch_deadline
+        self._allowed_hosts = tuple(settings.allow_private_hosts)
         self.validators = validators
+        # Redirects are followed here, one hop at a time, so that each hop of a feed's link
+        # is judged by `refusal` before it is requested.
         self._client = httpx.Client(
             timeout=settings.fetch_timeout,
-            follow_redirects=True,
+            follow_redirects=False,
             headers={"User-Agent": settings.user_agent},
         )
 
-    def get(self, url: str, conditional: bool = False) -> Fetched:
-        """GET `url`; with `conditional`, send the saved validators and report a 304.
+    def get(self, url: str, conditional: bool = False,
+            linked_from: str | None = None) -> Fetched:
+        """GET `url`; with `conditional`, send the saved validators and report a 304. With
+        `linked_from` (the feed that links to it), every hop is checked by `refusal`.
 
         The download runs in a worker thread so that the deadline holds even while a read is
         blocked (httpx has per-read timeouts only); past it, the worker is told to stop at its
@@ -94,7 +157,7 @@ class HttpFetcher:
 
         def download() -> None:
             try:
-                outcome.append(self._download(url, conditional, cancelled))
+                outcome.append(self._download(url, conditional, cancelled, linked_from))
             except BaseException as exc:  # handed to the caller's thread
                 outcome.append(exc)
 
@@ -108,38 +171,52 @@ class HttpFetcher:
             raise outcome[0]
         return outcome[0]
 
-    def _download(self, url: str, conditional: bool, cancelled: threading.Event) -> Fetched:
+    def _download(self, url: str, conditional: bool, cancelled: threading.Event,
+                  linked_from: str | None) -> Fetched:
         headers = self.validators.headers(url) if conditional and self.validators else {}
+        target = url
         try:
-            with self._client.stream("GET", url, headers=headers) as response:
-                if response.status_code == 304 and headers:
-                    log.info("%s not modified since the last ingest", url)
-                    return Fetched(url=str(response.url), content=b"", content_type="",
-                                   not_modified=True)
-                if response.status_code >= 400:
-                    raise SourceError(url, f"HTTP {response.status_code} {response.reason_phrase}")
-                declared = int(response.headers.get("content-length") or 0)
-                if declared > self._max_bytes:
-                    raise SourceError(url, f"response too large ({declared} bytes)")
-                body = bytearray()
-                for piece in response.iter_bytes():
-                    if cancelled.is_set():
-                        raise SourceError(url, "download cancelled at its deadline")
-                    body.extend(piece)
-                    if len(body) > self._max_bytes:
-                        raise SourceError(url, f"response larger than {self._max_bytes} bytes")
-                if conditional and self.validators:
-                    self.validators.seen(url, response.headers.get("etag"),
-                                         response.headers.get("last-modified"))
-                return Fetched(
-                    url=str(response.url),
-                    content=bytes(body),
-                    content_type=response.headers.get("content-type", "").lower(),
-                )
+            for _ in range(MAX_REDIRECTS + 1):
+                refused = refusal(target, linked_from, self._allowed_hosts)
+                if refused is not None:
+                    raise SourceError(url, refused)
+                with self._client.stream("GET", target, headers=headers) as response:
+                    if response.is_redirect and "location" in response.headers:
+                        target = urljoin(str(response.url), response.headers["location"])
+                        continue
+                    return self._read(url, response, conditional, headers, cancelled)
+            raise SourceError(url, f"more than {MAX_REDIRECTS} redirects")
         except httpx.TimeoutException:
             raise SourceError(url, "timed out") from None
         except httpx.HTTPError as exc:
             raise SourceError(url, f"request failed: {exc.__class__.__name__}: {exc}") from None
+
+    def _read(self, url: str, response: httpx.Response, conditional: bool,
+              headers: dict[str, str], cancelled: threading.Event) -> Fetched:
+        if response.status_code == 304 and headers:
+            log.info("%s not modified since the last ingest", url)
+            return Fetched(url=str(response.url), content=b"", content_type="",
+                           not_modified=True)
+        if response.status_code >= 400:
+            raise SourceError(url, f"HTTP {response.status_code} {response.reason_phrase}")
+        declared = int(response.headers.get("content-length") or 0)
+        if declared > self._max_bytes:
+            raise SourceError(url, f"response too large ({declared} bytes)")
+        body = bytearray()
+        for piece in response.iter_bytes():
+            if cancelled.is_set():
+                raise SourceError(url, "download cancelled at its deadline")
+            body.extend(piece)
+            if len(body) > self._max_bytes:
+                raise SourceError(url, f"response larger than {self._max_bytes} bytes")
+        if conditional and self.validators:
+            self.validators.seen(url, response.headers.get("etag"),
+                                 response.headers.get("last-modified"))
+        return Fetched(
+            url=str(response.url),
+            content=bytes(body),
+            content_type=response.headers.get("content-type", "").lower(),
+        )
 
     def commit(self, url: str) -> None:
         if self.validators is not None:

@@ -22,6 +22,14 @@ _TRACKING_PARAMS = re.compile(
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+# C0 and C1 controls but tab, newline and carriage return (and \v \f, read as spaces):
+# terminal escapes (OSC 52 clipboard writes, hidden links, screen clears) are never text.
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def strip_controls(text: str) -> str:
+    """`text` without control characters other than tab, newline, CR, VT and FF."""
+    return _CONTROLS.sub("", text)
 
 
 def canonical_url(url: str) -> str:
@@ -49,7 +57,7 @@ def normalise_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     # Runs of spaces collapse in one pass over the whole text (not per line: ingest reads
     # every file again on each run, unchanged ones included, so this is most of its cost).
-    text = _SPACES.sub(" ", _ZERO_WIDTH.sub("", text))
+    text = _SPACES.sub(" ", _ZERO_WIDTH.sub("", _CONTROLS.sub("", text)))
     paragraphs: list[str] = []
     for block in _BLANK_LINES.split(text):
         para = " ".join(line.strip() for line in block.split("\n")).strip()

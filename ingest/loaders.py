@@ -10,7 +10,9 @@ import json
 import logging
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +27,7 @@ from pydantic import ValidationError
 from config.errors import SourceError
 from config.settings import IngestSettings
 from ingest.fetch import Fetched
-from ingest.ids import canonical_url, normalise_text, sha256, text_hash
+from ingest.ids import canonical_url, normalise_text, sha256, strip_controls, text_hash
 from ingest.parse import (
     TitleEvidence,
     choose_headline,
@@ -69,7 +71,10 @@ LoadResult = Article | Failure | NotModified | Partial
 
 
 class Fetcher(Protocol):
-    def get(self, url: str, conditional: bool = False) -> Fetched: ...
+    def get(self, url: str, conditional: bool = False,
+            linked_from: str | None = None) -> Fetched:
+        """GET `url`. `linked_from` names the feed that linked to it: such a page is refused
+        (SourceError) on an internal address unless it is on the feed's own host."""
 
     def commit(self, url: str) -> None:
         """The articles from `url` are stored: remember its validators for conditional GET."""
@@ -113,8 +118,14 @@ def discover(sources: Sequence[str]) -> tuple[list[SourceItem], list[Failure]]:
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 for name in sorted(filenames):
                     file = Path(dirpath, name)
-                    if _is_candidate(file):
-                        items.append(SourceItem(location=str(file), origin=origin, root=root))
+                    if not _is_candidate(file):
+                        continue
+                    if file.is_symlink() and not file.resolve().is_relative_to(root):
+                        # A link out of the folder could bring in any file the user can read.
+                        failures.append(Failure(str(file), "not followed: a symbolic link to "
+                                                           "outside the folder ingested"))
+                        continue
+                    items.append(SourceItem(location=str(file), origin=origin, root=root))
         elif path.is_file():
             items.append(SourceItem(location=origin, origin=origin, root=path.resolve().parent))
         else:
@@ -144,6 +155,16 @@ def load(item: SourceItem, fetcher: Fetcher, limits: IngestSettings) -> Iterator
             yield from _load_file(item, fetcher, limits)
     except SourceError as exc:
         yield Failure(exc.source, exc.reason)
+    except (RecursionError, ValueError, LookupError, TypeError, AttributeError) as exc:
+        # Whatever one source does to a parser, it is that source's failure: the run goes on.
+        log.warning("%s: unexpected %s while reading", item.location, type(exc).__name__,
+                    exc_info=True)
+        yield Failure(item.location, f"could not be read ({type(exc).__name__}: "
+                                     f"{_first_line(exc)})")
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:200]
 
 
 # -- files -----------------------------------------------------------------------------------
@@ -180,7 +201,7 @@ def _load_file(item: SourceItem, fetcher: Fetcher, limits: IngestSettings) -> It
             published=parsed.published, updated=parsed.updated, **defaults,
         )
     elif suffix in HTML_SUFFIXES:
-        yield _html_article(text, str(path), fallback_id, item.origin, None, defaults)
+        yield from _html_articles(text, str(path), fallback_id, item.origin, None, defaults)
     elif suffix in JSON_SUFFIXES:
         yield from _json_articles(text, str(path), fallback_id, item.origin, defaults)
     elif suffix in JSONL_SUFFIXES:
@@ -223,7 +244,10 @@ def decode_bytes(data: bytes, source: str, declared: str | None = None) -> str:
     invalid = text.count("\ufffd")
     charset = declared or _declared_charset(head)
     says_utf8 = charset is not None and charset.lower().replace("_", "-") in ("utf-8", "utf8")
-    if says_utf8 or sum(1 for c in text if ord(c) > 0x7F) - invalid >= invalid:
+    valid = sum(1 for c in text if ord(c) > 0x7F) - invalid
+    # A valid multi-byte UTF-8 character is rare by chance in another encoding: one in four
+    # stray bytes ("café" with two Windows-1252 smart quotes) already says UTF-8.
+    if says_utf8 or valid * 4 >= invalid:
         log.warning("%s: UTF-8 with %d bytes that are not; those read as Windows-1252", source,
                     invalid)
         return data.decode("utf-8-sig", errors=_BYTEWISE_CP1252)
@@ -296,18 +320,24 @@ def make_article(
     published: datetime | None = None,
     updated: datetime | None = None,
     category: str | None = None,
+    identity: str | None = None,
 ) -> Article:
-    """Normalise fields, pick the stable id and compute hashes; no text is a SourceError."""
+    """Normalise fields, pick the stable id (`identity` when given, else the canonical URL,
+    else `fallback_id`) and compute hashes; no text is a SourceError."""
     body, dropped = drop_boilerplate(normalise_text(text))
     if dropped:
         log.info("%s: dropped %d paywall/newsletter/advertiser paragraphs", source_name, dropped)
     if not body:
         raise SourceError(source_name, "no article text found")
-    canonical = canonical_url(url) if url and is_url(url) else None
-    title = " ".join(plain_title(title).split()) or body.split("\n", 1)[0][:100]
+    try:
+        canonical = canonical_url(url) if url and is_url(url) else None
+    except ValueError as exc:  # "https://[::1", a port past 65535
+        raise SourceError(source_name, f"invalid URL ({exc})") from None
+    title = " ".join(strip_controls(plain_title(title)).split()) or body.split("\n", 1)[0][:100]
     if canonical and not source:
         source = (urlsplit(canonical).hostname or "").removeprefix("www.") or None
-    author = " ".join(plain_title(author).split()) if author else None
+    author = " ".join(strip_controls(plain_title(author)).split()) if author else None
+    source = strip_controls(source).strip() or None if source else None
     published_iso = published.astimezone(UTC).isoformat() if published else ""
     if updated is not None and published is not None and updated <= published:
         updated = None  # "updated" at or before publication says nothing
@@ -320,7 +350,7 @@ def make_article(
     if offset:
         revised = (*revised, f"utc_offset={int(offset.total_seconds())}")
     return Article(
-        id=canonical or fallback_id,
+        id=identity or canonical or fallback_id,
         title=title,
         text=body,
         url=canonical,
@@ -352,33 +382,149 @@ _PROMPT_XPATH = [
     for name in _PROMPT_NAMES]
 
 
+_TABLE_ROW = re.compile(r"^\s*\|(.*)\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?(?:\s*:?-{2,}:?\s*\|)+\s*$")
+
+
+def _tables_as_lines(lines: list[str]) -> list[str]:
+    """Table rows (trafilatura writes `| a | b |`) as lines a reader can quote: "Mary Byrne —
+    Votes: 4,512", each cell named by its column's heading (the first row); other lines as
+    they are."""
+    out: list[str] = []
+    heading: list[str] | None = None
+    for line in lines:
+        row = _TABLE_ROW.match(line)
+        if row is None:
+            heading = None
+            out.append(line)
+            continue
+        if _TABLE_RULE.match(line):
+            continue
+        cells = [" ".join(c.split()) for c in row.group(1).split("|")]
+        if heading is None:
+            heading = cells
+            continue
+        named = [f"{h}: {c}" if h else c for h, c in zip(heading[1:], cells[1:], strict=False)
+                 if c]
+        out.append((f"{cells[0]} — {'; '.join(named)}" if named else cells[0]) + ".")
+    return out
+
+
+def _own_url(declared: str | None, fetched: str | None) -> str | None:
+    """The page's own URL: what it declares (`rel=canonical`, `og:url`), unless that is a
+    site's home page (a template that gives every page the same canonical), then where it was
+    fetched from (a file has none: its path names it)."""
+    if declared and is_url(declared) and urlsplit(declared).path.strip("/") == "" \
+            and not urlsplit(declared).query:
+        return fetched
+    return declared or fetched
+
+
 def _html_article(
     html: str, source_name: str, fallback_id: str, origin: str, url: str | None,
     defaults: dict[str, Any],
 ) -> Article:
     doc: Any = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=False,
+        html, url=url, with_metadata=True, include_comments=False, include_tables=True,
         prune_xpath=_PROMPT_XPATH,
     )
     if doc is None or not getattr(doc, "text", None):  # the page was all prompt: say so below
         doc = trafilatura.bare_extraction(
-            html, url=url, with_metadata=True, include_comments=False, include_tables=False)
+            html, url=url, with_metadata=True, include_comments=False, include_tables=True)
     if doc is None or not getattr(doc, "text", None):
         raise SourceError(source_name, "no article text found in the HTML")
     root = _document(html)
     title = choose_headline(_title_evidence(root, doc)) if root is not None else doc.title or ""
     published, updated = _page_dates(root) if root is not None else (None, None)
-    paragraphs = [line for line in doc.text.split("\n") if line.strip()]
+    paragraphs = _tables_as_lines([line for line in doc.text.split("\n") if line.strip()])
     if paragraphs and title and paragraphs[0].strip() == title.strip():
         paragraphs = paragraphs[1:]  # trafilatura repeats the headline as the first line
     return make_article(
         source_name=source_name, fallback_id=fallback_id, origin=origin,
-        title=title, text="\n\n".join(paragraphs), url=doc.url or url, author=doc.author,
+        title=title, text="\n\n".join(paragraphs), url=_own_url(doc.url, url),
+        author=doc.author,
         # trafilatura's date is the day only; the page's own metadata has the time.
         published=published or parse_date(doc.date), updated=updated,
         source=doc.sitename or defaults.get("source"),
         category=(doc.categories[0] if doc.categories else defaults.get("category")),
     )
+
+
+def _html_articles(
+    html: str, source_name: str, fallback_id: str, origin: str, url: str | None,
+    defaults: dict[str, Any],
+) -> Iterator[Article]:
+    """The page's article; a live blog's entries each as an article of their own (`_live_
+    entries`), dated by their own time, so that windows, timelines and briefs see each
+    development on its day (the page's dates are its first and its last entry's)."""
+    article = _html_article(html, source_name, fallback_id, origin, url, defaults)
+    root = _document(html)
+    entries = _live_entries(root) if root is not None else []
+    # The entries must be what the page's text is: dated teasers in a sidebar never are.
+    words = sum(len(e.text.split()) for e in entries)
+    if len(entries) < 2 or words < _ENTRIES_SHARE * len(article.text.split()):
+        yield article
+        return
+    for entry in entries:
+        yield make_article(
+            source_name=f"{source_name} entry {entry.when.isoformat()}",
+            fallback_id=f"{article.id}#{entry.when.isoformat()}",
+            identity=f"{article.id}#{entry.when.isoformat()}", origin=origin,
+            title=f"{article.title}: {entry.heading}" if entry.heading else article.title,
+            text=entry.text, url=article.url, author=article.author, source=article.source,
+            published=entry.when, category=article.category)
+
+
+@dataclass(frozen=True)
+class LiveEntry:
+    """One entry of a live blog: its own time, text and (from JSON-LD) heading."""
+
+    when: datetime
+    text: str
+    heading: str = ""
+
+
+def _live_entries(root: Any) -> list[LiveEntry]:
+    """A live blog's entries (JSON-LD `LiveBlogPosting`, or two or more sibling blocks in the
+    article that each open with a `<time datetime>`), newest first as pages list them; empty
+    for any other page."""
+    headings: dict[datetime, str] = {}
+    live = False
+    for script in root.iter("script"):
+        if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
+            continue
+        for item in _json_ld_items(script.text):
+            if "liveblogposting" in _ld_types(item):
+                live = True
+                for update in item.get("liveBlogUpdate") or []:
+                    when = parse_date(update.get("datePublished"), lenient=True) \
+                        if isinstance(update, dict) else None
+                    if when is not None and isinstance(update.get("headline"), str):
+                        headings[when] = " ".join(update["headline"].split())
+    entries: list[LiveEntry] = []
+    containers: set[str] = set()
+    for time_element in root.iter("time"):
+        block = time_element.getparent()
+        when = parse_date(time_element.get("datetime"), lenient=True)
+        if block is None or when is None or block.tag in ("article", "main", "body"):
+            continue
+        label = (time_element.text_content() or "").strip()
+        text = "\n\n".join(" ".join(p.text_content().split()) for p in block.iter("p")
+                           if p.text_content().strip())
+        if not text:
+            text = " ".join(block.text_content().replace(label, "", 1).split())
+        if len(text.split()) >= _MIN_ENTRY_WORDS:
+            entries.append(LiveEntry(when, text, headings.get(when, "")))
+            parent = block.getparent()
+            containers.add(parent.getroottree().getpath(parent) if parent is not None else "")
+    # Without the page saying it is a live blog, its entries must be siblings of one list.
+    if len(entries) < 2 or not (live or len(containers) == 1):
+        return []
+    return entries
+
+
+_MIN_ENTRY_WORDS = 8  # a dated block shorter than this is a byline or a caption
+_ENTRIES_SHARE = 0.6  # of the article's words that its dated entries must hold
 
 
 # -- JSON ----------------------------------------------------------------------------------------
@@ -392,6 +538,8 @@ def _json_articles(
     except json.JSONDecodeError as exc:
         raise SourceError(path, f"invalid JSON: {exc.msg} (line {exc.lineno}, column "
                                 f"{exc.colno})") from None
+    except RecursionError:
+        raise SourceError(path, "invalid JSON: nested too deeply") from None
     if isinstance(data, dict):
         for key in ("articles", "items", "data", "results"):
             if isinstance(data.get(key), list):
@@ -416,6 +564,9 @@ def _jsonl_articles(
         except json.JSONDecodeError as exc:
             yield Failure(label, f"invalid JSON line: {exc.msg}")
             continue
+        except RecursionError:
+            yield Failure(label, "invalid JSON line: nested too deeply")
+            continue
         yield _json_record(record, label, f"{fallback_id}:{number}", origin, defaults)
 
 
@@ -429,6 +580,8 @@ def _json_record(
     except ValidationError as exc:
         problem = exc.errors()[0]
         return Failure(label, f"invalid article field {problem['loc'][0]}: {problem['msg']}")
+    except RecursionError:
+        return Failure(label, "invalid article: nested too deeply")
     try:
         return make_article(
             source_name=label,
@@ -464,8 +617,8 @@ def _load_url(item: SourceItem, fetcher: Fetcher, limits: IngestSettings) -> Ite
         yield from _feed_articles(fetched.content, item.location, item.origin, fetcher, limits)
         return
     text = decode_bytes(fetched.content, item.location, charset_of(fetched.content_type))
-    yield _html_article(text, item.location, canonical_url(fetched.url), item.origin,
-                        fetched.url, {})
+    yield from _html_articles(text, item.location, canonical_url(fetched.url), item.origin,
+                              fetched.url, {})
 
 
 def _feed_articles(
@@ -478,13 +631,27 @@ def _feed_articles(
     feed_title = feed.feed.get("title") or None
     # Relative entry links resolve against the feed's own URL (or, for a file, its site link).
     base = location if is_url(location) else feed.feed.get("link") or ""
+    entries: list[tuple[str, Any, str]] = []
     for position, entry in enumerate(feed.entries, start=1):
-        label = f"{location} entry {position}"
+        if entry.get("feedburner_origlink"):  # the article itself, not the tracking redirect
+            entry["link"] = entry["feedburner_origlink"]
         if entry.get("link") and base:
             entry["link"] = urljoin(base, entry["link"])
+        content = entry.get("content") or []
+        html = content[0].get("value", "") if content else entry.get("summary", "")
+        entries.append((f"{location} entry {position}", entry, html_fragment_text(html)))
+    wanted = {label: entry["link"] for label, entry, text in entries
+              if len(text) < limits.min_entry_chars and entry.get("link")
+              and limits.fetch_entry_links}
+    pages = _linked_pages(wanted, location, fetcher, limits)
+    # Items that share one link but carry their own guid (radio bulletins, a live page's
+    # updates) are different items, named by their guid: never versions of each other.
+    links = Counter(entry.get("link") for _, entry, _ in entries if entry.get("link"))
+    for label, entry, text in entries:
+        shared = links[entry.get("link")] > 1 and bool(entry.get("id"))
         try:
-            article, page_failure = _feed_entry(entry, label, feed_title, origin, fetcher,
-                                                limits)
+            article, page_failure = _feed_entry(entry, label, text, feed_title, location,
+                                                origin, pages.get(label), by_guid=shared)
         except SourceError as exc:
             malformed = f" (malformed feed: {feed.bozo_exception})" if feed.bozo else ""
             yield Failure(exc.source, exc.reason + malformed)
@@ -495,15 +662,45 @@ def _feed_articles(
         yield article
 
 
+def _linked_pages(links: dict[str, str], feed: str, fetcher: Fetcher,
+                  limits: IngestSettings) -> dict[str, Fetched | SourceError]:
+    """The pages linked from a feed's entries (entry label → page, or why it failed): at most
+    `link_fetches` at a time, all within `source_deadline` seconds; each only where
+    `linked_from` the feed is allowed (see ingest.fetch.refusal)."""
+    if not links:
+        return {}
+    pages: dict[str, Fetched | SourceError] = {}
+    pool = ThreadPoolExecutor(max_workers=limits.link_fetches,
+                              thread_name_prefix="newsdesk-link")
+    try:
+        futures = {pool.submit(fetcher.get, link, linked_from=feed): label
+                   for label, link in links.items()}
+        done, late = wait(futures, timeout=limits.source_deadline)
+        for future in done:
+            label = futures[future]
+            try:
+                pages[label] = future.result()
+            except SourceError as exc:
+                pages[label] = exc
+        for future in late:
+            future.cancel()
+            pages[futures[future]] = SourceError(
+                links[futures[future]], f"not fetched within the source's deadline "
+                f"({limits.source_deadline:g} s; [ingest] source_deadline)")
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return pages
+
+
 def _feed_entry(
-    entry: Any, label: str, feed_title: str | None, origin: str, fetcher: Fetcher,
-    limits: IngestSettings,
+    entry: Any, label: str, text: str, feed_title: str | None, feed: str, origin: str,
+    page: Fetched | SourceError | None, by_guid: bool = False,
 ) -> tuple[Article, SourceError | None]:
-    """The entry's article, and the failure of its linked page if only the teaser is kept."""
+    """The entry's article (from its linked `page` where that was fetched and has more
+    text), and the failure of its linked page if only the teaser is kept. An entry with
+    neither guid nor link is named by its feed and a digest of its title and text, never by
+    its position (a new item at the top would rename every other)."""
     link = entry.get("link")
-    content = entry.get("content") or []
-    html = content[0].get("value", "") if content else entry.get("summary", "")
-    text = html_fragment_text(html)
     published = _entry_date(entry, "published")
     updated = _entry_date(entry, "updated")
     if published is None:
@@ -511,26 +708,30 @@ def _feed_entry(
     tags = entry.get("tags") or []
     category = tags[0].get("term") if tags else None
     page_failure: SourceError | None = None
-    if len(text) < limits.min_entry_chars and link and limits.fetch_entry_links:
+    if isinstance(page, Fetched):
+        # Where the request ended names the article, not a tracking redirect on the way.
+        final = page.url or link
         try:
-            page = fetcher.get(link)
             article = _html_article(
-                decode_bytes(page.content, link, charset_of(page.content_type)), link,
-                canonical_url(link), origin, link,
+                decode_bytes(page.content, final, charset_of(page.content_type)), final,
+                canonical_url(final), origin, final,
                 {"source": feed_title, "category": category},
             )
-            if len(article.text) > len(text):
+            if len(article.text) > len(text) and not by_guid:
                 return (_with_feed_fields(article, entry, published, updated, feed_title,
                                           category), None)
         except SourceError as exc:
-            if not text:
-                raise
-            log.info("%s: using the feed summary; linked page failed: %s", label, exc.reason)
-            page_failure = exc
+            page = exc
+    if isinstance(page, SourceError):
+        if not text:
+            raise page
+        log.info("%s: using the feed summary; linked page failed: %s", label, page.reason)
+        page_failure = page
+    title = entry.get("title", "")
+    fallback_id = entry.get("id") or f"{feed}#{sha256(title, text)[:16]}"
     return make_article(
-        source_name=label,
-        fallback_id=entry.get("id") or f"{origin}#{label.rsplit(' ', 1)[-1]}",
-        origin=origin, title=entry.get("title", ""), text=text, url=link,
+        source_name=label, fallback_id=fallback_id, identity=fallback_id if by_guid else None,
+        origin=origin, title=title, text=text, url=link,
         author=entry.get("author"), source=feed_title, published=published, updated=updated,
         category=category,
     ), page_failure
@@ -581,18 +782,44 @@ def _document(html: str) -> Any:
         return None
 
 
+# schema.org types that are the article itself, and types that are never it.
+_ARTICLE_TYPES = frozenset(t.lower() for t in (
+    "NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNewsArticle",
+    "OpinionNewsArticle", "ReviewNewsArticle", "BackgroundNewsArticle", "BlogPosting",
+    "LiveBlogPosting", "Report", "TechArticle", "SocialMediaPosting"))
+_NOT_THE_ARTICLE = frozenset(t.lower() for t in (
+    "VideoObject", "ImageObject", "AudioObject", "MediaObject", "Clip", "BreadcrumbList",
+    "ListItem", "ItemList", "Person", "Organization", "NewsMediaOrganization", "WebSite",
+    "SearchAction", "Comment", "Event", "Product", "Offer"))
+
+
+def _ld_types(item: dict[str, Any]) -> set[str]:
+    kind = item.get("@type")
+    names = kind if isinstance(kind, list) else [kind]
+    return {name.lower() for name in names if isinstance(name, str)}
+
+
+def _article_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """JSON-LD items, the article's own first; embedded media, breadcrumbs and the like left
+    out: they never give the article's date or headline."""
+    return sorted((i for i in items if not _ld_types(i) & _NOT_THE_ARTICLE),
+                  key=lambda i: not _ld_types(i) & _ARTICLE_TYPES)
+
+
 def _page_dates(root: Any) -> tuple[datetime | None, datetime | None]:
     found: dict[str, str] = {}
+    items: list[dict[str, Any]] = []
     for meta in root.iter("meta"):
         key = meta.get("property") or meta.get("name") or meta.get("itemprop") or ""
         if meta.get("content"):
             found.setdefault(key, meta.get("content", ""))
     for script in root.iter("script"):
         if (script.get("type") or "").lower() == "application/ld+json" and script.text:
-            for item in _json_ld_items(script.text):
-                for key in ("datePublished", "dateModified"):
-                    if isinstance(item.get(key), str):
-                        found.setdefault(key, item[key])
+            items.extend(_json_ld_items(script.text))
+    for item in _article_first(items):
+        for key in ("datePublished", "dateModified"):
+            if isinstance(item.get(key), str):
+                found.setdefault(key, item[key])
 
     def first(keys: tuple[str, ...]) -> datetime | None:
         return next((d for k in keys if (d := parse_date(found.get(k), lenient=True))
@@ -617,7 +844,7 @@ def _title_evidence(root: Any, doc: Any) -> TitleEvidence:
     headline, sites = "", [meta.get("og:site_name", ""), meta.get("application-name", "")]
     for script in root.iter("script"):
         if (script.get("type") or "").lower() == "application/ld+json" and script.text:
-            for item in _json_ld_items(script.text):
+            for item in _article_first(_json_ld_items(script.text)):
                 if not headline and isinstance(item.get("headline"), str):
                     headline = item["headline"]
                 for key in ("publisher", "isPartOf"):
@@ -663,7 +890,7 @@ def _is_logo(h1: Any) -> bool:
 def _json_ld_items(text: str) -> list[dict[str, Any]]:
     try:
         data = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return []
     items = data if isinstance(data, list) else [data]
     if isinstance(data, dict) and isinstance(data.get("@graph"), list):

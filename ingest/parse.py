@@ -14,7 +14,9 @@ from dateutil import parser as date_parser
 from ingest.ids import normalise_text
 from ingest.records import SearchFilter
 
-_BYLINE = re.compile(r"^\s*(?:by|written by)\s*[:\-]?\s+(?P<who>.+?)\s*$", re.IGNORECASE)
+# "By" in English, German, French, Spanish and Portuguese, Italian, Dutch.
+_BYLINE = re.compile(r"^\s*(?:by|written by|von|par|por|di|door)\s*[:\-]?\s+(?P<who>.+?)\s*$",
+                     re.IGNORECASE)
 # Between the names of a byline: "Ann Lee and Bo Chan, Reuters", "Ann Lee | Staff Writer".
 _BYLINE_SEPARATORS = re.compile(r"\s*(?:,|&|\||/|\s[-–—]\s|\band\b|\bfor\b|\bin\b)\s*",
                                 re.IGNORECASE)
@@ -51,6 +53,12 @@ class ParsedText:
 
 _UPDATED_LINE = re.compile(r"^\s*(?:last\s+)?(?:updated|modified|revised)\s*(?:on|at)?\s*:?\s*"
                            r"(?P<when>.+?)\s*$", re.IGNORECASE)
+# `Published: 20 November 2026`, `Posted on …`, `First published on Fri 20 Nov 2026`,
+# `Dateline: …` (and German, French, Spanish/Portuguese, Italian, Dutch labels).
+_PUBLISHED_LINE = re.compile(
+    r"^\s*(?:(?:first\s+)?published|posted|dateline|date|publication\s+date|"
+    r"veröffentlicht|publié|publicado|pubblicato|gepubliceerd)\s*(?:on|at|le|am|el|em|il|op)?"
+    r"\s*[:\-–]?\s*(?P<when>.+?)\s*$", re.IGNORECASE)
 
 
 def strip_markdown(text: str) -> str:
@@ -188,6 +196,9 @@ def _looks_like_date_line(line: str) -> datetime | None:
     if len(line) > 40 or not re.search(r"\d", line):
         return None
     parsed = parse_date(line)
+    if parsed is None and re.search(r"\b\d{4}\b", line):
+        # "20. November 2026", "20 de noviembre de 2026": other languages' date lines.
+        parsed = parse_date(line, lenient=True)
     if parsed is not None and not re.search(r"\b\d{4}\b", line) and \
             parsed > datetime.now(UTC) + timedelta(days=1):
         # "Saturday 20 November": the parser takes this year; an article is not from the
@@ -259,7 +270,7 @@ def parse_text_article(raw: str) -> ParsedText:
             author = byline.group("who").strip()
         elif updated is None and (revised := _updated_line(line)) is not None:
             updated = revised
-        elif published is None and (date := _looks_like_date_line(line)) is not None:
+        elif published is None and (date := _published_line(line)) is not None:
             published = date
         elif saw_front_matter and _is_credit(line):
             # An image credit sits between the date/byline and the body; one line at most.
@@ -273,6 +284,14 @@ def parse_text_article(raw: str) -> ParsedText:
     body = normalise_text(strip_markdown("\n".join(lines[body_start:end])))
     return ParsedText(title=title, body=body, author=author, published=published, url=url,
                       updated=updated)
+
+
+def _published_line(line: str) -> datetime | None:
+    """A date line, bare (`20 November 2026`) or labelled (`Published: 20 November 2026`)."""
+    match = _PUBLISHED_LINE.match(line)
+    if match is not None and (date := _looks_like_date_line(match.group("when"))) is not None:
+        return date
+    return _looks_like_date_line(line)
 
 
 def _updated_line(line: str) -> datetime | None:

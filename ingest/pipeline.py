@@ -20,8 +20,9 @@ from typing import Protocol
 
 import numpy as np
 
-from config.errors import DiskFullError, StoreError
+from config.errors import DiskFullError, StoreError, is_disk_full
 from config.settings import ChunkingSettings, IngestSettings
+from ingest.change_journal import ChangeJournal
 from ingest.chunking import chunk_article
 from ingest.embedding import Embedder
 from ingest.ids import chunk_id, sha256
@@ -128,7 +129,10 @@ class _Run:
     # Sources (URL origins) and files (paths) that failed in part: prune leaves them alone.
     protected_origins: set[str] = field(default_factory=set)
     protected_paths: set[str] = field(default_factory=set)
-    by_text: dict[str, str] = field(default_factory=dict)
+    # (text hash, outlet) → the article holding that text: an outlet's second copy of a text
+    # is its duplicate; another outlet's is stored, as a wire copy of the same story.
+    by_text: dict[tuple[str, str], str] = field(default_factory=dict)
+    by_hash: dict[str, list[str]] = field(default_factory=dict)  # text hash → its articles
     path_of: dict[str, str] = field(default_factory=dict)  # file read for an id in this run
     pending: list[_Pending] = field(default_factory=list)
     pending_chunks: int = 0
@@ -137,6 +141,7 @@ class _Run:
     versions: dict[str, _Version] = field(default_factory=dict)
     counted: dict[str, str] = field(default_factory=dict)  # "unchanged" | "added" | "updated"
     fully_loaded: list[str] = field(default_factory=list)  # URLs whose every item loaded
+    derived_full: bool = False  # the keyword index could not be written: the disk is full
 
 
 class Ingestor:
@@ -150,10 +155,12 @@ class Ingestor:
         settings: IngestSettings,
         derived: Sequence[DerivedIndex] = (),
         after: Sequence[Callable[[IngestSummary], None]] = (),
+        journal: ChangeJournal | None = None,
     ) -> None:
         self._store = store
         self._derived = derived
         self._after = after  # run once a run's writes are done (saved-question checks)
+        self._journal = journal  # what `after` has yet to see, kept across interrupted runs
         self._embedder = embedder
         self._fetcher = fetcher
         self._configured_max_tokens = chunking.max_tokens
@@ -198,12 +205,18 @@ class Ingestor:
         self._shard = shard
         with self._store.writing():
             summary = self._ingest(sources, prune, force, on_total, on_advance)
+        handed = self._journal.pending() if self._journal is not None else {}
+        summary.unchecked = {k: v for k, v in handed.items() if k not in summary.changed}
+        succeeded = True
         for step in self._after:
             try:
                 step(summary)
             except Exception:  # the articles are stored; a later step's failure is its own
+                succeeded = False
                 log.warning("after ingest: %s failed", getattr(step, "__name__", step),
                             exc_info=True)
+        if self._journal is not None and succeeded:
+            self._journal.done([*handed, *summary.changed])
         return summary
 
     def _ingest(
@@ -220,10 +233,12 @@ class Ingestor:
         run = _Run(stored=self._store.articles())
         run.summary.failed.extend(missing)
         run.by_text = {
-            entry.text_hash: article_id
+            (entry.text_hash, entry.source): article_id
             for article_id, entry in run.stored.items()
             if entry.text_hash
         }
+        for (text_hash, _), article_id in run.by_text.items():
+            run.by_hash.setdefault(text_hash, []).append(article_id)
         done = 0
         try:
             for item in items:
@@ -235,7 +250,8 @@ class Ingestor:
             productive = self._report_empty_sources(run, list(dict.fromkeys(sources)))
             if prune:
                 self._prune(run, productive, force)
-            self._update_derived(compact=True)
+            self._update_derived(compact=True, run=run)
+            self._report_derived(run)
             for url in run.fully_loaded:
                 # Only now, with the articles stored, may the next run skip an unchanged URL.
                 self._fetcher.commit(url)
@@ -293,7 +309,7 @@ class Ingestor:
                 failed = True
                 run.summary.failed.append(result)
                 log.info("cannot ingest %s: %s", result.source, result.reason)
-            elif self._ingest_article(
+            elif self._ingest_one(
                     run, result if item.is_url else replace(result, path=item.location)):
                 produced = True
                 run.produced[item.origin] += 1
@@ -309,6 +325,21 @@ class Ingestor:
                 run.seen.add(path_article_id(item))  # stored before paths were recorded
         elif item.is_url:
             run.fully_loaded.append(item.location)
+
+    def _ingest_one(self, run: _Run, article: Article) -> bool:
+        """`_ingest_article`, with whatever one article does wrong (beyond the store's own
+        failures) reported as that article's failure: the run goes on."""
+        try:
+            return self._ingest_article(run, article)
+        except (StoreError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            log.warning("%s: unexpected error", article.read_from, exc_info=True)
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            run.summary.failed.append(Failure(
+                article.read_from or article.id,
+                f"not stored: unexpected {type(exc).__name__}: {first}"))
+            return False
 
     def _ingest_article(self, run: _Run, article: Article) -> bool:
         """Queue, skip or report one article; False when it cannot be stored."""
@@ -348,13 +379,15 @@ class Ingestor:
             return True  # a duplicate's original, or a file that failed (see _ingest_item)
         run.seen.add(article.id)
         run.versions[article.id] = _Version.of(article, stored_hash)
-        original = run.by_text.get(article.text_hash)
+        text_key = (article.text_hash, article.source or "")
+        original = run.by_text.get(text_key) or _same_file(run, article)
         if original is not None and original != article.id:
             run.summary.duplicates.append({"id": article.id, "duplicate_of": original})
             # The stored copy stands for this one: pruning it would lose the text.
             run.seen.add(original)
             return True
-        run.by_text[article.text_hash] = article.id
+        run.by_text[text_key] = article.id
+        run.by_hash.setdefault(article.text_hash, []).append(article.id)
         if not store:
             return True
         existing = run.stored.get(article.id)
@@ -365,6 +398,14 @@ class Ingestor:
         chunks = chunk_article(
             article, self._embedder.count_tokens, self._max_tokens, self._overlap
         )
+        limit = self._settings.max_chunks_per_article
+        if len(chunks) > limit:
+            run.summary.failed.append(Failure(article.read_from or article.id, (
+                f"too long to store as one article ({len(chunks):,} chunks; the limit is "
+                f"{limit:,}: raise [ingest] max_chunks_per_article, or set "
+                "NEWSDESK_INGEST__MAX_CHUNKS_PER_ARTICLE)")))
+            run.by_text.pop(text_key, None)  # no stored copy stands for its text
+            return False
         run.pending.append(_Pending(article, stored_hash, chunks, existing is not None,
                                     replaces=article.id in run.counted))
         run.pending_chunks += len(chunks)
@@ -387,6 +428,9 @@ class Ingestor:
             run.summary.wire_copies.extend(
                 {"id": article_id, "copy_of": group} for article_id, group in copies.items())
         self._keep_replaced(run.pending)
+        if self._after and self._journal is not None:  # before the store: see change_journal
+            self._journal.add({p.article.id: "updated" if p.is_update else "added"
+                               for p in run.pending})
         self._store.upsert(chunks, vectors, metas)
         for pending in run.pending:
             if pending.is_update or pending.replaces:
@@ -405,7 +449,7 @@ class Ingestor:
         log.info("wrote %d chunks of %d articles", len(chunks), len(run.pending))
         run.pending.clear()
         run.pending_chunks = 0
-        self._update_derived(compact=False)
+        self._update_derived(compact=False, run=run)
 
     def _keep_replaced(self, pending: Sequence[_Pending]) -> None:
         """Keep the stored version of every article this batch changes (its headline or
@@ -531,13 +575,23 @@ class Ingestor:
             log.info("regrouped wire copies: %d articles changed group", len(changes))
             return len(changes)
 
-    def _update_derived(self, compact: bool = True) -> None:
+    def _update_derived(self, compact: bool = True, run: _Run | None = None) -> None:
         for index in self._derived:
             try:
                 index.catch_up(compact=compact)
-            except Exception:  # derived data: its next reader catches up from the change log
+            except Exception as exc:  # derived data: its next reader catches up from the log
                 log.warning("could not update %s; it catches up when next read",
                             type(index).__name__, exc_info=True)
+                if run is not None and is_disk_full(exc):
+                    run.derived_full = True
+
+    def _report_derived(self, run: _Run) -> None:
+        """Said once a run: what the full disk kept out of the keyword index."""
+        if run.derived_full:
+            written = run.summary.added + run.summary.updated
+            run.summary.failed.append(Failure("(keyword index)", (
+                f"disk full: {written} articles stored but not yet searchable by keywords; "
+                "they are indexed when space returns (at the next question or ingest)")))
 
     def _report_empty_sources(self, run: _Run, named: Sequence[str]) -> list[str]:
         """Report each named source that yielded no article; return the origins that did."""
@@ -661,6 +715,19 @@ def _mtime_ns(path: str) -> int | None:
         return os.stat(path).st_mtime_ns if path else None
     except OSError:
         return None
+
+
+def _same_file(run: _Run, article: Article) -> str | None:
+    """The article already holding this text from the very same file, read under another
+    folder's name (a sub-folder ingested on its own): that is no other outlet's copy."""
+    if not article.path:
+        return None
+    for article_id in run.by_hash.get(article.text_hash, ()):
+        stored = run.stored.get(article_id)
+        path = run.path_of.get(article_id) or (stored.path if stored is not None else "")
+        if path == article.path:
+            return article_id
+    return None
 
 
 def _other_file_with_id(run: _Run, article: Article) -> str | None:

@@ -254,6 +254,9 @@ class IngestSummary:
     # against), and the alerts those checks sent (bot.watches: Alert.as_dict()).
     changed: dict[str, str] = field(default_factory=dict)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    # Changes an earlier, interrupted run wrote whose saved questions were never checked
+    # (ingest/change_journal.py): checked after this run, with `changed`.
+    unchecked: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {

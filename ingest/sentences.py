@@ -13,9 +13,23 @@ _ABBREVIATIONS = frozenset(
     (
         "mr mrs ms dr prof sr jr st mt ft gen col lt sgt capt cmdr adm gov sen rep rev hon pres "
         "no nos vs etc inc ltd co corp plc dept univ est approx fig vol jan feb mar apr jun jul "
-        "aug sep sept oct nov dec mon tue wed thu fri sat sun e.g i.e u.s u.k u.n a.m p.m"
+        "aug sep sept oct nov dec mon tue wed thu fri sat sun e.g i.e u.s u.k u.n a.m p.m "
+        # German, French, Spanish, Italian, Dutch, Portuguese
+        "nr bzw ca vgl z.b inkl evtl hr fr mme mlle sra sres sig dott ing dhr mevr sr.a"
     ).split()
 )
+# Month names of the languages above: "am 19. November", "le 1. mars" — a day's ordinal dot
+# before a month never ends a sentence.
+_MONTH_NAMES = frozenset((
+    "january february march april may june july august september october november december "
+    "januar februar märz maerz april mai juni juli august oktober dezember jänner "
+    "janvier février fevrier mars avril juin juillet août aout septembre octobre novembre "
+    "décembre decembre enero febrero marzo abril mayo junio julio agosto septiembre octubre "
+    "noviembre diciembre gennaio febbraio aprile maggio giugno luglio settembre ottobre "
+    "dicembre januari februari maart mei augustus janeiro fevereiro março marco maio junho "
+    "julho setembro outubro novembro dezembro"
+).split())
+_DAY_ORDINAL = re.compile(r"(?:^|\s)\d{1,2}$")
 _WORD_BEFORE = re.compile(r"([\w.]+)[.!?…]*[\"'”’)\]]*$")
 
 
@@ -39,6 +53,10 @@ def _is_boundary(text: str, punct_at: int, end: int) -> bool:
         word = before.group(1).lower().rstrip(".") if before else ""
         if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
             return False
+        if _DAY_ORDINAL.search(text[max(0, punct_at - 4): punct_at]):
+            following_word = text[end: end + 20].split(maxsplit=1)
+            if following_word and following_word[0].lower().strip(",.") in _MONTH_NAMES:
+                return False
     following = text[end: end + 3].lstrip()
     # A sentence starts with a capital, a digit or an opening quote; "e.g. the" does not.
     return not following or not following[0].islower()

@@ -130,6 +130,7 @@ class StoredArticle:
     expected_by_hash: dict[str, int] = field(default_factory=dict)
     published: datetime | None = None
     updated: datetime | None = None
+    source: str = ""  # the outlet: two outlets' identical texts are copies, not duplicates
 
     def is_complete(self, content_hash: str) -> bool:
         """All chunks of exactly this version are present and nothing else is."""
@@ -151,6 +152,7 @@ def stored_articles(metas: Iterable[ChunkMeta]) -> dict[str, StoredArticle]:
         entry.text_hash = meta.text_hash or entry.text_hash
         entry.published = meta.published or entry.published
         entry.updated = meta.updated or entry.updated
+        entry.source = meta.source or entry.source
     return stored
 
 

@@ -38,8 +38,11 @@ class Draft:
 
 
 class Answerer(Protocol):
+    """`context` is what the conversation adds (its earlier turns); `earlier` the question
+    a follow-up follows, None for a question that stands on its own."""
+
     def answer(self, question: str, context: str, passages: Sequence[Passage],
-               on_token: TokenSink | None = None) -> Draft: ...
+               on_token: TokenSink | None = None, earlier: str | None = None) -> Draft: ...
 
 
 class ExtractiveAnswerer:
@@ -52,9 +55,9 @@ class ExtractiveAnswerer:
         self._similarity = similarity
 
     def answer(self, question: str, context: str, passages: Sequence[Passage],
-               on_token: TokenSink | None = None) -> Draft:
+               on_token: TokenSink | None = None, earlier: str | None = None) -> Draft:
         evidence = find_evidence(question, passages, self._analyzer(), self.config, context,
-                                 self._similarity)
+                                 self._similarity, earlier)
         trace = evidence.trace.as_dict() if evidence.trace is not None else None
         if evidence.abstain:
             return Draft(abstention_text(passages), abstained=True, trace=trace)

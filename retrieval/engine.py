@@ -11,12 +11,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from datetime import time as dt_time
 
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from ingest.records import SearchFilter
 from retrieval.answerers import Answerer, Draft, TokenSink
+from retrieval.brief import Brief, asks_what_happened
 from retrieval.changes import changes_question
 from retrieval.citations import join_answers, validate_citations
 from retrieval.extractive import TermAnalyzer, abstention_text
@@ -31,6 +33,8 @@ from retrieval.two_part import TwoPart, split_two_part
 Condenser = Callable[[str, Sequence[Turn]], str]
 # The publication window a question's own words give, relative to a moment (retrieval.dates).
 TimeReader = Callable[[str, datetime], QuestionTime | None]
+# The brief of the articles a filter accepts (bot.briefing.daily_brief over the store).
+Briefer = Callable[[SearchFilter], Brief]
 
 # The answerer reads the top ANSWER_PASSAGES ranked passages, plus every other chunk of the
 # top CONTEXT_ARTICLES articles among them (tuned with the extractive answerer on a dev set).
@@ -62,8 +66,10 @@ class AnswerEngine:
     def __init__(self, retriever: BaseRetriever, answerer: Answerer, *, k: int,
                  condenser: Condenser | None = None, time_reader: TimeReader | None = None,
                  analyzer: Callable[[], TermAnalyzer] | None = None,
-                 versions: VersionStore | None = None) -> None:
+                 versions: VersionStore | None = None, briefer: Briefer | None = None
+                 ) -> None:
         self.retriever = retriever
+        self.briefer = briefer  # "What happened last week?": the window's stories
         # "What changed in …" questions, when the store's earlier versions can be read.
         self.story_changes = (StoryChanges(versions, self._ranked, analyzer)
                               if versions is not None else None)
@@ -89,25 +95,29 @@ class AnswerEngine:
         has dates; "timeline of X" questions get the story's dated developments."""
         question = question.strip()
         asked, window = self._window(question, where, as_of)
-        where = _within(where, window)
+        where = _as_it_stood(_within(where, window), as_of)
         # "Timeline of the ferry strike" is a timeline after earlier turns too; "timeline of
         # it" takes its subject from the last question.
         topic = timeline_topic(asked) if self.analyzer is not None else None
         if topic is not None and history and refers_back(topic):
             topic = f"{topic} {history[-1][0]}"
         changed = self._changes_asked(asked, where, history) if topic is None else None
+        brief = (self._brief(where) if topic is None and changed is None
+                 and window is not None and asks_what_happened(asked) else None)
         if topic is not None:
             answer = self._timeline(topic, where)
         elif changed is not None:
             answer = changed.answer
+        elif brief is not None:
+            answer = brief
         else:
             answer = self._ask_any(asked, history, k, where, on_token)
         if window is not None and not answer.passages:
             answer = self._outside_window(question, asked, history, k, where, window,
-                                          None if topic or changed else on_token)
+                                          None if topic or changed or brief else on_token)
         elif window is not None:
             answer = replace(answer, window=window)
-        if on_token and (topic is not None or changed is not None):
+        if on_token and (topic is not None or changed is not None or brief is not None):
             on_token(answer.answer)  # written at once, not token by token
         return replace(answer, question=question)
 
@@ -116,7 +126,7 @@ class AnswerEngine:
         """The story's dated developments, oldest first, one cited sentence per article."""
         topic = topic.strip()
         asked, window = self._window(topic, where, as_of)
-        answer = self._timeline(asked, _within(where, window))
+        answer = self._timeline(asked, _as_it_stood(_within(where, window), as_of))
         return replace(answer, question=topic, window=window)
 
     def changes(self, target: str, *, where: SearchFilter | None = None) -> ChangeReport:
@@ -145,7 +155,7 @@ class AnswerEngine:
                  ) -> tuple[str, SearchFilter | None]:
         """The question without its time words, and the filter with their window."""
         asked, window = self._window(question, where, as_of)
-        return asked, _within(where, window)
+        return asked, _as_it_stood(_within(where, window), as_of)
 
     def _ask_any(self, question: str, history: Sequence[Turn], k: int | None,
                  where: SearchFilter | None, on_token: TokenSink | None) -> Answer:
@@ -190,6 +200,20 @@ class AnswerEngine:
             on_token(text)
         return Answer(question=question, answer=text, abstained=True, citations=(),
                       passages=tuple(nearest), window=window)
+
+    def _brief(self, where: SearchFilter | None) -> Answer | None:
+        """The stories of the window, each with its cited lead (as `newsdesk brief`); None
+        when no briefer was given or the window holds no article."""
+        if self.briefer is None or where is None:
+            return None
+        started = time.perf_counter()
+        brief = self.briefer(where)
+        if not brief.stories:
+            return None
+        passages = tuple(c.passage for c in brief.citations)
+        return Answer(question="", answer=brief.text, abstained=False,
+                      citations=brief.citations, passages=passages,
+                      timings={"total": time.perf_counter() - started})
 
     def _timeline(self, topic: str, where: SearchFilter | None) -> Answer:
         started = time.perf_counter()
@@ -262,8 +286,10 @@ class AnswerEngine:
 
     def _answer(self, state: ChainState) -> ChainState:
         started = time.perf_counter()
+        earlier = state.history[-1][0] if state.context and state.history else None
         draft = self.answerer.answer(state.question, state.context,
-                                     self._answer_passages(state), on_token=state.on_token)
+                                     self._answer_passages(state), on_token=state.on_token,
+                                     earlier=earlier)
         return replace(state, draft=draft,
                        timings={**state.timings, "answer": time.perf_counter() - started})
 
@@ -305,3 +331,16 @@ def _within(where: SearchFilter | None, window: TimeWindow | None) -> SearchFilt
         return where
     return SearchFilter(sources=where.sources if where is not None else (),
                         since=window.since, until=window.until)
+
+
+def _as_it_stood(where: SearchFilter | None, as_of: datetime | None) -> SearchFilter | None:
+    """`where`, and nothing published after `as_of` (a bare date: after that day): asked as
+    of a day, the archive is read as it stood then, in answers, timelines and the latest."""
+    if as_of is None:
+        return where
+    end = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+    if end.timetz().replace(tzinfo=None) == dt_time(0):
+        end = datetime.combine(end.date(), dt_time.max, tzinfo=end.tzinfo)
+    until = min(where.until, end) if where is not None and where.until is not None else end
+    return SearchFilter(sources=where.sources if where is not None else (),
+                        since=where.since if where is not None else None, until=until)

@@ -24,7 +24,9 @@ from typing import Any, Protocol
 from ingest.ids import chunk_number
 from ingest.sentences import split_sentences
 from retrieval.answer_types import AnswerType, offers
+from retrieval.changes import correction_notes
 from retrieval.question import QuestionReading, TermAnalyzer, read_question
+from retrieval.reader import ReaderInput, ReaderProtocol
 from retrieval.records import ABSTENTION, Passage, closest_articles
 from retrieval.scorer import AnswerModel, logit
 from retrieval.spans import SpanMatch, find_span
@@ -80,6 +82,17 @@ class ExtractiveConfig:
     # this share of the best leads instead (news puts the news first), if it holds a value
     # of the asked-for kind when the question asks for one.
     lead_ratio: float = 0.75
+    # The reader (retrieval/reader.py): when set, it scores the candidates and gives the
+    # answer's span, in place of the hand-made sentence and lead models. It reads the
+    # `reader_candidates` sentences that share most of the question's words (its cost is one
+    # forward pass each). `no_answer` and `bold` are its thresholds, chosen out of fold by
+    # bench/train_reader.py (reader_model/reader.json): refuse when 1 − the best sentence's
+    # probability reaches `no_answer`; show the span in bold when p × span probability
+    # reaches `bold`.
+    reader: ReaderProtocol | None = None
+    reader_candidates: int = 24
+    no_answer: float = 0.5
+    bold: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -170,10 +183,12 @@ class _State:
 
 def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnalyzer,
                   config: ExtractiveConfig, context: str = "",
-                  similarity: Similarity | None = None) -> Evidence:
+                  similarity: Similarity | None = None, earlier: str | None = None
+                  ) -> Evidence:
     """The sentences that answer `question` from `passages` (numbered from 0 by
     `passage_index`), or an abstention. `context` is what the conversation adds (earlier
-    turns); its terms count for less, and a sentence it already holds counts for less too."""
+    turns); its terms count for less, and a sentence it already holds counts for less too.
+    `earlier` is the question a follow-up follows (the reader reads it with the question)."""
     model = config.model if config.model is not None else packaged_model()
     reading = read_question(question, analyzer, context, config.context_term_weight)
     if not passages or reading.total <= 0:
@@ -183,13 +198,54 @@ def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnal
     if not candidates:
         return Evidence((), True, trace=Trace(reading.as_dict(),
                                               decision="abstained: no sentences"))
-    ranked = _scored(reading, candidates, model, similarity, config.rerank)
+    if config.reader is not None:
+        ranked = _read(question, candidates, passages, config.reader,
+                       config.reader_candidates, earlier)
+        rules = READER_RULES
+    else:
+        ranked = _scored(reading, candidates, model, similarity, config.rerank)
+        rules = RULES
     state = _State(reading, passages, config, model, ranked, analyzer)
-    for rule in RULES:
+    for rule in rules:
         state = rule(state)
         if state.abstain:
             break
     return _evidence(state)
+
+
+def _read(question: str, candidates: list[Candidate], passages: Sequence[Passage],
+          reader: ReaderProtocol, limit: int, earlier: str | None) -> list[Candidate]:
+    """The candidates the reader reads, each scored by it (`score` = P(answers), `span` its
+    answer span, feature "bold" = p × span probability), best first. It reads the `limit`
+    sentences that share most of the question's words with their neighbours and headline
+    (and each top article's first sentence: news leads)."""
+    order: dict[str, list[Candidate]] = {}
+    for candidate in sorted(candidates, key=lambda c: (c.passage_index, c.place)):
+        order.setdefault(passages[candidate.passage_index].article_id, []).append(candidate)
+    around: dict[int, tuple[str, str]] = {}
+    for sentences in order.values():
+        sentences.sort(key=lambda c: c.place)
+        for n, candidate in enumerate(sentences):
+            around[id(candidate)] = (sentences[n - 1].text if n else "",
+                                     sentences[n + 1].text if n + 1 < len(sentences) else "")
+    leads = {id(sentences[0]) for sentences in list(order.values())[:3]}
+    chosen = sorted(candidates, key=lambda c: (id(c) in leads, c.coverage + c.features.get(
+        "focus", 0.0) + 0.1 * c.features.get("prior", 0.0)), reverse=True)[:limit]
+    inputs = [ReaderInput(c.text, *around[id(c)], headline=c.title, question_context=earlier)
+              for c in chosen]
+    readings = reader.read(question, inputs)
+    read: list[Candidate] = []
+    for candidate, reading in zip(chosen, readings, strict=True):
+        span = None
+        if reading.span is not None:
+            start, end = reading.span
+            text = candidate.text[start:end].strip(" ,;:")
+            span = SpanMatch(text, 1.0) if text else None
+        read.append(replace(candidate, score=reading.p_answer, span=span,
+                            type_ok=span is not None,
+                            features={**candidate.features, "p_answer": reading.p_answer,
+                                      "bold": reading.bold_confidence}))
+    return sorted(read, key=lambda c: -c.score)
 
 
 def candidate_table(question: str, passages: Sequence[Passage], analyzer: TermAnalyzer,
@@ -348,8 +404,47 @@ def rule_choose(state: _State) -> _State:
     return changed.fire(note) if note else changed
 
 
-RULES: tuple[Rule, ...] = (rule_not_said_before, rule_prefer_newer, rule_lead_first,
-                           rule_threshold, rule_missing, rule_choose)
+def rule_not_a_correction(state: _State) -> _State:
+    """A correction note ("An earlier version of this article said the bridge would cost 9
+    million euros") names the value it retracts: its sentences are never the lead and count
+    for a fifth, so the article's corrected sentence answers (the note is still there to
+    cite when nothing else answers)."""
+    notes = [_normal(note) for passage in state.passages
+             for note in correction_notes(passage.text)]
+    if not notes:
+        return state
+    retracted = [c for c in state.ranked if any(_normal(c.text) in note for note in notes)]
+    if not retracted:
+        return state
+    demoted = sorted((replace(c, score=c.score * CORRECTION_FACTOR, span=None)
+                      if c in retracted else c for c in state.ranked), key=lambda c: -c.score)
+    return state.fire(f"not_a_correction: {len(retracted)} sentences of correction notes",
+                      ranked=demoted)
+
+
+CORRECTION_FACTOR = 0.2
+
+
+def rule_no_answer(state: _State) -> _State:
+    """The reader's refusal: when 1 − the best probability among the sentences it read
+    reaches `no_answer` (chosen out of fold), the articles do not answer. Taken over every
+    sentence read, so a rule that put another sentence first cannot refuse by itself."""
+    best = max((c.score for c in state.ranked), default=0.0)
+    evidence = max(best, state.earlier.score if state.earlier is not None else 0.0)
+    if 1 - evidence >= state.config.no_answer:
+        return state.fire(f"no_answer: best {evidence:.2f}; refused at "
+                          f"{1 - state.config.no_answer:.2f}",
+                          abstain=f"the reader's best sentence scores {evidence:.2f}, under "
+                                  f"{1 - state.config.no_answer:.2f}")
+    return state
+
+
+RULES: tuple[Rule, ...] = (rule_not_a_correction, rule_not_said_before, rule_prefer_newer,
+                           rule_lead_first, rule_threshold, rule_missing, rule_choose)
+# With the reader: the news rules stay (corrections, latest version, the lead of the latest);
+# scoring, spans and refusal are the reader's.
+READER_RULES: tuple[Rule, ...] = (rule_not_a_correction, rule_prefer_newer, rule_lead_first,
+                                  rule_no_answer, rule_choose)
 
 
 def _published(state: _State, candidate: Candidate) -> datetime | None:
@@ -358,8 +453,9 @@ def _published(state: _State, candidate: Candidate) -> datetime | None:
 
 def _evidence(state: _State) -> Evidence:
     reading, model = state.reading, state.model
-    trace = Trace(reading.as_dict(), tuple(_explained(c, model) for c in state.ranked[:5]),
-                  state.fired)
+    reader = state.config.reader is not None
+    trace = Trace(reading.as_dict(), tuple(_explained(c, None if reader else model)
+                                           for c in state.ranked[:5]), state.fired)
     if state.abstain:
         return Evidence((), True, trace=replace(trace, decision=f"abstained: {state.abstain}"))
     if state.missing:
@@ -369,7 +465,13 @@ def _evidence(state: _State) -> Evidence:
     first = chosen[0]
     span = first.span.text if first.span is not None else None
     confidence, shown, lead = 0.0, False, None
-    if first.span is not None:
+    if first.span is not None and state.config.reader is not None:
+        confidence = first.features.get("bold", 0.0)
+        above = state.config.bold
+        shown = confidence >= above
+        lead = {"span": span, "confidence": round(confidence, 3), "threshold": above,
+                "shown": shown, "features": {"p_answer": round(first.score, 3)}}
+    elif first.span is not None:
         values = lead_features(reading, first, state.ranked)
         confidence = model.lead.probability(values)
         above = state.config.lead_confidence or model.lead_above
@@ -389,7 +491,15 @@ def _evidence(state: _State) -> Evidence:
                     trace=replace(trace, decision=decision, lead=lead))
 
 
-def _explained(candidate: Candidate, model: AnswerModel) -> dict[str, Any]:
+def _explained(candidate: Candidate, model: AnswerModel | None) -> dict[str, Any]:
+    """One candidate for --explain: the reader's probability and span (`model` None), or the
+    sentence model's with the features that weighed most."""
+    if model is None:
+        return {"text": candidate.text, "passage": candidate.passage_index + 1,
+                "probability": round(candidate.score, 3),
+                "span": candidate.span.text if candidate.span else None,
+                "features": {"bold": round(candidate.features.get("bold", 0.0), 3)},
+                "contributions": {}}
     return {"text": candidate.text, "passage": candidate.passage_index + 1,
             "probability": round(candidate.score, 3),
             "span": candidate.span.text if candidate.span else None,

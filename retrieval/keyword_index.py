@@ -48,7 +48,7 @@ from typing import Protocol
 import tantivy
 from filelock import FileLock
 
-from config.errors import StoreError
+from config.errors import DiskFullError, StoreError, is_disk_full
 from ingest.change_log import Cursor
 from ingest.ids import sha256
 from ingest.records import SearchFilter, StoreVersion
@@ -264,6 +264,9 @@ def _filter_queries(where: SearchFilter | None) -> list[tantivy.Query]:
     return queries
 
 
+_ROOM = 1 << 20  # bytes free under which a failed index write is taken for a full disk
+
+
 class KeywordIndex:
     """The keyword index of one store, under `directory` (None: in memory, rebuilt by each
     process — for a data directory this process cannot write)."""
@@ -291,10 +294,42 @@ class KeywordIndex:
             return snapshot
         with self._thread_lock:
             if self._snapshot is None or self._snapshot.version != version or self._waiting:
-                self._sync(version)
+                try:
+                    self._sync(version)
+                except Exception as exc:
+                    if not self._full(exc):
+                        raise
+                    self._as_it_was(exc)
             if self._snapshot is None:
                 raise StoreError(f"the keyword index at {self._directory} is not available")
             return self._snapshot
+
+    def _full(self, exc: BaseException) -> bool:
+        """Whether `exc` came of a full disk: said so, or (Tantivy's worker threads hide the
+        cause: "A worker thread encountered an error") under 1 MiB free where the index is."""
+        if is_disk_full(exc):
+            return True
+        if self._directory is None:
+            return False
+        try:
+            return shutil.disk_usage(self._directory).free < _ROOM
+        except OSError:
+            return False
+
+    def _as_it_was(self, exc: BaseException) -> None:
+        """The disk is full: search the index as it was (the newest articles are missing from
+        keyword search until space returns; every later read tries to catch up again), or, with
+        nothing to search, a DiskFullError saying so in one line."""
+        log.warning("disk full: the keyword index at %s cannot take the newest articles; "
+                    "searching it as it was until space returns", self._directory)
+        if self._snapshot is None:
+            state = self._read_state()
+            with contextlib.suppress(Exception):
+                if state is not None:
+                    self._publish(state.version)
+        if self._snapshot is None:
+            raise DiskFullError(f"disk full: the keyword index at {self._directory} cannot be "
+                                "written; free some space and try again") from exc
 
     def latest(self) -> KeywordSnapshot:
         """The index as last brought up to date, without asking the store again: for the
@@ -316,12 +351,19 @@ class KeywordIndex:
         `repair`, re-index what differs (or rebuild an index whose files or sync state cannot
         be read). Writes landing meanwhile are caught up and compared again, not reported."""
         with self._thread_lock:
-            if self._directory is None:
-                return self._check_locked(repair)
-            self._directory.mkdir(parents=True, exist_ok=True)
-            with FileLock(str(self._directory.with_name(self._directory.name + ".lock")),
-                          timeout=self._lock_timeout):
-                return self._check_locked(repair)
+            try:
+                if self._directory is None:
+                    return self._check_locked(repair)
+                self._directory.mkdir(parents=True, exist_ok=True)
+                with FileLock(str(self._directory.with_name(self._directory.name + ".lock")),
+                              timeout=self._lock_timeout):
+                    return self._check_locked(repair)
+            except Exception as exc:
+                if not self._full(exc) or isinstance(exc, DiskFullError):
+                    raise
+                raise DiskFullError(f"disk full: the keyword index at {self._directory} "
+                                    "cannot be checked or repaired; free some space and run "
+                                    "`newsdesk doctor` again") from exc
 
     def _check_locked(self, repair: bool) -> ReplicaCheck:
         state_file = self._state_file()

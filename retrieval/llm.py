@@ -69,7 +69,7 @@ class LLMAnswerer:
         self._stream = stream
 
     def answer(self, question: str, context: str, passages: Sequence[Passage],
-               on_token: TokenSink | None = None) -> Draft:
+               on_token: TokenSink | None = None, earlier: str | None = None) -> Draft:
         messages = to_messages(answer_messages(question, passages))
         try:
             if on_token is not None and self._stream:

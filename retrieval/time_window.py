@@ -22,6 +22,9 @@ _MONTHS = MONTHS
 _MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|" \
          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 _WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+# A weekday names a calendar day as a date does ("on Tuesday", "last Saturday").
+_NAMED_DAY = re.compile(rf"\b{_WEEKDAY}\b", re.IGNORECASE)
+_DAY_BEFORE_DATE = re.compile(rf"^{_WEEKDAY},? (?=\d|{_MONTH})", re.IGNORECASE)
 _NUMBER = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a|few)"
 _UNIT = r"(?:days?|weeks?|months?|years?)"
 # Phrases that can only be about time; others need a preposition that makes them a window.
@@ -132,6 +135,8 @@ def question_window(question: str, found: list[Found], as_of: datetime) -> Quest
             # "before the election on 5 May": the "before" said earlier still holds.
             relation = relation if own == "in" and relation not in ("", "in") else own
             cut = item.start
+        # "Tuesday 24 November" is the date; the weekday only confirms it.
+        phrase = _DAY_BEFORE_DATE.sub("", phrase)
         if not _is_time(phrase, relation):
             continue
         window = _window(phrase, item, relation, as_of)
@@ -199,7 +204,8 @@ def _window(phrase: str, found: Found, relation: str, as_of: datetime) -> TimeWi
     else:
         period = _granularity(phrase, found)
         start, end = _period(found.date, period)
-        if period == "day" and relation == "in" and _CALENDAR.match(phrase):
+        if period == "day" and ((relation == "in" and _CALENDAR.match(phrase))
+                                or (relation in ("in", "") and _NAMED_DAY.search(phrase))):
             # "How many marched on 18 August?" names the day of the event: the reports of
             # it follow by a day or more ("yesterday, thousands marched").
             end = start + timedelta(days=EVENT_REPORT_DAYS)

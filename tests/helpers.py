@@ -89,7 +89,8 @@ def respond(body: str | bytes, content_type: str = "text/html; charset=utf-8",
 
 
 class NoNetwork:
-    def get(self, url: str, conditional: bool = False) -> Fetched:
+    def get(self, url: str, conditional: bool = False,
+            linked_from: str | None = None) -> Fetched:
         raise AssertionError(f"unexpected fetch of {url}")
 
     def commit(self, url: str) -> None:

@@ -219,8 +219,11 @@ def test_slow_senders_are_cut_off_and_others_still_served(served: Served) -> Non
 def test_a_full_server_says_503_with_retry_after(served: Served) -> None:
     holders = []
     try:
-        for _ in range(8):  # max_concurrent_requests: each holds a slot while its body stalls
-            holder = socket.create_connection(("127.0.0.1", served.server.port), timeout=10)
+        # max_concurrent_requests (8), each holding a slot while its body stalls: from four
+        # addresses, as one address may hold only a quarter of the slots.
+        for number in range(8):
+            holder = socket.create_connection(("127.0.0.1", served.server.port), timeout=10,
+                                              source_address=(f"127.0.0.{2 + number // 2}", 0))
             holder.sendall(b"POST /api/ask HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
                            + TOKEN.encode() + b"\r\nContent-Length: 50\r\n\r\n{")
             holders.append(holder)
@@ -229,6 +232,9 @@ def test_a_full_server_says_503_with_retry_after(served: Served) -> None:
             busy = client.get("/api/stats")
             assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
             assert client.get("/healthz").status_code == 200  # operators always get through
+            # The lock-out shows in the metrics.
+            assert 'newsdesk_http_responses_total{route="/api/stats",status="503"}' in (
+                client.get("/metrics").text)
     finally:
         for holder in holders:
             holder.close()

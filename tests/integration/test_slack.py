@@ -28,11 +28,16 @@ from bot.feedback import FeedbackStore
 from bot.http_app import Service, build_app
 from bot.http_server import HttpServer
 from bot.metrics import Metrics
-from bot.slack_app import NewsdeskSlackBot, SlackTokens
+from bot.slack_app import NOT_HERE, NewsdeskSlackBot, SlackTokens
+from bot.slack_desk import SlackDeskCommands
+from bot.watches import WatchStore
+from bot.watching import Watchroom
 from config import load_settings
 from config.settings import ServeSettings, SlackSettings
 from ingest.embedding import Embedder
-from retrieval.records import Answer, Citation, Passage, Turn
+from retrieval.alerts import Alert
+from retrieval.records import Answer, Citation, Passage, Reprint, Turn
+from tests.fakes import MemoryStore
 from tests.helpers import FIXTURES, SAMPLES, ingested_copy
 
 pytestmark = pytest.mark.slow
@@ -457,11 +462,28 @@ def test_channel_allowlist_and_per_user_rate_limit(engine: Any, start: Any) -> N
     send(running, mention("How much did the bridge repair cost?", "1400.2"), "EvFirst")
     running.fake.wait_for(lambda: len(answers(running)) == 1)
     send(running, mention("Who saved two penalties?", "1400.3"), "EvSecond")
-    running.fake.wait_for(lambda: len(running.fake.calls_to("chat.postMessage")) == 2)
+    running.fake.wait_for(lambda: len(running.fake.calls_to("chat.postMessage")) == 3)
     posts = running.fake.calls_to("chat.postMessage")
-    assert [p["channel"] for p in posts] == ["C1", "C1"]  # nothing in the channel not allowed
-    assert "give me a moment" in posts[1]["text"] and posts[1]["thread_ts"] == "1400.3"
+    # No answer in the channel not allowed, but a reply saying why, in the asker's thread.
+    assert [p["channel"] for p in posts] == ["C9", "C1", "C1"]
+    assert posts[0]["text"] == NOT_HERE and posts[0]["thread_ts"] == "1400.1"
+    assert "give me a moment" in posts[2]["text"] and posts[2]["thread_ts"] == "1400.3"
     assert len(answers(running)) == 1
+
+
+def test_a_message_with_a_file_or_sent_to_the_channel_is_a_question(engine: Any,
+                                                                     start: Any) -> None:
+    running = start(engine)
+    base = {"type": "message", "channel_type": "im", "channel": "D1", "user": "U1",
+            "text": "Who saved two penalties in the cup final?"}
+    send(running, {**base, "subtype": "file_share", "ts": "1500.1",
+                   "files": [{"id": "F1", "name": "map.png"}]}, "EvFile")
+    send(running, {**base, "subtype": "thread_broadcast", "ts": "1500.2"}, "EvBroadcast")
+    send(running, {**base, "subtype": "message_deleted", "ts": "1500.3"}, "EvDeleted")
+    running.fake.wait_for(lambda: len(answers(running)) == 2)
+    time.sleep(1.0)
+    assert len(answers(running)) == 2
+    assert all("Jonas Lind" in block_text(a) for a in answers(running))
 
 
 def test_newsdesk_slack_command_serves_http_mode(data_dir: Path, tmp_path: Path,
@@ -583,7 +605,7 @@ def test_a_desk_filters_slash_commands_from_its_channel(newsroom: tuple[Any, Pat
                           "text": "How much will the airport tram extension cost?",
                           "user_id": "U1", "channel_id": channel, "team_id": "T1",
                           "response_url": f"{running.fake.url}/response/d{n}",
-                          "trigger_id": "t1"})
+                          "trigger_id": f"t{n}"})
         assert post(running.url, form, sign(form), "application/x-www-form-urlencoded")[0] == 200
         running.fake.wait_for(lambda n=n: len(running.fake.responses) == n + 1)
     herald, anywhere = (block_text(r) for r in running.fake.responses)
@@ -607,3 +629,183 @@ def test_a_what_changed_question_in_slack_names_the_old_and_new_values(
     text = block_text(answers(running)[0])
     assert "Death toll raised from 3 to 5 (updated 22 Nov, was 21 Nov) [1][2]" in text
     assert "Storm Orla kills three in Kell" in text  # the earlier version, cited as [2]
+
+
+# -- hostile articles and requests: nothing pings, forges a link, loops or runs twice ------------
+
+
+HOSTILE = "<!channel> <!here> <@U0BOSS> <#C1|general> <https://evil.example|click>"
+# What a person typing HOSTILE sends (Slack escapes what it does not parse as markup).
+TYPED_HOSTILE = "&lt;!channel&gt; &lt;@U0BOSS&gt; &lt;#C1|general&gt; &lt;https://e.example|x&gt;"
+EVIL_URL = "https://news.example/>pwn<!channel>/x|<@U0BOSS> y"
+EVIL_TARGET = "https://news.example/%3Epwn%3C!channel%3E/x%7C%3C@U0BOSS%3E%20y"
+
+
+class Hostile:
+    """Answers every question citing articles whose every field carries Slack markup."""
+
+    def ask(self, question: str, history: Sequence[Turn] = (), **kwargs: Any) -> Answer:
+        evil = Passage(chunk_id="e#0", article_id="e", title=f"Evil {HOSTILE}", text=HOSTILE,
+                       score=1.0, url=EVIL_URL, source=f"Wire {HOSTILE}",
+                       reprints=(Reprint("e2", source=f"AFP {HOSTILE}",
+                                         author=f"Jo {HOSTILE}"),))
+        odd = Passage(chunk_id="o#0", article_id="o", title="Odd", text="t", score=1.0,
+                      url="javascript:alert('<!here>')", source="Wire")
+        return Answer(question, f"It says {HOSTILE} [1][2].", False,
+                      (Citation(1, evil), Citation(2, odd)), (evil, odd),
+                      note=f"note {HOSTILE}")
+
+
+def markup(sent: Any) -> list[str]:
+    """Every `<…>` that Slack would read as markup in what the bot sent (blocks and text)."""
+    return re.findall(r"<[^<>]*>", json.dumps(sent, ensure_ascii=False))
+
+
+def only_safe_links(sent: Any) -> None:
+    for found in markup(sent):
+        assert found.startswith(f"<{EVIL_TARGET}|Evil &lt;!channel&gt;"), found
+
+
+def slash(running: Running, text: str | None, trigger: str, channel: str | None = "C1",
+          **extra: str) -> tuple[int, str]:
+    fields = {"command": "/ask", "text": text, "user_id": "U1", "channel_id": channel,
+              "team_id": "T1", "response_url": f"{running.fake.url}/response/{trigger}",
+              "trigger_id": trigger, **extra}
+    form = urlencode({k: v for k, v in fields.items() if v is not None})
+    status, body, _ = post(running.url, form, sign(form), "application/x-www-form-urlencoded")
+    return status, body
+
+
+def desk_commands(running: Running, tmp_path: Path) -> Watchroom:
+    """The sub-commands (watch, unwatch, brief) as `newsdesk slack` sets them up."""
+    room = Watchroom(WatchStore(tmp_path / "watches.sqlite3"), MemoryStore)
+    running.bot.desk_commands = SlackDeskCommands(room, running.bot.client)
+    return room
+
+
+def test_an_article_url_can_neither_ping_nor_forge_a_link(start: Any) -> None:
+    running = start(Hostile())
+    send(running, mention("Who sent it?", "1700.1"), "EvHostile")
+    running.fake.wait_for(lambda: len(answers(running)) == 1)
+    sent = [params for method, params in running.fake.calls if method.startswith("chat.")]
+    only_safe_links(sent)
+    assert len(markup(answers(running))) == 1  # the one http(s) source, as a link
+    shown = block_text(answers(running)[0])
+    assert "[2] *Odd* (javascript:alert('&lt;!here&gt;'))" in shown  # not a link: text
+
+
+def test_hostile_slash_commands_are_echoed_inert(start: Any, tmp_path: Path) -> None:
+    running = start(Hostile())
+    desk_commands(running, tmp_path)
+    texts = [f"Did {TYPED_HOSTILE} say it?", f"watch Did {TYPED_HOSTILE} say it?", "watches",
+             f"unwatch {TYPED_HOSTILE}", f"brief {TYPED_HOSTILE}", "x" * 3000 + TYPED_HOSTILE]
+    acks = []
+    for n, text in enumerate(texts):
+        status, body = slash(running, text, f"tHostile{n}")
+        assert status == 200
+        acks.append(body)
+    assert "&lt;!channel&gt;" in acks[0] and "Saved question 1" in acks[1]
+    running.fake.wait_for(lambda: len(running.fake.responses) == 2)  # the answer; the brief's
+    only_safe_links([acks, running.fake.responses])
+
+
+def test_an_alert_notification_is_escaped_once(start: Any, tmp_path: Path) -> None:
+    running = start(Hostile())
+    room = desk_commands(running, tmp_path)
+    slash(running, "watch Is A &amp; B &lt;ok&gt;?", "tAlert")
+    [watch] = room.list("C1")
+    assert running.bot.desk_commands is not None
+    answer = Answer("q", "A &lt;b&gt; <!channel> [1].", False, (), ())
+    running.bot.desk_commands.post_alert(Alert(watch, "new", answer, ("a",), ("a",)))
+    [posted] = running.fake.calls_to("chat.postMessage")
+    assert posted["text"] == ("New for “Is A &amp; B &lt;ok&gt;?”: "
+                              "A &amp;lt;b&amp;gt; &lt;!channel&gt; [1].")
+
+
+@pytest.mark.parametrize("body", [
+    {"type": "event_callback", "event_id": "EvM1"},  # no event
+    {"type": "event_callback", "event_id": "EvM2", "event": "app_mention"},
+    {"type": "event_callback", "event_id": "EvM3", "event": ["app_mention"]},
+    {"type": "event_callback", "event_id": "EvM3b", "event": {"text": "no type"}},
+    {"type": "event_callback", "event_id": "EvM4", "event": {"type": "app_mention"}},
+    {"type": "event_callback", "event_id": "EvM5",
+     "event": {"type": "app_mention", "user": "U1", "text": None, "ts": "1.1", "channel": "C1"}},
+    {"type": "event_callback", "event_id": "EvM6",
+     "event": {"type": "message", "channel_type": "im", "user": "U1", "text": ["hi"]}},
+    {"type": "block_actions", "actions": [{"action_id": "newsdesk_feedback_up"}]},
+    [],
+    "just a string",
+])
+def test_a_signed_but_malformed_event_gets_no_500(start: Any, body: Any,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    running = start(Hostile())
+    text = json.dumps(body)
+    if isinstance(body, dict) and body["type"] == "block_actions":
+        text = urlencode({"payload": text})
+        status, reply, _ = post(running.url, text, sign(text),
+                                "application/x-www-form-urlencoded")
+    else:
+        status, reply, _ = post(running.url, text, sign(text))
+    assert status in (200, 400), (status, reply)
+    time.sleep(0.5)
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
+@pytest.mark.parametrize(("text", "channel", "said"), [
+    (None, "C1", "can't ask that"),  # no text at all
+    ("Who won?", None, "channel"),  # no channel
+    ("unwatch 99999999999999999999999", "C1", "saved question"),
+    ("unwatch -1", "C1", "saved question"),
+    ("brief 99999999999d", "C1", "Composing"),
+])
+def test_a_signed_but_malformed_slash_command_gets_a_polite_reply(
+        start: Any, tmp_path: Path, text: str | None, channel: str | None, said: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    running = start(Hostile())
+    desk_commands(running, tmp_path)
+    status, reply = slash(running, text, "tMalformed", channel=channel)
+    assert status == 200 and said in reply, reply
+    time.sleep(0.5)
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
+def test_other_bots_and_the_bot_itself_are_never_answered(start: Any) -> None:
+    running = start(Hostile())
+    question = mention("Who sent it?", "1800.1")
+    send(running, {**question, "bot_id": "B2", "user": "U7"}, "EvBot1")
+    send(running, {**question, "subtype": "bot_message", "user": "U7"}, "EvBot2")
+    send(running, {**question, "bot_profile": {"id": "B2"}, "user": "U7"}, "EvBot3")
+    send(running, {**question, "user": BOT_USER}, "EvBot4")
+    dm = {"type": "message", "channel_type": "im", "channel": "D1", "ts": "1800.2",
+          "text": "Who sent it?", "user": "U7", "bot_profile": {"id": "B2"}}
+    send(running, dm, "EvBot5")
+    send(running, mention("And a person?", "1800.3"), "EvPerson")
+    running.fake.wait_for(lambda: len(answers(running)) == 1)
+    time.sleep(1.0)
+    [placeholder] = running.fake.calls_to("chat.postMessage")
+    assert placeholder["thread_ts"] == "1800.3"
+
+
+def test_a_replayed_slash_command_runs_once(start: Any, tmp_path: Path) -> None:
+    running = start(Hostile())
+    room = desk_commands(running, tmp_path)
+    for _ in range(2):  # the same signed request, twice
+        assert slash(running, "watch Who won the cup?", "tReplay1")[0] == 200
+        assert slash(running, "Who won the cup?", "tReplay2")[0] == 200
+    running.fake.wait_for(lambda: len(running.fake.responses) >= 1)
+    time.sleep(1.0)
+    assert len(room.list("C1")) == 1
+    assert len(running.fake.responses) == 1
+    # Another command (another trigger id) with the same text is new.
+    assert "Saved question 2" in slash(running, "watch Who won the cup?", "tReplay3")[1]
+
+
+def test_a_replayed_event_is_answered_once(start: Any) -> None:
+    running = start(Hostile())
+    body = event_body(mention("Who sent it?", "1900.1"), "EvReplay")
+    headers = sign(body)
+    for extra in ({}, {}, {"X-Slack-Retry-Num": "2", "X-Slack-Retry-Reason": "http_error"}):
+        assert post(running.url, body, {**headers, **extra})[0] == 200
+    running.fake.wait_for(lambda: len(answers(running)) == 1)
+    time.sleep(1.0)
+    assert len(running.fake.calls_to("chat.postMessage")) == 1

@@ -106,7 +106,8 @@ def test_an_abstention_says_why_in_the_trace() -> None:
 
 def test_rules_run_in_one_ordered_list_of_named_units() -> None:
     names = [rule.__name__ for rule in RULES]
-    assert names == ["rule_not_said_before", "rule_prefer_newer", "rule_lead_first",
+    assert names == ["rule_not_a_correction", "rule_not_said_before", "rule_prefer_newer",
+                     "rule_lead_first",
                      "rule_threshold", "rule_missing", "rule_choose"]
     assert all(rule.__doc__ for rule in RULES)
 

@@ -1,19 +1,41 @@
+import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.blocks import (
     MAX_BLOCKS,
     SECTION_LIMIT,
     answer_blocks,
+    apology_blocks,
+    cut,
     escape,
     fallback_text,
+    link,
+    looking_text,
     plain_text,
+    refusal_text,
     with_feedback_recorded,
     working_blocks,
 )
+from bot.desk_blocks import (
+    alert_blocks,
+    brief_blocks,
+    refused_text,
+    removed_text,
+    saved_text,
+    watches_blocks,
+)
 from bot.slack_app import question_text
-from retrieval.records import Answer, Citation, Passage, Reprint
+from retrieval.alerts import Alert, Watch
+from retrieval.brief import Brief, Story
+from retrieval.records import Answer, AnswerSpan, Citation, Passage, Reprint
+from retrieval.time_window import TimeWindow
+from retrieval.timeline import Development
 
 
 def passage(i: int, url: str | None = "https://n.example/a") -> Passage:
@@ -136,3 +158,153 @@ def test_a_long_fallback_is_cut_outside_an_escape() -> None:
     answer = Answer("q", "&" * 5000, False, (), ())
     fallback = fallback_text(answer)
     assert len(fallback) <= 3000 and fallback.endswith("&amp;…")
+
+
+# -- links: only http(s), and nothing in a URL ends the link or starts markup ----------------
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("https://n.example/a?x=1&y=2", "<https://n.example/a?x=1&amp;y=2|T &lt;1&gt;>"),
+    ("https://news.example/>pwn<!channel>/x",
+     "<https://news.example/%3Epwn%3C!channel%3E/x|T &lt;1&gt;>"),
+    ("https://n.example/a|<@U123> b\tc\nd",
+     "<https://n.example/a%7C%3C@U123%3E%20b%09c%0Ad|T &lt;1&gt;>"),
+    ("HTTP://N.example/\u202e\x85x", "<HTTP://N.example/%E2%80%AE%C2%85x|T &lt;1&gt;>"),
+    ("  https://n.example/a  ", "<https://n.example/a|T &lt;1&gt;>"),
+    ("javascript:alert('<!here>')", "*T &lt;1&gt;* (javascript:alert('&lt;!here&gt;'))"),
+    ("mailto:desk@n.example", "*T &lt;1&gt;* (mailto:desk@n.example)"),
+    ("/relative/path", "*T &lt;1&gt;* (/relative/path)"),
+    ("https://[::1/x", "*T &lt;1&gt;* (https://[::1/x)"),
+    ("https:///no-host", "*T &lt;1&gt;* (https:///no-host)"),
+    ("", "*T &lt;1&gt;*"),
+    (None, "*T &lt;1&gt;*"),
+])
+def test_a_link_is_made_only_of_an_http_url_with_markup_encoded(url: str | None,
+                                                                shown: str) -> None:
+    assert link(url, "T <1>") == shown
+
+
+def test_a_label_cannot_end_its_link() -> None:
+    assert link("https://n.example/", "a|b> <!here>") == (
+        "<https://n.example/|a∣b&gt; &lt;!here&gt;>")
+
+
+@given(st.text(), st.text())
+def test_any_url_and_label_make_one_link_or_none(url: str, label: str) -> None:
+    shown = link(url, label)
+    inner = shown[1:-1]
+    if shown.startswith("<"):  # a link: one target, one label, nothing else Slack reads
+        target, _, text = inner.partition("|")
+        assert shown.endswith(">") and not re.search(r"[<>|\s]", target + text.replace(" ", ""))
+        assert target.lower().startswith(("http://", "https://"))
+    else:
+        assert "<" not in shown and ">" not in shown
+
+
+@given(st.text())
+def test_escaped_text_has_no_markup_and_reads_back(text: str) -> None:
+    escaped = escape(text)
+    assert "<" not in escaped and ">" not in escaped
+    assert plain_text(escaped) == text
+
+
+@given(st.text(alphabet="&<>ab", max_size=60), st.integers(min_value=2, max_value=50))
+def test_a_cut_never_splits_an_escape(text: str, limit: int) -> None:
+    shortened = cut(escape(text), limit)
+    assert len(shortened) <= limit
+    assert re.fullmatch(r"([ab]|&amp;|&lt;|&gt;)*…?", shortened)
+
+
+# -- every builder, fed hostile articles: nothing pings anyone or forges a link ---------------
+
+
+HOSTILE = "<!channel> <!here> <@U123> <#C1> <https://evil|click>"
+EVIL_URL = "https://news.example/>pwn<!channel>/x"
+EVIL_TARGET = "https://news.example/%3Epwn%3C!channel%3E/x"
+
+
+def hostile(i: int, url: str | None = EVIL_URL) -> Passage:
+    return Passage(chunk_id=f"h{i}#0", article_id=f"h{i}", title=f"Title {i} {HOSTILE}",
+                   text=f"Body {HOSTILE}", score=1.0, url=url, source=f"Wire {HOSTILE}",
+                   published=datetime(2026, 12, 1 + i, 9, tzinfo=UTC),
+                   updated=datetime(2026, 12, 2 + i, 9, tzinfo=UTC),
+                   reprints=(Reprint(f"r{i}", source=f"AFP {HOSTILE}",
+                                     author=f"Jo {HOSTILE}", url=EVIL_URL),))
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string in blocks or a (blocks, text) pair: what Slack renders or notifies."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from strings(item)
+
+
+def every_rendering() -> Iterator[tuple[str, Any]]:
+    passages = (hostile(1), hostile(2, url="javascript:alert(1)"), hostile(3, url=None))
+    citations = tuple(Citation(n, p) for n, p in enumerate(passages, start=1))
+    window = TimeWindow(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC),
+                        phrase=HOSTILE)
+    answer = Answer(HOSTILE, f"{HOSTILE} lead {HOSTILE} [1][2][3].", False, citations,
+                    passages, {"total": 0.1}, note=f"note {HOSTILE}",
+                    answer_span=AnswerSpan(HOSTILE, 1), window=window)
+    # A timeline and a what-changed answer are answers of dated or old/new lines.
+    timeline = Answer(f"timeline of {HOSTILE}", "\n".join(
+        f"{2 + n} Dec 2026 — {HOSTILE} [{n}]" for n in (1, 2, 3)), False, citations, passages)
+    changes = Answer(f"what changed {HOSTILE}", f"Toll raised from <!here> to {HOSTILE} "
+                     "(updated 3 Dec, was 2 Dec) [1][2]", False, citations[:2], passages)
+    closest = Answer(HOSTILE, "The articles don't say.", True, (), passages, window=window)
+    for name, built in [("answer", answer), ("timeline", timeline), ("changes", changes),
+                        ("abstention", closest)]:
+        yield name, answer_blocks(built)
+        yield f"{name} fallback", fallback_text(built)
+    watch = Watch(7, f"Question {HOSTILE}?", "C1")
+    yield "alert", alert_blocks(Alert(watch, "updated", answer, ("h1",), ("h1",),
+                                      changes=(f"Toll raised {HOSTILE}",)))
+    developments = tuple(Development(n, f"Step {HOSTILE}", p)
+                         for n, p in enumerate(passages, start=1))
+    story = Story(f"Story {HOSTILE}", f"Lead {HOSTILE}", 1, passages[0],
+                  (f"Wire {HOSTILE}", "AFP"), 3, developments, earlier=2)
+    yield "brief", brief_blocks(Brief(window, (story,), citations, 3, more=1))
+    yield "watches", watches_blocks([watch], "/ask")
+    yield "working", working_blocks(HOSTILE)
+    yield "apology", apology_blocks()
+    yield "apology with reason", apology_blocks(f"store {HOSTILE}")
+    yield "feedback (no user id)", with_feedback_recorded(answer_blocks(answer)[0], "up",
+                                                          "U1> <!channel")
+    yield "ack: looking", looking_text(HOSTILE)
+    yield "ack: refused", refusal_text(f"question: {HOSTILE}", ", e.g. `/ask why?`")
+    yield "ack: saved", saved_text(watch, "/ask")
+    yield "ack: removed", removed_text(HOSTILE, False)
+    yield "ack: sub-command refused", refused_text(f"id: {HOSTILE}")
+
+
+@pytest.mark.parametrize(("name", "rendered"), list(every_rendering()))
+def test_no_builder_lets_an_article_ping_anyone_or_forge_a_link(name: str,
+                                                                 rendered: Any) -> None:
+    for text in strings(rendered):
+        # Slack reads markup between < and >: the only kind left is a link to a source's
+        # own (http) URL, its target encoded.
+        for markup in re.findall(r"<[^>]*>?", text):
+            assert markup.startswith(f"<{EVIL_TARGET}|Title "), (name, markup)
+            assert re.fullmatch(r"<[^<>|\s]+\|[^<>|]*>", markup), (name, markup)
+        assert not re.search(r"<[!@#]", text), (name, text)
+        assert "<https://evil" not in text and "javascript:alert(1)|" not in text
+
+
+def test_the_feedback_thanks_mentions_only_a_slack_user_id() -> None:
+    assert "👍 Thanks <@U0123ABC>, your" in texts(with_feedback_recorded([], "up", "U0123ABC"))
+    assert "👎 Thanks, your feedback" in texts(with_feedback_recorded([], "down",
+                                                                     "U1> <!channel"))
+
+
+def test_an_alert_notification_is_escaped_once() -> None:
+    answer = Answer("q", "A &lt;b&gt; <!here> [1].", False, (Citation(1, hostile(1)),), ())
+    _, text = alert_blocks(Alert(Watch(1, "Is A & B <ok>?", "C1"), "new", answer, (), ()))
+    assert text.startswith("New for “Is A &amp; B &lt;ok&gt;?”: A &amp;lt;b&amp;gt; "
+                           "&lt;!here&gt; [1].\n[1] Title 1 &lt;!channel&gt;")
+    assert "&amp;amp;" not in text

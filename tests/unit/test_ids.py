@@ -50,6 +50,7 @@ def _normalise_per_line(text: str) -> str:
     spaces = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     text = re.sub(r"[\u200b-\u200d\u2060\ufeff]", "", text)
+    text = re.sub(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]", "", text)  # controls are never text
     paragraphs: list[str] = []
     for block in re.split(r"\n\s*\n+", text):
         para = " ".join(spaces.sub(" ", line).strip() for line in block.split("\n"))

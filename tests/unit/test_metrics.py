@@ -62,3 +62,15 @@ def test_searches_stats_and_refused_requests_are_counted_by_route() -> None:
                    'operation="stats",outcome="ok",route="api"',
                    'operation="ask",outcome="rejected",route="mcp"'):
         assert sample(text, "newsdesk_requests_total", labels) == 1.0
+
+
+def test_http_responses_are_counted_by_route_and_status() -> None:
+    metrics = Metrics()
+    for route, status in (("/api/ask", 200), ("/api/ask", 401), ("/api/ask", 401),
+                          ("unknown", 404), ("/slack/events", 429), ("/api/stats", 503)):
+        metrics.responded(route, status)
+    text = metrics.exposition().decode()
+    assert sample(text, "newsdesk_http_responses_total", 'route="/api/ask",status="401"') == 2.0
+    for labels in ('route="/api/ask",status="200"', 'route="unknown",status="404"',
+                   'route="/slack/events",status="429"', 'route="/api/stats",status="503"'):
+        assert sample(text, "newsdesk_http_responses_total", labels) == 1.0

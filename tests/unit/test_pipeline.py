@@ -80,20 +80,25 @@ def test_prune_is_scoped_guarded_and_spares_duplicates(tmp_path: Path, corpus: P
     store = MemoryStore()
     other = tmp_path / "other"
     write_article(other, "elsewhere.txt", "Elsewhere", story("another desk", 3))
-    write_article(other, "copy.txt", "Copy", story("ferry", 4))  # the text of news/0.txt
+    # The text of news/0.txt in another outlet (folder): stored, as a copy of that story.
+    write_article(other, "copy.txt", "Copy", story("ferry", 4))
+    write_article(corpus / "more", "again.txt", "Again", story("ferry", 4))  # same outlet
     first = ingestor(store).ingest([str(corpus), str(other)])
-    assert first.duplicates == [{"id": "copy.txt", "duplicate_of": "0.txt"}]
+    assert first.duplicates == [{"id": "more/again.txt", "duplicate_of": "0.txt"}]
+    assert first.wire_copies == [{"id": "copy.txt", "copy_of": "0.txt"}]
     (corpus / "1.txt").unlink()
     pruned = ingestor(store).ingest([str(corpus)], prune=True)
     assert pruned.removed == 1 and "elsewhere.txt" in store.articles()
-    # The only copy of a duplicate's text is kept when the duplicate's source is pruned.
-    ingestor(store).ingest([str(other)], prune=True)
-    assert "0.txt" in store.articles()
+    # The stored text is kept while a duplicate of it is still read (it stands for it).
+    (corpus / "0.txt").unlink()
+    spared = ingestor(store).ingest([str(corpus)], prune=True)
+    assert "0.txt" in store.articles() and spared.removed == 0
+    write_article(corpus, "0.txt", "Story 0", story("ferry", 4))
     for i in range(2, 8):
         (corpus / f"{i}.txt").unlink()
     refused = ingestor(store).ingest([str(corpus)], prune=True)
     assert refused.removed == 0 and "prune refused" in refused.failed[0].reason
-    assert len(store.articles()) == 8
+    assert len(store.articles()) == 9
     forced = ingestor(store).ingest([str(corpus)], prune=True, force=True)
     assert forced.removed == 6
     empty = tmp_path / "empty"
@@ -146,7 +151,7 @@ def test_a_derived_index_that_fails_does_not_fail_the_ingest(
 
         def catch_up(self, compact: bool = True) -> object:
             self.calls += 1
-            raise OSError("disk full")
+            raise OSError(5, "Input/output error")
 
     store, broken = MemoryStore(), Broken()
     run = Ingestor(store, HashingEmbedder(), NoNetwork(),
@@ -156,6 +161,24 @@ def test_a_derived_index_that_fails_does_not_fail_the_ingest(
     assert summary.added == len(TOPICS) and not summary.failed
     assert broken.calls >= 1
     assert "could not update Broken; it catches up when next read" in caplog.text
+
+
+def test_a_keyword_index_on_a_full_disk_is_reported_once_with_what_it_misses(
+        corpus: Path) -> None:
+    class Full:
+        def catch_up(self, compact: bool = True) -> object:
+            raise ValueError("Failed to open file for write: 'IoError { Os { code: 28, kind: "
+                             "StorageFull, message: \"No space left on device\" } }'")
+
+    run = Ingestor(MemoryStore(), HashingEmbedder(), NoNetwork(),
+                   chunking=ChunkingSettings(max_tokens=40, overlap_tokens=8),
+                   settings=IngestSettings(write_batch_chunks=1), derived=[Full()])
+    summary = run.ingest([str(corpus)])
+    assert summary.added == len(TOPICS)
+    [failure] = summary.failed
+    assert failure.source == "(keyword index)"
+    assert failure.reason.startswith(f"disk full: {len(TOPICS)} articles stored but not yet "
+                                     "searchable by keywords")
 
 
 def test_two_different_texts_under_one_id_in_one_run_are_reported_with_both_places(

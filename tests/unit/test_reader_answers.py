@@ -1,0 +1,96 @@
+"""Answers with the reader in place (retrieval/extractive.py's reader path), on a fake reader
+that knows which sentence answers: it scores and spans, the news rules stay, and the refusal
+and the bold value follow its thresholds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from retrieval.extractive import READER_RULES, compose, find_evidence
+from retrieval.reader import ReaderInput, Reading, no_answer_probability
+from tests.helpers import extractive_config
+from tests.unit.test_answer_rules import BRIDGE, Terms, passage
+
+
+class FakeReader:
+    """P(answers) and span by a table of (sentence fragment → probability, span text)."""
+
+    def __init__(self, table: dict[str, tuple[float, str]]) -> None:
+        self.table = table
+        self.inputs: list[ReaderInput] = []
+
+    def read(self, question: str, candidates: Sequence[ReaderInput]) -> list[Reading]:
+        self.inputs.extend(candidates)
+        out = []
+        for candidate in candidates:
+            p, span = next(((p, s) for key, (p, s) in self.table.items()
+                            if key in candidate.sentence), (0.02, ""))
+            at = candidate.sentence.find(span) if span else -1
+            out.append(Reading(p, (at, at + len(span)) if at >= 0 else None,
+                               0.95 if at >= 0 else 0.0))
+        return out
+
+    def no_answer(self, readings: Sequence[Reading]) -> float:
+        return no_answer_probability(readings)
+
+
+def evidence(question: str, reader: FakeReader, passages=(BRIDGE,), earlier=None,
+             **config):  # type: ignore[no-untyped-def]
+    settings = replace(extractive_config(**config), reader=reader, no_answer=0.7, bold=0.6)
+    return find_evidence(question, passages, Terms(), settings, "", None, earlier)
+
+
+def test_the_readers_sentence_and_span_answer_and_lead_in_bold() -> None:
+    reader = FakeReader({"replaced all 212": (0.9, "212")})
+    found = evidence("How many cables did engineers replace?", reader)
+    assert found.chosen[0].text == "Engineers replaced all 212 suspension cables."
+    assert (found.span, found.span_shown) == ("212", True)
+    assert compose(found, 80).startswith("212 — Engineers replaced all 212")
+    assert found.trace is not None and found.trace.candidates[0]["probability"] == 0.9
+    # Each candidate is read with its neighbours and headline.
+    read = next(i for i in reader.inputs if i.sentence.startswith("Engineers"))
+    assert read.previous.startswith("The Kestrel Harbour Bridge reopened")
+    assert read.next.startswith("The transport office") and read.headline == BRIDGE.title
+
+
+def test_a_span_not_confident_enough_is_not_bold() -> None:
+    reader = FakeReader({"replaced all 212": (0.62, "212")})  # bold: 0.62 × 0.95 = 0.589 < 0.6
+    found = evidence("How many cables did engineers replace?", reader)
+    assert found.span == "212" and not found.span_shown
+
+
+def test_the_reader_refuses_when_no_sentence_is_likely() -> None:
+    found = evidence("Who designed the bridge?", FakeReader({"cables": (0.2, "212")}))
+    assert found.abstain
+    assert found.trace is not None and found.trace.decision.startswith("abstained: the reader")
+
+
+def test_a_followup_is_read_with_the_question_it_follows() -> None:
+    reader = FakeReader({"tolls would stay": (0.8, "two euros")})
+    found = evidence("And for cars?", reader, earlier="What are the bridge tolls?")
+    assert found.span == "two euros"
+    assert {i.question_context for i in reader.inputs} == {"What are the bridge tolls?"}
+
+
+def test_a_correction_notes_value_is_not_the_readers_answer() -> None:
+    note = passage("footbridge", "Council approves footbridge", (
+        "The council approved a footbridge that will cost 6 million euros. Work starts "
+        "in spring.\n\nCorrection: An earlier version of this article said the footbridge "
+        "would cost 9 million euros."))
+    reader = FakeReader({"would cost 9": (0.9, "9 million euros"),
+                         "will cost 6": (0.8, "6 million euros")})
+    found = evidence("How much will the footbridge cost?", reader, passages=(note,))
+    assert found.span == "6 million euros"
+    assert READER_RULES[0].__name__ == "rule_not_a_correction"
+
+
+def test_the_latest_version_of_a_story_wins_with_the_reader() -> None:
+    old = passage("toll-1", "Toll set", "The harbour toll was set at 40 people dead in the "
+                  "first count of the storm on the coast.", datetime(2026, 11, 20, tzinfo=UTC))
+    new = passage("toll-2", "Toll rises", "The harbour toll rose to 52 people dead in the "
+                  "latest count of the storm on the coast.", datetime(2026, 11, 22, tzinfo=UTC))
+    reader = FakeReader({"set at 40": (0.9, "40"), "rose to 52": (0.8, "52")})
+    found = evidence("How many people died in the storm?", reader, passages=(old, new))
+    assert found.span == "52"
