@@ -28,7 +28,8 @@ KINDS = {"factoid", "latest", "window", "followup", "multi", "unanswerable"}
 HERE = Path(__file__).resolve().parent
 
 
-def _read(path: Path) -> str:
+def read_corpus_file(path: Path) -> str:
+    """A corpus file as text: UTF-8, or Latin-1 (BBC's sport/199.txt)."""
     raw = path.read_bytes()
     try:
         return raw.decode("utf-8")
@@ -106,7 +107,7 @@ def check(files: list[Path], corpus: Path) -> list[str]:
                     continue
                 if doc not in texts:
                     path = corpus / doc
-                    texts[doc] = _squash(_read(path)) if path.exists() else ""
+                    texts[doc] = _squash(read_corpus_file(path)) if path.exists() else ""
                 if not quote.strip() or _squash(quote) not in texts[doc]:
                     problems.append(f"{where}: quote not found in {doc}: {quote[:60]!r}")
             if kind == "multi" and len(set(docs)) < 2:

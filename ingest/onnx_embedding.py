@@ -180,15 +180,7 @@ class OnnxEmbedder:
 
     @cached_property
     def _session(self) -> Any:
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        if self._threads > 0:
-            options.intra_op_num_threads = self._threads
-            options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        return onnxruntime.InferenceSession(str(self._directory / "model.onnx"), options,
-                                            providers=["CPUExecutionProvider"])
+        return cpu_session(self._directory / "model.onnx", self._threads)
 
     def _load_tokenizer(self, truncate: bool) -> Any:
         from tokenizers import Tokenizer
@@ -340,3 +332,18 @@ if __name__ == "__main__":  # the child process of onnx_query_embedder
         OnnxExport(Path(sys.argv[1]), sys.argv[2], precision).create(int(sys.argv[3]))
     except Exception as exc:  # reported by the parent as one line
         sys.exit(f"{type(exc).__name__}: {exc}")
+
+
+def cpu_session(path: Path, threads: int) -> Any:
+    """An onnxruntime CPU session for the model at `path`, `threads` intra-op threads (0: the
+    library's choice), quiet below errors. FileNotFoundError when the file is missing."""
+    import onnxruntime
+
+    if not path.is_file():
+        raise FileNotFoundError(f"ONNX model missing: {path}")
+    options = onnxruntime.SessionOptions()
+    if threads > 0:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

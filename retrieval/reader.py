@@ -305,18 +305,9 @@ class Reader:
 
     @cached_property
     def _session(self) -> Any:
-        import onnxruntime
+        from ingest.onnx_embedding import cpu_session
 
-        options = onnxruntime.SessionOptions()
-        if self.threads > 0:
-            options.intra_op_num_threads = self.threads
-            options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        path = self.directory / "model.onnx"
-        if not path.is_file():
-            raise FileNotFoundError(f"reader model missing: {path}")
-        return onnxruntime.InferenceSession(str(path), options,
-                                            providers=["CPUExecutionProvider"])
+        return cpu_session(self.directory / "model.onnx", self.threads)
 
     @cached_property
     def encoder(self) -> PairEncoder:
