@@ -233,9 +233,9 @@ class Components:
 
     @cached_property
     def reader(self) -> Reader | None:
-        """The shipped reader ([answer] reader = true), loaded at its first question; None
-        when turned off, or (logged) when its files are missing from a broken install."""
-        if not self.settings.answer.reader:
+        """The shipped reader ([answer] reader "lead" or "answer"), loaded at its first
+        question; None when off, or (logged) when its files are missing (a broken install)."""
+        if self.settings.answer.reader == "off":
             return None
         from retrieval.reader import Reader, model_directory
 
@@ -251,7 +251,8 @@ class Components:
         if reader is None:
             return {}
         answer, shipped = self.settings.answer, reader.thresholds
-        return {"reader": reader, "reader_candidates": answer.reader_candidates,
+        return {"reader": reader, "reader_role": answer.reader,
+                "reader_candidates": answer.reader_candidates,
                 "no_answer": answer.reader_no_answer or shipped.get("no_answer", 0.5),
                 "bold": answer.reader_bold or shipped.get("bold", 0.5)}
 

@@ -90,6 +90,10 @@ class ExtractiveConfig:
     # probability reaches `no_answer`; show the span in bold when p × span probability
     # reaches `bold`.
     reader: ReaderProtocol | None = None
+    # "answer": the reader scores the sentences, gives the span and refuses; "lead": the
+    # sentence model chooses and refuses, the reader reads the chosen sentence for the value
+    # shown in bold (one forward pass a question).
+    reader_role: str = "answer"
     reader_candidates: int = 24
     no_answer: float = 0.5
     bold: float = 0.5
@@ -155,6 +159,9 @@ class Evidence:
     # relative to it ("yesterday", "on Monday"): shown beside the sentence.
     dated: Mapping[int, datetime] = field(default_factory=dict)
     trace: Trace | None = None
+    # The sentence before the first one when that one refers back with a pronoun ("She
+    # replaces Amara Osei…"): shown before it, cited, so the answer names whom it means.
+    referent: Candidate | None = None
 
 
 Rule = Callable[["_State"], "_State"]
@@ -198,9 +205,10 @@ def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnal
     if not candidates:
         return Evidence((), True, trace=Trace(reading.as_dict(),
                                               decision="abstained: no sentences"))
-    if config.reader is not None:
+    around = _around(candidates, passages)
+    if config.reader is not None and config.reader_role == "answer":
         ranked = _read(question, candidates, passages, config.reader,
-                       config.reader_candidates, earlier)
+                       config.reader_candidates, earlier, around)
         rules = READER_RULES
     else:
         ranked = _scored(reading, candidates, model, similarity, config.rerank)
@@ -210,29 +218,88 @@ def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnal
         state = rule(state)
         if state.abstain:
             break
-    return _evidence(state)
+    if config.reader is not None and config.reader_role == "lead" and state.chosen \
+            and not state.abstain and not state.missing:
+        found = _evidence(state, _lead_read(question, state, around, earlier))
+    else:
+        found = _evidence(state)
+    return _with_referent(found, candidates, passages, around)
+
+
+# A sentence that opens by referring back to someone or something named before it.
+_REFERS_BACK = re.compile(r"^(?:he|she|they|it|his|her|their|its|him|them)\b", re.IGNORECASE)
+
+
+def _with_referent(found: Evidence, candidates: Sequence[Candidate],
+                   passages: Sequence[Passage],
+                   around: Mapping[tuple[str, tuple[int, int]], tuple[str, str]]) -> Evidence:
+    """`found`, with the sentence before its first one when that one opens with a pronoun
+    and the sentence before is read and not already shown."""
+    if found.abstain or not found.chosen or not _REFERS_BACK.match(found.chosen[0].text):
+        return found
+    first = found.chosen[0]
+    article = passages[first.passage_index].article_id
+    previous, _ = around.get((article, first.place), ("", ""))
+    if not previous or any(c.text == previous for c in found.chosen):
+        return found
+    referent = next((c for c in candidates if c.text == previous
+                     and passages[c.passage_index].article_id == article), None)
+    return replace(found, referent=referent) if referent is not None else found
+
+
+def _around(candidates: Sequence[Candidate], passages: Sequence[Passage]
+            ) -> dict[tuple[str, tuple[int, int]], tuple[str, str]]:
+    """Each candidate's previous and next sentence in its article, by (article id, place)."""
+    order: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        order.setdefault(passages[candidate.passage_index].article_id, []).append(candidate)
+    around: dict[tuple[str, tuple[int, int]], tuple[str, str]] = {}
+    for article_id, sentences in order.items():
+        sentences.sort(key=lambda c: c.place)
+        for n, candidate in enumerate(sentences):
+            around[(article_id, candidate.place)] = (
+                sentences[n - 1].text if n else "",
+                sentences[n + 1].text if n + 1 < len(sentences) else "")
+    return around
+
+
+def _lead_read(question: str, state: _State,
+               around: Mapping[tuple[str, tuple[int, int]], tuple[str, str]],
+               earlier: str | None) -> Candidate:
+    """The chosen sentence as the reader reads it: its span, and "bold" its confidence."""
+    first = state.chosen[0]
+    assert state.config.reader is not None
+    key = (state.passages[first.passage_index].article_id, first.place)
+    [reading] = state.config.reader.read(question, [ReaderInput(
+        first.text, *around.get(key, ("", "")), headline=first.title,
+        question_context=earlier)])
+    span = None
+    if reading.span is not None:
+        text = first.text[reading.span[0]:reading.span[1]].strip(" ,;:")
+        span = SpanMatch(text, 1.0) if text else None
+    return replace(first, span=span, features={**first.features,
+                                               "bold": reading.bold_confidence,
+                                               "p_answer": reading.p_answer})
 
 
 def _read(question: str, candidates: list[Candidate], passages: Sequence[Passage],
-          reader: ReaderProtocol, limit: int, earlier: str | None) -> list[Candidate]:
+          reader: ReaderProtocol, limit: int, earlier: str | None,
+          around: Mapping[tuple[str, tuple[int, int]], tuple[str, str]]) -> list[Candidate]:
     """The candidates the reader reads, each scored by it (`score` = P(answers), `span` its
     answer span, feature "bold" = p × span probability), best first. It reads the `limit`
     sentences that share most of the question's words with their neighbours and headline
     (and each top article's first sentence: news leads)."""
-    order: dict[str, list[Candidate]] = {}
+    def key(c: Candidate) -> tuple[str, tuple[int, int]]:
+        return passages[c.passage_index].article_id, c.place
+
+    firsts: dict[str, Candidate] = {}
     for candidate in sorted(candidates, key=lambda c: (c.passage_index, c.place)):
-        order.setdefault(passages[candidate.passage_index].article_id, []).append(candidate)
-    around: dict[int, tuple[str, str]] = {}
-    for sentences in order.values():
-        sentences.sort(key=lambda c: c.place)
-        for n, candidate in enumerate(sentences):
-            around[id(candidate)] = (sentences[n - 1].text if n else "",
-                                     sentences[n + 1].text if n + 1 < len(sentences) else "")
-    leads = {id(sentences[0]) for sentences in list(order.values())[:3]}
+        firsts.setdefault(key(candidate)[0], candidate)
+    leads = {id(c) for c in list(firsts.values())[:3]}
     chosen = sorted(candidates, key=lambda c: (id(c) in leads, c.coverage + c.features.get(
         "focus", 0.0) + 0.1 * c.features.get("prior", 0.0)), reverse=True)[:limit]
-    inputs = [ReaderInput(c.text, *around[id(c)], headline=c.title, question_context=earlier)
-              for c in chosen]
+    inputs = [ReaderInput(c.text, *around.get(key(c), ("", "")), headline=c.title,
+                          question_context=earlier) for c in chosen]
     readings = reader.read(question, inputs)
     read: list[Candidate] = []
     for candidate, reading in zip(chosen, readings, strict=True):
@@ -451,9 +518,11 @@ def _published(state: _State, candidate: Candidate) -> datetime | None:
     return state.passages[candidate.passage_index].published
 
 
-def _evidence(state: _State) -> Evidence:
+def _evidence(state: _State, lead_read: Candidate | None = None) -> Evidence:
+    """The Evidence of what the rules decided; `lead_read` is the chosen sentence as the
+    reader read it (reader role "lead"): its span and confidence decide the bold value."""
     reading, model = state.reading, state.model
-    reader = state.config.reader is not None
+    reader = state.config.reader is not None and state.config.reader_role == "answer"
     trace = Trace(reading.as_dict(), tuple(_explained(c, None if reader else model)
                                            for c in state.ranked[:5]), state.fired)
     if state.abstain:
@@ -462,10 +531,11 @@ def _evidence(state: _State) -> Evidence:
         return Evidence(state.chosen, False, missing=state.missing,
                         trace=replace(trace, decision="missing: said what the articles lack"))
     chosen = state.chosen
-    first = chosen[0]
+    first = chosen[0] if lead_read is None else lead_read
     span = first.span.text if first.span is not None else None
     confidence, shown, lead = 0.0, False, None
-    if first.span is not None and state.config.reader is not None:
+    if first.span is not None and state.config.reader is not None and (
+            lead_read is not None or state.config.reader_role == "answer"):
         confidence = first.features.get("bold", 0.0)
         above = state.config.bold
         shown = confidence >= above
@@ -829,6 +899,10 @@ def compose(evidence: Evidence, max_words: int) -> str:
     elif lead:
         parts = [f"{lead} —"]
     budget = max_words
+    referent = evidence.referent
+    if referent is not None and referent.words + evidence.chosen[0].words <= max_words:
+        parts.append(f"{evidence.referent.text} [{evidence.referent.passage_index + 1}]")
+        budget -= evidence.referent.words
     for number, candidate in enumerate(evidence.chosen):
         words = candidate.text.split()
         if budget <= 0:

@@ -94,3 +94,28 @@ def test_the_latest_version_of_a_story_wins_with_the_reader() -> None:
     reader = FakeReader({"set at 40": (0.9, "40"), "rose to 52": (0.8, "52")})
     found = evidence("How many people died in the storm?", reader, passages=(old, new))
     assert found.span == "52"
+
+
+def test_in_the_lead_role_the_model_chooses_and_the_reader_gives_the_bold_value() -> None:
+    # The reader would prefer the tolls sentence; in the "lead" role it only reads the
+    # sentence the sentence model chose, once, and its span leads when confident.
+    reader = FakeReader({"replaced all 212": (0.9, "212"), "tolls": (0.99, "two euros")})
+    found = evidence("How many suspension cables did engineers replace?", reader,
+                     reader_role="lead")
+    assert found.chosen[0].text == "Engineers replaced all 212 suspension cables."
+    assert [i.sentence for i in reader.inputs] == [found.chosen[0].text]
+    assert (found.span, found.span_shown) == ("212", True)
+    assert found.trace is not None and found.trace.lead is not None
+    assert found.trace.lead["confidence"] == round(0.9 * 0.95, 3)
+
+
+def test_a_sentence_that_refers_back_brings_the_sentence_naming_whom() -> None:
+    council = passage("council", "New harbour chief named", (
+        "The port authority named Jane Roe as its new harbour chief on Monday. She replaces "
+        "Amara Osei, who retired in June after twelve years in the post."))
+    found = evidence("Who does the new harbour chief replace?",
+                     FakeReader({"She replaces": (0.9, "Amara Osei")}), passages=(council,))
+    assert found.chosen[0].text.startswith("She replaces Amara Osei")
+    assert found.referent is not None and found.referent.text.startswith("The port authority")
+    text = compose(found, 80)
+    assert text.index("Jane Roe") < text.index("She replaces") and text.count("[1]") == 2
