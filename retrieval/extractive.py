@@ -901,8 +901,8 @@ def compose(evidence: Evidence, max_words: int) -> str:
     budget = max_words
     referent = evidence.referent
     if referent is not None and referent.words + evidence.chosen[0].words <= max_words:
-        parts.append(f"{evidence.referent.text} [{evidence.referent.passage_index + 1}]")
-        budget -= evidence.referent.words
+        parts.append(f"{referent.text} [{referent.passage_index + 1}]")
+        budget -= referent.words
     for number, candidate in enumerate(evidence.chosen):
         words = candidate.text.split()
         if budget <= 0:
