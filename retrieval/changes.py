@@ -283,6 +283,10 @@ def _change(kind: AnswerType, old: str, was: Span, new: str, now: Span) -> Value
     return ValueChange(kind.value, was.text, now.text, old, new, subject, direction)
 
 
+_OWN_NOUN = re.compile(r"(?:\b(?:a|an|the|its|their|his|her)\s+((?:[a-z][a-z-]*\s+){0,2}"
+                       r"[a-z][a-z-]*)|\b([a-z][a-z-]{3,}))\s+(?:of|at)\s*$", re.IGNORECASE)
+
+
 def _subject(sentence: str, span: Span) -> str:
     """What a number in `sentence` measures: what it counts ("5 people" → "number of
     people"), else the subject of its clause before it ("The death toll from the storm rose
@@ -293,6 +297,12 @@ def _subject(sentence: str, span: Span) -> str:
         return f"number of {counted.group(1)}"
     clause = re.split(r"[,;:()—–]|\b(?:that|and|but|said|says|told|according\s+to)\b",
                       sentence[: span.start])[-1]
+    # "a pay rise of 7 percent", "inflation at 3%": the value's own noun comes just before it.
+    own = _OWN_NOUN.search(clause)
+    if own is not None and own.group(1):  # "a pay rise of": after a determiner, a noun
+        return own.group(1)
+    if own is not None and own.group(2).lower() not in _LINKS:  # "inflation at", not "rose at"
+        return own.group(2)
     words = [w.strip(".,\"'“”") for w in clause.split()]
     while words and words[0].lower() in _DETERMINERS:
         words = words[1:]

@@ -251,3 +251,15 @@ def test_a_tables_rows_are_kept_as_lines_that_name_their_columns(tmp_path: Path)
         "Tom Hale — Votes: 3,980; Share: 47%.",
         "- Byrne takes the first seat with a large margin over the others.",
         "Turnout was 61 percent."]
+
+
+def test_a_changed_value_is_named_by_what_it_measures() -> None:
+    from retrieval.changes import describe_changes
+
+    changed = describe_changes(
+        "The union said its 210 members had accepted a pay rise of 9 percent on Friday.",
+        "The union said its 210 members had accepted a pay rise of 7 percent on Friday.")
+    assert changed.lines() == ["Pay rise lowered from 9 percent to 7 percent"]
+    inflation = describe_changes("Prices rose with inflation at 3.1% in May.",
+                                 "Prices rose with inflation at 3.4% in May.")
+    assert inflation.lines()[0].startswith("Inflation raised from 3.1% to 3.4%")
