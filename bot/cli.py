@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from pydantic import ValidationError
 
-from bot import terminal
+from bot import surface, terminal
 from bot.asking import Request, read_request
 from bot.desk_commands import brief, echo_alerts, watch
 from bot.logs import configure_logging, safe
@@ -558,7 +558,7 @@ def slack(ctx: click.Context, socket: bool | None, port: int, host: str,
                        slack_client=bot.client)
 
 
-@cli.command()
+@cli.command(help=surface.serve_help())
 @click.option("--host", help="Address to listen on (default from [serve] host: 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535),
               help="Port (default from [serve] port: 8080).")
@@ -566,13 +566,6 @@ def slack(ctx: click.Context, socket: bool | None, port: int, host: str,
               help="Also re-ingest the configured [[sources]] on their schedules.")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, refresh: bool) -> None:
-    """Serve the HTTP API, MCP, health checks, metrics and (with Slack tokens) Slack events.
-
-    Routes: POST /api/ask, GET /api/search, GET /api/stats, /mcp, POST /slack/events,
-    GET /healthz, /readyz, /metrics. API and MCP need `Authorization: Bearer
-    $NEWSDESK_API_TOKEN`; without a token they are served on a loopback address only.
-    Starts while the store is down (/readyz says why) and is ready when it returns.
-    """
     from bot import runtime
     from bot.metrics import Metrics
     from bot.slack_app import slack_tokens
@@ -593,11 +586,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, refresh: bool)
                        slack_client=bot.client if bot is not None else None)
 
 
-@cli.command()
+@cli.command(help=surface.mcp_help())
 @click.pass_context
 def mcp(ctx: click.Context) -> None:
-    """Serve the MCP tools search_articles, ask_articles, story_timeline and story_changes
-    over stdio, for a local AI assistant (configure it to run `newsdesk mcp`)."""
     from bot import runtime
 
     runtime.run_mcp_stdio(_components(ctx))

@@ -271,8 +271,12 @@ async def _use_mcp(server: Any) -> tuple[list[str], dict[str, Any], dict[str, An
 
 
 def _check_mcp(tools: list[str], searched: dict[str, Any], asked: dict[str, Any]) -> None:
+    from bot.surface import MCP_TOOLS, mcp_help, serve_help
+
     assert tools == ["ask_articles", "daily_brief", "search_articles", "story_changes",
                      "story_timeline", "watch_add", "watch_list", "watch_remove"]
+    assert tools == sorted(MCP_TOOLS)  # the help of `serve` and `mcp` lists exactly these
+    assert all(tool in mcp_help() and tool in serve_help() for tool in tools)
     assert [p["rank"] for p in searched["passages"]] == [1, 2]
     assert searched["passages"][0]["title"] == "Port Alder United Win Cup Final on Penalties"
     assert "84 million euros" in asked["answer"] and not asked["abstained"]

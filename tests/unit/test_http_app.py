@@ -285,3 +285,19 @@ def test_a_body_trickled_a_byte_at_a_time_meets_one_deadline_for_the_whole_body(
     asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
     assert sent[0]["status"] == 408 and trickled < 200
     assert json.loads(sent[1]["body"]) == {"error": "request body too slow"}
+
+
+def test_the_help_lists_exactly_the_routes_the_server_serves() -> None:
+    from starlette.routing import Route
+
+    from bot.surface import API_ROUTES, OPERATOR_ROUTES, SLACK_ROUTE, serve_help
+
+    app = guarded(slack=SignedSlack(), watchroom=SqliteRoom()).app
+    served = {(",".join(sorted((r.methods or set()) - {"HEAD"})), r.path)
+              for r in app.routes if isinstance(r, Route)}  # type: ignore[attr-defined]
+    listed = {(",".join(sorted(m.replace(" ", "").split(","))),
+               p.replace("{id}", "{watch_id:int}"))
+              for m, p in (*API_ROUTES, *OPERATOR_ROUTES, SLACK_ROUTE)}
+    assert served == listed
+    for _, path in (*API_ROUTES, *OPERATOR_ROUTES, SLACK_ROUTE):
+        assert path in serve_help()
