@@ -154,13 +154,15 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
         try:
             summary = ingestor.ingest([s.location for s in scheduled], prune=prune,
                                       force=force, on_total=on_total, on_advance=on_advance,
-                                      on_article=progress.articles, shard=split)
+                                      on_article=progress.articles, on_step=progress.step,
+                                      shard=split)
         except Interrupted as stop:  # Ctrl-C: still say what was stored
             summary, interrupted = stop.summary, True
-    if summary.chunks and not interrupted:
-        # The model is loaded now: make the query-time export (if missing) while it is
-        # cheap, so that the first question does not pay for it.
-        _ = components.query_embedder
+        if summary.chunks and not interrupted:
+            # The model is loaded now: make the query-time export (if missing) while it is
+            # cheap, so that the first question does not pay for it.
+            progress.step("preparing the question model (once per data directory)")
+            _ = components.query_embedder
     data = summary.as_dict()
     if as_json:
         _print_json(data)

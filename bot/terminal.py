@@ -286,6 +286,14 @@ class Progress:
             self._bar.update(self._task, description=f"{self._label} ({read:,} articles "
                                                      f"read, {rate:,.1f}/s)")
 
+    def step(self, doing: str) -> None:
+        """What the run is doing between sources ("embedding 128/512 chunks…"), with how long
+        the run has taken: the bar never stands still without a word."""
+        if self._bar is not None:
+            elapsed = time.monotonic() - self._started
+            self._bar.update(self._task, description=f"{self._label}: {doing} "
+                                                     f"({elapsed:,.0f} s)")
+
     def __enter__(self) -> Progress:
         return self
 

@@ -45,6 +45,9 @@ from ingest.versions import ArticleVersion, replaced_version, stored_version
 
 log = logging.getLogger(__name__)
 
+# Chunks embedded per step of a write batch: progress is said between steps.
+EMBED_STEP = 64
+
 # Bump when chunking changes in a way that should re-embed everything.
 CHUNKER_VERSION = "1"
 # Wire copies: the stored first chunks compared with each new one (the nearest by embedding).
@@ -167,6 +170,7 @@ class Ingestor:
         self._overlap = chunking.overlap_tokens
         self._settings = settings
         self._on_article: Callable[[int], None] | None = None
+        self._on_step: Callable[[str], None] = lambda step: None
         self._shard: Shard | None = None
         # Part of every stored version hash: changing the model or chunking re-embeds.
         self._fingerprint = sha256(
@@ -189,6 +193,7 @@ class Ingestor:
         on_total: Callable[[int], None] | None = None,
         on_advance: Callable[[], None] | None = None,
         on_article: Callable[[int], None] | None = None,
+        on_step: Callable[[str], None] | None = None,
         shard: Shard | None = None,
     ) -> IngestSummary:
         """Ingest `sources`; with `prune`, also remove stored articles that came from these
@@ -197,17 +202,23 @@ class Ingestor:
         `max_prune_share` of a source's articles is refused unless `force`.
 
         `on_total` gets the number of sources, `on_advance` is called after each, and
-        `on_article` with the number of articles read so far (progress inside a large file).
+        `on_article` with the number of articles read so far (progress inside a large file),
+        and `on_step` with what the run is doing while no source advances ("embedding 128/512
+        chunks", "writing 512 chunks", "updating the keyword index", "checking saved
+        questions"): the work that takes the time.
         With `shard`, only the articles of that shard are stored (and pruned): see
         ingest/shards.py. Ctrl-C raises Interrupted, carrying the summary of what was stored
         until then."""
         self._on_article = on_article
+        self._on_step = on_step or (lambda step: None)
         self._shard = shard
         with self._store.writing():
             summary = self._ingest(sources, prune, force, on_total, on_advance)
         handed = self._journal.pending() if self._journal is not None else {}
         summary.unchecked = {k: v for k, v in handed.items() if k not in summary.changed}
         succeeded = True
+        if self._after:
+            self._on_step("checking saved questions")
         for step in self._after:
             try:
                 step(summary)
@@ -421,7 +432,7 @@ class Ingestor:
             ChunkMeta.of(p.article, c, p.stored_hash, len(p.chunks))
             for p in run.pending for c in p.chunks
         ]
-        vectors = self._embedder.embed([c.embed_text for c in chunks])
+        vectors = self._embed([c.embed_text for c in chunks], len(run.pending))
         copies = self._wire_copies(run.pending, chunks, vectors)
         if copies:
             metas = [replace(m, copy_of=copies.get(m.article_id)) for m in metas]
@@ -431,6 +442,7 @@ class Ingestor:
         if self._after and self._journal is not None:  # before the store: see change_journal
             self._journal.add({p.article.id: "updated" if p.is_update else "added"
                                for p in run.pending})
+        self._on_step(f"writing {len(chunks):,} chunks")
         self._store.upsert(chunks, vectors, metas)
         for pending in run.pending:
             if pending.is_update or pending.replaces:
@@ -450,6 +462,15 @@ class Ingestor:
         run.pending.clear()
         run.pending_chunks = 0
         self._update_derived(compact=False, run=run)
+
+    def _embed(self, texts: Sequence[str], articles: int) -> np.ndarray:
+        """The texts' vectors, embedded in steps of EMBED_STEP so that progress is said as it
+        happens (a batch of 512 chunks is minutes on a small CPU)."""
+        parts = []
+        for start in range(0, len(texts), EMBED_STEP):
+            self._on_step(f"embedding {start:,}/{len(texts):,} chunks of {articles:,} articles")
+            parts.append(self._embedder.embed(texts[start:start + EMBED_STEP]))
+        return np.concatenate(parts) if parts else self._embedder.embed([])
 
     def _keep_replaced(self, pending: Sequence[_Pending]) -> None:
         """Keep the stored version of every article this batch changes (its headline or
@@ -576,6 +597,9 @@ class Ingestor:
             return len(changes)
 
     def _update_derived(self, compact: bool = True, run: _Run | None = None) -> None:
+        if self._derived:
+            self._on_step("compacting the keyword index" if compact
+                          else "updating the keyword index")
         for index in self._derived:
             try:
                 index.catch_up(compact=compact)

@@ -263,3 +263,20 @@ def test_a_changed_value_is_named_by_what_it_measures() -> None:
     inflation = describe_changes("Prices rose with inflation at 3.1% in May.",
                                  "Prices rose with inflation at 3.4% in May.")
     assert inflation.lines()[0].startswith("Inflation raised from 3.1% to 3.4%")
+
+
+def test_ingest_says_what_it_is_doing_while_no_source_advances(tmp_path: Path) -> None:
+    from ingest.pipeline import EMBED_STEP
+    from tests.helpers import write_article
+    from tests.unit.test_pipeline import story
+
+    root = tmp_path / "news"
+    for n in range(6):
+        write_article(root, f"{n}.txt", f"Story {n}", story(f"topic{n}", 30))
+    steps: list[str] = []
+    summary = ingestor(MemoryStore()).ingest([str(root)], on_step=steps.append)
+    assert summary.chunks > EMBED_STEP  # so that embedding is said in more than one step
+    embedding = [s for s in steps if s.startswith("embedding ")]
+    assert embedding[0] == f"embedding 0/{summary.chunks:,} chunks of 6 articles"
+    assert len(embedding) == -(-summary.chunks // EMBED_STEP)
+    assert f"writing {summary.chunks:,} chunks" in steps
