@@ -419,8 +419,12 @@ def rule_threshold(state: _State) -> _State:
     sentence holds a value of the kind a typed question asks for (one that does leads)."""
     best = state.ranked[0]
     below = state.config.min_evidence or state.model.abstain_below
-    # A newer version of the story stands on the evidence of the version it replaced.
-    evidence = max(best.score, state.earlier.score if state.earlier is not None else 0.0)
+    # A newer version of the story stands on the evidence of the version it replaced, and a
+    # lead put first ("What's the latest on X?") on the best sentence of its own article.
+    article = max((c.score for c in state.ranked if c.in_article == best.in_article),
+                  default=best.score)
+    evidence = max(best.score, article,
+                   state.earlier.score if state.earlier is not None else 0.0)
     if evidence < below:
         return state.fire(f"threshold: best {evidence:.2f} < {below:.2f}",
                           abstain=f"best sentence's probability {evidence:.2f} is under "

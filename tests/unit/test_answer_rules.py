@@ -218,6 +218,27 @@ def test_a_latest_question_leads_with_a_sentence_that_holds_the_value() -> None:
     assert found.chosen[0].text.startswith("Crews now want a 7 percent pay rise")
 
 
+def test_whats_the_latest_is_not_refused_because_the_lead_scores_less() -> None:
+    text = ("Boats between the islands were back to normal on Friday. The ferry strike was "
+            "called off late on Thursday after the crews accepted a new pay offer. Talks on "
+            "rosters will continue in January.")
+    strike = passage("strike", "Ferry strike called off", text,
+                     datetime(2026, 11, 20, tzinfo=UTC))
+    found = evidence("What's the latest on the ferry strike?", [strike], min_evidence=0.0001)
+    assert found.trace is not None and "lead_first: the article's lead answers" in \
+        found.trace.rules
+    scores = {c["text"][:20]: c["probability"] for c in found.trace.candidates}
+    best = max(scores.values())
+    lead = scores["Boats between the is"]
+    assert lead < best
+    # With the threshold between the two: the lead the rule put first stands on its
+    # article's best sentence, and is not refused.
+    between = evidence("What's the latest on the ferry strike?", [strike],
+                       min_evidence=(lead + best) / 2)
+    assert not between.abstain
+    assert between.chosen[0].text.startswith("Boats between the islands")
+
+
 def test_a_close_second_sentence_is_shown_when_the_model_is_torn() -> None:
     question = "How much did the bridge repair cost?"
     alone = evidence(question)
