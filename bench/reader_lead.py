@@ -66,6 +66,8 @@ def ask_all(items: list[dict[str, Any]], data_dir: Path) -> list[dict[str, Any]]
                                "answerable": item["type"] != "unanswerable"}
         for name, given in (("reader", answer), ("model", before)):
             lead = (given.trace or {}).get("lead") or {}
+            if name == "reader":  # the reader's own reading of the chosen sentence
+                lead = lead.get("reader") or {}
             span = lead.get("span")
             row[name] = {
                 "answered": not given.abstained, "span": span,
@@ -98,6 +100,11 @@ def figures(rows: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
     shown = [r for r in answered if r["reader"]["span"]
              and r["reader"]["confidence"] >= threshold]
     model_shown = [r for r in answered if r["model"]["shown"]]
+    # What `reader = "lead"` shows: the lead model's value when it is confident, else the
+    # reader's when it clears the threshold.
+    union = [(r["model"] if r["model"]["shown"] else r["reader"]) for r in answered
+             if r["model"]["shown"] or (r["reader"]["span"]
+                                         and r["reader"]["confidence"] >= threshold)]
     return {
         "questions": len(rows), "answered": len(answered),
         "answer_accuracy": round(sum(r["model"]["correct"] or (
@@ -105,6 +112,9 @@ def figures(rows: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
         "reader_bold_shown": round(len(shown) / max(1, len(answered)), 4),
         "reader_bold_precision": round(sum(r["reader"]["right"] for r in shown)
                                        / max(1, len(shown)), 4) if shown else None,
+        "union_bold_shown": round(len(union) / max(1, len(answered)), 4),
+        "union_bold_precision": round(sum(u["right"] for u in union) / max(1, len(union)), 4)
+        if union else None,
         "model_bold_shown": round(len(model_shown) / max(1, len(answered)), 4),
         "model_bold_precision": round(sum(r["model"]["right"] for r in model_shown)
                                       / max(1, len(model_shown)), 4) if model_shown else None,
@@ -133,10 +143,11 @@ def main() -> int:
     dev_rows = ask_all(dev_items, args.data_dir)
     result = {"threshold": threshold, "target_precision": TARGET,
               "fold5_out_of_fold": figures(fold_rows, threshold),
-              "dev_and_dev2": figures(dev_rows, threshold)}
+              "dev_and_dev2": figures(dev_rows, threshold),
+              "rows": {"fold5": fold_rows, "dev": dev_rows}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
-    print(json.dumps(result, indent=1))
+    print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=1))
     return 0
 
 

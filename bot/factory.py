@@ -251,10 +251,12 @@ class Components:
         if reader is None:
             return {}
         answer, shipped = self.settings.answer, reader.thresholds
+        # The bold threshold of each role was chosen out of fold for it (reader.json).
+        bold = shipped.get("lead_bold" if answer.reader == "lead" else "bold", 0.5)
         return {"reader": reader, "reader_role": answer.reader,
                 "reader_candidates": answer.reader_candidates,
                 "no_answer": answer.reader_no_answer or shipped.get("no_answer", 0.5),
-                "bold": answer.reader_bold or shipped.get("bold", 0.5)}
+                "bold": answer.reader_bold or bold}
 
     def _briefer(self, where: SearchFilter) -> Brief:
         from bot.briefing import daily_brief

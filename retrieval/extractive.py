@@ -535,11 +535,13 @@ def _evidence(state: _State, lead_read: Candidate | None = None) -> Evidence:
         return Evidence(state.chosen, False, missing=state.missing,
                         trace=replace(trace, decision="missing: said what the articles lack"))
     chosen = state.chosen
-    first = chosen[0] if lead_read is None else lead_read
+    if lead_read is not None:
+        return _evidence_led(state, trace, lead_read)
+    first = chosen[0]
     span = first.span.text if first.span is not None else None
     confidence, shown, lead = 0.0, False, None
-    if first.span is not None and state.config.reader is not None and (
-            lead_read is not None or state.config.reader_role == "answer"):
+    if first.span is not None and state.config.reader is not None and \
+            state.config.reader_role == "answer":
         confidence = first.features.get("bold", 0.0)
         above = state.config.bold
         shown = confidence >= above
@@ -563,6 +565,39 @@ def _evidence(state: _State, lead_read: Candidate | None = None) -> Evidence:
     return Evidence(chosen, False, span=span, as_of=state.as_of, span_confidence=confidence,
                     span_shown=shown, dated=dated,
                     trace=replace(trace, decision=decision, lead=lead))
+
+
+def _evidence_led(state: _State, trace: Trace, read: Candidate) -> Evidence:
+    """Reader role "lead": the sentence model's lead value when its lead model is confident
+    (as without the reader), else the reader's span of the same sentence when the reader's
+    confidence clears `bold` (chosen out of fold for this role: bench/reader_lead.py)."""
+    first, model, reading = state.chosen[0], state.model, state.reading
+    own: dict[str, Any] = {"span": None, "confidence": 0.0, "shown": False}
+    theirs: dict[str, Any]
+    if first.span is not None:
+        values = lead_features(reading, first, state.ranked)
+        confidence = model.lead.probability(values)
+        above = state.config.lead_confidence or model.lead_above
+        own = {"span": first.span.text, "confidence": round(confidence, 3),
+               "threshold": above, "shown": confidence >= above}
+    bold = read.features.get("bold", 0.0)
+    theirs = {"span": read.span.text if read.span is not None else None,
+              "confidence": round(bold, 3), "threshold": state.config.bold,
+              "shown": read.span is not None and bold >= state.config.bold}
+    chosen = own if own["shown"] or not theirs["shown"] else theirs
+    span: str | None = chosen["span"] or own["span"] or theirs["span"]
+    shown = bool(chosen["shown"])
+    if span is not None and reading.kind is AnswerType.DATE:
+        span = _resolved(span, state.passages[first.passage_index].published) or span
+    lead = {**chosen, "span": span, "shown": shown, "model": own, "reader": theirs}
+    dated = {i: published for i, c in enumerate(state.chosen)
+             if (published := state.passages[c.passage_index].published) is not None
+             and _RELATIVE_TIME.search(c.text)}
+    decision = "led with the value" if shown else (
+        "answered with the sentence (value not confident enough)" if span else "answered")
+    return Evidence(state.chosen, False, span=span, as_of=state.as_of,
+                    span_confidence=float(chosen["confidence"]), span_shown=shown,
+                    dated=dated, trace=replace(trace, decision=decision, lead=lead))
 
 
 def _explained(candidate: Candidate, model: AnswerModel | None) -> dict[str, Any]:
