@@ -27,9 +27,15 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
+# Whole terminal escape sequences (OSC … BEL/ST, CSI … final byte), removed before the
+# controls are, so that none of their text ("]52;c;…", "[2J") is left in an article.
+_ESCAPES = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
+
+
 def strip_controls(text: str) -> str:
-    """`text` without control characters other than tab, newline, CR, VT and FF."""
-    return _CONTROLS.sub("", text)
+    """`text` without terminal escape sequences and control characters other than tab,
+    newline, CR, VT and FF."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
 
 
 def canonical_url(url: str) -> str:
@@ -57,7 +63,7 @@ def normalise_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     # Runs of spaces collapse in one pass over the whole text (not per line: ingest reads
     # every file again on each run, unchanged ones included, so this is most of its cost).
-    text = _SPACES.sub(" ", _ZERO_WIDTH.sub("", _CONTROLS.sub("", text)))
+    text = _SPACES.sub(" ", _ZERO_WIDTH.sub("", strip_controls(text)))
     paragraphs: list[str] = []
     for block in _BLANK_LINES.split(text):
         para = " ".join(line.strip() for line in block.split("\n")).strip()

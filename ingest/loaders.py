@@ -647,10 +647,16 @@ def _feed_articles(
     # Items that share one link but carry their own guid (radio bulletins, a live page's
     # updates) are different items, named by their guid: never versions of each other.
     links = Counter(entry.get("link") for _, entry, _ in entries if entry.get("link"))
+    # Entries with neither guid nor link are named by their title (a corrected text is the
+    # same item, updated), and by title and text where the feed repeats a title.
+    titles = Counter(entry.get("title", "") for _, entry, _ in entries
+                     if not entry.get("id") and not entry.get("link"))
     for label, entry, text in entries:
         shared = links[entry.get("link")] > 1 and bool(entry.get("id"))
+        title = entry.get("title", "")
+        nameless = f"{location}#{sha256(title, text if titles[title] > 1 else '')[:16]}"
         try:
-            article, page_failure = _feed_entry(entry, label, text, feed_title, location,
+            article, page_failure = _feed_entry(entry, label, text, feed_title, nameless,
                                                 origin, pages.get(label), by_guid=shared)
         except SourceError as exc:
             malformed = f" (malformed feed: {feed.bozo_exception})" if feed.bozo else ""
@@ -693,12 +699,12 @@ def _linked_pages(links: dict[str, str], feed: str, fetcher: Fetcher,
 
 
 def _feed_entry(
-    entry: Any, label: str, text: str, feed_title: str | None, feed: str, origin: str,
+    entry: Any, label: str, text: str, feed_title: str | None, nameless: str, origin: str,
     page: Fetched | SourceError | None, by_guid: bool = False,
 ) -> tuple[Article, SourceError | None]:
     """The entry's article (from its linked `page` where that was fetched and has more
     text), and the failure of its linked page if only the teaser is kept. An entry with
-    neither guid nor link is named by its feed and a digest of its title and text, never by
+    neither guid nor link is named `nameless` (its feed and a digest of its title), never by
     its position (a new item at the top would rename every other)."""
     link = entry.get("link")
     published = _entry_date(entry, "published")
@@ -728,7 +734,7 @@ def _feed_entry(
         log.info("%s: using the feed summary; linked page failed: %s", label, page.reason)
         page_failure = page
     title = entry.get("title", "")
-    fallback_id = entry.get("id") or f"{feed}#{sha256(title, text)[:16]}"
+    fallback_id = entry.get("id") or nameless
     return make_article(
         source_name=label, fallback_id=fallback_id, identity=fallback_id if by_guid else None,
         origin=origin, title=title, text=text, url=link,

@@ -31,6 +31,9 @@ class AnswerType(Enum):
 
 
 _RULES: list[tuple[re.Pattern[str], AnswerType]] = [
+    # A toll of the dead, the injured or the missing is a count, not a fee.
+    (re.compile(r"\b(death|casualty|injury|human|body|fatality|final) tolls?\b"),
+     AnswerType.NUMBER),
     (re.compile(r"^\W*(and |but |so )?(why|how come)\b|\bwhat (caused|was the reason)\b|"
                 r"\bfor what reason\b"), AnswerType.REASON),
     (re.compile(r"\b(what|which) (percentage|percent|proportion|share)\b"), AnswerType.PERCENT),

@@ -96,7 +96,8 @@ def test_without_dates_the_best_sentence_stands() -> None:
 
 def test_a_question_about_the_change_gets_both_values_newest_first() -> None:
     text = answer_text("How did the Storm Orla death toll change?", [TOLL_OLD, TOLL_NEW])
-    assert text.startswith("As of 22 Nov 2026:")
+    # A death toll is a count: the newest one leads, dated.
+    assert text.startswith("Five, as of 22 Nov 2026 —")
     assert text.index("Five people") < text.index("Three people")
     assert "[1]" in text and "[2]" in text
 

@@ -280,3 +280,13 @@ def test_ingest_says_what_it_is_doing_while_no_source_advances(tmp_path: Path) -
     assert embedding[0] == f"embedding 0/{summary.chunks:,} chunks of 6 articles"
     assert len(embedding) == -(-summary.chunks // EMBED_STEP)
     assert f"writing {summary.chunks:,} chunks" in steps
+
+
+def test_a_death_toll_is_a_count_and_a_bridge_toll_a_fee() -> None:
+    from retrieval.answer_types import AnswerType, answer_type
+
+    for question in ("What is the death toll from Storm Orla?", "What was the death toll?",
+                     "How high is the death toll in Kell?"):
+        assert answer_type(question) is AnswerType.NUMBER, question
+    for question in ("What is the toll for cars on the bridge?", "How much is the toll?"):
+        assert answer_type(question) is AnswerType.MONEY, question
