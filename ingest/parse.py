@@ -250,6 +250,9 @@ def parse_text_article(raw: str) -> ParsedText:
     lines are removed from the body.
     """
     lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    front = _front_matter(lines)
+    if front is not None:
+        return front
     nonblank = [i for i, line in enumerate(lines) if line.strip()]
     if not nonblank:
         return ParsedText(title="", body="")
@@ -284,6 +287,42 @@ def parse_text_article(raw: str) -> ParsedText:
     body = normalise_text(strip_markdown("\n".join(lines[body_start:end])))
     return ParsedText(title=title, body=body, author=author, published=published, url=url,
                       updated=updated)
+
+
+_FRONT_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w-]*)\s*:\s*(?P<value>.*?)\s*$")
+_FRONT_FIELDS = {"title": "title", "headline": "title", "date": "published",
+                 "published": "published", "pubdate": "published", "publishdate": "published",
+                 "updated": "updated", "lastmod": "updated", "modified": "updated",
+                 "author": "author", "byline": "author", "url": "url", "link": "url",
+                 "canonical": "url", "canonical_url": "url"}
+
+
+def _front_matter(lines: list[str]) -> ParsedText | None:
+    """A Markdown export's YAML front matter (Hugo, Jekyll: `---`, `key: value` lines, `---`),
+    read for title, dates, author and URL; the article is what follows. None when the text
+    does not open with one."""
+    start = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if start is None or lines[start].strip() != "---":
+        return None
+    end = next((i for i in range(start + 1, min(len(lines), start + 60))
+                if lines[i].strip() in ("---", "...")), None)
+    if end is None:
+        return None
+    fields: dict[str, str] = {}
+    for line in lines[start + 1:end]:
+        match = _FRONT_KEY.match(line)
+        field = _FRONT_FIELDS.get(match.group("key").lower()) if match else None
+        if match is not None and field is not None and field not in fields:
+            fields[field] = match.group("value").strip().strip("'\"")
+    if "title" not in fields:
+        return None
+    body = normalise_text(strip_markdown("\n".join(lines[end + 1:])))
+    found = _URL.search(fields.get("url", ""))
+    return ParsedText(title=strip_markdown(fields["title"]).strip(), body=body,
+                      author=fields.get("author") or None,
+                      published=parse_date(fields.get("published"), lenient=True),
+                      url=found.group("url") if found else None,
+                      updated=parse_date(fields.get("updated"), lenient=True))
 
 
 def _published_line(line: str) -> datetime | None:

@@ -290,3 +290,23 @@ def test_a_death_toll_is_a_count_and_a_bridge_toll_a_fee() -> None:
         assert answer_type(question) is AnswerType.NUMBER, question
     for question in ("What is the toll for cars on the bridge?", "How much is the toll?"):
         assert answer_type(question) is AnswerType.MONEY, question
+
+
+def test_markdown_front_matter_gives_title_date_author_and_url() -> None:
+    from ingest.parse import parse_text_article
+
+    parsed = parse_text_article(
+        "---\ntitle: \"Harbour fees rise by 9 percent\"\ndate: 2026-11-20T09:30:00Z\n"
+        "lastmod: 2026-11-21\nauthor: Ann Lee\nurl: https://kell.example/harbour-fees\n"
+        "tags: [port, fees]\n---\n\nThe port authority **raised** fees by 9 percent on "
+        "Friday.\n\nShipping firms said they would pass the cost on.\n")
+    assert parsed.title == "Harbour fees rise by 9 percent"
+    assert (parsed.published, parsed.updated) == (datetime(2026, 11, 20, 9, 30, tzinfo=UTC),
+                                                  datetime(2026, 11, 21, tzinfo=UTC))
+    assert (parsed.author, parsed.url) == ("Ann Lee", "https://kell.example/harbour-fees")
+    assert parsed.body == ("The port authority raised fees by 9 percent on Friday.\n\n"
+                           "Shipping firms said they would pass the cost on.")
+    # A rule line that closes no front matter is left to the usual reading, unchanged.
+    plain = parse_text_article("---\n\nFerry strike\n\nThe ferry strike was called off.\n")
+    assert (plain.title, plain.published) == ("---", None)
+    assert plain.body == "Ferry strike\n\nThe ferry strike was called off."
