@@ -211,7 +211,9 @@ class AnswerEngine:
         if not brief.stories:
             return None
         passages = tuple(c.passage for c in brief.citations)
-        return Answer(question="", answer=brief.text, abstained=False,
+        # The window is shown with the answer (its `window`): not again in its first line.
+        text = brief.text.removeprefix(f"{brief.window.label}: ")
+        return Answer(question="", answer=text[:1].upper() + text[1:], abstained=False,
                       citations=brief.citations, passages=passages,
                       timings={"total": time.perf_counter() - started})
 

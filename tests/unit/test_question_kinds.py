@@ -64,6 +64,7 @@ def test_what_happened_last_week_is_the_weeks_brief_with_cited_leads() -> None:
                     passage(2, "Tram fares frozen", "Tram fares will not rise next year."))
     answer = engine(briefs).ask("What happened last week?", as_of=THURSDAY)
     assert not answer.abstained
+    assert answer.answer.startswith("2 stories from 2 articles.")  # the window shown once
     assert "Ferry strike called off" in answer.answer and "[1]" in answer.answer
     assert "Tram fares will not rise next year. [2]" in answer.answer
     assert [c.passage.article_id for c in answer.citations] == ["a1", "a2"]
