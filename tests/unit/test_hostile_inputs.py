@@ -12,11 +12,11 @@ import pytest
 
 from bot.terminal import PrintableStream, ingest_text, one_line, printable
 from bot.watches import WatchStore
-from config.errors import ConfigError, NewsdeskError, StoreError
+from config.errors import ConfigError, StoreError
 from config.secrets import redact
 from config.settings import ChunkingSettings, IngestSettings, load_settings
 from ingest.change_journal import ChangeJournal
-from ingest.fetch import Fetched, is_internal, refusal
+from ingest.fetch import is_internal, refusal
 from ingest.ids import normalise_text
 from ingest.loaders import decode_bytes, discover
 from ingest.pipeline import Ingestor
@@ -280,7 +280,6 @@ def test_a_damaged_saved_questions_file_is_named_and_stops_only_alerts(tmp_path:
                    chunking=ChunkingSettings(max_tokens=40, overlap_tokens=8),
                    settings=IngestSettings(), after=[check])
     assert run.ingest([str(root)]).added == 1
-    assert isinstance(StoreError("x"), NewsdeskError)
 
 
 # -- alerts of an interrupted ingest ----------------------------------------------------------
@@ -323,10 +322,6 @@ def test_changes_of_an_interrupted_run_are_checked_by_the_next(tmp_path: Path) -
     run().ingest([str(root)])
     assert checked[-1] == {}  # checked once, not again
 
-
-def test_fetched_is_where_the_request_ended() -> None:
-    page = Fetched(url="https://n.example/story", content=b"", content_type="text/html")
-    assert page.url == "https://n.example/story"
 
 
 def test_a_saved_question_number_past_sqlites_integers_is_simply_not_there(
