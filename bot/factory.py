@@ -42,7 +42,9 @@ if TYPE_CHECKING:  # imported where used: `newsdesk ask` should not pay for them
     from bot.watching import Watchroom
     from ingest.pipeline import Ingestor
     from ingest.records import SearchFilter
+    from retrieval.answer_scoring import AnswerWeights
     from retrieval.brief import Brief
+    from retrieval.ranker import Ranker
     from retrieval.reader import Reader
 
 log = logging.getLogger(__name__)
@@ -233,8 +235,8 @@ class Components:
 
     @cached_property
     def reader(self) -> Reader | None:
-        """The shipped reader ([answer] reader "lead" or "answer"), loaded at its first
-        question; None when off, or (logged) when its files are missing (a broken install)."""
+        """The shipped reader ([answer] reader = "answer"), loaded at its first question;
+        None when off, or (logged) when its files are missing (a broken install)."""
         if self.settings.answer.reader == "off":
             return None
         from retrieval.reader import Reader, model_directory
@@ -246,17 +248,38 @@ class Components:
         return Reader(threads=self.settings.embedding.threads)
 
     def _reading(self) -> dict[str, Any]:
-        """The answer settings of the reader, its thresholds the shipped ones unless set."""
+        """The trained answerer's settings (ranker, reader, weights, thresholds: the shipped
+        ones unless set); {} (the hand-made scorer) when off or a model is missing."""
         reader = self.reader
-        if reader is None:
+        ranking = self.ranking if reader is not None else None
+        if reader is None or ranking is None:
             return {}
-        answer, shipped = self.settings.answer, reader.thresholds
-        # The bold threshold of each role was chosen out of fold for it (reader.json).
-        bold = shipped.get("lead_bold" if answer.reader == "lead" else "bold", 0.5)
-        return {"reader": reader, "reader_role": answer.reader,
-                "reader_candidates": answer.reader_candidates,
-                "no_answer": answer.reader_no_answer or shipped.get("no_answer", 0.5),
-                "bold": answer.reader_bold or bold}
+        answer = self.settings.answer
+        ranker, weights = ranking
+        return {"reader": reader, "ranker": ranker, "weights": weights,
+                "ranker_candidates": answer.ranker_candidates,
+                "no_answer": answer.reader_no_answer or 1 - weights.refuse_below,
+                "bold": answer.reader_bold or weights.bold}
+
+    @cached_property
+    def ranking(self) -> tuple[Ranker, AnswerWeights] | None:
+        """The shipped ranker and the weights that join it to the reader; None (logged) when
+        its files are missing or unreadable (a broken install)."""
+        from retrieval.answer_scoring import AnswerWeights
+        from retrieval.ranker import Ranker, model_directory
+
+        try:
+            ranker = Ranker(threads=self.settings.embedding.threads)
+            weights = AnswerWeights.from_config(ranker.config["answerer"])
+        except (OSError, KeyError, ValueError) as exc:
+            log.error("the ranker's model is missing or unreadable in %s (%s): answering "
+                      "with the hand-made scorer", model_directory(), exc)
+            return None
+        if not (model_directory() / "model.onnx").is_file():
+            log.error("the ranker's model is missing from %s: answering with the "
+                      "hand-made scorer", model_directory())
+            return None
+        return ranker, weights
 
     def _briefer(self, where: SearchFilter) -> Brief:
         from bot.briefing import daily_brief

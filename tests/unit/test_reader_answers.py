@@ -1,6 +1,7 @@
-"""Answers with the reader in place (retrieval/extractive.py's reader path), on a fake reader
-that knows which sentence answers: it scores and spans, the news rules stay, and the refusal
-and the bold value follow its thresholds."""
+"""Answers with the trained answerer in place (retrieval/extractive.py's ranker + reader
+path), on a fake reader that knows which sentence answers and a ranker that sees every
+sentence alike: the reader scores and spans, the news rules stay, and the refusal and the bold
+value follow the thresholds."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from retrieval.answer_scoring import AnswerWeights
 from retrieval.extractive import READER_RULES, compose, find_evidence
+from retrieval.ranker import RankerInput
 from retrieval.reader import ReaderInput, Reading, no_answer_probability
 from tests.helpers import extractive_config
 from tests.unit.test_answer_rules import BRIDGE, Terms, passage
@@ -36,9 +39,24 @@ class FakeReader:
         return no_answer_probability(readings)
 
 
+class EqualRanker:
+    """Every sentence alike, so the reader alone decides (the ranker's own part is tested in
+    test_ranked_answers.py)."""
+
+    def similarities(self, question: str, candidates: Sequence[RankerInput],
+                     context: str | None = None) -> list[float]:
+        return [0.5] * len(candidates)
+
+
+# P(holds the answer) = the reader's p_answer: weight 1 on its logit, nothing else.
+READER_ONLY = AnswerWeights((0.0, 0.0, 1.0, 0.0, 0.0, 0.0), 0.0, read=24, refuse_below=0.3,
+                            bold=0.6)
+
+
 def evidence(question: str, reader: FakeReader, passages=(BRIDGE,), earlier=None,
              **config):  # type: ignore[no-untyped-def]
-    settings = replace(extractive_config(**config), reader=reader, no_answer=0.7, bold=0.6)
+    settings = replace(extractive_config(**config), reader=reader, ranker=EqualRanker(),
+                       weights=READER_ONLY, no_answer=0.7, bold=0.6)
     return find_evidence(question, passages, Terms(), settings, "", None, earlier)
 
 
@@ -94,30 +112,6 @@ def test_the_latest_version_of_a_story_wins_with_the_reader() -> None:
     reader = FakeReader({"set at 40": (0.9, "40"), "rose to 52": (0.8, "52")})
     found = evidence("How many people died in the storm?", reader, passages=(old, new))
     assert found.span == "52"
-
-
-def test_in_the_lead_role_the_model_chooses_and_the_reader_gives_the_bold_value() -> None:
-    # The reader would prefer the tolls sentence; in the "lead" role it only reads the
-    # sentence the sentence model chose, once, and its span leads when confident.
-    reader = FakeReader({"replaced all 212": (0.9, "212"), "tolls": (0.99, "two euros")})
-    # The lead model unsure (0.993 < 0.999): the reader's confident value is shown.
-    found = evidence("How many suspension cables did engineers replace?", reader,
-                     reader_role="lead", lead_confidence=0.999)
-    assert found.chosen[0].text == "Engineers replaced all 212 suspension cables."
-    assert [i.sentence for i in reader.inputs] == [found.chosen[0].text]
-    assert (found.span, found.span_shown) == ("212", True)
-    assert found.trace is not None and found.trace.lead is not None
-    assert found.trace.lead["confidence"] == round(0.9 * 0.95, 3)
-    assert found.trace.lead["model"]["shown"] is False
-    # The lead model sure of its value: its value leads, as without the reader.
-    sure = evidence("How many suspension cables did engineers replace?", reader,
-                    reader_role="lead")
-    assert (sure.span, sure.span_shown) == ("212 suspension cables", True)
-    # Neither sure: no bold value.
-    unsure = evidence("How many suspension cables did engineers replace?",
-                      FakeReader({"replaced all 212": (0.3, "212")}), reader_role="lead",
-                      lead_confidence=0.999)
-    assert unsure.span is not None and not unsure.span_shown
 
 
 def test_a_sentence_that_refers_back_brings_the_sentence_naming_whom() -> None:

@@ -1,0 +1,127 @@
+"""Answers with the ranker and the reader together ([answer] reader = "answer"): the ranker
+scores every sentence, the reader reads only its best few, the fitted weights (pure,
+retrieval/answer_scoring.py) join them, and refusal and bold follow the weights' thresholds.
+Fakes stand in for both models; the weights are set by hand so each test says what moves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import pytest
+
+from retrieval.answer_scoring import FEATURES, AnswerWeights, features
+from retrieval.extractive import find_evidence
+from retrieval.ranker import RankerInput, candidate_text, question_text
+from tests.helpers import extractive_config
+from tests.unit.test_answer_rules import BRIDGE, Terms
+from tests.unit.test_reader_answers import FakeReader
+
+
+class FakeRanker:
+    """Cosine by a table of (sentence fragment → cosine); 0.1 for any other sentence."""
+
+    def __init__(self, table: dict[str, float]) -> None:
+        self.table = table
+        self.asked: list[tuple[str, str | None]] = []
+        self.seen: list[str] = []
+
+    def similarities(self, question: str, candidates: Sequence[RankerInput],
+                     context: str | None = None) -> list[float]:
+        self.asked.append((question, context))
+        self.seen = [c.sentence for c in candidates]
+        return [next((v for k, v in self.table.items() if k in c.sentence), 0.1)
+                for c in candidates]
+
+
+# Weights that follow the reader's logit and the ranker's cosine, nothing else.
+WEIGHTS = AnswerWeights(weights=(2.0, 0.0, 1.0, 0.0, 0.0, 0.0), bias=-1.0, read=2,
+                        refuse_below=0.3, bold=0.6)
+
+
+def evidence(question: str, ranker: FakeRanker, reader: FakeReader, earlier=None,
+             weights: AnswerWeights = WEIGHTS, **config):  # type: ignore[no-untyped-def]
+    settings = replace(extractive_config(**config), reader=reader,
+                       ranker=ranker, weights=weights, no_answer=1 - weights.refuse_below,
+                       bold=weights.bold)
+    return find_evidence(question, (BRIDGE,), Terms(), settings, "", None, earlier)
+
+
+def test_the_reader_reads_only_the_rankers_best_sentences() -> None:
+    ranker = FakeRanker({"replaced all 212": 0.8, "tolls would stay": 0.6})
+    reader = FakeReader({"replaced all 212": (0.9, "212"), "reopened": (0.99, "Friday")})
+    found = evidence("How many cables did engineers replace?", ranker, reader)
+    assert {i.sentence[:9] for i in reader.inputs} == {"Engineers", "The trans"}
+    assert found.chosen[0].text == "Engineers replaced all 212 suspension cables."
+    assert (found.span, found.span_shown) == ("212", True)
+
+
+def test_the_ranker_scores_the_lead_and_the_sentences_sharing_most_words() -> None:
+    ranker = FakeRanker({"replaced all 212": 0.8})
+    reader = FakeReader({"replaced all 212": (0.9, "212")})
+    found = evidence("How many suspension cables did engineers replace?", ranker, reader,
+                     ranker_candidates=2)
+    assert len(ranker.seen) == 2
+    assert ranker.seen[0].startswith("The Kestrel Harbour Bridge reopened")  # the lead
+    assert ranker.seen[1].startswith("Engineers replaced")  # the most question words
+    assert found.span == "212"
+
+
+def test_the_weights_decide_between_ranker_and_reader() -> None:
+    ranker = FakeRanker({"replaced all 212": 0.8, "tolls would stay": 0.6})
+    reader = FakeReader({"replaced all 212": (0.3, "212"), "tolls would stay": (0.95, "two")})
+    found = evidence("How many cables?", ranker, reader)
+    assert found.chosen[0].text.startswith("The transport office")  # the reader outweighs
+    cosine_only = AnswerWeights((5.0, 0.0, 0.0, 0.0, 0.0, 0.0), -2.0, 2, 0.3, 0.6)
+    found = evidence("How many cables?", ranker, reader, weights=cosine_only)
+    assert found.chosen[0].text.startswith("Engineers")
+
+
+def test_no_sentence_likely_enough_is_a_refusal() -> None:
+    ranker = FakeRanker({"replaced all 212": 0.2})
+    reader = FakeReader({"replaced all 212": (0.1, "212")})
+    found = evidence("Who designed the bridge?", ranker, reader)
+    assert found.abstain
+
+
+def test_a_span_under_the_bold_threshold_is_not_bold() -> None:
+    ranker = FakeRanker({"replaced all 212": 0.5})
+    reader = FakeReader({"replaced all 212": (0.6, "212")})
+    # logit: 2×0.5 + ln(0.6/0.4) − 1 = 0.405 → p 0.60; × span 0.95 = 0.57 < 0.6
+    found = evidence("How many cables?", ranker, reader)
+    assert not found.abstain and found.span == "212" and not found.span_shown
+
+
+def test_a_followup_is_ranked_and_read_with_the_question_it_follows() -> None:
+    ranker = FakeRanker({"tolls would stay": 0.8})
+    reader = FakeReader({"tolls would stay": (0.9, "two euros")})
+    found = evidence("And for cars?", ranker, reader, earlier="What are the bridge tolls?")
+    assert ranker.asked == [("And for cars?", "What are the bridge tolls?")]
+    assert {i.question_context for i in reader.inputs} == {"What are the bridge tolls?"}
+    assert found.span == "two euros"
+
+
+def test_features_and_probability() -> None:
+    values = features(0.7, 0.9, 0.5, 0.25, place=1, rank=0)
+    assert values["cosine_gap"] == pytest.approx(-0.2) and values["reader_logit"] == 0.0
+    assert values["lead"] == 1.0 and features(0.7, 0.9, 0.5, 0.25, 3, 2)["lead"] == 0.0
+    weights = AnswerWeights((1.0,) + (0.0,) * 5, 0.0)
+    assert weights.probability(values) > weights.probability({**values, "cosine": 0.1})
+    assert next(iter(weights.contributions(values))) == "cosine"
+
+
+def test_weights_from_another_feature_set_are_refused() -> None:
+    config = {"features": ["cosine"], "weights": [1.0], "bias": 0, "refuse_below": 0.2,
+              "bold": 0.9}
+    with pytest.raises(ValueError):
+        AnswerWeights.from_config(config)
+    config = {**config, "features": list(FEATURES), "weights": [0.0] * len(FEATURES)}
+    assert AnswerWeights.from_config(config).refuse_below == 0.2
+
+
+def test_what_the_ranker_embeds() -> None:
+    assert question_text("And for cars?", "What are the tolls?") == \
+        "And for cars? (What are the tolls?)"
+    assert candidate_text(RankerInput("Tolls stay.", "Bridge reopens")) == \
+        "Bridge reopens. Tolls stay."
+    assert candidate_text(RankerInput("Bridge reopens", "Bridge reopens")) == "Bridge reopens"
