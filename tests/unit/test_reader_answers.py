@@ -114,6 +114,30 @@ def test_the_latest_version_of_a_story_wins_with_the_reader() -> None:
     assert found.span == "52"
 
 
+def test_in_the_lead_role_the_model_chooses_and_the_reader_gives_the_bold_value() -> None:
+    # The reader would prefer the tolls sentence; in the "lead" role it only reads the
+    # sentence the sentence model chose, once, and its span leads when confident.
+    reader = FakeReader({"replaced all 212": (0.9, "212"), "tolls": (0.99, "two euros")})
+    # The lead model unsure (0.993 < 0.999): the reader's confident value is shown.
+    found = evidence("How many suspension cables did engineers replace?", reader,
+                     reader_role="lead", lead_confidence=0.999)
+    assert found.chosen[0].text == "Engineers replaced all 212 suspension cables."
+    assert [i.sentence for i in reader.inputs] == [found.chosen[0].text]
+    assert (found.span, found.span_shown) == ("212", True)
+    assert found.trace is not None and found.trace.lead is not None
+    assert found.trace.lead["confidence"] == round(0.9 * 0.95, 3)
+    assert found.trace.lead["model"]["shown"] is False
+    # The lead model sure of its value: its value leads, as without the reader.
+    sure = evidence("How many suspension cables did engineers replace?", reader,
+                    reader_role="lead")
+    assert (sure.span, sure.span_shown) == ("212 suspension cables", True)
+    # Neither sure: no bold value.
+    unsure = evidence("How many suspension cables did engineers replace?",
+                      FakeReader({"replaced all 212": (0.3, "212")}), reader_role="lead",
+                      lead_confidence=0.999)
+    assert unsure.span is not None and not unsure.span_shown
+
+
 def test_a_sentence_that_refers_back_brings_the_sentence_naming_whom() -> None:
     council = passage("council", "New harbour chief named", (
         "The port authority named Jane Roe as its new harbour chief on Monday. She replaces "
