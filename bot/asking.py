@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -57,6 +57,9 @@ class _Fields(BaseModel):
     as_of: str | None = None
     # Include the answerer's trace (as `ask --explain --json`).
     explain: bool = False
+    # Read the question's time words ("last week") as its window; false: every date (the web
+    # page's "remove the window" asks again so, with no since/until).
+    time_words: bool = True
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,18 @@ class Request:
     where: SearchFilter = field(default_factory=SearchFilter)
     as_of: datetime | None = None
     explain: bool = False
+    time_words: bool = True
+
+    def filters(self) -> dict[str, Any]:
+        """What the request itself restricts (not what the question's words inferred):
+        `{"sources": [...], "since": iso | None, "until": iso | None, "as_of": iso | None,
+        "time_words": bool}`; the web page shows these as chips."""
+        where = self.where
+        return {"sources": list(where.sources),
+                "since": where.since.isoformat() if where.since else None,
+                "until": where.until.isoformat() if where.until else None,
+                "as_of": self.as_of.isoformat() if self.as_of else None,
+                "time_words": self.time_words}
 
 
 def read_request(data: Mapping[str, Any], *, name: str = "question") -> Request:
@@ -109,7 +124,7 @@ def read_request(data: Mapping[str, Any], *, name: str = "question") -> Request:
                                     f"{_shown(fields.since or '')}")
     where = SearchFilter(sources=source_names(sources), since=since, until=until)
     return Request(question=question, history=history, k=fields.k, where=where,
-                   as_of=as_of, explain=fields.explain)
+                   as_of=as_of, explain=fields.explain, time_words=fields.time_words)
 
 
 def _history(turns: Sequence[tuple[str, str]]) -> tuple[Turn, ...]:
@@ -238,9 +253,16 @@ class Desk:
         started = time.perf_counter()
         answer: Answer | None = None
         try:
-            answer = self.engine.ask(request.question, request.history, k=request.k,
-                                     where=_where(request), on_token=on_token,
-                                     as_of=request.as_of)
+            engine = self.engine
+            question = request.question
+            if not request.time_words and not (request.where.since or request.where.until):
+                # The engine reads time words unless given dates: ask without them.
+                question, _ = engine.windowed(question, _where(request), request.as_of)
+            answer = engine.ask(question, request.history, k=request.k,
+                                where=_where(request), on_token=on_token,
+                                as_of=request.as_of)
+            if question != request.question:
+                answer = replace(answer, question=request.question)
             return answer
         finally:
             self._answered(route, answer, started)

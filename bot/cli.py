@@ -600,7 +600,7 @@ def mcp(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON lines.")
 @click.pass_context
 def feedback(ctx: click.Context, as_json: bool) -> None:
-    """List the 👍/👎 votes given to answers in Slack."""
+    """List the 👍/👎 votes given to answers in Slack and on the web page."""
     components = _components(ctx)
     votes = components.feedback.votes()
     components.close()

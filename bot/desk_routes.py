@@ -3,7 +3,9 @@
 - `GET /api/watches[?channel=C]`: the saved questions;
 - `POST /api/watches` `{question, channel?, source?}`: save one (201, the saved question);
 - `DELETE /api/watches/{id}[?channel=C]`: remove one (404 when there is none, or cannot be);
-- `GET /api/brief?since=24h&until=&source=&as_of=`: the brief (`brief --json`).
+- `GET /api/alerts[?channel=C]`: the alerts sent for saved questions, newest first;
+- `GET /api/brief?since=24h&until=&source=&as_of=`: the brief (`brief --json`, with the
+  web page's `view`: where each cited sentence lies in its passage).
 
 They sit behind the same guard (token, body cap, concurrency) and run in the same bounded
 pool as questions; errors map as the API's do (400 for a request at fault, 503 when the
@@ -13,12 +15,13 @@ store is down).
 from __future__ import annotations
 
 import logging
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bot.answer_view import brief_view
 from bot.desk_mcp import can_exist
 from bot.http_app import Service, error_response, failure_response, json_object, pooled
 from bot.watching import Watchroom
@@ -53,10 +56,19 @@ def desk_routes(service: Service, room: Watchroom) -> list[BaseRoute]:
         params = request.query_params
         fields = {"since": params.get("since"), "until": params.get("until"),
                   "source": params.getlist("source") or None, "as_of": params.get("as_of")}
-        return await pooled(service, request, lambda: room.brief(fields).as_dict())
+        def brief_data() -> dict[str, Any]:
+            made = room.brief(fields)
+            return {**made.as_dict(), "view": brief_view(made)}
+
+        return await pooled(service, request, brief_data)
+
+    async def alerts(request: Request) -> Response:
+        channel = request.query_params.get("channel") or None
+        return await pooled(service, request, lambda: room.alerts(channel))
 
     return [
         Route("/api/watches", watches, methods=["GET", "POST"]),
         Route("/api/watches/{watch_id:int}", watch, methods=["DELETE"]),
         Route("/api/brief", brief, methods=["GET"]),
+        Route("/api/alerts", alerts, methods=["GET"]),
     ]

@@ -301,11 +301,26 @@ class Components:
         from bot.asking import Desk
 
         def stats() -> dict[str, Any]:
-            return self.store.stats()
+            return {**self.store.stats(), "last_ingest": self.last_written()}
 
         if lazy:
             return Desk(build=self.build_engine, stats=stats, recorder=recorder)
         return Desk(self.build_engine(), stats=stats, recorder=recorder)
+
+    def last_written(self) -> str | None:
+        """When the store was last written (an ingest that changed something), as ISO 8601,
+        from the collection's metadata that every finished write stamps (ingest/store.py);
+        None for a store that has no such stamp yet. For the freshness shown by the API's
+        stats and the web page's status line."""
+        _ = self.store  # opened, and checked, first
+        connect, _, _ = chroma_connector(self.settings)
+        try:
+            collection = connect().get_collection(self.store.name, embedding_function=None)
+        except Exception:  # an unreadable stamp must not fail the stats it is shown with
+            log.warning("cannot read when the store was last written", exc_info=True)
+            return None
+        stamp = (collection.metadata or {}).get("updated_at")
+        return str(stamp) if stamp else None
 
     def build_slack_bot(self, tokens: SlackTokens, desk: Desk) -> NewsdeskSlackBot:
         from bot.slack_app import NewsdeskSlackBot
@@ -370,7 +385,8 @@ class Components:
         return Service(desk=desk, readiness=readiness,
                        metrics=metrics, limits=limits, answers=answers, api=api,
                        api_token=token, slack=slack, mcp=mcp,
-                       watchroom=self.watchroom if api else None)
+                       watchroom=self.watchroom if api else None,
+                       feedback=self.feedback if api else None)
 
     @property
     def feedback(self) -> FeedbackStore:

@@ -1,7 +1,9 @@
 """`newsdesk serve`: one ASGI application (Starlette) for every HTTP front end.
 
 Routes: Slack events at /slack/events; the JSON and streaming API at /api/ask, /api/search,
-/api/stats; MCP at /mcp; /healthz, /readyz and /metrics for operators.
+/api/stats, /api/changes, /api/timeline and /api/feedback; MCP at /mcp; /healthz, /readyz and
+/metrics for operators; the web page at / with its files under /static/ (bot/web_page.py), a
+front end over the same API.
 
 Every request passes `RequestGuard` first, which counts every response in /metrics (by route,
 or "unknown", and status) and refuses, before any route parses anything: an unknown path
@@ -43,8 +45,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.answer_view import answer_view
 from bot.asking import Desk, read_request
 from bot.asking import Request as DeskRequest
+from bot.feedback import read_web_vote
 from bot.logs import safe
 from bot.metrics import CONTENT_TYPE, Metrics
 from config.errors import NewsdeskError, RequestError, StoreError
@@ -57,6 +61,9 @@ SLACK_PATH = "/slack/events"
 PROTECTED_PREFIXES = ("/api/", "/mcp")
 OPERATOR_PATHS = ("/healthz", "/readyz", "/metrics")  # never queued behind busy routes
 UNKNOWN_ROUTE = "unknown"  # the metrics label of a path no route serves
+# How the web page's votes are stored beside Slack's (`newsdesk feedback` lists both).
+WEB_CHANNEL = "web"
+WEB_USER = "web page"
 
 SLACK_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # seconds since the epoch, ASCII digits only
 SLACK_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")  # HMAC-SHA256, lowercase hex
@@ -174,6 +181,7 @@ class Service:
     slack: SlackDispatch | None = None
     mcp: Any = None  # an MCPServer, when api is on
     watchroom: Any = None  # bot.watching.Watchroom: /api/watches, /api/brief (api on)
+    feedback: Any = None  # bot.feedback.FeedbackStore: /api/feedback (api on)
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
 
@@ -459,6 +467,14 @@ async def pooled(service: Service, request: Request, work: Callable[[], Any], *,
     return JSONResponse(data, status_code=status)
 
 
+def answer_data(answer: Answer, asked: DeskRequest) -> dict[str, Any]:
+    """The JSON of an answer to `asked`: the Answer record (`ask --json`, with its trace when
+    asked to explain), plus `view` (how the web page shows it: bot/answer_view.py) and
+    `filters` (what the request itself restricted: sources, since, until, as_of)."""
+    return {**answer.as_dict(asked.explain), "view": answer_view(answer),
+            "filters": asked.filters()}
+
+
 def _sse(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
@@ -477,7 +493,7 @@ def build_app(service: Service) -> Starlette:
         if "text/event-stream" in request.headers.get("accept", ""):
             return _stream(asked)
         return await pooled(service, request,
-                            lambda: desk.ask(asked, "api").as_dict(asked.explain))
+                            lambda: answer_data(desk.ask(asked, "api"), asked))
 
     def _stream(asked: DeskRequest) -> Response:
         loop = asyncio.get_running_loop()
@@ -505,7 +521,7 @@ def build_app(service: Service) -> Starlette:
                 if (exc := result.exception()) is not None:
                     yield _sse("error", json.loads(bytes(failure_response(exc).body)))
                 else:
-                    yield _sse("answer", result.result().as_dict(asked.explain))
+                    yield _sse("answer", answer_data(result.result(), asked))
                 finished = True
             finally:  # the client went away (Starlette cancels us): drop the work
                 if not finished:  # normal for a client: not an error
@@ -540,7 +556,38 @@ def build_app(service: Service) -> Starlette:
         except RequestError as exc:
             desk.rejected("api", "changes")
             return failure_response(exc)
-        return await pooled(service, request, lambda: desk.changes(asked, "api").as_dict())
+        def report() -> dict[str, Any]:
+            found = desk.changes(asked, "api")
+            return {**found.as_dict(), "view": answer_view(found.answer)}
+
+        return await pooled(service, request, report)
+
+    async def timeline(request: Request) -> Response:
+        params = request.query_params
+        try:
+            asked = read_request({
+                "question": params.get("topic", ""), "source": params.getlist("source"),
+                "since": params.get("since"), "until": params.get("until"),
+                "as_of": params.get("as_of")}, name="topic")
+        except RequestError as exc:
+            desk.rejected("api", "timeline")
+            return failure_response(exc)
+        return await pooled(service, request,
+                            lambda: answer_data(desk.timeline(asked, "api"), asked))
+
+    async def feedback(request: Request) -> Response:
+        store = service.feedback
+        assert store is not None  # the route exists only with a feedback store
+        try:
+            vote = read_web_vote(json_object(await request.body()))
+        except RequestError as exc:
+            return failure_response(exc)
+
+        def record() -> dict[str, Any]:
+            store.record_rated(WEB_CHANNEL, vote["answer_id"], WEB_USER, vote["vote"], vote)
+            return {"recorded": vote["vote"]}
+
+        return await pooled(service, request, record, status=201)
 
     async def stats(request: Request) -> Response:
         return await pooled(service, request, lambda: desk.stats("api"))
@@ -589,7 +636,13 @@ def build_app(service: Service) -> Starlette:
             Route("/api/search", search, methods=["GET"]),
             Route("/api/changes", changes, methods=["GET"]),
             Route("/api/stats", stats, methods=["GET"]),
+            Route("/api/timeline", timeline, methods=["GET"]),
         ]
+        if service.feedback is not None:
+            routes.append(Route("/api/feedback", feedback, methods=["POST"]))
+        from bot.web_page import web_routes
+
+        routes += web_routes(service)
         if service.watchroom is not None:
             from bot.desk_routes import desk_routes
 

@@ -7,8 +7,11 @@ from __future__ import annotations
 API_ROUTES = (
     ("POST", "/api/ask"), ("GET", "/api/search"), ("GET", "/api/changes"),
     ("GET", "/api/stats"), ("GET, POST", "/api/watches"), ("DELETE", "/api/watches/{id}"),
-    ("GET", "/api/brief"),
+    ("GET", "/api/brief"), ("GET", "/api/alerts"), ("GET", "/api/timeline"),
+    ("POST", "/api/feedback"),
 )
+# The web page (bot/web_page.py), a front end over the API: served without the token.
+WEB_ROUTES = (("GET", "/"), ("GET", "/static/{name}"))
 OPERATOR_ROUTES = (("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"))
 SLACK_ROUTE = ("POST", "/slack/events")
 MCP_PATH = "/mcp"
@@ -22,8 +25,9 @@ def serve_help() -> str:
     api = ", ".join(f"{methods} {path}" for methods, path in API_ROUTES)
     operators = ", ".join(path for _, path in OPERATOR_ROUTES)
     return (
-        "Serve the HTTP API, MCP, health checks, metrics and (with Slack tokens) Slack "
-        f"events.\n\nAPI: {api}. MCP (streamable HTTP): {MCP_PATH}, tools "
+        "Serve the HTTP API, the web page, MCP, health checks, metrics and (with Slack "
+        f"tokens) Slack events.\n\nWeb page: {WEB_ROUTES[0][1]} (open it in a browser). "
+        f"API: {api}. MCP (streamable HTTP): {MCP_PATH}, tools "
         f"{', '.join(MCP_TOOLS)}. Slack: {' '.join(SLACK_ROUTE)}. Operators: {operators}.\n\n"
         "API and MCP need `Authorization: Bearer $NEWSDESK_API_TOKEN`; without a token they "
         "are served on a loopback address only. Starts while the store is down (/readyz says "

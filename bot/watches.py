@@ -8,6 +8,7 @@ answerer), then asks it as usual and keeps the answer when `decide` says it is n
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import threading
@@ -15,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -86,6 +87,23 @@ class WatchStore(SqliteFile):
             rows = self._db.execute("SELECT story, answer FROM alerted WHERE watch_id = ?",
                                     (watch_id,)).fetchall()
         return dict(rows)
+
+    def alerts(self, channel: str | None = None, limit: int = 50
+               ) -> builtins.list[dict[str, Any]]:
+        """The alerts sent, newest first (one per saved question and time sent, however many
+        stories it covered): `{watch, question, channel, kind, answer, sent_at, stories}`;
+        with `channel`, only that channel's saved questions'."""
+        query = ("SELECT a.watch_id, w.question, w.channel, a.kind, a.answer, a.sent_at, "
+                 "COUNT(*) FROM alerted a JOIN watches w ON w.id = a.watch_id")
+        args: list[Any] = []
+        if channel is not None:
+            query, args = query + " WHERE w.channel = ?", [channel]
+        query += (" GROUP BY a.watch_id, a.sent_at, a.kind, a.answer"
+                  " ORDER BY a.sent_at DESC, a.watch_id DESC LIMIT ?")
+        with self._lock:
+            rows = self._db.execute(query, [*args, limit]).fetchall()
+        keys = ("watch", "question", "channel", "kind", "answer", "sent_at", "stories")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def record(self, alert: Alert) -> None:
         """Remember an alert as sent: its answer for the question and for each story."""

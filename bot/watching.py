@@ -5,6 +5,7 @@ field), and the same records come back (Watch, Brief).
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -83,6 +84,10 @@ class Watchroom:
 
     def list(self, channel: str | None = None) -> list[Watch]:
         return self._watches.list(channel)
+
+    def alerts(self, channel: str | None = None) -> builtins.list[dict[str, Any]]:
+        """The alerts sent for the saved questions, newest first (WatchStore.alerts)."""
+        return self._watches.alerts(channel)
 
     def remove(self, watch_id: Any, channel: str | None = None) -> bool:
         """Delete saved question `watch_id` (only `channel`'s, when given); False if there

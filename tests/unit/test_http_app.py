@@ -8,6 +8,7 @@ import json
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -287,17 +288,19 @@ def test_a_body_trickled_a_byte_at_a_time_meets_one_deadline_for_the_whole_body(
     assert json.loads(sent[1]["body"]) == {"error": "request body too slow"}
 
 
-def test_the_help_lists_exactly_the_routes_the_server_serves() -> None:
+def test_the_help_lists_exactly_the_routes_the_server_serves(tmp_path: Path) -> None:
     from starlette.routing import Route
 
-    from bot.surface import API_ROUTES, OPERATOR_ROUTES, SLACK_ROUTE, serve_help
+    from bot.feedback import FeedbackStore
+    from bot.surface import API_ROUTES, OPERATOR_ROUTES, SLACK_ROUTE, WEB_ROUTES, serve_help
 
-    app = guarded(slack=SignedSlack(), watchroom=SqliteRoom()).app
+    app = guarded(slack=SignedSlack(), watchroom=SqliteRoom(),
+                  feedback=FeedbackStore(tmp_path / "feedback.sqlite3")).app
     served = {(",".join(sorted((r.methods or set()) - {"HEAD"})), r.path)
               for r in app.routes if isinstance(r, Route)}  # type: ignore[attr-defined]
     listed = {(",".join(sorted(m.replace(" ", "").split(","))),
                p.replace("{id}", "{watch_id:int}"))
-              for m, p in (*API_ROUTES, *OPERATOR_ROUTES, SLACK_ROUTE)}
+              for m, p in (*API_ROUTES, *OPERATOR_ROUTES, SLACK_ROUTE, *WEB_ROUTES)}
     assert served == listed
-    for _, path in (*API_ROUTES, *OPERATOR_ROUTES, SLACK_ROUTE):
+    for _, path in (*API_ROUTES, *OPERATOR_ROUTES, SLACK_ROUTE, WEB_ROUTES[0]):
         assert path in serve_help()
