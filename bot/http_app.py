@@ -255,6 +255,50 @@ def _first_match(routes: Sequence[BaseRoute], scope: Scope) -> tuple[str, Match]
     return (partial, Match.PARTIAL) if partial is not None else (UNKNOWN_ROUTE, Match.NONE)
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def host_allowed(value: str, patterns: Sequence[str]) -> bool:
+    """Whether a Host header value ("name" or "name:port") matches one of `patterns`: a name
+    (exactly), "name:port", or "name:*" (the name with any port or none)."""
+    value = value.strip().lower()
+    for pattern in (p.lower() for p in patterns):
+        if pattern.endswith(":*"):
+            base = pattern[:-2]
+            if value == base or value.startswith(base + ":"):
+                return True
+        elif value == pattern:
+            return True
+    return False
+
+
+def cross_site_problem(headers: Mapping[str, str], guarded: bool, patterns: Sequence[str]
+                       ) -> tuple[int, str] | None:
+    """A browser's request from another site, or through a rebound DNS name, refused by its
+    headers: a Host not among `patterns` (421), or an Origin of another host (403). Only when
+    `guarded` (a loopback address, or names configured): web pages elsewhere must not reach
+    an API that answers without a token on this machine."""
+    if not guarded:
+        return None
+    host = headers.get("host", "")
+    if host and not host_allowed(host, patterns):
+        return 421, f"Host {host!r} is not served here ([serve] allowed_hosts)"
+    origin = headers.get("origin")
+    if origin is not None:
+        _, _, rest = origin.partition("://")
+        if origin == "null" or not host_allowed(rest.rstrip("/"), patterns):
+            return 403, "cross-site request refused"
+    return None
+
+
 def mcp_transport_security(host: str, allowed_hosts: Sequence[str]
                            ) -> TransportSecuritySettings | None:
     """The MCP SDK's DNS-rebinding check for /mcp, from `[serve] allowed_hosts`: None (none
@@ -285,6 +329,10 @@ class RequestGuard:
         self._routes = routes
         self._slack = slack  # /slack/events is served: check its headers here
         self._sending: dict[str, int] = {}  # requests still sending a body, by address
+        allowed = list(limits.allowed_hosts)
+        # As /mcp's check: on for a loopback address or configured names; ["*"] turns it off.
+        self._guarded = "*" not in allowed and (bool(allowed) or _loopback(limits.host))
+        self._hosts = [*LOOPBACK_HOSTS, *allowed]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -357,6 +405,10 @@ class RequestGuard:
         if self._slack and path == SLACK_PATH and (
                 problem := slack_header_problem(headers, time.time())) is not None:
             return 401, problem, {}
+        # /mcp: the MCP SDK's own check (mcp_transport_security); Slack signs its requests.
+        if path != SLACK_PATH and not path.startswith("/mcp") and (
+                foreign := cross_site_problem(headers, self._guarded, self._hosts)) is not None:
+            return foreign[0], foreign[1], {}
         return None
 
     async def _body(self, client: str, receive: Receive, send: Send) -> bytes | None:

@@ -167,7 +167,7 @@ class ServeSettings(BaseModel):
     max_bodies_per_client: int = Field(0, ge=0)  # 0: a quarter of max_concurrent_requests
     answer_workers: int = Field(4, ge=1, le=64)
     shutdown_grace: float = Field(10.0, ge=0)
-    allowed_hosts: list[str] = Field(default_factory=list)  # extra Host values for /mcp
+    allowed_hosts: list[str] = Field(default_factory=list)  # extra Host values served
 
 
 class Settings(BaseSettings):

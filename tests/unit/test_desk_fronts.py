@@ -37,6 +37,10 @@ from tests.fakes import MemoryStore
 
 DAY = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
+# A loopback address, as the server checks Host (cross-site guard).
+LOCAL = "http://127.0.0.1:8080"
+
+
 
 def meta(article: str, title: str, source: str, day: int = 1) -> ChunkMeta:
     return ChunkMeta(article_id=article, chunk_index=0, chunk_count=1, content_hash="h",
@@ -171,7 +175,7 @@ def http(room: Watchroom) -> TestClient:
     service = Service(desk=Desk(NoEngine(), stats=dict, recorder=metrics),
                       readiness=lambda: None, metrics=metrics, limits=ServeSettings(),
                       answers=ThreadPoolExecutor(max_workers=1), watchroom=room)
-    return TestClient(build_app(service))
+    return TestClient(build_app(service), base_url=LOCAL)
 
 
 def test_the_api_saves_lists_and_removes_questions_and_gives_the_brief(

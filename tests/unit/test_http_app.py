@@ -21,6 +21,7 @@ from bot.http_app import (
     Service,
     build_app,
     client_share,
+    host_allowed,
     match_route,
     mcp_transport_security,
     slack_header_problem,
@@ -31,6 +32,10 @@ from config.errors import StoreError
 from config.settings import ServeSettings
 
 LEAKY = "sk-leaky-secret-value-123456"
+
+# A loopback address, as the server checks Host (cross-site guard).
+LOCAL = "http://127.0.0.1:8080"
+
 
 
 class FailingEngine:
@@ -58,7 +63,7 @@ def client(error: Exception, readiness: str | None = None) -> TestClient:
     service = Service(desk=Desk(FailingEngine(error), stats=dict, recorder=metrics),
                       readiness=lambda: readiness, metrics=metrics, limits=ServeSettings(),
                       answers=ThreadPoolExecutor(max_workers=1))
-    return TestClient(build_app(service))
+    return TestClient(build_app(service), base_url=LOCAL)
 
 
 def test_a_store_outage_is_503_and_counted_as_an_error() -> None:
@@ -194,7 +199,7 @@ def guarded(limits: ServeSettings | None = None, **extra: Any) -> TestClient:
                       readiness=lambda: None, metrics=metrics,
                       limits=limits or ServeSettings(), answers=ThreadPoolExecutor(max_workers=1),
                       **extra)
-    return TestClient(build_app(service), raise_server_exceptions=False)
+    return TestClient(build_app(service), base_url=LOCAL, raise_server_exceptions=False)
 
 
 def test_malformed_slack_headers_and_impossible_ids_are_4xx_not_500() -> None:
@@ -253,7 +258,7 @@ def test_mcp_behind_a_proxy_accepts_the_hosts_configured(
         service = Service(desk=desk, readiness=lambda: None, metrics=metrics,
                           limits=ServeSettings(host="127.0.0.1", allowed_hosts=allowed),
                           answers=pool, mcp=build_mcp(desk, pool))
-        with TestClient(build_app(service)) as http:
+        with TestClient(build_app(service), base_url=LOCAL) as http:
             response = http.post("/mcp", json=initialize, headers=headers)
         assert response.status_code == status, (allowed, response.text)
 
@@ -282,7 +287,7 @@ def test_a_body_trickled_a_byte_at_a_time_meets_one_deadline_for_the_whole_body(
              "method": "POST", "scheme": "http", "path": "/api/ask", "raw_path": b"/api/ask",
              "root_path": "", "query_string": b"", "client": ("127.0.0.1", 5000),
              "server": ("127.0.0.1", 8080),
-             "headers": [(b"host", b"x"), (b"content-length", b"200")]}
+             "headers": [(b"host", b"127.0.0.1"), (b"content-length", b"200")]}
     asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
     assert sent[0]["status"] == 408 and trickled < 200
     assert json.loads(sent[1]["body"]) == {"error": "request body too slow"}
@@ -304,3 +309,43 @@ def test_the_help_lists_exactly_the_routes_the_server_serves(tmp_path: Path) -> 
     assert served == listed
     for _, path in (*API_ROUTES, *OPERATOR_ROUTES, SLACK_ROUTE, WEB_ROUTES[0]):
         assert path in serve_help()
+
+
+def test_other_sites_and_rebound_names_cannot_reach_the_api() -> None:
+    """Without a token the API answers anyone on this machine: a web page elsewhere (its
+    Origin) or a DNS name rebound to 127.0.0.1 (its Host) must not use it."""
+    with client(RuntimeError("unused")) as http:
+        csrf = http.post("/api/ask", content='{"question": "csrf"}',
+                         headers={"Origin": "http://evil.example", "Content-Type": "text/plain"})
+        assert csrf.status_code == 403 and csrf.json() == {"error": "cross-site request refused"}
+        rebound = http.get("/api/stats", headers={"Host": "attacker.example:8080"})
+        assert rebound.status_code == 421 and "attacker.example" in rebound.json()["error"]
+        page = http.get("/", headers={"Host": "attacker.example"})
+        assert page.status_code == 421
+        same = http.get("/api/stats", headers={"Origin": "http://127.0.0.1:8080"})
+        assert same.status_code not in (403, 421)
+        assert http.get("/healthz", headers={"Host": "attacker.example"}).status_code == 200
+
+
+def test_configured_names_are_served_and_star_turns_the_check_off() -> None:
+    for allowed, host, status in ((["news.example.com"], "news.example.com", 200),
+                                  (["news.example.com:*"], "news.example.com:443", 200),
+                                  (["news.example.com"], "other.example", 421),
+                                  (["*"], "other.example", 200)):
+        metrics = Metrics()
+        service = Service(desk=Desk(FailingEngine(RuntimeError("unused")), stats=dict,
+                                    recorder=metrics),
+                          readiness=lambda: None, metrics=metrics,
+                          limits=ServeSettings(allowed_hosts=allowed),
+                          answers=ThreadPoolExecutor(max_workers=1))
+        with TestClient(build_app(service), base_url=LOCAL) as http:
+            response = http.get("/api/stats", headers={"Host": host})
+        assert response.status_code == status, (allowed, host, response.text)
+
+
+def test_host_patterns() -> None:
+    patterns = ["127.0.0.1:*", "news.example.com"]
+    assert host_allowed("127.0.0.1", patterns) and host_allowed("127.0.0.1:9", patterns)
+    assert host_allowed("NEWS.example.com", patterns)
+    assert not host_allowed("news.example.com:8080", patterns)
+    assert not host_allowed("127.0.0.10", patterns)

@@ -33,6 +33,10 @@ from tests.helpers import FIXTURES, NoNetwork, extractive_config
 
 VERSIONS = FIXTURES / "versions"
 
+# A loopback address, as the server checks Host (cross-site guard).
+LOCAL = "http://127.0.0.1:8080"
+
+
 
 def ingestor(store: MemoryStore, **settings: Any) -> Ingestor:
     # Small chunks: every article is several overlapping chunks, rebuilt into one text.
@@ -227,7 +231,7 @@ def test_the_api_serves_changes_through_the_desk(updated_desk: Desk) -> None:
     updated_desk.recorder = metrics
     service = Service(desk=updated_desk, readiness=lambda: None, metrics=metrics,
                       limits=ServeSettings(), answers=ThreadPoolExecutor(max_workers=1))
-    with TestClient(build_app(service)) as http:
+    with TestClient(build_app(service), base_url=LOCAL) as http:
         report = http.get("/api/changes", params={"q": "Storm Orla"}).json()
         empty = http.get("/api/changes", params={"q": " "})
         counted = http.get("/metrics").text

@@ -32,6 +32,10 @@ BRIDGE = ("The Kestrel Harbour Bridge reopened to traffic on Friday after a two-
           "ran eight months late and 19 million euros over budget.")
 FERRY = "Ferry crews walked out on Monday. The strike ended on Thursday with a 4% pay rise."
 
+# A loopback address, as the server checks Host (cross-site guard).
+LOCAL = "http://127.0.0.1:8080"
+
+
 
 def passage(article: str, text: str) -> Passage:
     return Passage(chunk_id=f"{article}#0", article_id=article, title=article.title(),
@@ -139,7 +143,8 @@ def service(tmp_path: Path, engine: Any = None, token: str | None = None) -> Ser
 
 
 def test_the_page_and_its_files_need_no_token_but_the_api_does(tmp_path: Path) -> None:
-    with TestClient(build_app(service(tmp_path, token="t0ken-for-the-page"))) as http:
+    served = service(tmp_path, token="t0ken-for-the-page")
+    with TestClient(build_app(served), base_url=LOCAL) as http:
         page = http.get("/")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
@@ -152,7 +157,7 @@ def test_the_page_and_its_files_need_no_token_but_the_api_does(tmp_path: Path) -
 
 def test_asking_without_time_words_reaches_the_engine_without_them(tmp_path: Path) -> None:
     engine = QuietEngine()
-    with TestClient(build_app(service(tmp_path, engine))) as http:
+    with TestClient(build_app(service(tmp_path, engine)), base_url=LOCAL) as http:
         read = http.post("/api/ask", json={"question": "Who struck last week?"}).json()
         unread = http.post("/api/ask", json={"question": "Who struck last week?",
                                              "time_words": False, "source": "AFP"}).json()
@@ -173,7 +178,7 @@ def test_a_vote_from_the_page_is_stored_beside_slacks(tmp_path: Path) -> None:
     vote = {"answer_id": "a1b2", "vote": "up", "question": "Who won?",
             "answer": "United won. [1]", "citations": [{"n": 1, "article_id": "cup",
                                                         "text": "dropped", "title": "Cup"}]}
-    with TestClient(build_app(served)) as http:
+    with TestClient(build_app(served), base_url=LOCAL) as http:
         assert http.post("/api/feedback", json=vote).status_code == 201
         assert http.post("/api/feedback", json={**vote, "vote": "down"}).status_code == 201
         bad = http.post("/api/feedback", json={**vote, "vote": "meh"})
