@@ -27,16 +27,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.reader_lead import store_doc  # noqa: E402
 from bench.train_reader import label, load_articles, make_folds, read_questions  # noqa: E402
 from retrieval.evaluation import answer_matches  # noqa: E402
 
 BOLD_PRECISION = 0.90
-
-
-def store_doc(doc: str) -> str:
-    """Our set names docs from shared/bench ("bbc/business/001.txt"); a store of the two
-    folders names them from each folder ("business/001.txt", "0001.txt")."""
-    return doc.split("/", 1)[1]
 
 
 def ask_all(items: list[dict[str, Any]], data_dir: Path) -> list[dict[str, Any]]:

@@ -207,25 +207,32 @@ class OnnxEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(encodings)), key=lambda row: -len(encodings[row].ids))
-        vectors = np.zeros((len(encodings), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), self._batch_size):
-            rows = order[start:start + self._batch_size]
-            width = max(len(encodings[row].ids) for row in rows)
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for line, row in enumerate(rows):
-                ids[line, : len(encodings[row].ids)] = encodings[row].ids
-                mask[line, : len(encodings[row].ids)] = 1
-            (batch,) = self._session.run(["embedding"],
-                                         {"input_ids": ids, "attention_mask": mask})
-            vectors[rows] = batch
-        return vectors
+        return embed_batches(self._session, self._tokenizer.encode_batch(list(texts)),
+                             self._batch_size, self.dimension)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(e.ids) for e in self._counter.encode_batch(list(texts),
                                                                 add_special_tokens=False)]
+
+
+def embed_batches(session: Any, encodings: Sequence[Any], batch_size: int, dimension: int
+                  ) -> np.ndarray:
+    """[len(encodings), dimension] vectors from an embedding session ("input_ids",
+    "attention_mask" → "embedding"), in length-sorted batches of `batch_size`: padding a
+    short text to a long one's length wastes the work."""
+    order = sorted(range(len(encodings)), key=lambda row: -len(encodings[row].ids))
+    vectors = np.zeros((len(encodings), dimension), dtype=np.float32)
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        width = max(len(encodings[row].ids) for row in rows)
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for line, row in enumerate(rows):
+            ids[line, : len(encodings[row].ids)] = encodings[row].ids
+            mask[line, : len(encodings[row].ids)] = 1
+        (batch,) = session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
+        vectors[rows] = batch
+    return vectors
 
 
 def export_command(cache_dir: Path, settings: EmbeddingSettings) -> list[str]:

@@ -93,28 +93,15 @@ class Ranker:
         return tokenizer
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """[len(texts), dimension] unit vectors; length-sorted batches (padding wastes work)."""
+        """[len(texts), dimension] unit vectors."""
+        from ingest.onnx_embedding import embed_batches
+
+        dimension = int(self.config.get("dimension", 384))
         if not texts:
-            return np.zeros((0, int(self.config.get("dimension", 384))), dtype=np.float32)
+            return np.zeros((0, dimension), dtype=np.float32)
         encodings = self._tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(encodings)), key=lambda row: -len(encodings[row].ids))
-        vectors: np.ndarray | None = None
         with self._lock:
-            for start in range(0, len(order), self._batch_size):
-                rows = order[start:start + self._batch_size]
-                width = max(len(encodings[row].ids) for row in rows)
-                ids = np.zeros((len(rows), width), dtype=np.int64)
-                mask = np.zeros((len(rows), width), dtype=np.int64)
-                for line, row in enumerate(rows):
-                    ids[line, : len(encodings[row].ids)] = encodings[row].ids
-                    mask[line, : len(encodings[row].ids)] = 1
-                (batch,) = self._session.run(["embedding"],
-                                             {"input_ids": ids, "attention_mask": mask})
-                if vectors is None:
-                    vectors = np.zeros((len(encodings), batch.shape[1]), dtype=np.float32)
-                vectors[rows] = batch
-        assert vectors is not None
-        return vectors
+            return embed_batches(self._session, encodings, self._batch_size, dimension)
 
     def similarities(self, question: str, candidates: Sequence[RankerInput],
                      context: str | None = None) -> list[float]:
