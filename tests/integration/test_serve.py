@@ -160,10 +160,11 @@ def test_ready_once_the_model_and_index_are_loaded(served: Served) -> None:
 
 def test_oversized_and_malformed_bodies_get_a_status_not_a_dropped_connection(
         served: Served) -> None:
-    declared = raw_request(served, b"POST /api/ask HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+    declared = raw_request(served, b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                   b"Authorization: Bearer "
                            + TOKEN.encode() + b"\r\nContent-Length: 1000000000\r\n\r\n{")
     assert status_of(declared) == 413  # refused from the header, nothing read
-    unsigned = raw_request(served, b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
+    unsigned = raw_request(served, b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                            b"Content-Length: 30000000\r\n\r\n" + b"{" * 1000)
     assert status_of(unsigned) == 413  # before the signature is even looked at
 
@@ -177,7 +178,8 @@ def test_oversized_and_malformed_bodies_get_a_status_not_a_dropped_connection(
         broken = client.post("/api/ask", content=b"{not json")
         assert broken.status_code == 400 and "invalid request" in broken.json()["error"]
         for value in (b"abc", b"-1"):
-            bad = raw_request(served, b"POST /api/ask HTTP/1.1\r\nHost: x\r\nContent-Length: "
+            bad = raw_request(served, b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                      b"Content-Length: "
                               + value + b"\r\n\r\n{}")
             assert status_of(bad) == 400
         assert client.get("/healthz").status_code == 200  # the server is fine
@@ -206,12 +208,13 @@ def test_slack_requests_are_verified_on_the_raw_bytes(served: Served) -> None:
 
 def test_slow_senders_are_cut_off_and_others_still_served(served: Served) -> None:
     with socket.create_connection(("127.0.0.1", served.server.port), timeout=10) as trickle:
-        trickle.sendall(b"POST /api/ask HTTP/1.1\r\nHost: x\r\n")  # headers never finish
+        trickle.sendall(b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers never finish
         with served.client(headers=served.auth) as client:
             ok = client.post("/api/ask", json={"question": BRIDGE_QUESTION})
             assert ok.status_code == 200
         assert trickle.recv(1024) == b""  # closed by the header deadline
-    stalled = raw_request(served, b"POST /api/ask HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+    stalled = raw_request(served, b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                  b"Authorization: Bearer "
                           + TOKEN.encode() + b"\r\nContent-Length: 100\r\n\r\n{\"quest")
     assert status_of(stalled) == 408
 
@@ -224,7 +227,7 @@ def test_a_full_server_says_503_with_retry_after(served: Served) -> None:
         for number in range(8):
             holder = socket.create_connection(("127.0.0.1", served.server.port), timeout=10,
                                               source_address=(f"127.0.0.{2 + number // 2}", 0))
-            holder.sendall(b"POST /api/ask HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+            holder.sendall(b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
                            + TOKEN.encode() + b"\r\nContent-Length: 50\r\n\r\n{")
             holders.append(holder)
         time.sleep(0.3)

@@ -130,14 +130,14 @@ def count(metrics: Metrics, route: str, status: int) -> float:
 def test_slow_bodies_from_one_address_cannot_lock_others_out(running: Any) -> None:
     server = running(max_concurrent_requests=8, body_timeout=30.0)  # 2 slots per address
     declared = b"Content-Type: application/json\r\nContent-Length: 50000\r\n\r\n{"
-    slack = b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
+    slack = b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
     forged = (f"X-Slack-Request-Timestamp: {int(time.time())}\r\n"
               f"X-Slack-Signature: v0={'0' * 64}\r\n").encode()
     sockets: list[socket.socket] = []
     try:
         # Unsigned Slack requests and unknown paths: refused from their headers, no slot taken.
         refused = [server.connect(slack + declared) for _ in range(8)]
-        refused += [server.connect(b"POST /nowhere HTTP/1.1\r\nHost: x\r\n" + declared)
+        refused += [server.connect(b"POST /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n" + declared)
                     for _ in range(8)]
         sockets += refused
         answers = [answer_of(sock) for sock in refused]
@@ -169,7 +169,7 @@ def test_slow_bodies_from_one_address_cannot_lock_others_out(running: Any) -> No
 
 def test_a_full_server_is_503_for_everyone_else(running: Any) -> None:
     server = running(max_concurrent_requests=4, max_bodies_per_client=4, body_timeout=30.0)
-    holders = [server.connect(b"POST /api/ask HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n"
+    holders = [server.connect(b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 50\r\n"
                               b"\r\n{") for _ in range(4)]
     try:
         server.wait_until_in_flight(4)
@@ -186,7 +186,8 @@ def test_a_full_server_is_503_for_everyone_else(running: Any) -> None:
 
 def test_a_trickled_body_meets_one_deadline_for_the_whole_body(running: Any) -> None:
     server = running(body_timeout=1.0)
-    sock = server.connect(b"POST /api/ask HTTP/1.1\r\nHost: x\r\nContent-Length: 60\r\n\r\n")
+    sock = server.connect(b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          b"Content-Length: 60\r\n\r\n")
     try:
         # poll, not select: a long test run holds file descriptors past select's 1024.
         poller = select.poll()
