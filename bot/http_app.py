@@ -40,6 +40,7 @@ from typing import Any, Protocol, TypeVar
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import SecretStr
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Match, Route
@@ -716,7 +717,15 @@ def build_app(service: Service) -> Starlette:
         async with mcp_session():
             yield
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    async def http_error(request: Request, exc: Exception) -> Response:
+        # The router's own refusals (405 a method not served) as JSON, as every other error.
+        status = int(getattr(exc, "status_code", 500))
+        headers = dict(getattr(exc, "headers", None) or {})
+        return JSONResponse({"error": str(getattr(exc, "detail", "error")).lower()}, status,
+                            headers=headers)
+
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={HTTPException: http_error})
     app.add_middleware(RequestGuard, limits=limits, api_token=service.api_token,
                        lifecycle=lifecycle, metrics=service.metrics, routes=routes,
                        slack=service.slack is not None)

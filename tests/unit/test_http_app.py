@@ -349,3 +349,11 @@ def test_host_patterns() -> None:
     assert host_allowed("NEWS.example.com", patterns)
     assert not host_allowed("news.example.com:8080", patterns)
     assert not host_allowed("127.0.0.10", patterns)
+
+
+def test_a_method_not_served_is_a_json_405() -> None:
+    with client(RuntimeError("unused")) as http:
+        response = http.get("/api/ask")
+    assert response.status_code == 405
+    assert response.json() == {"error": "method not allowed"}
+    assert "POST" in response.headers["allow"]
