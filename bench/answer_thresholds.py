@@ -27,8 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.reader_lead import store_doc  # noqa: E402
-from bench.train_reader import label, load_articles, make_folds, read_questions  # noqa: E402
+from bench.reader_lead import held_out  # noqa: E402
 from retrieval.evaluation import answer_matches  # noqa: E402
 
 BOLD_PRECISION = 0.90
@@ -145,16 +144,7 @@ def main() -> int:
     parser.add_argument("--write", action="store_true",
                         help="write the thresholds into retrieval/ranker_model/ranker.json")
     args = parser.parse_args()
-    articles = load_articles(args.corpus)
-    items = read_questions(sorted((ROOT / "bench" / "reader_questions").glob("*.jsonl")))
-    dev_items = read_questions([args.corpus / "bbc-qa" / "dev.jsonl",
-                                args.corpus / "bbc-qa" / "dev2.jsonl"])
-    dev_docs = {"bbc/" + e["doc"] for item in dev_items for e in item["evidence"]}
-    folds = make_folds([label(item, articles) for item in items], dev_docs, 13)
-    held = [item for item, fold in zip(items, folds, strict=True) if fold == 4]
-    for item in held:
-        item["evidence"] = [{**e, "doc": store_doc(e["doc"])} for e in item["evidence"]]
-    print(f"fold 5: {len(held)} questions; dev: {len(dev_items)}", flush=True)
+    held, dev_items = held_out(args.corpus)
     fold_rows = ask_all(held, args.data_dir)
     refuse_below = choose_refusal(fold_rows)
     bold = choose_bold(fold_rows, refuse_below)

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.train_reader import (  # noqa: E402
     auc,
-    find_answer,
+    context_of,
     label,
     load_articles,
     read_questions,
@@ -50,7 +50,6 @@ def read_rows(rows: list[dict[str, Any]], articles: Any, questions: dict[str, An
         scores = np.array(row["scores"])
         order = [int(i) for i in np.argsort(-scores)[:read]]
         keys = [tuple(row["candidates"][i]) for i in order]
-        from bench.train_reader import context_of
         inputs = [articles[d].candidate(i, context_of(q.item)) for d, i in keys]
         readings = reader.read(q.item["question"], inputs)
         best = float(scores.max()) if len(scores) else 0.0
@@ -147,7 +146,7 @@ def summarise(verdicts: list[dict[str, Any]], refuse: float, bold: float) -> dic
     return {
         "answerable": len(answerable), "unanswerable": len(unanswerable),
         "sentence_right": round(float(np.mean([v["right"] for v in answerable])), 3),
-        "read_holds_answer": round(float(np.mean([v["any_label"] for v in answerable])), 3),
+        "pool_holds_answer": round(float(np.mean([v["any_label"] for v in answerable])), 3),
         "span_contains": round(float(np.mean([v["contains"] for v in answerable])), 3),
         "answered_and_right": round(float(np.mean([v["right"] and v["p"] >= refuse
                                                    for v in answerable])), 3),
@@ -207,7 +206,6 @@ def main() -> None:
                           "weights": figures["weights"], "bias": figures["bias"],
                           "read": args.read, **figures["thresholds"]}
     path.write_text(json.dumps(config, indent=1) + "\n")
-    _ = find_answer
 
 
 if __name__ == "__main__":

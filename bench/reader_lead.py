@@ -36,6 +36,21 @@ def store_doc(doc: str) -> str:
     return doc.split("/", 1)[1]
 
 
+def held_out(corpus: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Fold 5 of our question set (train_reader's folds, seed 13; docs named as a store of
+    the two folders names them) and bbc-qa dev ∪ dev2: the sets no model trained on."""
+    articles = load_articles(corpus)
+    items = read_questions(sorted((ROOT / "bench" / "reader_questions").glob("*.jsonl")))
+    dev_items = read_questions([corpus / "bbc-qa" / "dev.jsonl", corpus / "bbc-qa" / "dev2.jsonl"])
+    dev_docs = {"bbc/" + e["doc"] for item in dev_items for e in item["evidence"]}
+    folds = make_folds([label(item, articles) for item in items], dev_docs, 13)
+    held = [item for item, fold in zip(items, folds, strict=True) if fold == 4]
+    for item in held:
+        item["evidence"] = [{**e, "doc": store_doc(e["doc"])} for e in item["evidence"]]
+    print(f"fold 5: {len(held)} questions; dev: {len(dev_items)}", flush=True)
+    return held, dev_items
+
+
 def ask_all(items: list[dict[str, Any]], data_dir: Path) -> list[dict[str, Any]]:
     """Each question asked as `ask` would (history, as_of); per answered question the lead
     model's and the reader's values and confidences."""
@@ -128,16 +143,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" /
                         "reader_lead.json")
     args = parser.parse_args()
-    articles = load_articles(args.corpus)
-    items = read_questions(sorted((ROOT / "bench" / "reader_questions").glob("*.jsonl")))
-    dev_items = read_questions([args.corpus / "bbc-qa" / "dev.jsonl",
-                                args.corpus / "bbc-qa" / "dev2.jsonl"])
-    dev_docs = {"bbc/" + e["doc"] for item in dev_items for e in item["evidence"]}
-    folds = make_folds([label(item, articles) for item in items], dev_docs, 13)
-    held = [item for item, fold in zip(items, folds, strict=True) if fold == 4]
-    for item in held:
-        item["evidence"] = [{**e, "doc": store_doc(e["doc"])} for e in item["evidence"]]
-    print(f"fold 5: {len(held)} questions; dev: {len(dev_items)}", flush=True)
+    held, dev_items = held_out(args.corpus)
     fold_rows = ask_all(held, args.data_dir)
     threshold = choose(fold_rows)
     dev_rows = ask_all(dev_items, args.data_dir)
