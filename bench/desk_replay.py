@@ -33,7 +33,7 @@ from ingest.records import Article
 def days_of(corpus: Path) -> dict[date | None, list[Path]]:
     """The corpus's files by the publication day of their article (as the loader reads it)."""
     settings = load_settings()
-    items, _ = discover([str(corpus)])
+    items, _, _ = discover([str(corpus)])
     by_day: dict[date | None, list[Path]] = defaultdict(list)
     for item in items:
         for result in load(item, None, settings.ingest):  # type: ignore[arg-type]

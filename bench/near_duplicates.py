@@ -87,7 +87,7 @@ class _NoFetch:
 
 def articles_of(source: Path) -> list[Article]:
     settings = load_settings()
-    items, failures = discover([str(source)])
+    items, failures, _ = discover([str(source)])
     if failures:
         raise SystemExit(f"cannot read {source}: {failures}")
     found = []

@@ -36,9 +36,40 @@ ROUTE = "cli"  # the metrics label of questions asked here
 log = logging.getLogger(__name__)
 
 
+# The program's own options, taken after the command too (`newsdesk ask Q --data-dir D`),
+# where people type them: option -> whether it takes a value.
+_PROGRAM_OPTIONS = {"--data-dir": True, "--config": True, "-v": False, "-vv": False,
+                    "--verbose": False}
+
+
+def program_options_first(args: list[str]) -> list[str]:
+    """`args` with the program's options found after the command moved before it (nothing
+    after a `--` is touched)."""
+    moved: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        name = arg.split("=", 1)[0]
+        if arg == "--":
+            rest.extend(args[index:])
+            break
+        if name in _PROGRAM_OPTIONS and rest:
+            takes_value = _PROGRAM_OPTIONS[name] and "=" not in arg
+            moved.extend(args[index:index + 1 + takes_value])
+            index += 1 + takes_value
+            continue
+        rest.append(arg)
+        index += 1
+    return moved + rest
+
+
 class NewsdeskGroup(click.Group):
     """Turns project errors into one line on stderr and the error's exit code; anything
     unexpected into one line too (its traceback with -v), never with a secret in it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, program_options_first(args))
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -315,8 +346,11 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, jsonl: bool, ex
 
 def _require_articles(components: Components) -> None:
     """An empty store (a mistyped --data-dir, no ingest yet) is said at once, with the
-    directory read, rather than answered "The articles don't say" after loading a model."""
-    if components.store.count() == 0:
+    directory read, rather than answered "The articles don't say" after loading a model; a
+    directory that does not exist is not created by a question."""
+    settings = components.settings
+    if (not settings.store.url and not settings.chroma_dir.exists()) or (
+            components.store.count() == 0):
         raise StoreError(f"no articles in the store at {components.settings.data_dir}: ingest "
                          "some first (newsdesk ingest PATH), or point --data-dir or "
                          "NEWSDESK_DATA_DIR at the directory you ingested into")

@@ -264,8 +264,11 @@ class Components:
         if ranking is None:
             return {}
         ranker, weights = ranking
+        from retrieval.language import is_english
+
         return {"reader": reader, "reader_role": "answer", "ranker": ranker,
                 "weights": weights, "ranker_candidates": answer.ranker_candidates,
+                "trained_reads": is_english,
                 "no_answer": answer.reader_no_answer or 1 - weights.refuse_below,
                 "bold": answer.reader_bold or weights.bold}
 
@@ -373,6 +376,9 @@ class Components:
                 self.store.count()
             except NewsdeskError as exc:
                 return str(exc)
+            # `slack --http` answers only Slack; `serve`'s API answers while Slack is away
+            if slack is not None and not api and (unreachable := slack.unreachable()):
+                return unreachable
             return self.refresh_health.problem()
 
         mcp = None

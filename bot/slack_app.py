@@ -209,15 +209,46 @@ class NewsdeskSlackBot:
             signing_secret=(tokens.signing_secret.get_secret_value()
                             if tokens.signing_secret else None),
             request_verification_enabled=tokens.signing_secret is not None,
+            # checked below, where an unreachable Slack is told apart from a wrong token
+            token_verification_enabled=False,
             listener_executor=self._listeners,
             logger=_BOLT_LOG,
         )
         # Saved questions and the brief (bot/slack_desk.py), when the factory sets them up.
         self.desk_commands: Any = None
-        identity = self.client.auth_test()
-        self.bot_user_id: str = identity["user_id"]
-        self.bot_id: str | None = identity.get("bot_id")
+        self._identity: dict[str, Any] | None = None
+        try:
+            self._identify()
+        except (OSError, TimeoutError) as exc:
+            # A wrong token stops the start (SlackApiError); Slack being out of reach must not
+            # stop the API and the page served beside it: asked again at the first event.
+            log.error("Slack is unreachable (%s); its events are answered once it is reachable",
+                      safe(str(exc)))
         self._register()
+
+    def _identify(self) -> dict[str, Any]:
+        if self._identity is None:
+            answer = self.client.auth_test()
+            self._identity = {"user_id": answer["user_id"], "bot_id": answer.get("bot_id")}
+        return self._identity
+
+    def unreachable(self) -> str | None:
+        """None once Slack has answered auth.test, else why it has not (for readiness)."""
+        try:
+            self._identify()
+        except (OSError, TimeoutError) as exc:
+            return f"Slack's Web API is unreachable: {safe(str(exc))}"
+        return None
+
+    @property
+    def bot_user_id(self) -> str:
+        """The bot's own user id (auth.test), asked once Slack answers."""
+        return str(self._identify()["user_id"])
+
+    @property
+    def bot_id(self) -> str | None:
+        found = self._identify().get("bot_id")
+        return str(found) if found else None
 
     # -- wiring ---------------------------------------------------------------------------------
 

@@ -5,16 +5,19 @@ pieces that write as they go: an LLM's streamed tokens and the progress bar."""
 
 from __future__ import annotations
 
+import collections
 import re
 import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
 
+from ingest.records import READ_TYPES
 from retrieval.records import Answer, Passage
 from retrieval.time_window import TimeWindow
 
@@ -169,7 +172,7 @@ def summary_line(data: dict[str, Any]) -> str:
     """An ingest summary (IngestSummary.as_dict) in one line: "added 3, updated 0, …"."""
     keys = ["added", "updated", "unchanged", "removed", "duplicates", "failed", "chunks"]
     keys += [key for key in ("wire_copies", "superseded", "partial", "not_modified",
-                             "other_shards") if data.get(key)]
+                             "other_shards", "skipped") if data.get(key)]
     return ", ".join(
         f"{key.replace('_', ' ')} {data[key] if isinstance(data[key], int) else len(data[key])}"
         for key in keys
@@ -196,6 +199,13 @@ def ingest_text(data: dict[str, Any]) -> str:
               for partial in data["partial"]]
     lines += [f"  failed: {one_line(failure['source'])}: {one_line(failure['reason'])}"
               for failure in data["failed"]]
+    if data.get("skipped"):
+        # one line, not one a file: a site's export folder may hold hundreds of images
+        kinds = collections.Counter(Path(s["source"]).suffix.lower() or "(no suffix)"
+                                    for s in data["skipped"])
+        lines.append(f"  skipped: {len(data['skipped'])} files of types Newsdesk does not read "
+                     f"({', '.join(f'{k} {n}' for k, n in kinds.most_common())}), e.g. "
+                     f"{one_line(data['skipped'][0]['source'])}; it reads {READ_TYPES}")
     return "\n".join(lines)
 
 

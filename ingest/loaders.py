@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -37,7 +37,7 @@ from ingest.parse import (
     plain_title,
     reconcile_date,
 )
-from ingest.records import Article, ArticleIn, Failure
+from ingest.records import READ_TYPES, Article, ArticleIn, Failure
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +102,19 @@ def source_origin(source: str) -> str:
     return source if is_url(source) else str(Path(source).expanduser().resolve())
 
 
-def discover(sources: Sequence[str]) -> tuple[list[SourceItem], list[Failure]]:
+class Discovered(NamedTuple):
+    items: list[SourceItem]
+    failures: list[Failure]
+    # Files in a folder whose type Newsdesk does not read (a PDF, a spreadsheet): not failures,
+    # but said, so that nobody believes they were read.
+    skipped: list[Failure]
+
+
+def discover(sources: Sequence[str]) -> Discovered:
     """Expand directories recursively (supported suffixes, no hidden files), keep files and URLs."""
     items: list[SourceItem] = []
     failures: list[Failure] = []
+    skipped: list[Failure] = []
     for source in sources:
         origin = source_origin(source)
         if is_url(source):
@@ -119,6 +128,10 @@ def discover(sources: Sequence[str]) -> tuple[list[SourceItem], list[Failure]]:
                 for name in sorted(filenames):
                     file = Path(dirpath, name)
                     if not _is_candidate(file):
+                        if _is_unread_type(file):
+                            kind = file.suffix or "files without a suffix"
+                            skipped.append(Failure(str(file), f"not read: Newsdesk reads "
+                                                              f"{READ_TYPES}, not {kind}"))
                         continue
                     if file.is_symlink() and not file.resolve().is_relative_to(root):
                         # A link out of the folder could bring in any file the user can read.
@@ -130,7 +143,12 @@ def discover(sources: Sequence[str]) -> tuple[list[SourceItem], list[Failure]]:
             items.append(SourceItem(location=origin, origin=origin, root=path.resolve().parent))
         else:
             failures.append(Failure(source, "no such file or directory"))
-    return items, failures
+    return Discovered(items, failures, skipped)
+
+
+def _is_unread_type(file: Path) -> bool:
+    return (not file.name.startswith(".") and file.suffix.lower() not in SUPPORTED_SUFFIXES
+            and file.stem.lower() not in _NOT_ARTICLES)
 
 
 def _is_candidate(file: Path) -> bool:

@@ -238,11 +238,12 @@ class Ingestor:
         on_total: Callable[[int], None] | None,
         on_advance: Callable[[], None] | None,
     ) -> IngestSummary:
-        items, missing = discover(sources)
+        items, missing, skipped = discover(sources)
         if on_total:
             on_total(len(items))
         run = _Run(stored=self._store.articles())
         run.summary.failed.extend(missing)
+        run.summary.skipped.extend(skipped)
         run.by_text = {
             (entry.text_hash, entry.source): article_id
             for article_id, entry in run.stored.items()

@@ -11,6 +11,8 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from ingest.ids import article_of
 
+# What ingest reads (ingest.loaders' suffixes), as said to a person whose file it skipped.
+READ_TYPES = "text, Markdown, HTML, JSON, JSONL and RSS/Atom files"
 
 @dataclass(frozen=True)
 class Article:
@@ -242,6 +244,8 @@ class IngestSummary:
     # Near-copies of a stored wire story (stored, and grouped with it).
     wire_copies: list[dict[str, str]] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
+    # Files in the folders read whose type Newsdesk does not read (ingest.loaders.Discovered).
+    skipped: list[Failure] = field(default_factory=list)
     not_modified: list[str] = field(default_factory=list)  # URLs that answered 304
     # Stored, but with less than the source had (a feed teaser whose linked page failed).
     partial: list[Failure] = field(default_factory=list)
@@ -267,6 +271,7 @@ class IngestSummary:
             "duplicates": list(self.duplicates),
             "wire_copies": list(self.wire_copies),
             "failed": [{"source": f.source, "reason": f.reason} for f in self.failed],
+            "skipped": [{"source": f.source, "reason": f.reason} for f in self.skipped],
             "chunks": self.chunks,
             "not_modified": list(self.not_modified),
             "partial": [{"source": f.source, "reason": f.reason} for f in self.partial],

@@ -106,6 +106,9 @@ class ExtractiveConfig:
     # words with their neighbours and headline (and the top articles' leads): its cost is a
     # forward pass each, and k = 10 passages hold ≈ 190 sentences.
     ranker_candidates: int = 64
+    # Whether the trained answerer reads a question (retrieval/language.py: its models know
+    # English only); a question it does not read is scored by the hand-made model. None: all.
+    trained_reads: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -215,8 +218,13 @@ def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnal
         return Evidence((), True, trace=Trace(reading.as_dict(),
                                               decision="abstained: no sentences"))
     around = _around(candidates, passages)
-    if config.reader is not None and config.reader_role == "answer" \
-            and config.ranker is not None and config.weights is not None:
+    trained = config.reader is not None and config.reader_role == "answer" \
+        and config.ranker is not None and config.weights is not None
+    untrained = trained and config.trained_reads is not None \
+        and not config.trained_reads(question)
+    if trained and not untrained:
+        assert config.reader is not None and config.ranker is not None
+        assert config.weights is not None
         ranked = _rank_and_read(question, _likeliest(candidates, passages,
                                                      config.ranker_candidates),
                                 config.ranker, config.reader, config.weights, earlier,
@@ -226,6 +234,9 @@ def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnal
         ranked = _scored(reading, candidates, model, similarity, config.rerank)
         rules = RULES
     state = _State(reading, passages, config, model, ranked, analyzer)
+    if untrained:
+        state = state.fire("not_english: scored by the hand-made model (the trained "
+                           "answerer reads English only)")
     for rule in rules:
         state = rule(state)
         if state.abstain:

@@ -13,6 +13,7 @@ time, no download.
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import threading
@@ -66,11 +67,15 @@ class Ranker:
     token limit (`ranker.json` "max_tokens"). FileNotFoundError when the model is missing."""
 
     def __init__(self, directory: Path | None = None, threads: int = 2,
-                 batch_size: int = 16) -> None:
+                 batch_size: int = 16, cached: int = 20_000) -> None:
         self.directory = directory or model_directory()
         self._threads = threads
         self._batch_size = batch_size
         self._lock = threading.Lock()  # one session run at a time: its threads are the budget
+        # candidate text -> its vector: a story being asked about is embedded once, not per
+        # question (20,000 vectors ≈ 31 MB)
+        self._cached = cached
+        self._vectors: collections.OrderedDict[str, np.ndarray] = collections.OrderedDict()
 
     @cached_property
     def config(self) -> dict[str, Any]:
@@ -107,6 +112,17 @@ class Ranker:
                      context: str | None = None) -> list[float]:
         if not candidates:
             return []
-        vectors = self.embed([question_text(question, context),
-                              *map(candidate_text, candidates)])
-        return [float(v) for v in vectors[1:] @ vectors[0]]
+        texts = [candidate_text(c) for c in candidates]
+        with self._lock:
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+        new = list(dict.fromkeys(t for t in texts if t not in known))
+        vectors = self.embed([question_text(question, context), *new])
+        known.update(zip(new, vectors[1:], strict=True))
+        with self._lock:
+            for text in texts:
+                self._vectors[text] = known[text]
+                self._vectors.move_to_end(text)
+            while len(self._vectors) > self._cached:
+                self._vectors.popitem(last=False)
+        matrix = np.stack([known[t] for t in texts])
+        return [float(v) for v in matrix @ vectors[0]]

@@ -186,11 +186,14 @@ def _window(phrase: str, found: Found, relation: str, as_of: datetime) -> TimeWi
         count = _count(rolling.group("n"))
         unit = rolling.group("unit").lower().rstrip("s")
         days = {"day": 1, "week": 7, "month": 30, "year": 365}[unit] * count
-        if rolling.group("n") is None and unit in ("month", "year") and \
+        if rolling.group("n") is None and unit in ("week", "month", "year") and \
                 rolling.group("word").lower() != "past":
-            # "last month", "last year": the calendar month or year before this one.
-            before = today.replace(day=1) - timedelta(days=1) if unit == "month" else \
-                today.replace(year=today.year - 1, day=1)
+            # "last week", "last month", "last year": the calendar week (Monday to Sunday),
+            # month or year before this one, as "this week" is the calendar week so far;
+            # "the past week" is the last seven days.
+            before = {"week": today - timedelta(days=today.weekday() + 1),
+                      "month": today.replace(day=1) - timedelta(days=1),
+                      "year": today.replace(year=today.year - 1, day=1)}[unit]
             start, end = _period(before, unit)
         else:
             start, end = today - timedelta(days=days - 1), today

@@ -1,5 +1,6 @@
 """What a newcomer meets first (issue 29 §7), through the real CLI and store: an empty or
-mistyped data directory is said at once, and a mistyped chat command is said to be unknown."""
+mistyped data directory is said at once (and not created), the program's options work after
+the command too, and a mistyped chat command is said to be unknown."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli import cli, program_options_first
 from bot.terminal import unknown_command
 
 
@@ -18,6 +19,22 @@ def test_asking_an_empty_store_says_so_and_names_the_directory(tmp_path: Path) -
         assert result.exit_code == 1, result.output
         assert f"no articles in the store at {empty}" in result.output
         assert "The articles don't say" not in result.output
+    assert not empty.exists()  # a question creates no directory
+
+
+def test_the_programs_options_are_taken_after_the_command_too(tmp_path: Path) -> None:
+    empty = tmp_path / "elsewhere"
+    for args in (["ask", "Who won?", "--data-dir", str(empty)],
+                 ["ask", f"--data-dir={empty}", "Who won?"],
+                 ["stats", "-v", "--data-dir", str(empty)]):
+        result = CliRunner().invoke(cli, args)
+        assert f"no articles in the store at {empty}" in result.output or (
+            args[0] == "stats" and str(empty) in result.output), (args, result.output)
+    # after `--` an argument is the question's, whatever it looks like
+    assert program_options_first(["ask", "--", "--data-dir", "x"]) == [
+        "ask", "--", "--data-dir", "x"]
+    assert program_options_first(["--data-dir", "d", "ask", "q", "-v"]) == [
+        "-v", "--data-dir", "d", "ask", "q"]
 
 
 def test_a_mistyped_chat_command_is_unknown_not_a_question() -> None:

@@ -47,6 +47,24 @@ def test_the_ranker_puts_the_answering_sentence_first(ranker: Ranker) -> None:
         assert pool[max(range(len(pool)), key=lambda i: scores[i])].sentence == expected
 
 
+def test_candidates_seen_before_are_not_embedded_again() -> None:
+    ranker = Ranker(threads=2, cached=len(ARTICLE) + 1)
+    embedded: list[int] = []
+    embed = ranker.embed
+    ranker.embed = lambda texts: (embedded.append(len(texts)), embed(texts))[1]  # type: ignore[method-assign]
+    pool = [RankerInput(s, HEADLINE) for s in ARTICLE]
+    first = ranker.similarities("Where did the helicopter crash?", pool)
+    again = ranker.similarities("Where did the helicopter crash?", pool)
+    ranker.similarities("How much will parking fees go up?", [RankerInput(s, "Council news")
+                                                              for s in OTHER])
+    evicted = ranker.similarities("Where did the helicopter crash?", pool)
+    # int8 activations are quantised per batch, so a text's vector moves a little with its batch
+    assert again == pytest.approx(first, abs=0.02)
+    assert evicted == pytest.approx(first, abs=0.02)
+    # the question each time; a sentence the first time, and again once evicted
+    assert embedded == [1 + len(ARTICLE), 1, 1 + len(OTHER), 1 + 1]  # one was evicted
+
+
 def test_a_question_no_sentence_answers_scores_low(ranker: Ranker) -> None:
     pool = [RankerInput(s, HEADLINE) for s in ARTICLE]
     answered = max(ranker.similarities("Where did the helicopter crash?", pool))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -81,14 +82,16 @@ class Running:
 def start(tmp_path: Path) -> Iterator[Any]:
     started: list[Running] = []
 
-    def run(engine: Any, **options: Any) -> Running:
+    def run(engine: Any, unreachable_at_start: bool = False, **options: Any) -> Running:
         fake = FakeSlack()
         feedback = FeedbackStore(tmp_path / f"feedback-{len(started)}.sqlite3")
         tokens = SlackTokens(bot=SecretStr(BOT_TOKEN), app=None,
-                             signing_secret=SecretStr(SECRET), api_url=fake.api_url)
+                             signing_secret=SecretStr(SECRET),
+                             api_url=closed_url() if unreachable_at_start else fake.api_url)
         metrics = Metrics()
         desk = Desk(engine, stats=dict, recorder=metrics)
         bot = NewsdeskSlackBot(desk, feedback, tokens, SlackSettings(**options))
+        bot.client.base_url = fake.api_url  # Slack comes back
         # The server of `newsdesk slack --http`: Slack events, health and metrics.
         limits = ServeSettings(host="127.0.0.1")
         service = Service(desk=desk, readiness=lambda: None,
@@ -105,6 +108,14 @@ def start(tmp_path: Path) -> Iterator[Any]:
         running.server.stop()
         running.bot.close()
         running.fake.close()
+
+
+def closed_url() -> str:
+    """A Slack Web API address nothing listens on."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    return f"http://127.0.0.1:{port}/api/"
 
 
 def sign(body: str, timestamp: int | None = None, secret: str = SECRET) -> dict[str, str]:
@@ -188,6 +199,25 @@ def test_mention_gets_one_threaded_cited_answer(engine: Any, start: Any) -> None
     assert any(b.get("type") == "actions" for b in blocks_of(update))
     running.fake.wait_for(lambda: len(running.fake.calls_to("reactions.remove")) == 1)
     assert running.fake.calls_to("reactions.add")[0]["timestamp"] == "100.1"
+
+
+def test_slack_out_of_reach_at_start_is_logged_and_answered_once_back(
+        engine: Any, start: Any, caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    running = start(engine, unreachable_at_start=True)
+    assert "Slack is unreachable" in caplog.text and BOT_TOKEN not in caplog.text
+    assert send(running, mention("Who saved two penalties in the cup final?", "150.1"),
+                "EvBack")[0] == 200
+    running.fake.wait_for(lambda: len(answers(running)) == 1)
+    assert "Jonas Lind" in block_text(answers(running)[0])
+    assert running.bot.bot_user_id == BOT_USER and running.bot.unreachable() is None
+    away = NewsdeskSlackBot(Desk(engine, stats=dict), FeedbackStore(tmp_path / "away.sqlite3"),
+                            SlackTokens(bot=SecretStr(BOT_TOKEN), app=None,
+                                        signing_secret=SecretStr(SECRET), api_url=closed_url()),
+                            SlackSettings())
+    try:  # what `slack --http`'s readiness says while Slack is away
+        assert (away.unreachable() or "").startswith("Slack's Web API is unreachable")
+    finally:
+        away.close()
 
 
 def test_direct_message_is_answered_in_its_thread(engine: Any, start: Any) -> None:

@@ -178,7 +178,7 @@ def test_links_out_of_the_folder_are_not_followed_and_said(tmp_path: Path) -> No
     write_article(root, "a.txt", "Ferry", story("ferry", 2))
     (root / "passwd.txt").symlink_to(outside)
     (root / "same.txt").symlink_to(root / "a.txt")  # inside the folder: read as usual
-    items, failures = discover([str(root)])
+    items, failures, _ = discover([str(root)])
     assert [Path(i.location).name for i in items] == ["a.txt", "same.txt"]
     assert [(Path(f.source).name, f.reason) for f in failures] == [
         ("passwd.txt", "not followed: a symbolic link to outside the folder ingested")]

@@ -4,14 +4,15 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.terminal import ingest_text
 from config.settings import IngestSettings
 from ingest.loaders import discover, load
-from ingest.records import Article, Failure
+from ingest.records import Article, Failure, IngestSummary
 from tests.helpers import FIXTURES, HTML_PAGE, NoNetwork, rss_feed, write_article
 
 
 def load_all(*sources: Path | str, limits: IngestSettings | None = None) -> list[Article | Failure]:
-    items, missing = discover([str(s) for s in sources])
+    items, missing, _ = discover([str(s) for s in sources])
     results: list[Article | Failure] = list(missing)
     for item in items:
         results.extend(load(item, NoNetwork(), limits or IngestSettings()))
@@ -72,6 +73,24 @@ def test_bad_files_each_fail_with_path_and_reason_and_the_rest_load(tmp_path: Pa
     assert reasons["nobody.html"].startswith("no article text")
     assert "malformed feed" in reasons["feed.xml entry 1"]
     assert reasons["missing-dir"] == "no such file or directory"
+
+
+def test_a_folders_files_of_types_not_read_are_said_to_be_skipped(tmp_path: Path) -> None:
+    root = tmp_path / "in"
+    write_article(root, "story.txt", "Story", "Body.")
+    (root / "report.pdf").write_bytes(b"%PDF-1.4")
+    (root / "sub").mkdir()
+    (root / "sub" / "table.csv").write_text("a,b")
+    (root / "README.md").write_text("About.")
+    (root / ".DS_Store").write_bytes(b"x")
+    items, failed, skipped = discover([str(root)])
+    assert [Path(i.location).name for i in items] == ["story.txt"]
+    assert not failed
+    assert sorted(Path(s.source).name for s in skipped) == ["report.pdf", "table.csv"]
+    assert all(s.reason.startswith("not read: Newsdesk reads text") for s in skipped)
+    text = ingest_text({**IngestSummary(skipped=skipped).as_dict()})
+    assert text.splitlines()[0].endswith("skipped 2")
+    assert "skipped: 2 files of types Newsdesk does not read (.pdf 1, .csv 1)" in text
 
 
 def test_explicit_file_with_unsupported_type_is_reported(tmp_path: Path) -> None:

@@ -68,10 +68,11 @@ def test_what_happened_last_week_is_the_weeks_brief_with_cited_leads() -> None:
     assert "Ferry strike called off" in answer.answer and "[1]" in answer.answer
     assert "Tram fares will not rise next year. [2]" in answer.answer
     assert [c.passage.article_id for c in answer.citations] == ["a1", "a2"]
-    assert answer.window is not None and answer.window.label == "Articles from 20–26 Nov 2026"
+    # last week is the calendar week before this one, as last month is the month before
+    assert answer.window is not None and answer.window.label == "Articles from 16–22 Nov 2026"
     [where] = briefs.asked
-    # The window, and nothing published after the moment it was asked as of.
-    assert (where.since, where.until) == (answer.window.since, THURSDAY)
+    assert (where.since, where.until) == (answer.window.since, answer.window.until)
+    assert where.until is not None and where.until < THURSDAY
 
 
 def test_asked_as_of_a_day_the_archive_is_read_as_it_stood_that_day() -> None:
@@ -96,7 +97,7 @@ def test_a_question_with_a_subject_is_not_a_brief_and_an_empty_window_says_so() 
     briefs = Briefs()
     answer = engine(briefs).ask("What happened last week?", as_of=THURSDAY)
     assert len(briefs.asked) == 1  # asked, found no story: said as any empty window is
-    assert answer.abstained and answer.answer.startswith("No articles from 20–26 Nov 2026.")
+    assert answer.abstained and answer.answer.startswith("No articles from 16–22 Nov 2026.")
     subject = Briefs(passage(1, "Ferry", "The ferry strike was called off."))
     asked = engine(subject).ask("How much did the Kestrel bridge repair cost last week?",
                                 as_of=THURSDAY)

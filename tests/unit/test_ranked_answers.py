@@ -56,6 +56,27 @@ def test_the_reader_reads_only_the_rankers_best_sentences() -> None:
     assert (found.span, found.span_shown) == ("212", True)
 
 
+def test_a_question_the_trained_models_do_not_read_goes_to_the_hand_made_scorer() -> None:
+    ranker = FakeRanker({"tolls would stay": 0.9})
+    reader = FakeReader({"tolls would stay": (0.99, "two euros")})
+    asked: list[str] = []
+
+    def reads(question: str) -> bool:
+        asked.append(question)
+        return "bitte" not in question
+
+    found = evidence("How many suspension cables did engineers replace, bitte?", ranker,
+                     reader, trained_reads=reads)
+    assert ranker.asked == [] and reader.inputs == []  # neither model ran
+    assert found.chosen[0].text.startswith("Engineers replaced")  # the hand-made choice
+    assert found.trace is not None and found.trace.rules[0].startswith("not_english")
+    found = evidence("How many cables did engineers replace?", ranker, reader,
+                     trained_reads=reads)
+    assert len(ranker.asked) == 1 and found.chosen[0].text.startswith("The transport office")
+    assert asked == ["How many suspension cables did engineers replace, bitte?",
+                     "How many cables did engineers replace?"]
+
+
 def test_the_ranker_scores_the_lead_and_the_sentences_sharing_most_words() -> None:
     ranker = FakeRanker({"replaced all 212": 0.8})
     reader = FakeReader({"replaced all 212": (0.9, "212")})

@@ -22,7 +22,9 @@ AS_OF = datetime(2026, 11, 25, 15, 30, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("question", "label", "rest"), [
-    ("What happened with the strike last week?", "Articles from 19–25 Nov 2026",
+    ("What happened with the strike last week?", "Articles from 16–22 Nov 2026",
+     "What happened with the strike?"),
+    ("What happened with the strike in the past week?", "Articles from 19–25 Nov 2026",
      "What happened with the strike?"),
     ("What did the council say yesterday?", "Articles from 24 Nov 2026",
      "What did the council say?"),
