@@ -387,26 +387,36 @@ _TABLE_RULE = re.compile(r"^\s*\|?(?:\s*:?-{2,}:?\s*\|)+\s*$")
 
 
 def _tables_as_lines(lines: list[str]) -> list[str]:
-    """Table rows (trafilatura writes `| a | b |`) as lines a reader can quote: "Mary Byrne —
-    Votes: 4,512", each cell named by its column's heading (the first row); other lines as
-    they are."""
+    """Table rows (trafilatura writes `| a | b |`) as lines a reader can quote, every row
+    kept: under a heading row (one trafilatura follows with a `|---|` rule) each cell named
+    by its column, "Mary Byrne — Votes: 4,512."; in a table without one, the cells in turn,
+    "Mary Byrne (Green) — 4,512.". Other lines as they are."""
     out: list[str] = []
     heading: list[str] | None = None
-    for line in lines:
+    in_table = False
+    for index, line in enumerate(lines):
         row = _TABLE_ROW.match(line)
         if row is None:
-            heading = None
+            heading, in_table = None, False
             out.append(line)
             continue
         if _TABLE_RULE.match(line):
             continue
         cells = [" ".join(c.split()) for c in row.group(1).split("|")]
-        if heading is None:
-            heading = cells
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        if not in_table and _TABLE_RULE.match(following):
+            heading, in_table = cells, True
             continue
-        named = [f"{h}: {c}" if h else c for h, c in zip(heading[1:], cells[1:], strict=False)
-                 if c]
-        out.append((f"{cells[0]} — {'; '.join(named)}" if named else cells[0]) + ".")
+        in_table = True
+        if heading is not None:
+            named = [f"{h}: {c}" if h else c
+                     for h, c in zip(heading[1:], cells[1:], strict=False) if c]
+        else:
+            named = [c for c in cells[1:] if c]
+        first = cells[0] or (named.pop(0) if named else "")
+        if first or named:
+            out.append((f"{first} — {'; '.join(named)}" if named else first).rstrip(".")
+                       + ".")
     return out
 
 
