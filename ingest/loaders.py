@@ -1022,11 +1022,9 @@ def _title_evidence(root: Any, doc: Any) -> TitleEvidence:
 
 def _heading_text(heading: Any) -> str:
     """A heading's words, a line break in it read as a space ("Open Progress<br>Why...")."""
-    parts = [heading.text or ""]
-    for element in heading.iterdescendants():
-        parts.append(" " if element.tag == "br" else "")
-        parts.append(element.text or "" if element.tag != "br" else "")
-        parts.append(element.tail or "")
+    # Text nodes (a comment's text is none) and line breaks, in document order.
+    parts = [" " if not isinstance(node, str) else node
+             for node in heading.xpath(".//text() | .//br")]
     return " ".join("".join(parts).split())
 
 
