@@ -23,6 +23,8 @@ import feedparser
 import lxml.html
 import trafilatura
 from pydantic import ValidationError
+from trafilatura.metadata import extract_metadata
+from trafilatura.utils import load_html
 
 from config.errors import SourceError
 from config.settings import IngestSettings
@@ -32,6 +34,7 @@ from ingest.parse import (
     TitleEvidence,
     choose_headline,
     drop_boilerplate,
+    is_prompt,
     parse_date,
     parse_text_article,
     plain_title,
@@ -405,26 +408,36 @@ _TABLE_RULE = re.compile(r"^\s*\|?(?:\s*:?-{2,}:?\s*\|)+\s*$")
 
 
 def _tables_as_lines(lines: list[str]) -> list[str]:
-    """Table rows (trafilatura writes `| a | b |`) as lines a reader can quote: "Mary Byrne —
-    Votes: 4,512", each cell named by its column's heading (the first row); other lines as
-    they are."""
+    """Table rows (trafilatura writes `| a | b |`) as lines a reader can quote, every row
+    kept: under a heading row (one trafilatura follows with a `|---|` rule) each cell named
+    by its column, "Mary Byrne — Votes: 4,512."; in a table without one, the cells in turn,
+    "Mary Byrne (Green) — 4,512.". Other lines as they are."""
     out: list[str] = []
     heading: list[str] | None = None
-    for line in lines:
+    in_table = False
+    for index, line in enumerate(lines):
         row = _TABLE_ROW.match(line)
         if row is None:
-            heading = None
+            heading, in_table = None, False
             out.append(line)
             continue
         if _TABLE_RULE.match(line):
             continue
         cells = [" ".join(c.split()) for c in row.group(1).split("|")]
-        if heading is None:
-            heading = cells
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        if not in_table and _TABLE_RULE.match(following):
+            heading, in_table = cells, True
             continue
-        named = [f"{h}: {c}" if h else c for h, c in zip(heading[1:], cells[1:], strict=False)
-                 if c]
-        out.append((f"{cells[0]} — {'; '.join(named)}" if named else cells[0]) + ".")
+        in_table = True
+        if heading is not None:
+            named = [f"{h}: {c}" if h else c
+                     for h, c in zip(heading[1:], cells[1:], strict=False) if c]
+        else:
+            named = [c for c in cells[1:] if c]
+        first = cells[0] or (named.pop(0) if named else "")
+        if first or named:
+            out.append((f"{first} — {'; '.join(named)}" if named else first).rstrip(".")
+                       + ".")
     return out
 
 
@@ -442,21 +455,39 @@ def _html_article(
     html: str, source_name: str, fallback_id: str, origin: str, url: str | None,
     defaults: dict[str, Any],
 ) -> Article:
+    tree = load_html(html)
+    if tree is not None:
+        for box in _prompt_boxes(tree):
+            box.drop_tree()
     doc: Any = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=True,
-        prune_xpath=_PROMPT_XPATH,
+        tree if tree is not None else html, url=url, with_metadata=True,
+        include_comments=False, include_tables=True, prune_xpath=_PROMPT_XPATH,
     )
     if doc is None or not getattr(doc, "text", None):  # the page was all prompt: say so below
         doc = trafilatura.bare_extraction(
             html, url=url, with_metadata=True, include_comments=False, include_tables=True)
-    if doc is None or not getattr(doc, "text", None):
-        raise SourceError(source_name, "no article text found in the HTML")
     root = _document(html)
+    ld_body = _json_ld_body(root) if root is not None else ""
+    if (doc is None or not getattr(doc, "text", None)) and ld_body and tree is not None:
+        doc = extract_metadata(tree, default_url=url)  # the text is the JSON-LD's alone
+        doc.text = ""
+    if doc is None or not (getattr(doc, "text", None) or ld_body):
+        raise SourceError(source_name, "no article text found in the HTML")
     title = choose_headline(_title_evidence(root, doc)) if root is not None else doc.title or ""
     published, updated = _page_dates(root) if root is not None else (None, None)
     paragraphs = _tables_as_lines([line for line in doc.text.split("\n") if line.strip()])
     if paragraphs and title and paragraphs[0].strip() == title.strip():
         paragraphs = paragraphs[1:]  # trafilatura repeats the headline as the first line
+    ld_paragraphs = ld_body.split("\n\n") if ld_body else []
+    if len(ld_body) > _LD_BODY_RATIO * sum(len(p) for p in paragraphs) or (
+            len(ld_paragraphs) > len(paragraphs)
+            and _plain_text(ld_body) == _plain_text(" ".join(paragraphs))):
+        # The page's text is in its JSON-LD (drawn by script): the extracted "body" is a
+        # caption or a teaser, or that text with its paragraphs run together.
+        paragraphs = ld_paragraphs
+    lead = _standfirst(root, title, paragraphs[0]) if root is not None and paragraphs else ""
+    if lead and _plain_text(lead) not in _plain_text(" ".join(paragraphs)):
+        paragraphs.insert(0, lead)
     return make_article(
         source_name=source_name, fallback_id=fallback_id, origin=origin,
         title=title, text="\n\n".join(paragraphs), url=_own_url(doc.url, url),
@@ -466,6 +497,115 @@ def _html_article(
         source=doc.sitename or defaults.get("source"),
         category=(doc.categories[0] if doc.categories else defaults.get("category")),
     )
+
+
+_LD_BODY_RATIO = 2  # the JSON-LD's articleBody is used when the extracted text is under half
+
+
+def _plain_text(text: str) -> str:
+    """Letters and digits only, case-folded: how a standfirst is looked for in the body."""
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+_BOX_MAX_WORDS = 80  # a prompt box (heading, a line or two, a form) is shorter than this
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def _prompt_boxes(root: Any) -> list[Any]:
+    """Boxes headed by a prompt ("Sign up for the CorkBeo newsletter", "KXAN Daily Forecast
+    Newsletter", "Advertiser disclosure"): the heading's largest container that is still
+    short; the heading alone when its container is the article."""
+    boxes: list[Any] = []
+    for heading in root.iter(*_HEADINGS):
+        if not is_prompt(heading.text_content()) or any(
+                heading in box.iter() for box in boxes):
+            continue
+        box = heading
+        for ancestor in heading.iterancestors():
+            if ancestor.tag in ("body", "html", "main", "article") or \
+                    len(ancestor.text_content().split()) > _BOX_MAX_WORDS:
+                break
+            box = ancestor
+        boxes.append(box)
+    return [box for box in boxes if box.getparent() is not None]
+
+
+# What marks a standfirst (the summary under a headline): its class, id or itemprop; and
+# what marks an element that is something else (an author's box, a caption, comments).
+_STANDFIRST_MARK = re.compile(
+    r"standfirst|(?:^|[\s_-])dek(?:$|[\s_-])|excerpt|sub-?head(?:line|ing)?|(?:^|[\s_-])deck"
+    r"(?:$|[\s_-])|strapline|summary|(?:^|[\s_-])lede(?:$|[\s_-])|article-?(?:intro|"
+    r"description|lead)|sub-?title|description", re.IGNORECASE)
+_NOT_STANDFIRST_MARK = re.compile(r"author|bio|caption|comment|credit|image|photo|media|visual|"
+                                  r"video|gallery|teaser|related|card|promo", re.IGNORECASE)
+_NOT_STANDFIRST = ("nav", "footer", "aside", "a", "li", "figure", "figcaption", "h1", "form",
+                   "button", "label", "time", "script", "style", "noscript")
+_STANDFIRST_WORDS = (8, 80)
+_STANDFIRST_TAGS = ("p", "h2", "h3", "div", "span")
+
+
+def _standfirst(root: Any, title: str, first_paragraph: str) -> str:
+    """The standfirst shown between the headline and the article's first paragraph, which
+    extractors often leave out: an element there that is marked as one (class, id or
+    itemprop: standfirst, dek, excerpt, subheadline, summary, description...) or that
+    repeats the page's description. Empty when there is none, or when the page's headline
+    (an `<h1>` with the title's words) or its first paragraph cannot be found."""
+    description = ""
+    for meta in root.iter("meta"):
+        key = (meta.get("property") or meta.get("name") or "").lower()
+        if key in ("og:description", "description", "twitter:description") and \
+                meta.get("content"):
+            description = meta.get("content", "")
+            break
+    wanted = _plain_text(plain_title(description))
+    opening = _plain_text(first_paragraph)[:60]
+    headline = next((h for h in root.iter("h1")
+                     if title and _plain_text(h.text_content()) == _plain_text(title)), None)
+    if headline is None or not opening:
+        return ""
+    after = False
+    for element in root.iter(*_STANDFIRST_TAGS, "h1"):
+        if element is headline:
+            after = True
+            continue
+        if not after or element.tag == "h1":
+            continue
+        text = " ".join(element.text_content().split())
+        if len(text.split()) > _STANDFIRST_WORDS[1]:
+            # A heading left open (`<h2>…</h3>`) holds what follows it: its own text only.
+            text = " ".join((element.text or "").split())
+        if element.tag == "p" and _plain_text(text).startswith(opening):
+            return ""  # the body has begun
+        if not _STANDFIRST_WORDS[0] <= len(text.split()) <= _STANDFIRST_WORDS[1]:
+            continue
+        chain = [element, *element.iterancestors()]
+        if any(a.tag in _NOT_STANDFIRST for a in chain) or _off_article(element) or \
+                is_prompt(text) or any(_NOT_STANDFIRST_MARK.search(_marks(a)) for a in chain):
+            continue
+        if wanted and _plain_text(text) == wanted:
+            return text
+        if _STANDFIRST_MARK.search(_marks(element)) and \
+                not any(_STANDFIRST_MARK.search(_marks(c))
+                        for c in element.iterdescendants(*_STANDFIRST_TAGS)):
+            return text
+    return ""
+
+
+def _marks(element: Any) -> str:
+    return " ".join(element.get(k) or "" for k in ("class", "id", "itemprop"))
+
+
+def _json_ld_body(root: Any) -> str:
+    """The article's text as its JSON-LD gives it (`articleBody`), paragraphs separated by
+    blank lines; empty when it gives none."""
+    for script in root.iter("script"):
+        if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
+            continue
+        for item in _article_first(_json_ld_items(script.text)):
+            body = item.get("articleBody")
+            if _ld_types(item) & _ARTICLE_TYPES and isinstance(body, str) and body.strip():
+                return html_fragment_text(body.replace("\r\n", "\n").replace("\n", "\n\n"))
+    return ""
 
 
 def _html_articles(
@@ -877,19 +1017,49 @@ def _title_evidence(root: Any, doc: Any) -> TitleEvidence:
     logos: list[str] = []
     h1s: list[str] = []
     for h1 in root.iter("h1"):
-        text = " ".join(h1.text_content().split())
-        (logos if _is_logo(h1) else h1s).append(text)
+        text = _heading_text(h1)
+        if _is_logo(h1):
+            logos.append(text)
+        elif not _off_article(h1):
+            h1s.append(text)
     articles = root.xpath(_ARTICLE_XPATH)
-    in_article = [" ".join(h.text_content().split()) for a in articles for h in a.iter("h1")]
-    h1 = next((t for t in in_article if t and t not in logos), "") or next(
+    in_article = [_heading_text(h) for a in articles for h in a.iter("h1")
+                  if not _off_article(h)]
+    h1 = next((t for t in in_article if t and t not in logos and t in h1s), "") or next(
         (t for t in h1s if t), "")
+    others = tuple(dict.fromkeys(t for t in (*in_article, *h1s)
+                                 if t and t != h1 and t not in logos))
     headings = tuple(" ".join(h.text_content().split())
                      for a in articles for h in a.iter("h2", "h3"))
     return TitleEvidence(
         title_tag=root.findtext(".//title") or "", og_title=meta.get("og:title", ""),
-        json_ld_headline=headline, h1=h1, headings=headings,
+        json_ld_headline=headline, h1=h1, other_h1s=others, headings=headings,
         site_names=tuple(n for n in (*sites, *logos, doc.sitename or "") if n),
         extracted=doc.title or "")
+
+
+def _heading_text(heading: Any) -> str:
+    """A heading's words, a line break in it read as a space ("Open Progress<br>Why...")."""
+    # Text nodes (a comment's text is none) and line breaks, in document order.
+    parts = [" " if not isinstance(node, str) else node
+             for node in heading.xpath(".//text() | .//br")]
+    return " ".join("".join(parts).split())
+
+
+def _off_article(heading: Any) -> bool:
+    """Whether a heading is the page's furniture, not a headline: in a menu, a footer or a
+    form, or in a box marked as a prompt (newsletter, sign-up, paywall), or a prompt itself."""
+    if is_prompt(heading.text_content()):
+        return True
+    for element in [heading, *heading.iterancestors()]:
+        if element.tag in ("main", "article", "body"):
+            break
+        if element.tag in ("nav", "footer", "form"):
+            return True
+        marks = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+        if any(name in marks for name in _PROMPT_NAMES):
+            return True
+    return False
 
 
 def _is_logo(h1: Any) -> bool:

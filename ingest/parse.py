@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -368,6 +369,8 @@ class TitleEvidence:
     """What a page says its headline is, each as found (empty when absent).
 
     `h1`: the first `<h1>` that is not the site's logo (one inside the article first);
+    `other_h1s`: the page's other `<h1>`s (not logos, menus or prompts), which win when the
+    metadata repeats one of them and not `h1`;
     `headings`: other headings of the article (`<h2>`/`<h3>`), which count only when the
     metadata confirms them; `site_names`: what the page calls itself (og:site_name, JSON-LD
     publisher, the masthead's logo heading); `extracted`: the extractor's choice.
@@ -377,6 +380,7 @@ class TitleEvidence:
     og_title: str = ""
     json_ld_headline: str = ""
     h1: str = ""
+    other_h1s: tuple[str, ...] = ()
     headings: tuple[str, ...] = ()
     site_names: tuple[str, ...] = ()
     extracted: str = ""
@@ -385,7 +389,9 @@ class TitleEvidence:
 def choose_headline(evidence: TitleEvidence) -> str:
     """The page's headline from its own evidence, in this order:
 
-    1. an `<h1>` that is not the site's name (what readers see above the story);
+    1. an `<h1>` that is not the site's name (what readers see above the story), less a
+       kicker the metadata leaves out, and unless the metadata agree on an unrelated
+       headline (see `_h1_or_metadata`);
     2. a headline that two sources agree on: a heading of the article equal to the `<title>`,
        og:title or JSON-LD headline, whole or without a site-name part (so a headline with
        " - " in it is kept whole when the page repeats it);
@@ -396,10 +402,16 @@ def choose_headline(evidence: TitleEvidence) -> str:
     """
     sites = {_plain(name) for name in evidence.site_names if _plain(name)}
     h1 = _clean(evidence.h1)
-    if h1 and _plain(h1) not in sites:
-        return h1
     metadata = [_clean(t) for t in (evidence.json_ld_headline, evidence.og_title,
                                     evidence.title_tag) if _clean(t)]
+    confirmed = {_plain(_without_site_name(text, sites) or text) for text in metadata}
+    if _plain(h1) not in confirmed:
+        # An <h1> that the metadata repeats is the headline, wherever it is (a page may keep
+        # its headline above <main> and a newsletter's name in it).
+        h1 = next((_clean(t) for t in evidence.other_h1s
+                   if _plain(t) in confirmed and _plain(t) not in sites), h1)
+    if h1 and _plain(h1) not in sites:
+        return _h1_or_metadata(h1, metadata, sites)
     headings = {_plain(h) for h in evidence.headings if _clean(h)}
     for text in metadata:
         for candidate in (text, *_title_parts(text)):
@@ -411,6 +423,41 @@ def choose_headline(evidence: TitleEvidence) -> str:
             return stripped
     extracted = _clean(evidence.extracted)
     return "" if _plain(extracted) in sites else extracted
+
+
+def _h1_or_metadata(h1: str, metadata: list[str], sites: set[str]) -> str:
+    """The `<h1>`, unless the metadata says better what its headline is:
+
+    - the `<h1>` is a kicker (a section name, a series) followed by a headline that the
+      metadata gives alone ("Politics | St. Louis Park elects a new mayor", "Open Progress
+      Why collaborative thinking beats...") → that headline; a part before a colon or a
+      dash is the headline's own ("'Pure Leere': Marita Kramer verpasst...");
+    - two of JSON-LD, og:title and `<title>` (each without the site's name) agree on a
+      headline of three words or more that shares no word with the `<h1>` (a newsletter
+      box's or a menu's heading, not a differently worded headline of the same story)
+      → that headline.
+    """
+    headlines = [h for h in (_without_site_name(t, sites) or t for t in metadata)
+                 if len(h.split()) >= 3 and _plain(h) not in sites]
+    for headline in headlines:
+        if h1.casefold().endswith(headline.casefold()) and len(h1) > len(headline):
+            kicker = h1[: len(h1) - len(headline)].strip()
+            if len(kicker.split()) <= _KICKER_MAX_WORDS and not kicker.endswith(_OWN_PART):
+                return headline
+    agreed = Counter(_plain(h) for h in headlines)
+    for headline in headlines:
+        if agreed[_plain(headline)] >= 2 and not _words(headline) & _words(h1):
+            return headline
+    return h1
+
+
+_OWN_PART = (":", ";", ",", "-", "–", "—", '"', "'", "“", "”", "‘", "’")
+_KICKER_MAX_WORDS = 5
+
+
+def _words(text: str) -> set[str]:
+    """Content words (four letters or more), case-folded."""
+    return {w for w in re.findall(r"\w+", text.casefold()) if len(w) >= 4}
 
 
 def _without_site_name(title: str, sites: set[str]) -> str:
@@ -467,20 +514,68 @@ _BOILERPLATE = re.compile(
     r"\b(?:log|sign)\s*in\s+to\s+(?:continue|keep)\s+reading\b|"
     r"\bto\s+(?:continue|keep)\s+reading\b.{0,40}\b(?:subscribe|log\s*in|sign\s*in|register)|"
     r"\b(?:get|enjoy|unlock)\s+unlimited\s+(?:digital\s+)?access\b|"
-    r"\bsign\s*up\s+(?:for|to)\s+(?:our|the)\b.{0,40}\bnewsletters?\b|"
+    r"\bsign(?:ing)?[\s-]*up\s+(?:for|to)\s+(?:our|the|my)\b.{0,40}\b(?:newsletters?|alerts)\b|"
     r"\b(?:join|subscribe\s+to)\s+our\b.{0,30}\bnewsletters?\b|"
-    r"\bnewsletter\b.{0,40}\b(?:straight|direct(?:ly)?)\s+to\s+your\s+inbox\b|"
+    r"\bnever\s+miss\b.{0,50}\b(?:sign(?:ing)?[\s-]*up|subscrib\w*|newsletters?)\b|"
+    r"\b(?:delivered|sent|straight|direct(?:ly)?)\s+to\s+your\s+inbox\b|"
+    r"\b(?:enter|pop|type|add|drop)\s+(?:in\s+)?your\s+e-?mail(?:\s+address)?\s+"
+    r"(?:below|above|here|in\s+the\s+box|and\s+(?:hit|click|press))|"
+    r"\bwe\s+want\s+to\s+hear\s+(?:what\s+you\s+think|from\s+you)\b|"
+    r"\bsubmit\s+a\s+letter\s+to\s+the\s+editor\b|"
     r"\badvertiser\s+disclosure\b|\bthis\s+(?:article|post|page|story)\s+(?:may\s+)?"
     r"contains?\s+affiliate\s+links\b|\bwe\s+may\s+earn\s+(?:a\s+)?commission\b|"
+    r"\b(?:we|this\s+site)\s+(?:may\s+)?(?:receive|be)\s+(?:compensation|compensated)\s+"
+    r"(?:from|by|when)\b|"
     r"\bsupport\s+(?:our|independent|quality)\s+journalism\b|\bcancel\s+any\s?time\b",
     re.IGNORECASE)
 _BOILERPLATE_MAX_WORDS = 60
 
 
+# A paragraph that only credits a photo: "Photo: Jane Roe/AFP", "(Image: Colin Keegan,
+# Collins Dublin)", "Getty Images", "AP Photo/Evan Vucci", "Jonathan Nackstrand/AFP via Getty
+# Images", "Photograph by Ann Lee for the Herald".
+_AGENCIES = (r"(?:Getty\s+Images|AFP|AP|Reuters|Shutterstock|iStock(?:photo)?|Alamy|EPA(?:-EFE)?|"
+             r"PA(?:\s+(?:Wire|Images|Media))?|Bloomberg|NurPhoto|SOPA\s+Images|Xinhua|"
+             r"Anadolu(?:\s+Agency)?|ANP|dpa|Unsplash|Pexels)")
+_CREDIT_LINE = re.compile(
+    r"^[(\[]?\s*(?:"
+    r"(?:(?:main|top|header|featured|file|lead)\s+)?(?:photo(?:graph)?s?|pictures?|pics?|images?|"
+    r"illustrations?|videos?|credits?|photo\s+credit|image\s+credit)\s*(?:credit)?\s*"
+    r"(?:[:|]|\bby\b|\bcourtesy(?:\s+of)?\b|\bvia\b)\s*\S.*|"
+    rf"(?:{_AGENCIES}\s+)?(?:photo|image|pool)\s*/\s*\S.*|"
+    rf"(?:[\w.'’-]+\s+){{0,4}}[\w.'’-]+\s*/\s*{_AGENCIES}(?:\s+via\s+{_AGENCIES})?|"
+    rf"(?:[\w.'’-]+\s+){{0,4}}[\w.'’-]+\s+(?:for|via)\s+{_AGENCIES}|"
+    rf"{_AGENCIES}(?:\s+(?:file\s+)?photo)?"
+    r")\s*[)\]]?\.?$", re.IGNORECASE)
+_CREDIT_MAX = 14  # words: a caption with a sentence in it is longer
+
+
+def _is_photo_credit(paragraph: str) -> bool:
+    return len(paragraph.split()) <= _CREDIT_MAX and bool(_CREDIT_LINE.match(paragraph))
+
+
 def drop_boilerplate(body: str) -> tuple[str, int]:
-    """The body (paragraphs separated by blank lines) without paywall, newsletter and
-    advertiser prompts, and how many paragraphs were dropped."""
+    """The body (paragraphs separated by blank lines) without paywall, newsletter, advertiser
+    and letters prompts and lines that only credit a photo, and how many paragraphs were
+    dropped."""
     paragraphs = body.split("\n\n")
     kept = [p for p in paragraphs
-            if len(p.split()) > _BOILERPLATE_MAX_WORDS or not _BOILERPLATE.search(p)]
+            if (len(p.split()) > _BOILERPLATE_MAX_WORDS or not _BOILERPLATE.search(p))
+            and not _is_photo_credit(p)]
     return "\n\n".join(kept), len(paragraphs) - len(kept)
+
+
+def is_prompt(text: str) -> bool:
+    """Whether a short text (a box's heading, a paragraph) is a prompt addressed to the
+    reader: a paywall, a sign-up, a newsletter's name, an advertiser disclosure."""
+    text = " ".join(text.split())
+    return 0 < len(text.split()) <= _BOILERPLATE_MAX_WORDS and bool(
+        _BOILERPLATE.search(text) or _PROMPT_HEADING.search(text))
+
+
+# Headings of sign-up boxes: "KXAN Daily Forecast Newsletter", "Sign up", "Get our alerts".
+_PROMPT_HEADING = re.compile(
+    r"^(?:[\w'’&-]+\s+){0,5}newsletters?[.!:]?$|^sign\s*up\b|^subscribe\b|"
+    r"^(?:get|receive)\s+(?:our|the)\b.{0,40}\b(?:newsletters?|alerts|briefing)\b|"
+    r"^advertiser\s+disclosure\b|^(?:letters?\s+to\s+the\s+editor|write\s+to\s+us)\b",
+    re.IGNORECASE)
