@@ -12,7 +12,8 @@ Steps:
 3. Folds: articles joined by two-article questions are one group; groups holding a bbc-qa
    dev/dev2 article go to fold 5 (so the shipped model never saw those articles either); the
    rest are dealt (seeded) to the fold with the fewest questions; unanswerable questions are
-   dealt by seeded draw.
+   dealt by seeded draw. Questions of a later round (ids "r2…") join their article's fold, or
+   one of folds 1-4 by the article's name: fold 5 stays the set every shipped figure used.
 4. Training examples (folds 1-4): per question ≤ 2 positives (sentences of an evidence article
    overlapping an evidence quote and holding the answer or an alias; span = that answer),
    2 hard negatives from the same article (best BM25 first), 1 random same-article negative,

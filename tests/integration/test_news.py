@@ -84,16 +84,17 @@ def test_the_fixture_question_set_scores_in_full(newsroom: Components, kind: str
 def test_the_answer_names_its_window_and_cites_only_inside_it(newsroom: Components) -> None:
     result = run(newsroom, "ask", "--as-of", AS_OF,
                  "What happened with the ferry strike last week?")
-    assert result.stdout.startswith("Articles from 19–25 Nov 2026:\n")
+    # last week: Monday to Sunday before the week of 25 Nov (a Wednesday)
+    assert result.stdout.startswith("Articles from 16–22 Nov 2026:\n")
     data = ask_json(newsroom, "What happened with the ferry strike last week?")
-    assert data["window"]["label"] == "Articles from 19–25 Nov 2026"
+    assert data["window"]["label"] == "Articles from 16–22 Nov 2026"
     assert data["window"]["phrase"] == "last week"
-    assert all("2026-11-19" <= c["published"][:10] <= "2026-11-25" for c in data["citations"])
-    assert all("2026-11-19" <= p["published"][:10] <= "2026-11-25" for p in data["passages"])
+    assert all("2026-11-16" <= c["published"][:10] <= "2026-11-22" for c in data["citations"])
+    assert all("2026-11-16" <= p["published"][:10] <= "2026-11-22" for p in data["passages"])
     # The same words read as of another day give another window.
     earlier = ask_json(newsroom, "What happened with the ferry strike last week?",
                        "--as-of", "2026-11-16")
-    assert earlier["window"]["label"] == "Articles from 10–16 Nov 2026"
+    assert earlier["window"]["label"] == "Articles from 9–15 Nov 2026"
     assert {c["article_id"] for c in earlier["citations"]} <= {
         "ferry-strike-called.txt", "ferry-strike-begins.txt"}
 

@@ -85,14 +85,29 @@ CRASH = passage("crash", "Driver pleads not guilty over motorcycle crash",
 HELICOPTER = passage("heli", HEADLINE, " ".join(ARTICLE))
 
 
-def test_the_answerer_finds_the_place_and_shows_it_in_bold(answer_config) -> None:  # type: ignore[no-untyped-def]
+def test_the_answerer_finds_the_place(answer_config) -> None:  # type: ignore[no-untyped-def]
     found = find_evidence("Where did the helicopter carrying the basketball star crash?",
                           (CRASH, HELICOPTER), Terms(), answer_config)
     assert not found.abstain
     assert found.chosen[0].text == ARTICLE[1]
-    assert found.span is not None and "Calabasas" in found.span and found.span_shown
-    assert compose(found, 80).startswith(found.span)
+    assert found.span is not None and "Calabasas" in found.span
     assert found.trace is not None and found.trace.candidates[0]["probability"] > 0.5
+
+
+MUSEUM = passage("museum", "Stolen Painting Found in Lake District Farmhouse",
+                 "A painting stolen from the Port Alder Maritime Museum in 2019 has been found "
+                 "in a farmhouse near Lake Vessel, police said on Saturday. The work is valued "
+                 "at about 2 million euros. Detectives traced it after an art dealer reported "
+                 "being offered a canvas matching the museum's description. Two men, aged 54 "
+                 "and 61, have been arrested.")
+
+
+def test_a_value_the_answerer_is_sure_of_leads_in_bold(answer_config) -> None:  # type: ignore[no-untyped-def]
+    found = find_evidence("How old are the men arrested over the stolen painting?",
+                          (HELICOPTER, MUSEUM), Terms(), answer_config)
+    assert found.chosen[0].text.startswith("Two men, aged 54 and 61")
+    assert found.span is not None and "54 and 61" in found.span and found.span_shown
+    assert compose(found, 80).startswith(found.span)
 
 
 @pytest.mark.xfail(strict=True, reason="known limit (ranker_model/README.md): the ranker "

@@ -42,8 +42,10 @@ def test_the_reader_finds_the_sentence_and_the_span(reader: Reader) -> None:
     best = max(range(len(pool)), key=lambda i: readings[i].p_answer)
     assert pool[best].sentence == "The helicopter crashed in Calabasas on Sunday."
     assert "Calabasas" in span_text(pool[best], readings[best])
-    assert readings[best].p_answer > 0.5
-    assert 0.0 <= reader.no_answer(readings) < 0.5
+    # well ahead of every other sentence (its calibration is the answerer's weights' job)
+    assert all(readings[best].p_answer > 3 * r.p_answer
+               for i, r in enumerate(readings) if i != best)
+    assert 0.0 <= reader.no_answer(readings) < reader.thresholds["no_answer"]  # not refused
     assert reader.last_cost.candidates == len(pool)
 
 
