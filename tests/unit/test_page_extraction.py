@@ -8,11 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from config.settings import IngestSettings
-from ingest.loaders import SourceItem, load
 from ingest.parse import TitleEvidence, choose_headline, drop_boilerplate
-from ingest.records import Article
-from tests.helpers import NoNetwork
+from tests.unit.test_real_world_inputs import page_article
 
 STORY = ("<p>The harbour board agreed on Tuesday to raise berth fees by a fifth from April, "
          "the first rise in six years, after a vote of seven to two.</p>"
@@ -29,13 +26,7 @@ def page(head: str, body: str) -> str:
             f"{body}<footer><p>© Quay Herald</p></footer></body></html>")
 
 
-def loaded(tmp_path: Path, name: str, html: str) -> Article:
-    path = tmp_path / name
-    path.write_text(html)
-    [result] = list(load(SourceItem(location=str(path), origin=str(tmp_path), root=tmp_path),
-                         NoNetwork(), IngestSettings()))
-    assert isinstance(result, Article), result
-    return result
+loaded = page_article  # a page written to a file and loaded as ingest loads it
 
 
 def test_the_standfirst_under_the_headline_is_kept_as_the_first_paragraph(
