@@ -192,7 +192,7 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
         if summary.chunks and not interrupted:
             # The model is loaded now: make the query-time export (if missing) while it is
             # cheap, so that the first question does not pay for it.
-            progress.step("preparing the question model (once per data directory)")
+            progress.step("preparing the question model (once per model and machine)")
             _ = components.query_embedder
     data = summary.as_dict()
     if as_json:

@@ -138,10 +138,10 @@ class Components:
         quantised ONNX export (made on first use; a ConfigError when it cannot be)."""
         if self._embedder is None:
             if self.settings.embedding.precision == "int8":
-                from ingest.onnx_embedding import int8_embedder
+                from ingest.onnx_embedding import export_dir, int8_embedder
 
-                self._embedder = int8_embedder(self.settings.embedding,
-                                               self.settings.data_dir / "onnx")
+                self._embedder = int8_embedder(self.settings.embedding, export_dir(
+                    self.settings.embedding, self.settings.data_dir))
             else:
                 self._embedder = SentenceTransformerEmbedder(self.settings.embedding)
         return self._embedder
@@ -156,10 +156,10 @@ class Components:
                     or self.settings.embedding.precision != "float32"):
                 self._query_embedder = self.embedder  # int8: questions as the articles
             else:
-                from ingest.onnx_embedding import onnx_query_embedder
+                from ingest.onnx_embedding import export_dir, onnx_query_embedder
 
-                onnx = onnx_query_embedder(self.settings.embedding,
-                                           self.settings.data_dir / "onnx")
+                onnx = onnx_query_embedder(self.settings.embedding, export_dir(
+                    self.settings.embedding, self.settings.data_dir))
                 self._query_embedder = onnx if onnx is not None else self.embedder
         return self._query_embedder
 

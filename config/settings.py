@@ -32,6 +32,10 @@ class EmbeddingSettings(BaseModel):
     threads: int = Field(2, ge=0)
     onnx_queries: bool = True
     precision: Literal["float32", "int8"] = "float32"
+    # Where the model's ONNX export is made, once per model and machine: "" = the user's cache
+    # ($XDG_CACHE_HOME/newsdesk/onnx, else ~/.cache/newsdesk/onnx), shared by every data
+    # directory; the data directory's own `onnx/` when that cannot be written.
+    export_dir: str = ""
 
 
 class ChunkingSettings(BaseModel):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -233,6 +234,21 @@ def embed_batches(session: Any, encodings: Sequence[Any], batch_size: int, dimen
         (batch,) = session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
         vectors[rows] = batch
     return vectors
+
+
+def export_dir(settings: EmbeddingSettings, data_dir: Path) -> Path:
+    """Where the export of `settings.model` lives: `settings.export_dir` when set, else the
+    user's cache shared by every data directory (one export per model and machine), else —
+    when that cannot be made or written (a read-only home) — `data_dir / "onnx"`."""
+    if settings.export_dir:
+        return Path(settings.export_dir).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    shared = Path(cache) / "newsdesk" / "onnx"
+    try:
+        shared.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return data_dir / "onnx"
+    return shared if os.access(shared, os.W_OK) else data_dir / "onnx"
 
 
 def export_command(cache_dir: Path, settings: EmbeddingSettings) -> list[str]:

@@ -19,6 +19,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_exports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The ONNX exports of this session: made once and shared, as the user's cache is, but
+    never the user's."""
+    path = tmp_path_factory.mktemp("onnx-exports")
+    saved = os.environ.get("NEWSDESK_EMBEDDING__EXPORT_DIR")
+    os.environ["NEWSDESK_EMBEDDING__EXPORT_DIR"] = str(path)
+    yield path
+    if saved is None:
+        os.environ.pop("NEWSDESK_EMBEDDING__EXPORT_DIR", None)
+    else:
+        os.environ["NEWSDESK_EMBEDDING__EXPORT_DIR"] = saved
+
 
 @pytest.fixture(scope="session")
 def embedder() -> Any:
@@ -31,11 +44,12 @@ def embedder() -> Any:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, onnx_exports: Path) -> Path:
     path = tmp_path / "data"
     monkeypatch.setenv("NEWSDESK_DATA_DIR", str(path))
     for name in list(os.environ):
-        if name.startswith("NEWSDESK_") and name != "NEWSDESK_DATA_DIR":
+        if name.startswith("NEWSDESK_") and name not in (
+                "NEWSDESK_DATA_DIR", "NEWSDESK_EMBEDDING__EXPORT_DIR"):
             monkeypatch.delenv(name)
     return path
 

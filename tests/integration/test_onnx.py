@@ -16,7 +16,12 @@ from config import load_settings
 from config.errors import ConfigError
 from config.settings import EmbeddingSettings
 from ingest.embedding import Embedder, SentenceTransformerEmbedder
-from ingest.onnx_embedding import OnnxEmbedder, int8_embedder, onnx_query_embedder
+from ingest.onnx_embedding import (
+    OnnxEmbedder,
+    export_dir,
+    int8_embedder,
+    onnx_query_embedder,
+)
 from tests.helpers import SAMPLES
 
 pytestmark = pytest.mark.slow
@@ -56,7 +61,9 @@ def test_the_export_gives_the_torch_vectors(tmp_path: Path, embedder: Embedder) 
     assert (tmp_path / "onnx" / "all-MiniLM-L6-v2" / "model.onnx").stat().st_mtime_ns == stamp
 
 
-def test_ingest_prepares_it_and_ask_never_imports_torch(data_dir: Path) -> None:
+def test_ingest_prepares_it_and_ask_never_imports_torch(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSDESK_EMBEDDING__EXPORT_DIR", str(data_dir / "onnx"))  # made here
     ingest = subprocess.run([sys.executable, "-m", "bot.cli", "ingest", str(SAMPLES)],
                             capture_output=True, text=True, timeout=300, check=False)
     assert ingest.returncode == 0, ingest.stderr
@@ -88,6 +95,7 @@ def test_a_model_that_cannot_be_exported_falls_back_to_torch(
 def test_int8_precision_ingests_and_answers_without_torch_and_never_mixes(
         data_dir: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSDESK_EMBEDDING__PRECISION", "int8")
+    monkeypatch.setenv("NEWSDESK_EMBEDDING__EXPORT_DIR", str(data_dir / "onnx"))  # made here
     ingest = subprocess.run([sys.executable, "-m", "bot.cli", "ingest", str(SAMPLES)],
                             capture_output=True, text=True, timeout=600, check=False)
     assert ingest.returncode == 0, ingest.stderr
@@ -128,6 +136,21 @@ def test_int8_without_an_export_is_refused_not_mixed_with_torch(
         _ = Components(load_settings()).embedder
     # Said once, by the error: no warning before it with the same reason.
     assert [r for r in caplog.records if r.name == "ingest.onnx_embedding"] == []
+
+
+def test_the_export_is_made_once_per_machine_in_the_users_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    shared = tmp_path / "cache" / "newsdesk" / "onnx"
+    # every data directory shares the user's cache
+    assert export_dir(EmbeddingSettings(), tmp_path / "one") == shared
+    assert export_dir(EmbeddingSettings(), tmp_path / "two") == shared
+    # a setting moves it; a cache that cannot be made leaves each data directory its own
+    assert export_dir(EmbeddingSettings(export_dir="~/x"), tmp_path / "one") == \
+        Path("~/x").expanduser()
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))
+    assert export_dir(EmbeddingSettings(), tmp_path / "one") == tmp_path / "one" / "onnx"
 
 
 def test_a_damaged_export_is_made_again_and_an_unwritable_one_is_reported(
