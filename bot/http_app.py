@@ -274,7 +274,8 @@ def host_allowed(value: str, patterns: Sequence[str]) -> bool:
     for pattern in (p.lower() for p in patterns):
         if pattern.endswith(":*"):
             base = pattern[:-2]
-            if value == base or value.startswith(base + ":"):
+            port = value[len(base) + 1:] if value.startswith(base + ":") else None
+            if value == base or (port is not None and port.isdigit()):
                 return True
         elif value == pattern:
             return True

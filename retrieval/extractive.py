@@ -622,12 +622,13 @@ def _evidence_led(state: _State, trace: Trace, read: Candidate) -> Evidence:
     (as without the reader), else the reader's span of the same sentence when the reader's
     confidence clears `bold` (chosen out of fold for this role: bench/reader_lead.py)."""
     first, model, reading = state.chosen[0], state.model, state.reading
-    own: dict[str, Any] = {"span": None, "confidence": 0.0, "shown": False}
+    above = state.config.lead_confidence or model.lead_above
+    # the same keys whether or not the sentence holds a value: --explain and the page read them
+    own: dict[str, Any] = {"span": None, "confidence": 0.0, "threshold": above, "shown": False}
     theirs: dict[str, Any]
     if first.span is not None:
         values = lead_features(reading, first, state.ranked)
         confidence = model.lead.probability(values)
-        above = state.config.lead_confidence or model.lead_above
         own = {"span": first.span.text, "confidence": round(confidence, 3),
                "threshold": above, "shown": confidence >= above}
     bold = read.features.get("bold", 0.0)

@@ -21,6 +21,7 @@ from bot.http_app import (
     Service,
     build_app,
     client_share,
+    cross_site_problem,
     host_allowed,
     match_route,
     mcp_transport_security,
@@ -349,6 +350,12 @@ def test_host_patterns() -> None:
     assert host_allowed("NEWS.example.com", patterns)
     assert not host_allowed("news.example.com:8080", patterns)
     assert not host_allowed("127.0.0.10", patterns)
+    # "name:*" is the name with a port: nothing else may follow the colon
+    assert not host_allowed("127.0.0.1:8096.evil.example", patterns)
+    assert not host_allowed("127.0.0.1:", patterns)
+    assert cross_site_problem({"host": "127.0.0.1:8080",
+                               "origin": "http://127.0.0.1:8096.evil.example"},
+                              True, patterns) == (403, "cross-site request refused")
 
 
 def test_a_method_not_served_is_a_json_405() -> None:

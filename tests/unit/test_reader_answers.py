@@ -9,10 +9,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from bot.terminal import trace_text
 from retrieval.answer_scoring import AnswerWeights
 from retrieval.extractive import READER_RULES, compose, find_evidence
 from retrieval.ranker import RankerInput
 from retrieval.reader import ReaderInput, Reading, no_answer_probability
+from retrieval.records import Answer
 from tests.helpers import extractive_config
 from tests.unit.test_answer_rules import BRIDGE, Terms, passage
 
@@ -136,6 +138,21 @@ def test_in_the_lead_role_the_model_chooses_and_the_reader_gives_the_bold_value(
                       FakeReader({"replaced all 212": (0.3, "212")}), reader_role="lead",
                       lead_confidence=0.999)
     assert unsure.span is not None and not unsure.span_shown
+
+
+def test_in_the_lead_role_a_sentence_without_a_value_still_explains_itself() -> None:
+    # No value of the asked-for kind in the sentence and the reader unsure: the trace's lead
+    # still names its threshold (`ask --explain` read it and crashed).
+    found = evidence("Why was the bridge closed?",
+                     FakeReader({"cracked anchor": (0.2, "a cracked anchor block")}),
+                     reader_role="lead")
+    assert found.trace is not None and found.trace.lead is not None
+    assert {"span", "confidence", "threshold", "shown"} <= set(found.trace.lead)
+    assert {"span", "confidence", "threshold", "shown"} <= set(found.trace.lead["model"])
+    text = trace_text(Answer(question="Why was the bridge closed?", answer="",
+                             abstained=False, citations=(), passages=(),
+                             trace=found.trace.as_dict()))
+    assert "lead value" in text and "shown at >=" in text
 
 
 def test_a_sentence_that_refers_back_brings_the_sentence_naming_whom() -> None:
