@@ -720,7 +720,7 @@ def _jsonl_articles(
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield Failure(label, f"invalid JSON line: {exc.msg}")
+            yield Failure(label, f"invalid JSON line: {exc.msg} (column {exc.colno})")
             continue
         except RecursionError:
             yield Failure(label, "invalid JSON line: nested too deeply")

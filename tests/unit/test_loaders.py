@@ -131,7 +131,9 @@ def test_jsonl_bad_line_is_reported_with_its_number(tmp_path: Path) -> None:
     assert first.published is not None and first.published.year == 2024
     assert found[1].id == "batch.jsonl:5"
     reasons = {r.source.rsplit("/", 1)[-1]: r.reason for r in results if isinstance(r, Failure)}
-    assert reasons["batch.jsonl:2"].startswith("invalid JSON line")
+    # where in the line, too: the line's number is in its name
+    assert reasons["batch.jsonl:2"] == ("invalid JSON line: Expecting property name enclosed "
+                                        "in double quotes (column 2)")
     assert reasons["batch.jsonl:3"].startswith("expected a JSON object")
     assert reasons["batch.jsonl:4"] == "no article text found"
 
