@@ -82,6 +82,7 @@ def test_a_model_that_cannot_be_exported_falls_back_to_torch(
         return [sys.executable, "-c", "import sys; sys.exit('RuntimeError: unsupported operator')"]
 
     monkeypatch.setattr("ingest.onnx_embedding.export_command", failing_export)
+    monkeypatch.setenv("NEWSDESK_EMBEDDING__EXPORT_DIR", str(data_dir / "onnx"))  # none yet
     with caplog.at_level(logging.WARNING):
         chosen = Components(load_settings()).query_embedder
     assert isinstance(chosen, SentenceTransformerEmbedder)
@@ -130,6 +131,7 @@ def test_int8_without_an_export_is_refused_not_mixed_with_torch(
 
     monkeypatch.setattr("ingest.onnx_embedding.export_command", failing_export)
     monkeypatch.setenv("NEWSDESK_EMBEDDING__PRECISION", "int8")
+    monkeypatch.setenv("NEWSDESK_EMBEDDING__EXPORT_DIR", str(data_dir / "onnx"))  # none yet
     with caplog.at_level(logging.WARNING), pytest.raises(
             ConfigError, match=r"precision int8 needs an ONNX export .*"
                                r"\(RuntimeError: unsupported operator\)"):
