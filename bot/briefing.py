@@ -32,8 +32,9 @@ class LeadReader(Protocol):
 def brief_filter(since: str | None, until: str | None, sources: Sequence[str] = (),
                  as_of: datetime | None = None) -> SearchFilter:
     """The period of a brief: `since` a duration back from `as_of` (default now: "24h",
-    "3d") or a date (YYYY-MM-DD), `until` a date (that whole day) or open. A bare date with
-    no `until` is that one day. ValueError for anything else."""
+    "3d") or a date (YYYY-MM-DD: from that day's start), `until` a date (that whole day) or,
+    when absent, `as_of` (default now) — so `--since 2026-12-01` reads as `git log --since`
+    does. ValueError for anything else."""
     since = since or DEFAULT_PERIOD
     try:
         seconds = parse_interval(since)
@@ -45,9 +46,11 @@ def brief_filter(since: str | None, until: str | None, sources: Sequence[str] = 
         start = now - timedelta(seconds=seconds)
         end = parse_filter((), None, until).until if until else now
         return SearchFilter(sources=tuple(sources), since=start, until=end)
-    if until is None and len(since.strip()) <= 10:
-        until = since
-    return parse_filter(tuple(sources), since, until)
+    where = parse_filter(tuple(sources), since, until)
+    if until is None:
+        return SearchFilter(sources=where.sources, since=where.since,
+                            until=as_of or datetime.now(UTC))
+    return where
 
 
 def daily_brief(store: LeadReader, where: SearchFilter) -> Brief:

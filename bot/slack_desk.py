@@ -4,7 +4,7 @@ posted to the channel (or DM) a question was saved in.
     /ask watch Has the ferry strike been called off?    save a question for this channel
     /ask watches                                        this channel's saved questions
     /ask unwatch 3                                      remove one
-    /ask brief [24h | 3d | 2026-12-01]                  the brief (this channel's desk)
+    /ask brief [24h | 3d | 2026-12-01]                  the brief (this channel's desk; a date: that day)
 
 Replies are Block Kit from bot/desk_blocks.py. A brief is composed in a worker thread after
 the command is acknowledged (Slack wants the ack within 3 seconds).
@@ -33,6 +33,7 @@ from retrieval.alerts import Alert
 
 log = logging.getLogger(__name__)
 
+_ONE_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SUB = re.compile(r"^\s*(watch|watches|unwatch|brief)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
@@ -76,7 +77,9 @@ class SlackDeskCommands:
                     removed = False
                 ack(text=removed_text(rest, removed))
             else:
-                fields = {"since": rest} if rest else {}
+                # "brief 2026-12-01" in a chat asks for that day's brief
+                fields = ({"since": rest, "until": rest} if _ONE_DAY.match(rest)
+                          else {"since": rest} if rest else {})
                 ack(text=":newspaper: Composing the brief…")
                 self._work.submit(self._brief, fields, channel, respond)
         except RequestError as exc:

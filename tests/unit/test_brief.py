@@ -118,9 +118,9 @@ def test_the_period_is_a_duration_back_or_dates() -> None:
     last_day = brief_filter("24h", None, ("AFP",), as_of)
     assert (last_day.since, last_day.until, last_day.sources) == (
         as_of - timedelta(hours=24), as_of, ("AFP",))
-    one_day = brief_filter("2019-10-01", None)
-    assert one_day.since == datetime(2019, 10, 1, tzinfo=UTC)
-    assert one_day.until is not None and one_day.until.date().isoformat() == "2019-10-01"
+    # a date alone: from that day's start on, as `git log --since` reads it
+    from_then = brief_filter("2019-10-01", None, as_of=as_of)
+    assert (from_then.since, from_then.until) == (datetime(2019, 10, 1, tzinfo=UTC), as_of)
     span = brief_filter("2019-10-01", "2019-10-03")
     assert span.until is not None and span.until.date().isoformat() == "2019-10-03"
     with pytest.raises(ValueError, match="not a date"):

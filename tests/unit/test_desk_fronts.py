@@ -212,7 +212,7 @@ def test_the_mcp_tools_share_the_same_checks(room: Watchroom) -> None:
     assert call("watch_remove", id=1) == {"removed": 1}
     with pytest.raises(ToolError, match="no saved question 1"):
         call("watch_remove", id=1)
-    brief = call("daily_brief", since="2026-12-01")
+    brief = call("daily_brief", since="2026-12-01", until="2026-12-01")
     assert brief["brief"].startswith("Articles from 1 Dec 2026: 2 stories from 3 articles.")
     assert [c["also_ran_in"] for c in brief["citations"]] == [["Reuters"], []]
 
