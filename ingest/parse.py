@@ -38,6 +38,15 @@ _MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _MD_LINK = re.compile(r"\[(?P<label>[^\]]*)\]\([^)]*\)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__|(?<!\w)[*_](?=\S))|((?<=\S)[*_](?!\w))")
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE)
+# HTML written inside Markdown (CommonMark allows it): comments, scripts and styles go whole;
+# block tags end a paragraph; other tags go and their text stays. A tag must open with a
+# letter after "<", so "fewer than 5 <10" and "<3" stay as written.
+_HTML_DROPPED = re.compile(r"<!--.*?-->|<(script|style)\b[^>]*>.*?</\1\s*>",
+                           re.IGNORECASE | re.DOTALL)
+_HTML_BLOCK = re.compile(r"</?(?:p|div|br|hr|li|ul|ol|h[1-6]|blockquote|table|tr|section|"
+                         r"article|figure|figcaption|aside|header|footer)\b[^<>]*>",
+                         re.IGNORECASE)
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>")
 _TERMINAL = tuple(".!?\"'”’:;…)")
 _CREDIT_MAX_WORDS = 14
 
@@ -63,7 +72,13 @@ _PUBLISHED_LINE = re.compile(
 
 
 def strip_markdown(text: str) -> str:
+    """Markdown's markup (links, images, headings, emphasis, inline HTML and entities) taken
+    out, its text kept."""
     # Each pattern only where its marker occurs: most articles are plain text.
+    if "<" in text:
+        text = _HTML_TAG.sub("", _HTML_BLOCK.sub("\n\n", _HTML_DROPPED.sub("", text)))
+    if "&" in text:
+        text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
     if "](" in text:
         text = _MD_LINK.sub(lambda m: m.group("label"), _MD_IMAGE.sub("", text))
     if "#" in text:

@@ -50,6 +50,19 @@ def test_markdown_title_and_inline_markup_are_cleaned() -> None:
     assert strip_markdown("![img](a.png)text") == "text"
 
 
+def test_html_inside_markdown_is_read_as_its_text() -> None:
+    raw = ("# Council <em>approves</em> the budget\n\n"
+           "<p>The council approved the <strong>2027</strong> budget on Monday.</p>"
+           "<div class=\"ad\"><script>track()</script></div>\n\n"
+           "<!-- editor: check the figure -->Spending rises by 4 percent &amp; fees stay.<br>"
+           "Fewer than 5 <10 were against; <3 from the team.\n")
+    parsed = parse_text_article(raw)
+    assert parsed.title == "Council approves the budget"
+    assert parsed.body == ("The council approved the 2027 budget on Monday.\n\n"
+                           "Spending rises by 4 percent & fees stay.\n\n"
+                           "Fewer than 5 <10 were against; <3 from the team.")
+
+
 def test_empty_input_gives_empty_record() -> None:
     parsed = parse_text_article("\n\n  \n")
     assert parsed.title == "" and parsed.body == ""
