@@ -4,9 +4,12 @@ Candidates come from the store (the nearest stored first chunks by embedding, wi
 cosine, which ingest has computed anyway) and from the articles written in the same batch.
 The decision reads named features of the two leads (first chunks): the embedding cosine,
 the resemblance of their word shingles (Broder's measure), the names and numbers they share,
-how alike the titles are, and how many calendar days apart they ran. Two days of one story
-are kept apart (a timeline needs both); thresholds are chosen on a labelled set of pairs
-(bench/near_duplicates.py).
+how alike the titles are, how much of each one's opening (headline and first paragraph) the
+other tells, and how many calendar days apart they ran. Copies share their lead story: two
+pieces that share a paragraph further down (two interviews with one paragraph of background,
+a boxed "what we know") share shingles, names, numbers and much of their embedding, but not
+their openings, and are never copies. Two days of one story are kept apart (a timeline needs
+both); thresholds are chosen on a labelled set of pairs (bench/near_duplicates.py).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+
+from ingest.sentences import split_sentences
 
 SHINGLE_WORDS = 4
 _WORD = re.compile(r"\w+")
@@ -36,6 +41,10 @@ was we were what when where whether which while who whom whose why will with wit
 would yet you your
 """.split())
 _TITLE_STOP = _NOT_NAMES | frozenset({"s"})
+_PARAGRAPH = re.compile(r"\s*\n\s*")
+# An opening is the first paragraph, at most this many sentences of it (a paragraph break
+# lost in extraction must not make the whole lead its opening).
+OPENING_SENTENCES = 3
 
 
 @dataclass(frozen=True)
@@ -62,14 +71,18 @@ class Features:
     numbers: float | None
     title: float
     day_gap: int | None
+    # How much of each lead's opening (headline and first paragraph) the other's headline and
+    # lead tell: the lesser of the two shares of content words. None when either has none.
+    opening: float | None = None
 
 
 @dataclass(frozen=True)
 class Thresholds:
     """Where the decision draws its lines (see `is_copy`). The defaults were chosen on the
     labelled pairs of bench/near_duplicates.py — BBC near-duplicates and their hard negatives
-    (undated), and invented rewrites with their next-day follow-ups and same-day stories on
-    the same event — which reports precision and recall out of fold."""
+    (undated), and invented rewrites with their next-day follow-ups, same-day stories on
+    the same event and pieces sharing only a paragraph of background — which reports
+    precision and recall out of fold."""
 
     # Copies with small edits share most of their word shingles (same day or undated).
     resemblance: float = 0.55
@@ -88,6 +101,9 @@ class Thresholds:
     next_day_resemblance: float = 0.8
     next_day_cosine: float = 0.85
     next_day_numbers: float = 0.9
+    # Whatever else they share, copies tell each other's opening: below this, never a copy
+    # (two interviews sharing a paragraph of background tell 0.17-0.2 of each other's).
+    opening: float = 0.4
     # More apart than this: never a copy (a story's developments, or next year's notice).
     max_day_gap: int = 1
 
@@ -132,6 +148,35 @@ def title_words(title: str) -> frozenset[str]:
     return frozenset(w for w in _WORD.findall(title.lower()) if w not in _TITLE_STOP)
 
 
+def opening(text: str) -> str:
+    """The first paragraph of a lead, at most its first OPENING_SENTENCES sentences."""
+    first = next((p for p in _PARAGRAPH.split(text.strip()) if p), "")
+    spans = split_sentences(first)[:OPENING_SENTENCES]
+    return first[:spans[-1][1]] if spans else first
+
+
+@lru_cache(maxsize=2048)
+def content_words(text: str) -> frozenset[str]:
+    """The words of `text` that carry its story (lower-cased; function words left out)."""
+    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _TITLE_STOP)
+
+
+def told(a: Lead, b: Lead) -> float | None:
+    """The share of `a`'s opening (headline and first paragraph) whose content words `b`'s
+    headline and lead hold; None when the opening has none."""
+    words = content_words(f"{a.title}\n{opening(a.text)}")
+    if not words:
+        return None
+    return len(words & content_words(f"{b.title}\n{b.text}")) / len(words)
+
+
+def opening_told(a: Lead, b: Lead) -> float | None:
+    """How much of each lead's opening the other tells (the lesser); None when either
+    opening has no content words."""
+    ab, ba = told(a, b), told(b, a)
+    return None if ab is None or ba is None else min(ab, ba)
+
+
 def dice(a: frozenset[str], b: frozenset[str]) -> float | None:
     """Shared share of two sets, 2|A∩B|/(|A|+|B|); None when either is empty."""
     if not a or not b:
@@ -155,6 +200,7 @@ def features(a: Lead, b: Lead, cosine: float) -> Features:
         numbers=dice(numbers(a.text), numbers(b.text)),
         title=dice(title_words(a.title), title_words(b.title)) or 0.0,
         day_gap=day_gap(a.published, b.published),
+        opening=opening_told(a, b),
     )
 
 
@@ -162,6 +208,8 @@ def is_copy(f: Features, t: Thresholds = THRESHOLDS) -> bool:
     """Whether two leads with these features are one wire story."""
     if f.day_gap is not None and f.day_gap > t.max_day_gap:
         return False
+    if f.opening is not None and f.opening < t.opening:
+        return False  # they share something, not their lead story
     names_kept = (f.names or 0.0) >= t.rewrite_names
     if f.day_gap is not None and f.day_gap > 0:
         return f.shingles >= t.next_day_resemblance or (
