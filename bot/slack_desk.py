@@ -4,7 +4,7 @@ posted to the channel (or DM) a question was saved in.
     /ask watch Has the ferry strike been called off?    save a question for this channel
     /ask watches                                        this channel's saved questions
     /ask unwatch 3                                      remove one
-    /ask brief [24h | 3d | 2026-12-01]                  the brief (this channel's desk; a date: that day)
+    /ask brief [24h | 3d | 2026-12-01]                  the brief (a date: that day's)
 
 Replies are Block Kit from bot/desk_blocks.py. A brief is composed in a worker thread after
 the command is acknowledged (Slack wants the ack within 3 seconds).
