@@ -7,6 +7,7 @@ import json
 import logging
 import socket
 import threading
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,43 @@ def refusal(url: str, linked_from: str | None, allowed_hosts: Iterable[str],
     return None
 
 
+class Inflater:
+    """Decodes a response body of one `Content-Encoding` (none, gzip or deflate) chunk by
+    chunk, never producing more than it is asked for; any other encoding, or several stacked,
+    is a SourceError."""
+
+    def __init__(self, url: str, content_encoding: str) -> None:
+        codings = [c.strip().lower() for c in content_encoding.split(",")]
+        codings = [c for c in codings if c not in ("", "identity")]
+        self._url = url
+        self._maybe_raw = False  # deflate: until a chunk shows a zlib header (servers differ)
+        if not codings:
+            self._decoder: zlib._Decompress | None = None
+        elif len(codings) == 1 and codings[0] in ("gzip", "x-gzip"):
+            self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif len(codings) == 1 and codings[0] == "deflate":
+            self._decoder = zlib.decompressobj(zlib.MAX_WBITS)
+            self._maybe_raw = True
+        else:
+            raise SourceError(url, f"unsupported content encoding: {content_encoding!r}")
+
+    def inflate(self, data: bytes, limit: int) -> bytes:
+        """`data` decoded, at most `limit` bytes of it: more means the body is over `limit`
+        (the caller refuses it), so the rest is never inflated."""
+        if self._decoder is None:
+            return data
+        try:
+            out = self._decoder.decompress(data, limit)
+        except zlib.error:
+            if not self._maybe_raw:
+                raise SourceError(self._url, "malformed compressed body") from None
+            self._maybe_raw = False
+            self._decoder = zlib.decompressobj(-zlib.MAX_WBITS)  # deflate without a header
+            return self.inflate(data, limit)
+        self._maybe_raw = False
+        return out
+
+
 class HttpFetcher:
     """GET with timeouts, a size cap and redirects followed; every failure is a SourceError.
 
@@ -140,7 +178,8 @@ class HttpFetcher:
         self._client = httpx.Client(
             timeout=settings.fetch_timeout,
             follow_redirects=False,
-            headers={"User-Agent": settings.user_agent},
+            # Only encodings whose decoding `_read` can bound (see `Inflater`).
+            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
         )
 
     def get(self, url: str, conditional: bool = False,
@@ -202,11 +241,14 @@ class HttpFetcher:
         declared = int(response.headers.get("content-length") or 0)
         if declared > self._max_bytes:
             raise SourceError(url, f"response too large ({declared} bytes)")
+        # Decoded here, not by httpx: its decoders inflate a whole read at once, without a
+        # limit, and stack (`gzip, gzip`), so a few hundred bytes could become gigabytes.
+        inflater = Inflater(url, response.headers.get("content-encoding", ""))
         body = bytearray()
-        for piece in response.iter_bytes():
+        for raw in response.iter_raw():
             if cancelled.is_set():
                 raise SourceError(url, "download cancelled at its deadline")
-            body.extend(piece)
+            body.extend(inflater.inflate(raw, self._max_bytes - len(body) + 1))
             if len(body) > self._max_bytes:
                 raise SourceError(url, f"response larger than {self._max_bytes} bytes")
         if conditional and self.validators:

@@ -1,13 +1,19 @@
 """Feeds against real HTTP servers on 127.0.0.1 with the real fetcher (httpx): a feed's links to
 internal addresses are refused, also behind a redirect, unless allowed; a slow feed's linked
-pages share one deadline; a redirect's end names the article."""
+pages share one deadline; a redirect's end names the article; a compressed page is never
+inflated past the size cap."""
 
 from __future__ import annotations
 
+import gzip
 import time
+import tracemalloc
+import zlib
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+import zstandard
 
 from config.settings import ChunkingSettings, IngestSettings
 from ingest.fetch import HttpFetcher
@@ -98,3 +104,42 @@ def test_a_tracking_redirect_does_not_name_the_article(local_server: Start,
     summary, store = ingest(f"{site.url}/feed.xml")
     assert summary.added == 1
     assert list(store.articles()) == [f"{site.url}/news/ferry.html"]
+
+
+def encoded(body: bytes, encoding: str) -> Callable[[BaseHTTPRequestHandler], None]:
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Encoding", encoding)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+    return route
+
+
+def test_a_compression_bomb_is_refused_without_being_inflated(local_server: Start) -> None:
+    zeros = b"\0" * 100_000_000
+    bombs = {"/gzip": encoded(gzip.compress(zeros), "gzip"),  # ~100 kB on the wire
+             "/nested": encoded(gzip.compress(gzip.compress(zeros)), "gzip, gzip"),  # ~200 B
+             "/zstd": encoded(zstandard.ZstdCompressor().compress(zeros), "zstd")}  # ~3 kB
+    del zeros
+    page = PAGE.format(title="Ferry timetable", text="The winter timetable starts. " * 5)
+    raw_deflate = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    site = local_server({**bombs, "/ok": encoded(gzip.compress(page.encode()), "gzip"),
+                         "/deflate": encoded(raw_deflate.compress(page.encode())
+                                             + raw_deflate.flush(), "deflate")})
+    fetcher = HttpFetcher(IngestSettings(max_fetch_bytes=1_000_000))
+    tracemalloc.start()
+    try:
+        for path in bombs:
+            summary, _ = ingest(site.url + path, max_fetch_bytes=1_000_000)
+            assert summary.added == 0 and len(summary.failed) == 1, path
+            assert ("response larger than 1000000 bytes" in summary.failed[0].reason
+                    or "unsupported content encoding" in summary.failed[0].reason), path
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000, f"{peak} bytes allocated to refuse 1 MB pages"
+    # Pages compressed as servers do are still read.
+    assert fetcher.get(site.url + "/ok").content == page.encode()
+    assert fetcher.get(site.url + "/deflate").content == page.encode()
