@@ -7,6 +7,7 @@ import json
 import logging
 import socket
 import threading
+import urllib.request
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -124,6 +125,14 @@ def refusal(url: str, linked_from: str | None, allowed_hosts: Iterable[str],
     return None
 
 
+def _proxied(url: str) -> bool:
+    """Whether httpx sends `url` through a proxy named in the environment (HTTP_PROXY, ...)."""
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get(parts.scheme) or proxies.get("all")) and not (
+        urllib.request.proxy_bypass(parts.hostname or ""))
+
+
 class Inflater:
     """Decodes a response body of one `Content-Encoding` (none, gzip or deflate) chunk by
     chunk, never producing more than it is asked for; any other encoding, or several stacked,
@@ -220,6 +229,9 @@ class HttpFetcher:
                 if refused is not None:
                     raise SourceError(url, refused)
                 with self._client.stream("GET", target, headers=headers) as response:
+                    refused = self._peer_refusal(target, response, linked_from)
+                    if refused is not None:
+                        raise SourceError(url, refused)
                     if response.is_redirect and "location" in response.headers:
                         target = urljoin(str(response.url), response.headers["location"])
                         continue
@@ -229,6 +241,18 @@ class HttpFetcher:
             raise SourceError(url, "timed out") from None
         except httpx.HTTPError as exc:
             raise SourceError(url, f"request failed: {exc.__class__.__name__}: {exc}") from None
+
+    def _peer_refusal(self, target: str, response: httpx.Response,
+                      linked_from: str | None) -> str | None:
+        """`refusal` again for the address actually connected to, before anything is read: a
+        name may resolve to a public address when judged and to an internal one a moment
+        later (DNS rebinding). Through a proxy, the proxy resolves names: nothing to judge."""
+        if linked_from is None or _proxied(target):
+            return None
+        stream = response.extensions.get("network_stream")
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
+        return refusal(target, linked_from, self._allowed_hosts, lambda _host: [address])
 
     def _read(self, url: str, response: httpx.Response, conditional: bool,
               headers: dict[str, str], cancelled: threading.Event) -> Fetched:

@@ -1,11 +1,12 @@
 """Feeds against real HTTP servers on 127.0.0.1 with the real fetcher (httpx): a feed's links to
-internal addresses are refused, also behind a redirect, unless allowed; a slow feed's linked
-pages share one deadline; a redirect's end names the article; a compressed page is never
-inflated past the size cap."""
+internal addresses are refused, also behind a redirect or a name rebound after the check,
+unless allowed; a slow feed's linked pages share one deadline; a redirect's end names the
+article; a compressed page is never inflated past the size cap."""
 
 from __future__ import annotations
 
 import gzip
+import socket
 import time
 import tracemalloc
 import zlib
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import pytest
 import zstandard
 
 from config.settings import ChunkingSettings, IngestSettings
@@ -143,3 +145,31 @@ def test_a_compression_bomb_is_refused_without_being_inflated(local_server: Star
     # Pages compressed as servers do are still read.
     assert fetcher.get(site.url + "/ok").content == page.encode()
     assert fetcher.get(site.url + "/deflate").content == page.encode()
+
+
+def test_a_name_rebound_to_an_internal_address_after_the_check_is_not_read(
+        local_server: Start, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DNS rebinding: the linked page's name answers a public address when it is judged,
+    then 127.0.0.1 (a TTL of 0) when the connection is made."""
+    internal = local_server({"/latest/meta-data/iam": respond(
+        PAGE.format(title="Credentials", text=SECRET))})
+    port = internal.url.rsplit(":", 1)[1]
+    site = local_server({})
+    site.routes["/feed.xml"] = respond(rss([("Keys", f"http://rebind.test:{port}"
+                                                     "/latest/meta-data/iam")]),
+                                       "application/rss+xml")
+    real = socket.getaddrinfo
+    answers = iter(["93.184.216.34"])  # the first answer is public, every later one is not
+
+    def rebinding(host: object, *args: object, **kwargs: object) -> object:
+        if host != "rebind.test":
+            return real(host, *args, **kwargs)  # type: ignore[arg-type]
+        address = next(answers, "127.0.0.1")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(port)))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    summary, store = ingest(f"{site.url}/feed.xml")
+    assert "swordfish" not in stored_text(store)
+    assert summary.added == 1 and len(summary.partial) == 1  # the teaser is kept
+    assert ("refused: a feed's link to an internal address (rebind.test is 127.0.0.1)"
+            in summary.partial[0].reason), summary.partial[0].reason
