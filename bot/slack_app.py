@@ -455,8 +455,9 @@ class NewsdeskSlackBot:
             self._react("reactions_remove", channel, question_ts)
 
     def _apology(self, exc: Exception) -> tuple[list[dict[str, Any]], str]:
-        # Our own messages are safe to show; anything else stays in the log.
-        return apology_blocks(str(exc) if isinstance(exc, NewsdeskError) else None)
+        # Our own messages are safe to show, secrets redacted (a store's error may repeat its
+        # token or URL credentials); anything else stays in the log.
+        return apology_blocks(safe(str(exc)) if isinstance(exc, NewsdeskError) else None)
 
     def _apologise(self, channel: str, thread_ts: str, placeholder_ts: str | None,
                    exc: Exception) -> None:

@@ -34,6 +34,7 @@ from bot.slack_desk import SlackDeskCommands
 from bot.watches import WatchStore
 from bot.watching import Watchroom
 from config import load_settings
+from config.errors import StoreError
 from config.settings import ServeSettings, SlackSettings
 from ingest.embedding import Embedder
 from retrieval.alerts import Alert
@@ -340,6 +341,29 @@ def test_engine_failure_becomes_an_apology_in_the_thread(start: Any) -> None:
                                       for p in running.fake.calls_to("chat.update")))
     assert running.fake.calls_to("chat.postMessage")[0]["thread_ts"] == "800.1"
     assert "caught fire" not in json.dumps(running.fake.calls)  # internals stay in the log
+
+
+class StoreEchoingItsToken:
+    """A store whose failure repeats what its proxy said: the bearer token it was sent, and
+    the store's URL with its credentials."""
+
+    def ask(self, question: str, history: Sequence[Turn] = (), **kwargs: Any) -> Answer:
+        raise StoreError("cannot search: the store at http://desk:hunter2-pass@chroma:8000 "
+                         "failed (Exception: 401 bad token 'chroma-token-0123456789')")
+
+
+def test_a_store_failure_shown_in_slack_carries_no_secret(start: Any,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    monkeypatch.setenv("NEWSDESK_CHROMA_TOKEN", "chroma-token-0123456789")
+    running = start(StoreEchoingItsToken())
+    send(running, mention("Anything?", "801.1"), "EvEcho")
+    running.fake.wait_for(lambda: any("Sorry" in block_text(p)
+                                      for p in running.fake.calls_to("chat.update")))
+    shown = json.dumps(running.fake.calls)
+    assert "the store at" in shown  # our message is shown ...
+    assert "chroma-token-0123456789" not in shown and "hunter2" not in shown  # ... redacted
+    assert "[redacted]" in shown
 
 
 def test_rate_limited_web_api_call_is_retried(engine: Any, start: Any) -> None:
