@@ -234,6 +234,9 @@ class HttpFetcher:
                         raise SourceError(url, refused)
                     if response.is_redirect and "location" in response.headers:
                         target = urljoin(str(response.url), response.headers["location"])
+                        # A source named by the operator is fetched wherever it is; where its
+                        # publisher redirects it is judged as a feed's link (its host allowed).
+                        linked_from = linked_from or url
                         continue
                     return self._read(url, response, conditional, headers, cancelled)
             raise SourceError(url, f"more than {MAX_REDIRECTS} redirects")

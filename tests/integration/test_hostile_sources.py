@@ -173,3 +173,23 @@ def test_a_name_rebound_to_an_internal_address_after_the_check_is_not_read(
     assert summary.added == 1 and len(summary.partial) == 1  # the teaser is kept
     assert ("refused: a feed's link to an internal address (rebind.test is 127.0.0.1)"
             in summary.partial[0].reason), summary.partial[0].reason
+
+
+def test_a_named_source_that_redirects_to_an_internal_address_is_not_read(
+        local_server: Start) -> None:
+    """The operator named the feed, not where its publisher redirects it: a hop to another
+    internal host is judged as a feed's link is (its own host stays allowed)."""
+    internal = local_server({"/admin": respond(PAGE.format(title="Admin", text=SECRET))})
+    secret_url = internal.url.replace("localhost", "127.0.0.1") + "/admin"
+    site = local_server({"/feed.xml": redirect(secret_url), "/moved": redirect("/feed.xml")})
+    site_url = site.url.replace("127.0.0.1", "localhost")  # the named source's host
+    summary, store = ingest(f"{site_url}/moved")  # its own host first, then the internal one
+    assert "swordfish" not in stored_text(store)
+    assert summary.added == 0 and len(summary.failed) == 1
+    assert "refused" in summary.failed[0].reason and "127.0.0.1" in summary.failed[0].reason
+    assert internal.requests == []
+
+    allowed, store = ingest(f"{site_url}/moved", allow_private_hosts=["127.0.0.1"])
+    assert "swordfish" in stored_text(store) and allowed.added == 1
+    named, store = ingest(secret_url)  # named itself: the operator's choice
+    assert "swordfish" in stored_text(store) and named.added == 1
