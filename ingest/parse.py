@@ -34,15 +34,20 @@ _URL_LINE = re.compile(
     re.IGNORECASE,
 )
 _URL = re.compile(r"<?(?P<url>https?://[^\s<>]+)>?")
-_MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_MD_LINK = re.compile(r"\[(?P<label>[^\]]*)\]\([^)]*\)")
+# Neither a label nor a target runs past the next bracket that opens (a target may hold one
+# pair, as Wikipedia's do): an unclosed "[" or "(" is then given up at once, not rescanned
+# to the end of the text from each of many (square time on a hostile file).
+_MD_TARGET = r"\((?:[^()]|\([^()]*\))*\)"
+_MD_IMAGE = re.compile(r"!\[[^\[\]]*\]" + _MD_TARGET)
+_MD_LINK = re.compile(r"\[(?P<label>[^\[\]]*)\]" + _MD_TARGET)
 _MD_EMPHASIS = re.compile(r"(\*\*|__|(?<!\w)[*_](?=\S))|((?<=\S)[*_](?!\w))")
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE)
 # HTML written inside Markdown (CommonMark allows it): comments, scripts and styles go whole;
 # block tags end a paragraph; other tags go and their text stays. A tag must open with a
 # letter after "<", so "fewer than 5 <10" and "<3" stay as written.
-_HTML_DROPPED = re.compile(r"<!--.*?-->|<(script|style)\b[^>]*>.*?</\1\s*>",
-                           re.IGNORECASE | re.DOTALL)
+_HTML_DROPPED_OPEN = re.compile(r"<!--|<(script|style)\b[^<>]*>", re.IGNORECASE)
+_HTML_DROPPED_CLOSE = {"": re.compile("-->"), "script": re.compile(r"</script\s*>", re.I),
+                       "style": re.compile(r"</style\s*>", re.I)}
 _HTML_BLOCK = re.compile(r"</?(?:p|div|br|hr|li|ul|ol|h[1-6]|blockquote|table|tr|section|"
                          r"article|figure|figcaption|aside|header|footer)\b[^<>]*>",
                          re.IGNORECASE)
@@ -71,12 +76,32 @@ _PUBLISHED_LINE = re.compile(
     r"\s*[:\-–]?\s*(?P<when>.+?)\s*$", re.IGNORECASE)
 
 
+def _drop_html_blocks(text: str) -> str:
+    """`text` without its comments, scripts and styles (an unclosed one stays as written), in
+    one pass: a lazy `<!--.*?-->` would rescan the rest of the text for every unclosed one."""
+    kept: list[str] = []
+    pos = search_from = 0
+    unclosed: set[str] = set()  # kinds with no closing tag after some opening: none later
+    while (opened := _HTML_DROPPED_OPEN.search(text, search_from)) is not None:
+        kind = (opened.group(1) or "").lower()
+        closed = (None if kind in unclosed
+                  else _HTML_DROPPED_CLOSE[kind].search(text, opened.end()))
+        if closed is None:
+            unclosed.add(kind)
+            search_from = opened.start() + 1
+            continue
+        kept.append(text[pos:opened.start()])
+        pos = search_from = closed.end()
+    kept.append(text[pos:])
+    return "".join(kept)
+
+
 def strip_markdown(text: str) -> str:
     """Markdown's markup (links, images, headings, emphasis, inline HTML and entities) taken
     out, its text kept."""
     # Each pattern only where its marker occurs: most articles are plain text.
     if "<" in text:
-        text = _HTML_TAG.sub("", _HTML_BLOCK.sub("\n\n", _HTML_DROPPED.sub("", text)))
+        text = _HTML_TAG.sub("", _HTML_BLOCK.sub("\n\n", _drop_html_blocks(text)))
     if "&" in text:
         text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
     if "](" in text:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-_CANDIDATE = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n\s*\n")
+# A run of punctuation is tried from its first mark only: tried from each of its marks, a
+# long run ("......" with no space after) would be scanned again from each, in square time.
+_CANDIDATE = re.compile(r"(?<![.!?…])[.!?…]+[\"'”’)\]]*(?=\s)|\n\s*\n")
 _ABBREVIATIONS = frozenset(
     (
         "mr mrs ms dr prof sr jr st mt ft gen col lt sgt capt cmdr adm gov sen rep rev hon pres "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,11 @@ from ingest.change_journal import ChangeJournal
 from ingest.fetch import is_internal, refusal
 from ingest.ids import normalise_text
 from ingest.loaders import decode_bytes, discover
+from ingest.parse import parse_text_article
 from ingest.pipeline import Ingestor
 from ingest.records import IngestSummary
 from ingest.schedule import ScheduledSource
+from ingest.sentences import split_sentences
 from ingest.watch import RefreshHealth, run_schedule
 from tests.fakes import HashingEmbedder, Killed, MemoryStore
 from tests.helpers import NoNetwork, write_article
@@ -191,6 +194,32 @@ def test_one_utf8_word_and_two_windows_1252_quotes_keep_the_word() -> None:
     assert decode_bytes(data, "x.txt") == "Le café “ouvert” ce matin"
     latin = b"Caf\xe9 na\xefve \x93q\x94"  # no UTF-8 at all: read whole as Windows-1252
     assert decode_bytes(latin, "y.txt") == "Café naïve “q”"
+
+
+# -- text that would take the parsers square time ---------------------------------------------
+
+# Each took 5 to 30 s at these sizes (a 1 MB file: hours), holding an ingest or a refresh.
+SLOW_ARTICLES = {
+    "unclosed comments": "<!--" * 20_000,
+    "unclosed scripts": "<script>" * 12_000,
+    "unopened links": "[" * 40_000 + "](",
+    "link targets never closed": "[a](" * 40_000,
+}
+
+
+@pytest.mark.parametrize("body", SLOW_ARTICLES.values(), ids=SLOW_ARTICLES.keys())
+def test_a_markdown_article_of_unclosed_markup_is_read_in_linear_time(body: str) -> None:
+    started = time.perf_counter()
+    parse_text_article("Headline\n\n" + body)
+    assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize("run", ["." * 40_000, "?!" * 20_000])
+def test_a_long_run_of_punctuation_is_split_in_linear_time(run: str) -> None:
+    started = time.perf_counter()
+    assert split_sentences(f"It began{run}and went on. Then it ended.") == [
+        (0, 40_008 + len("and went on.")), (40_008 + len("and went on. "), 40_035)]
+    assert time.perf_counter() - started < 1.0
 
 
 # -- feed entries without guid or link --------------------------------------------------------
