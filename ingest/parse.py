@@ -16,8 +16,10 @@ from ingest.ids import normalise_text
 from ingest.records import SearchFilter
 
 # "By" in English, German, French, Spanish and Portuguese, Italian, Dutch.
-_BYLINE = re.compile(r"^\s*(?:by|written by|von|par|por|di|door)\s*[:\-]?\s+(?P<who>.+?)\s*$",
-                     re.IGNORECASE)
+# Each value runs from a non-space to the last non-space (`.+?\s*$` took square time on a line
+# with a long run of spaces inside it).
+_BYLINE = re.compile(r"^\s*(?:by|written by|von|par|por|di|door)(?:\s*[:\-])?\s+"
+                     r"(?P<who>\S(?:.*\S)?)\s*$", re.IGNORECASE)
 # Between the names of a byline: "Ann Lee and Bo Chan, Reuters", "Ann Lee | Staff Writer".
 _BYLINE_SEPARATORS = re.compile(r"\s*(?:,|&|\||/|\s[-–—]\s|\band\b|\bfor\b|\bin\b)\s*",
                                 re.IGNORECASE)
@@ -67,13 +69,13 @@ class ParsedText:
 
 
 _UPDATED_LINE = re.compile(r"^\s*(?:last\s+)?(?:updated|modified|revised)\s*(?:on|at)?\s*:?\s*"
-                           r"(?P<when>.+?)\s*$", re.IGNORECASE)
+                           r"(?P<when>\S(?:.*\S)?)\s*$", re.IGNORECASE)
 # `Published: 20 November 2026`, `Posted on …`, `First published on Fri 20 Nov 2026`,
 # `Dateline: …` (and German, French, Spanish/Portuguese, Italian, Dutch labels).
 _PUBLISHED_LINE = re.compile(
     r"^\s*(?:(?:first\s+)?published|posted|dateline|date|publication\s+date|"
     r"veröffentlicht|publié|publicado|pubblicato|gepubliceerd)\s*(?:on|at|le|am|el|em|il|op)?"
-    r"\s*[:\-–]?\s*(?P<when>.+?)\s*$", re.IGNORECASE)
+    r"\s*[:\-–]?\s*(?P<when>\S(?:.*\S)?)\s*$", re.IGNORECASE)
 
 
 def _drop_html_blocks(text: str) -> str:
@@ -256,6 +258,7 @@ def is_byline_names(who: str) -> bool:
     words = who.split()
     if not words or len(words) > 8:
         return False
+    who = " ".join(words)  # the separators below take square time on long runs of spaces
     if who.rstrip().endswith(("!", "?", ";", ":")) or (
             who.rstrip().endswith(".") and not _INITIAL.search(who.rstrip())):
         return False  # a sentence; "Jane Q. Public" or "A. N. Other." may end on an initial
