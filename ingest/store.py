@@ -92,6 +92,7 @@ from config.errors import (
     StoreError,
     is_disk_full,
 )
+from config.secrets import redact_url_credentials
 from ingest.change_log import Cursor, EntryHead, Timing, advance
 from ingest.records import Chunk, ChunkMeta, SearchFilter, StoreVersion
 from ingest.versions import ArticleVersion, is_new_version, over_bound
@@ -200,7 +201,8 @@ class ChromaStore:
                  *, change_log_entries: int, timing: Timing | None = None,
                  lease_seconds: float = 300.0) -> None:
         self._connect = connect
-        self.location = location
+        # Shown in stats and errors: a server URL's credentials (user:pass@, ?token=) never are.
+        self.location = redact_url_credentials(location)
         self.model_name = model_name
         self.name = collection
         self._writer_lock = writer_lock

@@ -361,3 +361,17 @@ def test_an_unwritable_data_dir_is_one_clear_line(data_dir: Path, embedder: Embe
     finally:
         for path in [data_dir, *data_dir.rglob("*")]:
             os.chmod(path, os.stat(path).st_mode | 0o200)
+
+
+def test_a_server_urls_credentials_never_show_as_the_stores_location(tmp_path: Path) -> None:
+    """/api/stats, `newsdesk stats` and store errors name the store by its location."""
+    import chromadb
+
+    from ingest.store import ChromaStore
+
+    store = ChromaStore(lambda: chromadb.PersistentClient(str(tmp_path)), "articles", "model",
+                        "http://newsdesk:s3cret-pass@chroma.internal:8000/?token=abc123def",
+                        change_log_entries=10)
+    shown = json.dumps(store.stats())
+    assert "s3cret-pass" not in shown and "abc123def" not in shown
+    assert "chroma.internal:8000" in shown
