@@ -41,6 +41,13 @@ _CORRECTION = re.compile(
 PAIR_SIMILARITY = 0.5
 # A pair whose values changed is also shown reworded when this many other words changed.
 REWORDED_WORDS = 4
+# Past these, an edited run is told as sentences removed and added, and a sentence as reworded
+# without reading its values: word diffs and value spans cost the square of the length, so
+# one hostile 16,000-character "sentence" held an answer worker for seconds. News sentences
+# stay far below (a few hundred characters); a replaced run of 60 × 60 sentences is a
+# rewrite anyway.
+MAX_DIFFED_CHARS = 2000
+MAX_PAIRED_SENTENCES = 3600
 # Lines shown per step between two versions; the rest are counted.
 MAX_LINES_PER_STEP = 8
 _WORD = re.compile(r"\S+")
@@ -203,6 +210,8 @@ def _words(sentence: str) -> list[str]:
 
 
 def _similarity(a: str, b: str) -> float:
+    if max(len(a), len(b)) > MAX_DIFFED_CHARS:
+        return 0.0  # never paired: told as removed and added
     return SequenceMatcher(None, _words(a), _words(b), autojunk=False).ratio()
 
 
@@ -210,6 +219,8 @@ def _pair(old: Sequence[str], new: Sequence[str]
           ) -> tuple[list[tuple[str, str]], list[str], list[str]]:
     """Old and new sentences of one replaced run, paired where one is the other edited
     (most similar first, never crossing: the story's order is kept); the rest alone."""
+    if len(old) * len(new) > MAX_PAIRED_SENTENCES:
+        return [], list(old), list(new)
     scored = sorted(((_similarity(a, b), i, j) for i, a in enumerate(old)
                      for j, b in enumerate(new)), reverse=True)
     chosen: list[tuple[int, int]] = []
