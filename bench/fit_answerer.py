@@ -57,7 +57,7 @@ def read_rows(rows: list[dict[str, Any]], articles: Any, questions: dict[str, An
         for rank, ((_doc, index), reading, i) in enumerate(zip(keys, readings, order,
                                                               strict=True)):
             values = features(float(scores[i]), best, reading.p_answer,
-                              reading.span_probability, index, rank)
+                              reading.span_probability, index)
             span = (inputs[rank].sentence[reading.span[0]:reading.span[1]]
                     if reading.span else "")
             table.append({"x": [values[f] for f in FEATURES], "label": row["labels"][i],

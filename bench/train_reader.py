@@ -1,9 +1,10 @@
 """Train, export and measure the reader (retrieval/reader.py) from our own question set.
 
-Usage (about 30 minutes on 2 CPU cores; run it under `flock /tmp/pytest.lock`):
+Usage (about an hour on 2 CPU cores as shipped; run it under `flock /tmp/pytest.lock`):
 
-    python bench/train_reader.py [--corpus ../shared/bench] [--budget-minutes 24] [--seed 13]
-        [--threads 2] [--out retrieval/reader_model] [--limit N]  # N: a tiny trial run
+    python bench/train_reader.py [--corpus ../shared/bench] [--budget-minutes 44] [--seed 13]
+        [--epochs 2] [--bf16] [--threads 2] [--out retrieval/reader_model]
+        [--save-torch DIR] [--limit N]  # N: a tiny trial run
 
 Steps:
 1. Articles: every file of shared/bench/{bbc,wikinews}, headline + sentences (ingest.sentences).
@@ -20,7 +21,8 @@ Steps:
    2 BM25 negatives from other training articles; unanswerable: 5 BM25 negatives. Sentences
    holding the answer outside the quotes are left out (neither label is right).
 5. MiniLM (transformers AutoModel) + a [CLS] head (BCE) + a start/end head (CE over the
-   sentence's tokens, positives only); AdamW, linear warm-up/decay, one pass, time-boxed.
+   sentence's tokens, positives only); AdamW, linear warm-up/decay, `--epochs` passes
+   (each reshuffled), time-boxed; `--bf16`: bfloat16 autocast (1.5× on an AVX512-BF16 CPU).
 6. Export to ONNX, fuse and quantise to int8 (ingest.onnx_embedding.quantise), compare with
    torch on a sample.
 7. Measure the shipped int8 model with retrieval.reader.Reader on fold 5 (out of fold) and
@@ -397,7 +399,12 @@ def build_model(path: str) -> Any:
 
 
 def train(model: Any, encoder: PairEncoder, examples: list[Example], budget_s: float,
-          seed: int, batch_size: int = 16, lr: float = 6e-5) -> dict[str, Any]:
+          seed: int, batch_size: int = 16, lr: float = 6e-5, epochs: int = 1,
+          bf16: bool = False) -> dict[str, Any]:
+    """Fine-tune `model` in place: `epochs` passes (each reshuffled), cut to what fits in
+    `budget_s` seconds (measured over the first 20 batches). `bf16`: matrix products under
+    bfloat16 autocast, weights and optimiser in float32 (1.5× faster on this machine's
+    AVX512-BF16 CPU: 0.72 s against 1.1 s per batch of 16)."""
     import torch
 
     rng = random.Random(seed)
@@ -411,15 +418,19 @@ def train(model: Any, encoder: PairEncoder, examples: list[Example], budget_s: f
             if toks:
                 target = (encoded.sentence_start + toks[0], encoded.sentence_start + toks[-1])
         rows.append((encoded, ex.label, target))
-    # batches of similar length, in random order
-    order = list(range(len(rows)))
-    rng.shuffle(order)
-    chunks = [order[i:i + batch_size * 50] for i in range(0, len(order), batch_size * 50)]
-    batches = []
-    for chunk in chunks:
-        chunk.sort(key=lambda r: len(rows[r][0].ids))
-        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
-    rng.shuffle(batches)
+    # batches of similar length, in random order; each pass shuffled anew
+    batches: list[list[int]] = []
+    for _ in range(epochs):
+        order = list(range(len(rows)))
+        rng.shuffle(order)
+        chunks = [order[i:i + batch_size * 50] for i in range(0, len(order), batch_size * 50)]
+        passed: list[list[int]] = []
+        for chunk in chunks:
+            chunk.sort(key=lambda r: len(rows[r][0].ids))
+            passed += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+        rng.shuffle(passed)
+        batches += passed
+    device_type = next(model.parameters()).device.type
     heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     body = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
     optimiser = torch.optim.AdamW([{"params": body, "lr": lr},
@@ -445,7 +456,10 @@ def train(model: Any, encoder: PairEncoder, examples: list[Example], budget_s: f
         chosen = [rows[i] for i in batch]
         feed = {k: torch.from_numpy(v) for k, v in
                 pad_batch([r[0] for r in chosen], encoder.pad).items()}
-        answer, start, end = model(**feed)
+        feed = {k: v.to(device_type) for k, v in feed.items()}
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
+            answer, start, end = model(**feed)
+        answer, start, end = answer.float().cpu(), start.float().cpu(), end.float().cpu()
         labels = torch.tensor([float(r[1]) for r in chosen])
         # span logits only over the sentence's tokens
         mask = torch.zeros_like(start, dtype=torch.bool)
@@ -478,6 +492,8 @@ def train(model: Any, encoder: PairEncoder, examples: list[Example], budget_s: f
     return {"batches_planned": len(batches), "batches_run": min(step + 1, plan["total"]),
             "examples_seen": min(step + 1, plan["total"]) * batch_size,
             "seconds": round(time.time() - began, 1), "batch_size": batch_size,
+            "epochs_planned": epochs, "bf16_autocast": bf16,
+            "passes_run": round(min(step + 1, plan["total"]) * epochs / len(batches), 2),
             "learning_rate": lr, "final_loss": round(float(np.mean(losses[-50:])), 4)}
 
 
@@ -702,8 +718,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "retrieval" / "reader_model")
     parser.add_argument("--figures", type=Path, default=None,
                         help="figures JSON (default: OUT/figures.json)")
-    parser.add_argument("--budget-minutes", type=float, default=24.0)
+    parser.add_argument("--budget-minutes", type=float, default=44.0)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--epochs", type=int, default=2, help="passes over the examples "
+                        "(each reshuffled), cut to the time budget")
+    parser.add_argument("--bf16", action="store_true",
+                        help="bfloat16 autocast for training (CPUs with AVX512-BF16, GPUs)")
+    parser.add_argument("--save-torch", type=Path, default=None,
+                        help="also keep the float weights (state dict) here, to go on from")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="questions per set (trial runs)")
     args = parser.parse_args()
@@ -752,8 +774,12 @@ def main() -> None:
     budgets = Budgets()
     encoder = PairEncoder(Tokenizer.from_file(str(Path(base) / "tokenizer.json")), budgets)
     model = build_model(base).to(device)
-    training = train(model, encoder, examples, args.budget_minutes * 60, args.seed)
+    training = train(model, encoder, examples, args.budget_minutes * 60, args.seed,
+                     epochs=args.epochs, bf16=args.bf16)
     model = model.to("cpu")
+    if args.save_torch is not None:
+        args.save_torch.mkdir(parents=True, exist_ok=True)
+        torch.save(model.state_dict(), args.save_torch / "reader_state.pt")
     export(model, Path(base) / "tokenizer.json", args.out, budgets)
     reader = Reader(args.out, threads=args.threads, batch_size=16)
     sample_rng = random.Random(args.seed + 1)

@@ -13,7 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-FEATURES = ("cosine", "cosine_gap", "reader_logit", "span_probability", "lead", "rank")
+# No rank feature: it split near-ties in the ranker's cosine by a whole step (a cost sentence
+# lost to an overrun sentence 0.001 of cosine behind); without it fold 5 and dev chose right
+# more often (bench/fit_answerer.py, 5 Dec 2026: 0.769 → 0.785 and 0.728 → 0.735).
+FEATURES = ("cosine", "cosine_gap", "reader_logit", "span_probability", "lead")
 
 
 def _logit(p: float) -> float:
@@ -22,16 +25,16 @@ def _logit(p: float) -> float:
 
 
 def features(cosine: float, best_cosine: float, p_answer: float, span_probability: float,
-             place: int, rank: int) -> dict[str, float]:
+             place: int) -> dict[str, float]:
     """One read candidate's inputs to the model.
 
     cosine: the ranker's question-sentence cosine; best_cosine: the best among every
     candidate of the question (so the gap says how far behind this one is); p_answer and
     span_probability: the reader's (0..1); place: the sentence's position in its article
-    (0 = headline, 1 = the lead, ...); rank: its position in the ranker's order (0 = best)."""
+    (0 = headline, 1 = the lead, ...)."""
     return {"cosine": cosine, "cosine_gap": cosine - best_cosine,
             "reader_logit": _logit(p_answer), "span_probability": span_probability,
-            "lead": 1.0 if place <= 1 else 0.0, "rank": math.log1p(rank)}
+            "lead": 1.0 if place <= 1 else 0.0}
 
 
 @dataclass(frozen=True)

@@ -341,11 +341,11 @@ def _rank_and_read(question: str, candidates: list[Candidate], ranker: RankerPro
               for i in chosen]
     readings = reader.read(question, inputs)
     read: list[Candidate] = []
-    for rank, (i, reading) in enumerate(zip(chosen, readings, strict=True)):
+    for i, reading in zip(chosen, readings, strict=True):
         candidate = candidates[i]
         # the bench's articles count the headline as sentence 0: the lead is place 1 there
         values = features(cosines[i], best, reading.p_answer, reading.span_probability,
-                          1 if candidate.place == (0, 0) else 2, rank)
+                          1 if candidate.place == (0, 0) else 2)
         probability = weights.probability(values)
         span = None
         if reading.span is not None:

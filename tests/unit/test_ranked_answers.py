@@ -35,7 +35,7 @@ class FakeRanker:
 
 
 # Weights that follow the reader's logit and the ranker's cosine, nothing else.
-WEIGHTS = AnswerWeights(weights=(2.0, 0.0, 1.0, 0.0, 0.0, 0.0), bias=-1.0, read=2,
+WEIGHTS = AnswerWeights(weights=(2.0, 0.0, 1.0, 0.0, 0.0), bias=-1.0, read=2,
                         refuse_below=0.3, bold=0.6)
 
 
@@ -93,7 +93,7 @@ def test_the_weights_decide_between_ranker_and_reader() -> None:
     reader = FakeReader({"replaced all 212": (0.3, "212"), "tolls would stay": (0.95, "two")})
     found = evidence("How many cables?", ranker, reader)
     assert found.chosen[0].text.startswith("The transport office")  # the reader outweighs
-    cosine_only = AnswerWeights((5.0, 0.0, 0.0, 0.0, 0.0, 0.0), -2.0, 2, 0.3, 0.6)
+    cosine_only = AnswerWeights((5.0, 0.0, 0.0, 0.0, 0.0), -2.0, 2, 0.3, 0.6)
     found = evidence("How many cables?", ranker, reader, weights=cosine_only)
     assert found.chosen[0].text.startswith("Engineers")
 
@@ -123,10 +123,10 @@ def test_a_followup_is_ranked_and_read_with_the_question_it_follows() -> None:
 
 
 def test_features_and_probability() -> None:
-    values = features(0.7, 0.9, 0.5, 0.25, place=1, rank=0)
+    values = features(0.7, 0.9, 0.5, 0.25, place=1)
     assert values["cosine_gap"] == pytest.approx(-0.2) and values["reader_logit"] == 0.0
-    assert values["lead"] == 1.0 and features(0.7, 0.9, 0.5, 0.25, 3, 2)["lead"] == 0.0
-    weights = AnswerWeights((1.0,) + (0.0,) * 5, 0.0)
+    assert values["lead"] == 1.0 and features(0.7, 0.9, 0.5, 0.25, 3)["lead"] == 0.0
+    weights = AnswerWeights((1.0,) + (0.0,) * (len(FEATURES) - 1), 0.0)
     assert weights.probability(values) > weights.probability({**values, "cosine": 0.1})
     assert next(iter(weights.contributions(values))) == "cosine"
 

@@ -51,7 +51,7 @@ class EqualRanker:
 
 
 # P(holds the answer) = the reader's p_answer: weight 1 on its logit, nothing else.
-READER_ONLY = AnswerWeights((0.0, 0.0, 1.0, 0.0, 0.0, 0.0), 0.0, read=24, refuse_below=0.3,
+READER_ONLY = AnswerWeights((0.0, 0.0, 1.0, 0.0, 0.0), 0.0, read=24, refuse_below=0.3,
                             bold=0.6)
 
 
