@@ -42,9 +42,10 @@ def test_the_reader_finds_the_sentence_and_the_span(reader: Reader) -> None:
     best = max(range(len(pool)), key=lambda i: readings[i].p_answer)
     assert pool[best].sentence == "The helicopter crashed in Calabasas on Sunday."
     assert "Calabasas" in span_text(pool[best], readings[best])
-    # well ahead of every other sentence (its calibration is the answerer's weights' job)
-    assert all(readings[best].p_answer > 3 * r.p_answer
-               for i, r in enumerate(readings) if i != best)
+    # ahead of the lead that tells of the crash without its place, and far ahead of the other
+    # article's sentences (its calibration is the answerer's weights' job)
+    assert all(readings[best].p_answer > r.p_answer for i, r in enumerate(readings) if i != best)
+    assert all(readings[best].p_answer > 10 * r.p_answer for r in readings[len(ARTICLE):])
     assert 0.0 <= reader.no_answer(readings) < reader.thresholds["no_answer"]  # not refused
     assert reader.last_cost.candidates == len(pool)
 
