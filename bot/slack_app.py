@@ -139,12 +139,16 @@ def _text_at(data: Any, *keys: str) -> str:
 
 def _repeat_key(body: dict[str, Any]) -> str | None:
     """What identifies a delivery, so that it is handled once: an event's id; a slash
-    command's trigger id (unique to each invocation, as is its response URL; a replay of
-    the signed request repeats both)."""
+    command's or a button click's trigger id (unique to each invocation, as are its response
+    URL and action time; a replay of the signed request repeats them)."""
     if _text_at(body, "event_id"):
         return f"event {body['event_id']}"
     if _text_at(body, "command") and _text_at(body, "trigger_id"):
         return f"command {body['trigger_id']} {_text_at(body, 'response_url')}"
+    if _text_at(body, "type") == "block_actions" and _text_at(body, "trigger_id"):
+        actions = body.get("actions")
+        first = actions[0] if isinstance(actions, list) and actions else {}
+        return f"action {body['trigger_id']} {_text_at(first, 'action_ts')}"
     return None
 
 

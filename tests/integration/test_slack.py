@@ -317,6 +317,10 @@ def test_feedback_click_is_recorded_and_shown(engine: Any, start: Any, data_dir:
     shown = running.fake.calls_to("chat.update")[-1]
     assert "feedback was recorded" in block_text(shown)
     assert not any(b.get("type") == "actions" for b in blocks_of(shown))
+    # The same signed click replayed (within Slack's signature window) is not a second vote.
+    assert post(running.url, form, sign(form), "application/x-www-form-urlencoded")[0] == 200
+    time.sleep(1.0)
+    assert len(running.fake.calls_to("chat.update")) == 2
     [vote] = running.feedback.votes()
     assert (vote["vote"], vote["user"], vote["channel"]) == ("up", "U9", "C1")
     assert vote["question"] == "How much did the bridge repair cost?"
