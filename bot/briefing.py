@@ -47,6 +47,8 @@ def brief_filter(since: str | None, until: str | None, sources: Sequence[str] = 
         end = parse_filter((), None, until).until if until else now
         return SearchFilter(sources=tuple(sources), since=start, until=end)
     where = parse_filter(tuple(sources), since, until)
+    if where.since is not None and where.until is not None and where.until < where.since:
+        raise ValueError(f"{until!r} is before since {since!r}")
     if until is None:
         return SearchFilter(sources=where.sources, since=where.since,
                             until=as_of or datetime.now(UTC))

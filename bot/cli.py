@@ -236,7 +236,14 @@ def regroup(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def stats(ctx: click.Context, as_json: bool) -> None:
     """Show what the store holds: articles, chunks, sources, date range, location, model."""
-    data = _components(ctx).build_desk(lazy=True).stats(ROUTE)
+    components = _components(ctx)
+    settings = components.settings
+    if not settings.store.url and not settings.chroma_dir.exists():
+        # a mistyped --data-dir is said, not created and reported as an empty store
+        raise StoreError(f"no store at {settings.data_dir}: ingest some articles first "
+                         "(newsdesk ingest PATH), or point --data-dir or NEWSDESK_DATA_DIR at "
+                         "the directory you ingested into")
+    data = components.build_desk(lazy=True).stats(ROUTE)
     if as_json:
         _print_json(data)
     else:

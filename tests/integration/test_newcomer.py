@@ -20,6 +20,9 @@ def test_asking_an_empty_store_says_so_and_names_the_directory(tmp_path: Path) -
         assert f"no articles in the store at {empty}" in result.output
         assert "The articles don't say" not in result.output
     assert not empty.exists()  # a question creates no directory
+    result = CliRunner().invoke(cli, ["--data-dir", str(empty), "stats"])
+    assert result.exit_code == 1 and f"no store at {empty}" in result.output, result.output
+    assert not empty.exists()  # nor does `stats`
 
 
 def test_the_programs_options_are_taken_after_the_command_too(tmp_path: Path) -> None:

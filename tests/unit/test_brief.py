@@ -125,6 +125,8 @@ def test_the_period_is_a_duration_back_or_dates() -> None:
     assert span.until is not None and span.until.date().isoformat() == "2019-10-03"
     with pytest.raises(ValueError, match="not a date"):
         brief_filter("last tuesdayish", None)
+    with pytest.raises(ValueError, match="is before since"):
+        brief_filter("2026-11-25", "2026-11-01")
 
 
 def test_the_adapter_reads_only_the_periods_leads() -> None:
