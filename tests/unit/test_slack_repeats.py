@@ -25,5 +25,9 @@ def test_what_makes_a_delivery_the_same() -> None:
     assert _repeat_key(command) == "command t1 https://r/1"
     assert _repeat_key({**command, "response_url": "https://r/2"}) != _repeat_key(command)
     assert _repeat_key({"command": "/ask"}) is None  # nothing to tell two apart by
-    assert _repeat_key({"type": "block_actions", "trigger_id": "t1"}) is None
+    # a button click: its trigger id and action time (a second click has its own)
+    click = {"type": "block_actions", "trigger_id": "t1", "actions": [{"action_ts": "17.5"}]}
+    assert _repeat_key(click) == "action t1 17.5"
+    assert _repeat_key({**click, "trigger_id": "t2"}) != _repeat_key(click)
+    assert _repeat_key({"type": "block_actions"}) is None
     assert _repeat_key({"event_id": 5}) is None  # malformed: not a string
