@@ -314,7 +314,7 @@ def parse_text_article(raw: str) -> ParsedText:
         line = lines[index].strip()
         byline = _BYLINE.match(strip_markdown(line))
         if author is None and byline and is_byline_names(byline.group("who")):
-            author = byline.group("who").strip()
+            author = " ".join(byline.group("who").split())
         elif updated is None and (revised := _updated_line(line)) is not None:
             updated = revised
         elif published is None and (date := _published_line(line)) is not None:

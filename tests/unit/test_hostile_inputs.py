@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -210,19 +209,18 @@ SLOW_ARTICLES = {
 
 
 @pytest.mark.parametrize("article", SLOW_ARTICLES.values(), ids=SLOW_ARTICLES.keys())
-def test_an_article_of_unclosed_markup_or_long_runs_is_read_in_linear_time(article: str
-                                                                           ) -> None:
-    started = time.perf_counter()
-    parse_text_article(article)
-    assert time.perf_counter() - started < 1.0
+def test_an_article_of_unclosed_markup_or_long_runs_is_read(article: str) -> None:
+    # Their speed (linear: twice the text, about twice the time) is measured by
+    # bench/hostile_parsing.py; here, what is read from them.
+    parsed = parse_text_article(article)
+    assert parsed.title == "Headline"
+    assert parsed.author is None or parsed.author == "Anna Lee and Reuters"
 
 
-@pytest.mark.parametrize("run", ["." * 40_000, "?!" * 20_000])
-def test_a_long_run_of_punctuation_is_split_in_linear_time(run: str) -> None:
-    started = time.perf_counter()
-    assert split_sentences(f"It began{run}and went on. Then it ended.") == [
-        (0, 40_008 + len("and went on.")), (40_008 + len("and went on. "), 40_035)]
-    assert time.perf_counter() - started < 1.0
+def test_a_long_run_of_punctuation_is_split_as_one_end() -> None:
+    for run in ("." * 40_000, "?!" * 20_000):
+        assert split_sentences(f"It began{run}and went on. Then it ended.") == [
+            (0, 40_008 + len("and went on.")), (40_008 + len("and went on. "), 40_035)]
 
 
 # -- feed entries without guid or link --------------------------------------------------------
