@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.reader_lead import held_out  # noqa: E402
+from retrieval.answer_scoring import BOLD_FEATURES, BoldModel  # noqa: E402
 from retrieval.evaluation import answer_matches  # noqa: E402
 
 BOLD_PRECISION = 0.90
@@ -71,6 +72,8 @@ def ask_all(items: list[dict[str, Any]], data_dir: Path) -> list[dict[str, Any]]
             "bold": float(lead.get("confidence", 0.0)) if span else 0.0,
             "bold_right": bool(span) and answerable and answer_matches(
                 span, golds[0], golds[1:]),
+            "bold_features": {k: lead["features"][k] for k in BOLD_FEATURES}
+            if span and all(k in lead.get("features", {}) for k in BOLD_FEATURES) else None,
             "words": len(given.answer.split()), "ms": (time.perf_counter() - started) * 1000})
         if number % 100 == 0:
             print(f"  {number}/{len(items)} {time.perf_counter() - began:.0f}s", flush=True)
@@ -112,6 +115,44 @@ def choose_bold(rows: list[dict[str, Any]], refuse_below: float) -> float:
                 >= BOLD_PRECISION:
             return t
     return 1.0
+
+
+def _bold_matrix(rows: list[dict[str, Any]]) -> Any:
+    import numpy as np
+
+    return np.array([[r["bold_features"][k] for k in BOLD_FEATURES] for r in rows])
+
+
+def fit_bold(rows: list[dict[str, Any]], refuse_below: float) -> tuple[list[float], float]:
+    """The bold model (answer_scoring.BoldModel) fitted on the answered rows with a span:
+    is the span right?"""
+    from sklearn.linear_model import LogisticRegression
+
+    train = [r for r in rows if r.get("bold_features") and not refused(r, refuse_below)]
+    model = LogisticRegression(C=1.0, max_iter=2000)
+    model.fit(_bold_matrix(train), [int(r["bold_right"]) for r in train])
+    return [float(w) for w in model.coef_[0]], float(model.intercept_[0])
+
+
+def with_bold_model(rows: list[dict[str, Any]], weights: list[float], bias: float
+                    ) -> list[dict[str, Any]]:
+    """`rows` with "bold" the bold model's probability (0 where no span was read)."""
+    model = BoldModel(tuple(weights), bias)
+    return [{**r, "bold": model.probability(r["bold_features"]) if r.get("bold_features")
+             else 0.0} for r in rows]
+
+
+def bold_out_of_fold(rows: list[dict[str, Any]], refuse_below: float, folds: int = 5
+                     ) -> list[dict[str, Any]]:
+    """Every row's bold confidence from a bold model fitted on the other `folds` − 1 parts
+    of `rows` (dealt by position), so the threshold chosen on them is chosen out of fold."""
+    scored: list[dict[str, Any]] = []
+    for part in range(folds):
+        train = [r for n, r in enumerate(rows) if n % folds != part]
+        held = [r for n, r in enumerate(rows) if n % folds == part]
+        scored += with_bold_model(held, *fit_bold(train, refuse_below))
+    order = {r["id"]: n for n, r in enumerate(rows)}
+    return sorted(scored, key=lambda r: order[r["id"]])
 
 
 def figures(rows: list[dict[str, Any]], refuse_below: float, bold: float) -> dict[str, Any]:
@@ -163,13 +204,25 @@ def main() -> int:
         fold_rows = ask_all(held, args.data_dir)
         dev_rows = ask_all(dev_items, args.data_dir)
     refuse_below = choose_refusal(fold_rows)
-    bold = choose_bold(fold_rows, refuse_below)
+    bold_model = None
+    fold_judged, dev_judged = fold_rows, dev_rows
+    if all(r.get("bold_features") or not r["bold"] for r in fold_rows + dev_rows):
+        # the bold model: its threshold chosen on fold 5's out-of-fold confidences; dev is
+        # judged by the model fitted on the whole of fold 5
+        fold_judged = bold_out_of_fold(fold_rows, refuse_below)
+        bold_model = fit_bold(fold_rows, refuse_below)
+        dev_judged = with_bold_model(dev_rows, *bold_model)
+    bold = choose_bold(fold_judged, refuse_below)
     result = {"refuse_below": refuse_below, "bold": bold,
+              "bold_model": None if bold_model is None else {
+                  "features": list(BOLD_FEATURES), "weights": bold_model[0],
+                  "bias": bold_model[1]},
               "rules": {"refusal": "the highest refusing <= 0.01 of answerable questions beyond "
                                    "the rules' own refusals, on fold 5",
-                        "bold": f"lowest confidence with bold right >= {BOLD_PRECISION}"},
-              "fold5_out_of_fold": figures(fold_rows, refuse_below, bold),
-              "dev_and_dev2": figures(dev_rows, refuse_below, bold),
+                        "bold": f"lowest confidence with bold right >= {BOLD_PRECISION}"
+                                " (the bold model's, out of fold on fold 5 by 5 parts)"},
+              "fold5_out_of_fold": figures(fold_judged, refuse_below, bold),
+              "dev_and_dev2": figures(dev_judged, refuse_below, bold),
               "rows": {"fold5": fold_rows, "dev": dev_rows}}
     args.out.write_text(json.dumps(result, indent=1))
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=1))
@@ -178,6 +231,7 @@ def main() -> int:
         config = json.loads(path.read_text())
         config["answerer"].update({"refuse_below": round(refuse_below, 4),
                                    "bold": round(bold, 4),
+                                   "bold_model": result["bold_model"],
                                    "chosen_on": "fold 5 end to end (bench/answer_thresholds.py)"})
         path.write_text(json.dumps(config, indent=1) + "\n")
     return 0

@@ -726,6 +726,13 @@ def main() -> None:
                         help="bfloat16 autocast for training (CPUs with AVX512-BF16, GPUs)")
     parser.add_argument("--save-torch", type=Path, default=None,
                         help="also keep the float weights (state dict) here, to go on from")
+    parser.add_argument("--init-from", type=Path, default=None,
+                        help="go on from these float weights (a --save-torch state dict) "
+                        "instead of the base model's; the folds stay those of --seed")
+    parser.add_argument("--example-seed", type=int, default=None,
+                        help="seed for sampling negatives and batch order (default --seed): "
+                        "a later run from --init-from draws other negatives")
+    parser.add_argument("--lr", type=float, default=6e-5, help="peak learning rate")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="questions per set (trial runs)")
     args = parser.parse_args()
@@ -763,7 +770,8 @@ def main() -> None:
         train_q, held_q, dev_q = train_q[: args.limit], held_q[: args.limit // 4], dev_q[
             : args.limit // 4]
     allowed = allowed_docs - fold5_docs - dev_docs
-    rng = random.Random(args.seed)
+    example_seed = args.seed if args.example_seed is None else args.example_seed
+    rng = random.Random(example_seed)
     examples = training_examples(train_q, articles, bm25, keys, allowed, rng)
     print(f"{len(train_q)} training questions → {len(examples)} examples "
           f"({sum(e.label for e in examples)} positive); fold 5: {len(held_q)}; "
@@ -773,9 +781,13 @@ def main() -> None:
     from tokenizers import Tokenizer
     budgets = Budgets()
     encoder = PairEncoder(Tokenizer.from_file(str(Path(base) / "tokenizer.json")), budgets)
-    model = build_model(base).to(device)
-    training = train(model, encoder, examples, args.budget_minutes * 60, args.seed,
-                     epochs=args.epochs, bf16=args.bf16)
+    model = build_model(base)
+    if args.init_from is not None:
+        model.load_state_dict(torch.load(args.init_from, map_location="cpu"))
+    model = model.to(device)
+    training = train(model, encoder, examples, args.budget_minutes * 60, example_seed,
+                     lr=args.lr, epochs=args.epochs, bf16=args.bf16)
+    training["init_from"] = "base" if args.init_from is None else "earlier run's weights"
     model = model.to("cpu")
     if args.save_torch is not None:
         args.save_torch.mkdir(parents=True, exist_ok=True)

@@ -37,27 +37,80 @@ def features(cosine: float, best_cosine: float, p_answer: float, span_probabilit
             "lead": 1.0 if place <= 1 else 0.0}
 
 
+# The bold value's model: whether the chosen sentence's span is the answer, from what the
+# models said of it and of the question (fitted out of fold by bench/answer_thresholds.py).
+BOLD_FEATURES = ("probability_logit", "span_probability", "reader_logit", "margin",
+                 "asks_value", "asks_name", "span_is_value", "span_words", "span_in_question")
+_VALUE_KINDS = ("money", "number", "percent", "date")
+_NAME_KINDS = ("person", "place", "name")
+
+
+def bold_features(probability: float, span_probability: float, p_answer: float,
+                  second: float, kind: str, span_words: int, span_is_value: bool,
+                  span_in_question: float) -> dict[str, float]:
+    """The bold model's inputs for the chosen sentence.
+
+    probability: the join's P(this sentence holds the answer); span_probability and p_answer:
+    the reader's (0..1); second: the next sentence's probability (0 when none); kind: the
+    asked-for kind (retrieval.answer_types.AnswerType's value); span_words: the span's
+    length in words; span_is_value: whether the span is exactly an amount, date, number or
+    name as the value patterns find them; span_in_question: share of the span's words the
+    question already holds (0..1)."""
+    return {"probability_logit": _logit(probability), "span_probability": span_probability,
+            "reader_logit": _logit(p_answer), "margin": probability - second,
+            "asks_value": 1.0 if kind in _VALUE_KINDS else 0.0,
+            "asks_name": 1.0 if kind in _NAME_KINDS else 0.0,
+            "span_is_value": 1.0 if span_is_value else 0.0,
+            "span_words": math.log1p(span_words), "span_in_question": span_in_question}
+
+
+@dataclass(frozen=True)
+class BoldModel:
+    """Logistic weights in BOLD_FEATURES order and a bias: P(the span shown in bold is the
+    answer)."""
+
+    weights: tuple[float, ...]
+    bias: float
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> BoldModel:
+        """From ranker.json's "answerer" → "bold_model". ValueError when its features are not
+        ours."""
+        if tuple(config.get("features", ())) != BOLD_FEATURES:
+            raise ValueError(f"bold model features {config.get('features')} are not "
+                             f"{BOLD_FEATURES}")
+        return cls(tuple(float(w) for w in config["weights"]), float(config["bias"]))
+
+    def probability(self, values: Mapping[str, float]) -> float:
+        z = self.bias + sum(w * values[name] for w, name in zip(self.weights, BOLD_FEATURES,
+                                                                 strict=True))
+        return 1 / (1 + math.exp(-max(min(z, 40.0), -40.0)))
+
+
 @dataclass(frozen=True)
 class AnswerWeights:
     """The fitted model: weights in FEATURES order, bias; `read` how many of the ranker's best
     candidates the reader reads; `refuse_below` the probability under which the best
-    candidate does not answer; `bold` the confidence (probability × span probability) from
-    which its span is shown in bold."""
+    candidate does not answer; `bold` the confidence from which its span is shown in bold:
+    `bold_model`'s probability, or without one probability × span probability."""
 
     weights: tuple[float, ...]
     bias: float
     read: int = 8
     refuse_below: float = 0.2
     bold: float = 0.9
+    bold_model: BoldModel | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> AnswerWeights:
         """From ranker.json's "answerer" entry. ValueError when its features are not ours."""
         if tuple(config.get("features", ())) != FEATURES:
             raise ValueError(f"answerer features {config.get('features')} are not {FEATURES}")
+        bold_model = config.get("bold_model")
         return cls(tuple(float(w) for w in config["weights"]), float(config["bias"]),
                    int(config.get("read", 8)), float(config["refuse_below"]),
-                   float(config["bold"]))
+                   float(config["bold"]),
+                   BoldModel.from_config(bold_model) if bold_model else None)
 
     def probability(self, values: Mapping[str, float]) -> float:
         """P(this sentence holds the answer), 0..1."""

@@ -383,3 +383,35 @@ def value_spans(sentence: str) -> list[tuple[AnswerType, Span]]:
             if not any(s.start < span.end and span.start < s.end for _, s in kept):
                 kept.append((kind, span))
     return sorted(kept, key=lambda pair: pair[1].start)
+
+
+_MEASURED_KINDS = {AnswerType.NUMBER: (AnswerType.NUMBER, AnswerType.MONEY, AnswerType.PERCENT),
+                   AnswerType.MONEY: (AnswerType.MONEY,),
+                   AnswerType.PERCENT: (AnswerType.PERCENT,)}
+_APPROXIMATOR = re.compile(rf"^(?:{alternation(APPROXIMATORS)})\s+$", re.IGNORECASE)
+
+
+def shaped_span(sentence: str, start: int, end: int, question: str, kind: AnswerType
+                ) -> tuple[int, int]:
+    """A reader's span of `sentence` ([start, end), characters) with the boundaries of the
+    value it holds: the reader chooses which value, the value's pattern where it starts and
+    ends. For an amount, percentage or count asked for, a span overlapping exactly one value
+    of that kind becomes that value, keeping an approximator the reader took ("about 435
+    euros") and what it read past the value ("5-4 on penalties"), and a count gets the noun
+    the question counts: "all 212" → "212 suspension cables", "Five" → "Five people". Any
+    other span is returned as it is."""
+    kinds = _MEASURED_KINDS.get(kind)
+    if kinds is None:
+        return start, end
+    values = [span for value_kind, span in value_spans(sentence)
+              if value_kind in kinds and span.start < end and start < span.end]
+    if len(values) != 1:
+        return start, end
+    [value] = values
+    begin = start if start < value.start and _APPROXIMATOR.match(
+        sentence[start:value.start]) else value.start
+    finish = max(value.end, end)  # what the reader read on past the value stays
+    span = Span(begin, finish, sentence[begin:finish])
+    if kind is AnswerType.NUMBER:
+        span = _with_counted_noun(sentence, span, question)
+    return span.start, span.end

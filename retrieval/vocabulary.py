@@ -70,6 +70,11 @@ FRAMING_WORDS = ("happen", "happened", "happening", "latest", "news", "update", 
                  # rare as the words that matter.
                  "what", "how", "much", "many", "who", "whom", "whose", "when", "where",
                  "which", "why", "did", "does", "do")
+# Words that place a question in time ("last week", "in October", "since Monday"): not what
+# a story question is about.
+WINDOW_WORDS = ("last", "this", "past", "next", "week", "weeks", "weekend", "month", "months",
+                "year", "years", "day", "days", "ago", "since", "until", "today", "yesterday",
+                "tonight", "morning", "evening", "night", *MONTHS, *WEEKDAYS)
 # Asking for the newest state of a story.
 LATEST_WORDS = ("latest", "newest", "most recent", "now", "current", "currently", "still",
                 "so far", "to date", "as of today", "at the moment", "these days")

@@ -13,7 +13,7 @@ from retrieval.answer_types import AnswerType, answer_type
 from retrieval.citations import join_answers
 from retrieval.extractive import compose, find_evidence
 from retrieval.records import Answer, AnswerSpan, Citation, Passage
-from retrieval.spans import answer_span
+from retrieval.spans import answer_span, shaped_span
 from retrieval.terms import analyze
 from retrieval.two_part import split_two_part
 from tests.helpers import extractive_config
@@ -219,3 +219,31 @@ def test_slack_shows_the_lead_value_in_bold() -> None:
     assert answer_mrkdwn(plain) == "*84 million euros* — It cost 84 million euros. [1]"
     without = Answer("q", "It cost a lot. [1]", False, (Citation(1, BRIDGE),), (BRIDGE,))
     assert answer_mrkdwn(without) == "It cost a lot. [1]"
+
+
+@pytest.mark.parametrize(("sentence", "read", "question", "shaped"), [
+    # the count and what the question counts; a determiner the reader took is not the value
+    ("Engineers replaced all 212 suspension cables.", "all 212",
+     "How many suspension cables were replaced?", "212 suspension cables"),
+    ("Five people have now died in Storm Orla.", "Five", "How many people died?",
+     "Five people"),
+    # an amount with its currency, keeping the approximator the reader took
+    ("The bill will rise from 410 euros to about 435 euros.", "about 435",
+     "How much will water bills rise?", "about 435 euros"),
+    ("The bill will rise from 410 euros to about 435 euros.", "435 euros",
+     "How much will water bills rise?", "435 euros"),
+    # a span over two values, or over none of the asked-for kind, stays the reader's
+    ("The bill will rise from 410 euros to about 435 euros.", "410 euros to about 435 euros",
+     "How much will water bills rise?", "410 euros to about 435 euros"),
+    ("Jonas Lind saved two penalties in the shoot-out.", "Jonas Lind",
+     "Who saved two penalties?", "Jonas Lind"),
+    # what the reader read past the value stays
+    ("United won 5-4 on penalties after a 2-2 draw.", "5-4 on penalties",
+     "What was the score?", "5-4 on penalties"),
+])
+def test_a_readers_span_takes_the_boundaries_of_its_value(sentence: str, read: str,
+                                                          question: str, shaped: str) -> None:
+    start = sentence.index(read)
+    begin, end = shaped_span(sentence, start, start + len(read), question,
+                             answer_type(question))
+    assert sentence[begin:end] == shaped

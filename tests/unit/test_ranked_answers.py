@@ -10,7 +10,14 @@ from dataclasses import replace
 
 import pytest
 
-from retrieval.answer_scoring import FEATURES, AnswerWeights, features
+from retrieval.answer_scoring import (
+    BOLD_FEATURES,
+    FEATURES,
+    AnswerWeights,
+    BoldModel,
+    bold_features,
+    features,
+)
 from retrieval.extractive import find_evidence
 from retrieval.ranker import RankerInput, candidate_text, question_text
 from tests.helpers import extractive_config
@@ -53,7 +60,7 @@ def test_the_reader_reads_only_the_rankers_best_sentences() -> None:
     found = evidence("How many cables did engineers replace?", ranker, reader)
     assert {i.sentence[:9] for i in reader.inputs} == {"Engineers", "The trans"}
     assert found.chosen[0].text == "Engineers replaced all 212 suspension cables."
-    assert (found.span, found.span_shown) == ("212", True)
+    assert (found.span, found.span_shown) == ("212 suspension cables", True)
 
 
 def test_a_question_the_trained_models_do_not_read_goes_to_the_hand_made_scorer() -> None:
@@ -85,7 +92,7 @@ def test_the_ranker_scores_the_lead_and_the_sentences_sharing_most_words() -> No
     assert len(ranker.seen) == 2
     assert ranker.seen[0].startswith("The Kestrel Harbour Bridge reopened")  # the lead
     assert ranker.seen[1].startswith("Engineers replaced")  # the most question words
-    assert found.span == "212"
+    assert found.span == "212 suspension cables"
 
 
 def test_the_weights_decide_between_ranker_and_reader() -> None:
@@ -110,7 +117,8 @@ def test_a_span_under_the_bold_threshold_is_not_bold() -> None:
     reader = FakeReader({"replaced all 212": (0.6, "212")})
     # logit: 2×0.5 + ln(0.6/0.4) − 1 = 0.405 → p 0.60; × span 0.95 = 0.57 < 0.6
     found = evidence("How many cables?", ranker, reader)
-    assert not found.abstain and found.span == "212" and not found.span_shown
+    assert not found.abstain and found.span == "212 suspension cables" \
+        and not found.span_shown
 
 
 def test_a_followup_is_ranked_and_read_with_the_question_it_follows() -> None:
@@ -146,3 +154,86 @@ def test_what_the_ranker_embeds() -> None:
     assert candidate_text(RankerInput("Tolls stay.", "Bridge reopens")) == \
         "Bridge reopens. Tolls stay."
     assert candidate_text(RankerInput("Bridge reopens", "Bridge reopens")) == "Bridge reopens"
+
+
+def test_the_readers_span_takes_the_boundaries_of_the_value_it_holds() -> None:
+    ranker = FakeRanker({"replaced all 212": 0.8})
+    reader = FakeReader({"replaced all 212": (0.9, "all 212")})
+    found = evidence("How many suspension cables did engineers replace?", ranker, reader)
+    assert found.span == "212 suspension cables"  # the count and what it counts, no "all"
+    reader = FakeReader({"tolls would stay": (0.9, "two")})
+    found = evidence("What is the bridge toll for cars?", FakeRanker({"tolls would": 0.8}),
+                     reader)
+    assert found.span == "two euros"  # the amount with its currency
+    reader = FakeReader({"tolls would stay": (0.9, "transport office")})
+    found = evidence("Who decides the tolls?", FakeRanker({"tolls would": 0.8}), reader)
+    assert found.span == "transport office"  # not a value: the reader's span as it is
+
+
+def test_a_story_question_is_told_by_its_articles_lead_not_refused_by_the_reader() -> None:
+    """The reader judges answers to questions of fact: "What happened with X?" is answered by
+    the lead of an article about X even when every sentence reads as no answer, and refused
+    when the best article is not about X."""
+    ranker = FakeRanker({"tolls would stay": 0.5, "replaced all 212": 0.4})
+    reader = FakeReader({"tolls would stay": (0.05, "two euros"),
+                         "replaced all 212": (0.05, "212")})
+    factual = evidence("Who repaired the harbour bridge?", ranker, reader)
+    assert factual.abstain  # the same readings refuse a question of fact
+    story = evidence("What happened with the harbour bridge last week?", ranker, reader)
+    assert not story.abstain
+    assert story.chosen[0].text.startswith("The Kestrel Harbour Bridge reopened")
+    assert story.trace is not None and any(r.startswith("lead_first") for r in
+                                           story.trace.rules)
+    elsewhere = evidence("What happened with the zeppelin hangar?", ranker, reader)
+    assert elsewhere.abstain and elsewhere.trace is not None
+    assert "story_about: the best article lacks zeppelin, hangar" in elsewhere.trace.rules
+
+
+def test_what_the_conversation_said_goes_behind_what_it_has_not() -> None:
+    ranker = FakeRanker({"replaced all 212": 0.8, "tolls would stay": 0.6})
+    reader = FakeReader({"replaced all 212": (0.9, "212"), "tolls would stay": (0.4, "two")})
+    settings = replace(extractive_config(), reader=reader, ranker=ranker, weights=WEIGHTS,
+                       no_answer=1 - WEIGHTS.refuse_below, bold=WEIGHTS.bold)
+    said = "Engineers replaced all 212 suspension cables."
+    found = find_evidence("Why?", (BRIDGE,), Terms(), settings,
+                          f"How many cables were replaced? {said}", None,
+                          "How many cables were replaced?")
+    assert not found.abstain and found.trace is not None
+    assert "not_said_before: 1 sentences already said" in found.trace.rules
+    assert found.chosen[0].text.startswith("The transport office")
+    assert all(c.text != said for c in found.chosen[:1])
+
+
+def test_a_bold_model_decides_the_bold_value_when_one_is_shipped() -> None:
+    ranker = FakeRanker({"replaced all 212": 0.8})
+    reader = FakeReader({"replaced all 212": (0.9, "212")})
+    question = "How many suspension cables did engineers replace?"
+    # the product rule: 0.80 × 0.95 clears 0.6
+    assert evidence(question, ranker, reader).span_shown
+    # a model that distrusts spans made of the question's own words (2 of these 3 are)
+    doubting = BoldModel(tuple(-5.0 if f == "span_in_question" else 0.0
+                               for f in BOLD_FEATURES), 2.0)
+    found = evidence(question, ranker, reader, weights=replace(WEIGHTS, bold_model=doubting))
+    assert found.span == "212 suspension cables" and not found.span_shown
+    lead = found.trace.lead if found.trace is not None else None
+    assert lead is not None and set(BOLD_FEATURES) <= set(lead["features"])
+    assert lead["features"]["span_is_value"] == 0.0  # "212 suspension cables" is more
+    assert lead["features"]["span_in_question"] == pytest.approx(2 / 3, abs=1e-3)
+    trusting = BoldModel((0.0,) * len(BOLD_FEATURES), 2.0)
+    assert evidence(question, ranker, reader,
+                    weights=replace(WEIGHTS, bold_model=trusting)).span_shown
+
+
+def test_bold_features_and_a_bold_model_of_other_features_is_refused() -> None:
+    values = bold_features(0.5, 0.9, 0.5, 0.2, "money", 3, True, 0.0)
+    assert values["probability_logit"] == 0.0 and values["margin"] == pytest.approx(0.3)
+    assert (values["asks_value"], values["asks_name"], values["span_is_value"]) == (1, 0, 1)
+    assert bold_features(0.5, 0.9, 0.5, 0.2, "person", 2, False, 0.5)["asks_name"] == 1.0
+    with pytest.raises(ValueError):
+        BoldModel.from_config({"features": ["margin"], "weights": [1.0], "bias": 0.0})
+    config = {"features": list(FEATURES), "weights": [0.0] * len(FEATURES), "bias": 0,
+              "refuse_below": 0.2, "bold": 0.9,
+              "bold_model": {"features": list(BOLD_FEATURES),
+                             "weights": [0.0] * len(BOLD_FEATURES), "bias": 1.0}}
+    loaded = AnswerWeights.from_config(config).bold_model
+    assert loaded is not None and loaded.probability(values) == pytest.approx(0.731, abs=1e-3)

@@ -66,8 +66,9 @@ def test_the_readers_sentence_and_span_answer_and_lead_in_bold() -> None:
     reader = FakeReader({"replaced all 212": (0.9, "212")})
     found = evidence("How many cables did engineers replace?", reader)
     assert found.chosen[0].text == "Engineers replaced all 212 suspension cables."
-    assert (found.span, found.span_shown) == ("212", True)
-    assert compose(found, 80).startswith("212 — Engineers replaced all 212")
+    # the reader's "212", with what the question counts (spans.shaped_span)
+    assert (found.span, found.span_shown) == ("212 suspension cables", True)
+    assert compose(found, 80).startswith("212 suspension cables — Engineers replaced all 212")
     assert found.trace is not None and found.trace.candidates[0]["probability"] == 0.9
     # Each candidate is read with its neighbours and headline.
     read = next(i for i in reader.inputs if i.sentence.startswith("Engineers"))
@@ -78,7 +79,7 @@ def test_the_readers_sentence_and_span_answer_and_lead_in_bold() -> None:
 def test_a_span_not_confident_enough_is_not_bold() -> None:
     reader = FakeReader({"replaced all 212": (0.62, "212")})  # bold: 0.62 × 0.95 = 0.589 < 0.6
     found = evidence("How many cables did engineers replace?", reader)
-    assert found.span == "212" and not found.span_shown
+    assert found.span == "212 suspension cables" and not found.span_shown
 
 
 def test_the_reader_refuses_when_no_sentence_is_likely() -> None:
@@ -113,7 +114,7 @@ def test_the_latest_version_of_a_story_wins_with_the_reader() -> None:
                   "latest count of the storm on the coast.", datetime(2026, 11, 22, tzinfo=UTC))
     reader = FakeReader({"set at 40": (0.9, "40"), "rose to 52": (0.8, "52")})
     found = evidence("How many people died in the storm?", reader, passages=(old, new))
-    assert found.span == "52"
+    assert found.span == "52 people"
 
 
 def test_in_the_lead_role_the_model_chooses_and_the_reader_gives_the_bold_value() -> None:
