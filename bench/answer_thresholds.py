@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import math
 import os
 import sys
 import time
@@ -31,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bench.reader_lead import held_out  # noqa: E402
 from retrieval.answer_scoring import BOLD_FEATURES, BoldModel  # noqa: E402
 from retrieval.evaluation import answer_matches  # noqa: E402
+from retrieval.extractive import MAX_BOLD_WORDS  # noqa: E402
 
 BOLD_PRECISION = 0.90
 
@@ -138,8 +140,14 @@ def with_bold_model(rows: list[dict[str, Any]], weights: list[float], bias: floa
                     ) -> list[dict[str, Any]]:
     """`rows` with "bold" the bold model's probability (0 where no span was read)."""
     model = BoldModel(tuple(weights), bias)
-    return [{**r, "bold": model.probability(r["bold_features"]) if r.get("bold_features")
-             else 0.0} for r in rows]
+    return [{**r, "bold": model.probability(r["bold_features"]) if _boldable(r) else 0.0}
+            for r in rows]
+
+
+def _boldable(row: dict[str, Any]) -> bool:
+    """A span was read, and it is short enough to be shown in bold (extractive's cap)."""
+    features = row.get("bold_features")
+    return bool(features) and round(math.expm1(features["span_words"])) <= MAX_BOLD_WORDS
 
 
 def bold_out_of_fold(rows: list[dict[str, Any]], refuse_below: float, folds: int = 5

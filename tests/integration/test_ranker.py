@@ -110,9 +110,6 @@ def test_a_value_the_answerer_is_sure_of_leads_in_bold(answer_config) -> None:  
     assert compose(found, 80).startswith(found.span)
 
 
-@pytest.mark.xfail(strict=True, reason="known limit (ranker_model/README.md): the ranker "
-                   "nearly ties the two crash sentences and the reader prefers the one "
-                   "with a number of people")
 def test_the_answerer_finds_the_age(answer_config) -> None:  # type: ignore[no-untyped-def]
     found = find_evidence(NUMBER_QUESTION, (HELICOPTER, CRASH), Terms(), answer_config)
     assert found.chosen[0].text.startswith("Volodymyr Zhukovskyy, 23")

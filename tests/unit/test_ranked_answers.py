@@ -237,3 +237,12 @@ def test_bold_features_and_a_bold_model_of_other_features_is_refused() -> None:
                              "weights": [0.0] * len(BOLD_FEATURES), "bias": 1.0}}
     loaded = AnswerWeights.from_config(config).bold_model
     assert loaded is not None and loaded.probability(values) == pytest.approx(0.731, abs=1e-3)
+
+
+def test_what_about_x_is_answered_by_the_best_sentence_about_x_or_refused() -> None:
+    ranker = FakeRanker({"tolls would stay": 0.5, "replaced all 212": 0.6})
+    reader = FakeReader({"tolls would stay": (0.05, "two euros"),
+                         "replaced all 212": (0.02, "212")})
+    found = evidence("And what about the cables?", ranker, reader)
+    assert not found.abstain and found.chosen[0].text.startswith("Engineers replaced")
+    assert evidence("And what about the ferries?", ranker, reader).abstain
