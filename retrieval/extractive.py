@@ -593,6 +593,22 @@ def rule_no_answer(state: _State) -> _State:
     return state
 
 
+def rule_reason_given(state: _State) -> _State:
+    """"Why?": the reader reads questions of cause badly (its card: the sentence giving the
+    reason scores under 0.05). Of the sentences it read in the best sentence's article, the
+    best that gives a cause or a purpose ("because", "pays for", "to fund"...) leads."""
+    if not state.trained or state.reading.kind is not AnswerType.REASON:
+        return state
+    best = state.ranked[0]
+    giving = next((c for c in state.ranked if c.in_article == best.in_article
+                   and "p_answer" in c.features
+                   and offers(c.text, AnswerType.REASON, state.reading.text)), None)
+    if giving is None or giving is best:
+        return state
+    return state.fire("reason_given: the sentence giving a cause leads",
+                      ranked=[giving, *(c for c in state.ranked if c is not giving)])
+
+
 def rule_story_about(state: _State) -> _State:
     """A story question ("What happened with the zeppelin crash?", "And what about the
     cyclists?") is refused when the best article lacks half (by weight) of what the question
@@ -639,7 +655,8 @@ RULES: tuple[Rule, ...] = (rule_not_a_correction, rule_not_said_before, rule_pre
 # the same 0.68 answered right. The hand-made threshold and type rules were left out.
 READER_RULES: tuple[Rule, ...] = (rule_not_a_correction, rule_not_said_before,
                                   rule_prefer_newer, rule_lead_first, rule_no_answer,
-                                  rule_story_about, rule_missing, rule_choose)
+                                  rule_story_about, rule_reason_given, rule_missing,
+                                  rule_choose)
 
 
 def _published(state: _State, candidate: Candidate) -> datetime | None:

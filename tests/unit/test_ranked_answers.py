@@ -21,7 +21,7 @@ from retrieval.answer_scoring import (
 from retrieval.extractive import find_evidence
 from retrieval.ranker import RankerInput, candidate_text, question_text
 from tests.helpers import extractive_config
-from tests.unit.test_answer_rules import BRIDGE, Terms
+from tests.unit.test_answer_rules import BRIDGE, Terms, passage
 from tests.unit.test_reader_answers import FakeReader
 
 
@@ -246,3 +246,22 @@ def test_what_about_x_is_answered_by_the_best_sentence_about_x_or_refused() -> N
     found = evidence("And what about the cables?", ranker, reader)
     assert not found.abstain and found.chosen[0].text.startswith("Engineers replaced")
     assert evidence("And what about the ferries?", ranker, reader).abstain
+
+
+def test_a_why_question_is_answered_by_the_read_sentence_that_gives_a_cause() -> None:
+    bridge = passage("bridge", "Harbour bridge reopens", (
+        "The Kestrel Harbour Bridge reopened on Friday. Tolls will rise to three euros. The "
+        "increase pays for replacing the 212 suspension cables."))
+    ranker = FakeRanker({"Tolls will rise": 0.8, "increase pays": 0.6, "reopened": 0.5})
+    reader = FakeReader({"Tolls will rise": (0.5, "three euros"),
+                         "increase pays": (0.01, "replacing the 212 suspension cables")})
+    settings = replace(extractive_config(), reader=reader, ranker=ranker,
+                       weights=replace(WEIGHTS, read=3), no_answer=1 - WEIGHTS.refuse_below,
+                       bold=WEIGHTS.bold)
+    found = find_evidence("Why will tolls rise?", (bridge,), Terms(), settings)
+    assert found.chosen[0].text.startswith("The increase pays for")
+    assert found.trace is not None
+    assert "reason_given: the sentence giving a cause leads" in found.trace.rules
+    # a question of fact is not touched
+    found = find_evidence("How much will tolls be?", (bridge,), Terms(), settings)
+    assert found.chosen[0].text.startswith("Tolls will rise")
