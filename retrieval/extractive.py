@@ -455,10 +455,11 @@ def rule_lead_first(state: _State) -> _State:
     best = state.ranked[0]
     # "What's the latest on X?": the article's lead itself; otherwise an earlier sentence
     # that answers nearly as well (and holds the value, for a typed question).
-    generic = bool(_GENERIC_LATEST.search(state.reading.text))
-    near = [c for c in state.ranked if c.in_article == best.in_article and (
-        generic or (c.score >= state.config.lead_ratio * best.score
-                    and (not state.reading.typed or c.span is not None)))]
+    generic = bool(_GENERIC_LATEST.search(state.reading.text)) or (
+        state.trained and _asks_story(state.reading))
+    near = [c for c in state.ranked if c.in_article == best.in_article and _tells(c.text)
+            and (generic or (c.score >= state.config.lead_ratio * best.score
+                             and (not state.reading.typed or c.span is not None)))]
     lead = min(near, key=lambda c: c.place, default=best)
     ranked = [lead, *(c for c in state.ranked if c is not lead)]
     as_of = state.as_of or _published(state, lead)
@@ -467,10 +468,26 @@ def rule_lead_first(state: _State) -> _State:
     return changed.fire(note) if note else changed
 
 
+def _tells(sentence: str) -> bool:
+    """Whether a sentence tells something: not a date line left in the body ("Friday 20
+    November 2026"), which is no lead."""
+    rest = sentence
+    for kind, value in reversed(value_spans(sentence)):
+        if kind is AnswerType.DATE:
+            rest = rest[:value.start] + rest[value.end:]
+    return len(_WORDS.findall(rest)) >= 3
+
+
 def _asks_story(reading: QuestionReading) -> bool:
-    """"What happened with the ferry strike?", "the latest on X": a story is asked for, not
-    a value; its article's lead tells it."""
-    return not reading.typed and bool(_GENERIC_LATEST.search(reading.text))
+    """"What happened with the ferry strike?", "the latest on X", "What did the harbour board
+    decide?": a story or a decision is asked for, not a value; its article's lead tells it."""
+    return not reading.typed and bool(_GENERIC_LATEST.search(reading.text)
+                                      or _DECIDED.search(reading.text))
+
+
+# A body's decision is the news its report leads with ("voted on Tuesday to ban jet skis").
+_DECIDED = re.compile(r"^\W*what\s+(?:did|has|have|will)\s+.{1,80}?\s+"
+                      r"(?:decide|agree|vote\s+(?:for|on)|rule|approve)d?\b", re.IGNORECASE)
 
 
 def _asks_about(reading: QuestionReading) -> bool:

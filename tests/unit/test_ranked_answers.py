@@ -265,3 +265,24 @@ def test_a_why_question_is_answered_by_the_read_sentence_that_gives_a_cause() ->
     # a question of fact is not touched
     found = find_evidence("How much will tolls be?", (bridge,), Terms(), settings)
     assert found.chosen[0].text.startswith("Tolls will rise")
+
+
+def test_a_decision_is_told_by_its_reports_lead_not_a_date_line() -> None:
+    """"What did the board decide?": the report's lead tells the decision, even when the
+    reader prefers a later sentence; a date line left in the body ("Friday 20 November 2026")
+    is no lead."""
+    board = passage("board", "Board bans jet skis", (
+        "Friday 20 November 2026. The harbour board voted on Tuesday to ban jet skis from the "
+        "inner harbour. The ban, passed by six votes to two, covers the inner water."))
+    ranker = FakeRanker({"The ban, passed": 0.8, "voted on Tuesday": 0.6, "Friday": 0.5})
+    reader = FakeReader({"The ban, passed": (0.3, "six votes to two"),
+                         "voted on Tuesday": (0.05, "to ban jet skis"),
+                         "Friday": (0.05, "Friday 20 November 2026")})
+    settings = replace(extractive_config(), reader=reader, ranker=ranker,
+                       weights=replace(WEIGHTS, read=3), no_answer=1 - WEIGHTS.refuse_below,
+                       bold=WEIGHTS.bold)
+    found = find_evidence("What did the harbour board decide?", (board,), Terms(), settings)
+    assert not found.abstain
+    assert found.chosen[0].text.startswith("The harbour board voted on Tuesday")
+    found = find_evidence("How many votes did the ban pass by?", (board,), Terms(), settings)
+    assert found.chosen[0].text.startswith("The ban, passed")  # a question of fact: untouched
