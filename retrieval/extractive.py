@@ -496,6 +496,12 @@ def _asks_about(reading: QuestionReading) -> bool:
     return not reading.typed and bool(_ABOUT.search(reading.text))
 
 
+def _not_of_fact(state: _State) -> bool:
+    """A story or "what about X" question scored by the trained answerer: its reader judges
+    answers to questions of fact, so the news rules answer these (and refuse them)."""
+    return state.trained and (_asks_story(state.reading) or _asks_about(state.reading))
+
+
 _ABOUT_WORDS = ("about", "tell", "anything", "new", "more")
 _ABOUT = re.compile(r"^\W*(?:and\s+|but\s+|so\s+)?(?:what|how)\s+about\b|"
                     r"\btell\s+me\s+(?:more\s+)?about\b|\banything\s+(?:new\s+)?(?:on|about)\b",
@@ -552,8 +558,7 @@ def rule_choose(state: _State) -> _State:
     first. A question about a change also gets the version that was replaced."""
     if state.missing:
         return state
-    if (state.reading.latest or (state.trained and (_asks_story(state.reading)
-                                                    or _asks_about(state.reading)))) \
+    if (state.reading.latest or _not_of_fact(state)) \
             and not state.reading.typed and not state.reading.change:
         # "What's the latest on X?", "What happened with X?": the article's lead is the news;
         # "And what about X?": the sentence that names X.
@@ -595,7 +600,7 @@ def rule_no_answer(state: _State) -> _State:
     """The reader's refusal: when 1 − the best probability among the sentences it read
     reaches `no_answer` (chosen out of fold), the articles do not answer. Taken over every
     sentence read, so a rule that put another sentence first cannot refuse by itself."""
-    if state.trained and (_asks_story(state.reading) or _asks_about(state.reading)):
+    if _not_of_fact(state):
         # The reader judges sentences as answers to a question of fact; a story question
         # ("What happened with X?", "And what about X?") is answered from an article about
         # X, and rule_story_about refuses when the best article is not about it.
@@ -632,7 +637,7 @@ def rule_story_about(state: _State) -> _State:
     names: the words it holds besides its framing and its time words. (rule_missing weighs
     names only; a story is often named in lower case.) For "what about X", the sentence that
     names X leads."""
-    if not (state.trained and (_asks_story(state.reading) or _asks_about(state.reading))):
+    if not _not_of_fact(state):
         return state
     reading = state.reading
     framing = set(state.analyzer.terms(" ".join((*WINDOW_WORDS, *_ABOUT_WORDS))))
