@@ -32,6 +32,8 @@ _MONTH_NAMES = frozenset((
     "julho setembro outubro novembro dezembro"
 ).split())
 _DAY_ORDINAL = re.compile(r"(?:^|\s)\d{1,2}$")
+# Dotted initials ("K.C. Maurer", "J.R.R. Tolkien"), their last dot not yet taken.
+_INITIALS = re.compile(r"^(?:[^\W\d_]\.)+[^\W\d_]$")
 _WORD_BEFORE = re.compile(r"([\w.]+)[.!?…]*[\"'”’)\]]*$")
 
 
@@ -53,7 +55,7 @@ def _is_boundary(text: str, punct_at: int, end: int) -> bool:
     if text[punct_at] == ".":
         before = _WORD_BEFORE.search(text[max(0, punct_at - 20): punct_at + 1])
         word = before.group(1).lower().rstrip(".") if before else ""
-        if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+        if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()) or _INITIALS.match(word):
             return False
         if _DAY_ORDINAL.search(text[max(0, punct_at - 4): punct_at]):
             following_word = text[end: end + 20].split(maxsplit=1)

@@ -185,11 +185,18 @@ class AnswerEngine:
                         k: int | None, where: SearchFilter | None, window: TimeWindow,
                         on_token: TokenSink | None) -> Answer:
         """No article in the window: say so, with the closest articles outside it. When no
-        article carries a date at all, the time words cannot be a window: they are part of
-        the question, which is answered as asked."""
+        article carries a date at all, the time words cannot be a window: the question is
+        answered as asked. Nor when the question's own time words made the window and the
+        closest articles include undated ones (which no window can exclude: their day is
+        unknown), the time words may be part of the question ("How many cars did Ford sell
+        in 2004?", answered by a report of 2005): it is answered as asked, and the answerer
+        says what the articles lack (a dated article of another year lacks "2004")."""
         anywhere = SearchFilter(sources=where.sources) if where is not None else None
         nearest = self._ranked(asked, k or self.k, anywhere)
-        if not any(p.published for p in nearest):
+        from_words = asked != question  # --since/--until are the user's own window
+        if not any(p.published for p in nearest) or (
+                from_words and not all(p.published for p in nearest)
+                and not asks_what_happened(asked)):
             return self._ask_any(question, history, k, anywhere, on_token)
         closest = [p for p in closest_articles(nearest) if p.published]
         listed = "; ".join(f"“{p.title}” ({', '.join(p.details)})" for p in closest)

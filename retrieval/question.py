@@ -15,7 +15,7 @@ from typing import Protocol
 
 from retrieval.answer_types import AnswerType, answer_type
 from retrieval.time_window import asks_change, asks_latest
-from retrieval.two_part import split_two_part
+from retrieval.two_part import describes_another, split_two_part
 from retrieval.vocabulary import CHANGE_WORDS, CURRENT_WORDS, FORMER_WORDS, FRAMING_WORDS
 
 
@@ -66,6 +66,9 @@ class QuestionReading:
     # mother confronted Blair - how many complaints did it get?", or a sentence of context
     # then the question): its description's names belong to another article.
     described: bool = False
+    # Broader: a relative clause or "the X named ..." singles out the subject by what another
+    # article may say (two_part.describes_another).
+    compound: bool = False
 
     @property
     def typed(self) -> bool:
@@ -106,4 +109,5 @@ def read_question(question: str, analyzer: TermAnalyzer, context: str = "",
         year_asked=bool(_YEAR_ASKED.search(question)), role=role, context=context,
         score=bool(re.search(r"\bscore\b", question, re.IGNORECASE)),
         framing=frozenset(framing), question_terms=tuple(analyzer.terms(question)),
-        described=split_two_part(question) is not None or bool(_CONTEXT_FIRST.search(question)))
+        described=split_two_part(question) is not None or bool(_CONTEXT_FIRST.search(question)),
+        compound=describes_another(question))

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -243,12 +244,28 @@ def decode_span(start_logits: np.ndarray, end_logits: np.ndarray,
     flat = int(np.argmax(pairs))
     s, e = flat // n, flat % n
     probability = float(_softmax(starts)[s] * _softmax(ends)[e])
-    begin, finish = int(offsets[s][0]), int(offsets[e][1])
-    while begin > 0 and sentence[begin - 1].isalnum():
+    return _whole_words(sentence, int(offsets[s][0]), int(offsets[e][1])), probability
+
+
+def _whole_words(sentence: str, begin: int, finish: int) -> tuple[int, int]:
+    """[begin, finish) widened to whole words: through a dot inside a word ("3.5", "p.m")
+    and the closing dot of dotted letters ("9 p.m.", "U.S."), which the tokeniser splits."""
+    def inside(at: int) -> bool:
+        return (sentence[at].isalnum() or (sentence[at] == "." and 0 < at < len(sentence) - 1
+                and sentence[at - 1].isalnum() and sentence[at + 1].isalnum()))
+
+    while begin > 0 and inside(begin - 1):
         begin -= 1
-    while finish < len(sentence) and sentence[finish].isalnum():
+    while finish < len(sentence) and inside(finish):
         finish += 1
-    return (begin, finish), probability
+    if finish < len(sentence) and sentence[finish] == "." and _DOTTED.search(
+            sentence[begin:finish]):
+        finish += 1
+    return begin, finish
+
+
+# Letters each followed by a dot, the last dot not yet taken: "p.m", "U.S", "K.C".
+_DOTTED = re.compile(r"(?:^|[^\w.])(?:[^\W\d_]\.)+[^\W\d_]$")
 
 
 def _sigmoid(value: float) -> float:

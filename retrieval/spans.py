@@ -399,7 +399,8 @@ def shaped_span(sentence: str, start: int, end: int, question: str, kind: Answer
     of that kind becomes that value, keeping an approximator the reader took ("about 435
     euros") and what it read past the value ("5-4 on penalties"), and a count gets the noun
     the question counts: "all 212" → "212 suspension cables", "Five" → "Five people". Any
-    other span is returned as it is."""
+    other span is returned as it is. An amount asked to have risen or fallen that is one end
+    of "from 410 euros to about 435 euros" becomes the whole range."""
     kinds = _MEASURED_KINDS.get(kind)
     if kinds is None:
         return start, end
@@ -408,6 +409,13 @@ def shaped_span(sentence: str, start: int, end: int, question: str, kind: Answer
     if len(values) != 1:
         return start, end
     [value] = values
+    if kind is AnswerType.MONEY and _CHANGE.search(question):
+        # "How much will bills rise?": one end of "from 410 euros to about 435 euros" is the
+        # new or old amount, not the rise; both ends tell it.
+        ends = [r for r in _ranges(sentence, _matches(_MONEY, sentence))
+                if r.start <= value.start and value.end <= r.end and r.text.startswith("from")]
+        if ends:
+            return ends[0].start, max(ends[0].end, end)
     begin = start if start < value.start and _APPROXIMATOR.match(
         sentence[start:value.start]) else value.start
     finish = max(value.end, end)  # what the reader read on past the value stays

@@ -55,6 +55,19 @@ class TwoPart:
         return main[0].upper() + main[1:]
 
 
+# "the film named best film at...", "the novel the Bishop of Durham called lousy history".
+_NAMED_BY = re.compile(r"\b(?:the|a|an) (?:[\w'’-]+ ){1,4}?(?:named|called|crowned|nominated|"
+                       r"dubbed|voted)\b", re.IGNORECASE)
+
+
+def describes_another(question: str) -> bool:
+    """Whether the question singles out its subject by what another report says of it (a
+    relative clause, "the X named/called ...", or a fact before a semicolon): "Who directed
+    the film that won Paddy Considine best actor?". Broader than split_two_part, which only
+    splits what it can ask in two."""
+    return bool(_RELATIVE.search(question) or _NAMED_BY.search(question) or ";" in question)
+
+
 def split_two_part(question: str) -> TwoPart | None:
     """The description and the main question of a two-part question, or None."""
     text = question.strip()

@@ -131,6 +131,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "pc": ("computer",),
     "labour": ("labour party",),
     "boss": ("chief executive", "head", "chairman", "director"),
+    "theft": ("stolen", "stole", "steal", "thief", "thieves", "robbery", "burglary"),
+    "stolen": ("theft", "stole", "steal", "thief", "thieves"),
+    "robbery": ("robbed", "robbers", "stolen", "theft"),
 }
 
 

@@ -15,7 +15,7 @@ from retrieval.extractive import compose, find_evidence
 from retrieval.records import Answer, AnswerSpan, Citation, Passage
 from retrieval.spans import answer_span, shaped_span
 from retrieval.terms import analyze
-from retrieval.two_part import split_two_part
+from retrieval.two_part import describes_another, split_two_part
 from tests.helpers import extractive_config
 
 
@@ -137,6 +137,9 @@ def test_what_is_missing_is_said_not_presented_as_the_answer() -> None:
                     "transport office said tolls would stay at two euros for cars. [1]")
     _, missing, span = answer("What is the bridge toll for cars?")
     assert not missing and span == "two euros"
+    # what the toll is for, followed by where
+    _, missing, _ = answer("How much is the toll for trucks on the Kestrel bridge?")
+    assert missing
 
 
 def test_a_name_the_article_never_mentions_is_missing() -> None:
@@ -195,6 +198,19 @@ def test_one_fact_questions_are_not_split(question: str) -> None:
     assert split_two_part(question) is None
 
 
+@pytest.mark.parametrize(("question", "describes"), [
+    ("Who directed the film that won Paddy Considine best actor?", True),
+    ("Which role did she play in the film named best film at the Baftas?", True),
+    ("When is the film of the novel the Bishop of Durham called lousy history due out?", True),
+    ("The ADB put the costs at $3bn; how big is the rebuilding drive?", True),
+    ("Who will host the 2005 Golden Globes ceremony?", False),
+    ("What was Lufthansa's revenue in 2004?", False),
+])
+def test_a_question_that_singles_out_its_subject_by_a_description(question: str,
+                                                                   describes: bool) -> None:
+    assert describes_another(question) is describes
+
+
 def test_two_answers_join_with_markers_renumbered_over_both() -> None:
     channel = passage("five", "Five", "Five hosted the phone-in.")
     other = passage("other", "Other", "Unrelated.")
@@ -228,10 +244,14 @@ def test_slack_shows_the_lead_value_in_bold() -> None:
     ("Five people have now died in Storm Orla.", "Five", "How many people died?",
      "Five people"),
     # an amount with its currency, keeping the approximator the reader took
+    ("The bill will be about 435 euros.", "about 435", "How much will the bill be?",
+     "about 435 euros"),
+    ("The bill will be about 435 euros.", "435", "How much will the bill be?", "435 euros"),
+    # one end of a range is not the rise: both ends are
     ("The bill will rise from 410 euros to about 435 euros.", "about 435",
-     "How much will water bills rise?", "about 435 euros"),
-    ("The bill will rise from 410 euros to about 435 euros.", "435 euros",
-     "How much will water bills rise?", "435 euros"),
+     "How much will water bills rise?", "from 410 euros to about 435 euros"),
+    ("The bill will rise from 410 euros to about 435 euros.", "410 euros",
+     "How much will water bills rise?", "from 410 euros to about 435 euros"),
     # a span over two values, or over none of the asked-for kind, stays the reader's
     ("The bill will rise from 410 euros to about 435 euros.", "410 euros to about 435 euros",
      "How much will water bills rise?", "410 euros to about 435 euros"),
@@ -247,3 +267,15 @@ def test_a_readers_span_takes_the_boundaries_of_its_value(sentence: str, read: s
     begin, end = shaped_span(sentence, start, start + len(read), question,
                              answer_type(question))
     assert sentence[begin:end] == shaped
+
+
+def test_a_theft_is_what_a_report_of_a_stolen_thing_tells() -> None:
+    museum = passage("museum", "Stolen painting found", (
+        "Police found a painting stolen from the Harbour Museum six years ago. Two men, aged "
+        "54 and 61, have been arrested."))
+    _, missing, _ = answer("How many people were arrested for the painting theft?",
+                           passages=[museum])
+    assert not missing
+    _, missing, _ = answer("How many people were arrested for the painting fraud?",
+                           passages=[museum])
+    assert missing

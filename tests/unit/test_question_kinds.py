@@ -103,3 +103,16 @@ def test_a_question_with_a_subject_is_not_a_brief_and_an_empty_window_says_so() 
                                 as_of=THURSDAY)
     assert subject.asked == []
     assert "Ferry" not in asked.answer
+
+
+def test_a_year_in_a_question_cannot_rule_out_undated_articles() -> None:
+    # TwoDocs: the bridge article is dated 14 Mar 2025, the farm article is undated. No
+    # article is dated 2024, but an undated one may be of 2024: the question is answered as
+    # asked, and the answerer says the dated article lacks "2024".
+    plain = engine_with(TwoDocs())
+    dated = AnswerEngine(plain.retriever, plain.answerer, k=6, time_reader=read_question_time)
+    asked = dated.ask("How much did the Kestrel bridge repair cost in 2024?", as_of=THURSDAY)
+    assert asked.answer.startswith("The articles don't say this for “2024”.")
+    # "What happened in 2024?" asks for the window's news: there is none.
+    window = dated.ask("What happened in 2024?", as_of=THURSDAY)
+    assert window.abstained and window.answer.startswith("No articles from 2024.")

@@ -237,3 +237,16 @@ def test_a_missing_model_is_a_clear_error(tmp_path: Path) -> None:
     reader = Reader(tmp_path)
     with pytest.raises(FileNotFoundError):
         _ = reader._session
+
+
+@pytest.mark.parametrize(("sentence", "piece", "expected"), [
+    ("The ferry leaves at 9 p.m. on Friday.", "p", "p.m."),  # the tokeniser splits "p . m ."
+    ("Talks with the U.S. failed.", "S", "U.S."),
+    ("Prices rose 3.5 percent.", "5", "3.5"),
+    ("It ended. Then more.", "ended", "ended"),  # a sentence's own full stop stays out
+])
+def test_decode_span_keeps_dotted_words_whole(sentence: str, piece: str, expected: str) -> None:
+    at = sentence.index(piece)
+    span, _ = decode_span(np.array([5.0]), np.array([5.0]), [(at, at + len(piece))], sentence)
+    assert span is not None
+    assert sentence[span[0]:span[1]] == expected

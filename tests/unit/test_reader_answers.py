@@ -166,3 +166,44 @@ def test_a_sentence_that_refers_back_brings_the_sentence_naming_whom() -> None:
     assert found.referent is not None and found.referent.text.startswith("The port authority")
     text = compose(found, 80)
     assert text.index("Jane Roe") < text.index("She replaces") and text.count("[1]") == 2
+
+
+AWARDS = passage("awards", "Considine wins Evening Standard award", (
+    "Paddy Considine was named best actor at the Evening Standard film awards for Dead Man's "
+    "Shoes. The ceremony was held in London on Sunday night."))
+SHOES = passage("shoes", "Low-budget thriller opens", (
+    "Dead Man's Shoes, directed by Shane Meadows, opens in cinemas this week. The thriller "
+    "was shot in the Peak District in three weeks."))
+DIRECTOR = FakeReader({"directed by Shane": (0.9, "Shane Meadows")})
+
+
+def test_a_description_naming_another_articles_subject_bridges_rather_than_refuses() -> None:
+    # The answering article lacks "Paddy Considine", which the awards article holds: a
+    # two-article question, not a near miss.
+    found = evidence("Who directed the film that won Paddy Considine best actor?", DIRECTOR,
+                     passages=(SHOES, AWARDS))
+    assert not found.missing and found.span == "Shane Meadows"
+    assert found.trace is not None and any(r.startswith("missing_bridged: Paddy")
+                                           for r in found.trace.rules)
+
+
+def test_without_a_description_or_a_bridging_article_the_missing_name_is_said() -> None:
+    # Asked plainly, the name is what the question is about: the article lacks it.
+    plain = evidence("Who directed Paddy Considine in his new film?", DIRECTOR,
+                     passages=(SHOES, AWARDS))
+    assert "Paddy" in plain.missing
+    # Described, but no article read holds the name: still missing.
+    alone = evidence("Who directed the film that won Paddy Considine best actor?", DIRECTOR,
+                     passages=(SHOES,))
+    assert "Paddy" in alone.missing
+
+
+def test_a_close_second_from_another_article_is_not_cited_one_from_the_same_is() -> None:
+    reader = FakeReader({"directed by Shane": (0.9, "Shane Meadows"),
+                         "Peak District": (0.8, ""), "ceremony was held": (0.85, "")})
+    found = evidence("Who directed Dead Man's Shoes?", reader, passages=(SHOES, AWARDS),
+                     close_ratio=0.7)
+    texts = [c.text for c in found.chosen]
+    assert texts[0].startswith("Dead Man's Shoes, directed by Shane Meadows")
+    assert any(t.startswith("The thriller was shot") for t in texts)
+    assert not any(t.startswith("The ceremony") for t in texts)
