@@ -111,8 +111,8 @@ def answer_of(sock: socket.socket) -> bytes:
     try:
         while chunk := sock.recv(65536):
             received += chunk
-    except TimeoutError:
-        pass
+    except (TimeoutError, ConnectionResetError):
+        pass  # a reset: the server closed with our bytes unread (see the trickle test)
     return received
 
 
@@ -192,15 +192,24 @@ def test_a_trickled_body_meets_one_deadline_for_the_whole_body(running: Any) -> 
         # poll, not select: a long test run holds file descriptors past select's 1024.
         poller = select.poll()
         poller.register(sock, select.POLLIN)
+        sent = 0
         for _ in range(60):  # a byte every 0.2 s: each well within body_timeout of the last
             if poller.poll(200):
                 break
-            sock.sendall(b" ")
+            try:
+                sock.sendall(b" ")
+            except (ConnectionResetError, BrokenPipeError):
+                break
+            sent += 1
         answer = answer_of(sock)
     finally:
         sock.close()
-    assert status_of(answer) == 408 and b'{"error": "request body too slow"}' in answer
+    assert sent < 59  # answered before the body was whole: the deadline held
     assert count(server.metrics, "/api/ask", 408) == 1.0
+    # A byte sent as the server answered and closed makes its kernel reset the connection,
+    # which can discard the answer on its way; when it arrived, it is the 408.
+    assert not answer or (status_of(answer) == 408
+                          and b'{"error": "request body too slow"}' in answer)
 
 
 def test_a_streaming_client_that_leaves_is_no_error(running: Any,
