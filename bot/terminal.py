@@ -84,8 +84,14 @@ def answer_screen(answer: Answer, streamed: str | None = None) -> Screen:
         lines.append("")
     if answer.citations:
         lines += ["", click.style("Sources", bold=True)]
-        lines += [f"  [{citation.n}] {describe(citation.passage)}"
-                  for citation in answer.citations]
+        # Two passages of one article are one source: "[1][2] Title", not the title twice.
+        numbers: dict[str, list[int]] = {}
+        first: dict[str, Passage] = {}
+        for citation in answer.citations:
+            numbers.setdefault(citation.passage.article_id, []).append(citation.n)
+            first.setdefault(citation.passage.article_id, citation.passage)
+        lines += [f"  {''.join(f'[{n}]' for n in ns)} {describe(first[article])}"
+                  for article, ns in numbers.items()]
     note = click.style(f"({answer.note})", fg="yellow") if answer.note else ""
     return Screen("\n".join(lines), note)
 

@@ -43,3 +43,19 @@ def test_an_empty_search_says_so() -> None:
         chunk_id="a#0", article_id="a", title="Bridge reopens", text="The bridge reopened.",
         score=0.5)]))
     assert listed.startswith("1. ") and "The bridge reopened." in listed
+
+
+def test_two_passages_of_one_article_are_one_source() -> None:
+    from retrieval.records import Citation
+
+    def chunk(article: str, n: int, title: str) -> Passage:
+        return Passage(chunk_id=f"{article}#{n}", article_id=article, title=title,
+                       text="Text.", score=0.5)
+
+    one, two, other = chunk("a", 0, "Bridge reopens"), chunk("a", 1, "Bridge reopens"), \
+        chunk("b", 0, "Ferry strike ends")
+    answer = Answer(question="q", answer="One. [1] Two. [2] Three. [3]", abstained=False,
+                    citations=(Citation(1, one), Citation(2, two), Citation(3, other)),
+                    passages=(one, two, other))
+    lines = click.unstyle(answer_screen(answer).out).splitlines()
+    assert lines[-2:] == ["  [1][2] Bridge reopens [a]", "  [3] Ferry strike ends [b]"]
