@@ -22,7 +22,13 @@ from retrieval.brief import Brief, asks_what_happened
 from retrieval.changes import changes_question
 from retrieval.citations import join_answers, validate_citations
 from retrieval.extractive import TermAnalyzer, abstention_text
-from retrieval.history import conversation_context, is_followup, refers_back, search_query
+from retrieval.history import (
+    conversation_context,
+    earlier_question,
+    is_followup,
+    refers_back,
+    search_query,
+)
 from retrieval.records import ABSTENTION, Answer, AnswerSpan, Passage, Turn, closest_articles
 from retrieval.retriever import NewsdeskRetriever, filtered, to_passages
 from retrieval.story_changes import ChangeReport, StoryChanges, VersionStore
@@ -295,7 +301,7 @@ class AnswerEngine:
 
     def _answer(self, state: ChainState) -> ChainState:
         started = time.perf_counter()
-        earlier = state.history[-1][0] if state.context and state.history else None
+        earlier = earlier_question(state.history) if state.context else None
         draft = self.answerer.answer(state.question, state.context,
                                      self._answer_passages(state), on_token=state.on_token,
                                      earlier=earlier)

@@ -47,6 +47,18 @@ def conversation_context(question: str, history: Sequence[Turn], turns: int = 2)
     return " ".join(f"{q} {a}" for q, a in recent)
 
 
+def earlier_question(history: Sequence[Turn]) -> str | None:
+    """The latest earlier question that stands on its own (no pronoun pointing back, no "and
+    ...", over three words): what a follow-up is read with
+    ("Who can get a discount?" after "How much will bills rise?" and "Why?" is read with the
+    first, not with "Why?"); the latest when every one leans on another; None without any."""
+    for question, _ in reversed(history):
+        if not (_ANAPHORA.search(question) or _CONTINUATION.search(question)
+                or len(question.split()) <= 3):
+            return question
+    return history[-1][0] if history else None
+
+
 def search_query(question: str, history: Sequence[Turn]) -> str:
     """What to retrieve with: the question, plus the conversation it follows up on."""
     context = conversation_context(question, history)

@@ -82,3 +82,15 @@ def test_search_filter_in_chroma_and_python_agree() -> None:
     assert where.accepts("other", 1104537600, origin="bbc")  # a source named by its origin
     assert not where.accepts("bbc", None)
     assert chroma_where(SearchFilter()) is None and SearchFilter().accepts(None, None)
+
+
+def test_a_followup_is_read_with_the_latest_question_that_stands_on_its_own() -> None:
+    from retrieval.history import earlier_question
+
+    water = ("How much will water bills rise?", "From 410 to about 435 euros. [1]")
+    why = ("Why?", "The increase pays for new pipes. [1]")
+    assert earlier_question([water, why]) == water[0]  # not "Why?"
+    assert earlier_question([why]) == "Why?"  # nothing stands alone: the latest
+    assert earlier_question([water, ("Who won the cup final?", "United. [1]")]) == \
+        "Who won the cup final?"
+    assert earlier_question([]) is None
