@@ -190,13 +190,12 @@ class AnswerEngine:
     def _outside_window(self, question: str, asked: str, history: Sequence[Turn],
                         k: int | None, where: SearchFilter | None, window: TimeWindow,
                         on_token: TokenSink | None) -> Answer:
-        """No article in the window: say so, with the closest articles outside it. When no
-        article carries a date at all, the time words cannot be a window: the question is
-        answered as asked. Nor when the question's own time words made the window and the
-        closest articles include undated ones (which no window can exclude: their day is
-        unknown), the time words may be part of the question ("How many cars did Ford sell
-        in 2004?", answered by a report of 2005): it is answered as asked, and the answerer
-        says what the articles lack (a dated article of another year lacks "2004")."""
+        """No article in the window: say so, with the closest articles outside it. The
+        question is answered as asked instead when no article carries a date at all, or when
+        the question's own time words made the window and undated articles are among the
+        closest: no window can exclude those (their day is unknown), and the words may be part
+        of the question ("How many cars did Ford sell in 2004?", told by a report of 2005);
+        the answerer then says what a dated article of another year lacks ("2004")."""
         anywhere = SearchFilter(sources=where.sources) if where is not None else None
         nearest = self._ranked(asked, k or self.k, anywhere)
         from_words = asked != question  # --since/--until are the user's own window

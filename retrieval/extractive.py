@@ -547,8 +547,8 @@ def rule_missing(state: _State) -> _State:
     With the trained answerer, a question that singles out its subject by a description
     ("Who directed the film that won Paddy Considine best actor?") may name what another
     article says: when another article read holds every missing word, that is a bridge, not
-    a gap (fold 5: two-article questions answered right 0.25 → 0.50, one more unanswerable
-    question answered of 156; bench/answer_thresholds.py)."""
+    a gap (fold 5, with the citation rule of rule_choose: two-article questions right 0.25 →
+    0.43, one more of 156 unanswerable questions answered; bench/answer_thresholds.py)."""
     best = state.ranked[0]
     missing = _missing(state.reading, best, state.config, state.analyzer)
     if not missing:
@@ -565,7 +565,7 @@ def _bridge(state: _State, missing: tuple[str, ...]) -> float | None:
     """The best probability, as a share of the best sentence's, among the other articles
     whose read passages hold every missing word; None when none does."""
     best = state.ranked[0]
-    terms = [[t for t in state.analyzer.terms(word)] for word in missing]
+    terms = [state.analyzer.terms(word) for word in missing]
     shares = [c.score / best.score for c in state.ranked
               if _article(state, c) != _article(state, best) and best.score > 0
               and all(any(_present(t, c.in_article) for t in word) for word in terms if word)]
