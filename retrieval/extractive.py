@@ -32,7 +32,7 @@ from retrieval.ranker import RankerInput, RankerProtocol
 from retrieval.reader import ReaderInput, ReaderProtocol
 from retrieval.records import ABSTENTION, Passage, closest_articles
 from retrieval.scorer import AnswerModel, logit
-from retrieval.spans import SpanMatch, find_span, shaped_span, value_spans
+from retrieval.spans import SpanMatch, find_span, named_former, shaped_span, value_spans
 from retrieval.time_window import day_label, relative_day
 from retrieval.vocabulary import MONTHS, SYNONYMS, WEEKDAYS, WINDOW_WORDS
 
@@ -355,7 +355,9 @@ def _rank_and_read(question: str, candidates: list[Candidate], ranker: RankerPro
         if read_as.span is not None:
             start, end = shaped_span(candidate.text, *read_as.span, question, reading.kind)
             text = candidate.text[start:end].strip(" ,;:")
-            span = SpanMatch(text, 1.0) if text else None
+            # "Who is the governor now?": a name the sentence calls former is no value of it.
+            former = reading.role == "current" and named_former(candidate.text, start)
+            span = SpanMatch(text, 1.0) if text and not former else None
         read.append(replace(candidate, score=probability, span=span,
                             type_ok=span is not None,
                             features={**values, "p_answer": read_as.p_answer,

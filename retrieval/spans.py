@@ -391,6 +391,12 @@ _MEASURED_KINDS = {AnswerType.NUMBER: (AnswerType.NUMBER, AnswerType.MONEY, Answ
 _APPROXIMATOR = re.compile(rf"^(?:{alternation(APPROXIMATORS)})\s+$", re.IGNORECASE)
 
 
+def named_former(sentence: str, start: int) -> bool:
+    """Whether the value at `start` is named as a former holder ("the now-former governor
+    Pierluisi"): no answer to who holds the office now."""
+    return bool(_FORMER_BEFORE.search(sentence[:start]))
+
+
 def shaped_span(sentence: str, start: int, end: int, question: str, kind: AnswerType
                 ) -> tuple[int, int]:
     """A reader's span of `sentence` ([start, end), characters) with the boundaries of the

@@ -207,3 +207,16 @@ def test_a_close_second_from_another_article_is_not_cited_one_from_the_same_is()
     assert texts[0].startswith("Dead Man's Shoes, directed by Shane Meadows")
     assert any(t.startswith("The thriller was shot") for t in texts)
     assert not any(t.startswith("The ceremony") for t in texts)
+
+
+def test_a_name_called_former_is_no_bold_answer_to_who_holds_it_now() -> None:
+    island = passage("island", "Governor sworn in", (
+        "The now-former governor Pedro Alvar said he would not contest the ruling. Wanda "
+        "Reyes was sworn in as governor on Wednesday."))
+    reader = FakeReader({"now-former governor": (0.9, "Pedro Alvar")})
+    now = evidence("Who is the governor of the island now?", reader, passages=(island,))
+    assert now.span is None and not now.span_shown
+    # asked without "now", the same reading keeps its value
+    then = evidence("Who was the governor who would not contest the ruling?", reader,
+                    passages=(island,))
+    assert then.span == "Pedro Alvar"
