@@ -126,7 +126,7 @@ def find_span(sentence: str, question: str, kind: AnswerType, asked: str = "",
     if year:
         candidates = [s for s in candidates if _has_year(s.text)]
     if role is not None and kind is AnswerType.PERSON:
-        former = [s for s in candidates if _FORMER_BEFORE.search(sentence[: s.start])]
+        former = [s for s in candidates if named_former(sentence, s.start)]
         kept = former if role == "former" else [s for s in candidates if s not in former]
         candidates = kept or candidates
     if not candidates:
