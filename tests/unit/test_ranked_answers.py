@@ -112,6 +112,21 @@ def test_no_sentence_likely_enough_is_a_refusal() -> None:
     assert found.abstain
 
 
+def test_a_refusal_names_what_the_articles_lack_and_shows_what_they_say() -> None:
+    ranker = FakeRanker({"tolls would stay": 0.2})
+    reader = FakeReader({"tolls would stay": (0.1, "two euros")})
+    found = evidence("What is the bridge toll for trucks?", ranker, reader)
+    # still no answer: "trucks" is nowhere in the article, and the reader is not sure
+    assert not found.abstain and found.missing == ("trucks",)
+    assert found.chosen[0].text.startswith("The transport office")  # what they say instead
+    assert found.trace is not None
+    # logit 2×0.2 + ln(0.1/0.9) − 1 = −2.80 → 0.06, under 1 − no_answer = 0.3
+    assert [r.split(";")[0] for r in found.trace.rules] == ["no_answer: best 0.06"]
+    assert found.trace.rules[0].endswith("missing: trucks")
+    # the same refusal without a word the article lacks is a plain refusal
+    assert evidence("What is the bridge toll?", ranker, reader).abstain
+
+
 def test_a_span_under_the_bold_threshold_is_not_bold() -> None:
     ranker = FakeRanker({"replaced all 212": 0.5})
     reader = FakeReader({"replaced all 212": (0.6, "212")})
