@@ -645,14 +645,14 @@ def rule_no_answer(state: _State) -> _State:
         note = f"no_answer: best {evidence:.2f}; refused at {1 - state.config.no_answer:.2f}"
         # "What is the toll for trucks?" over an article giving the toll for cars: a refusal
         # that names what the articles lack, and shows what they do say (rule_missing's).
-        best = state.ranked[0]
-        missing = _missing(state.reading, best, state.config, state.analyzer)
+        first = state.ranked[0]
+        missing = _missing(state.reading, first, state.config, state.analyzer)
         # only of an article about the question: "the closest they come" of an unrelated
         # article would be noise, a plain refusal names the closest articles instead
-        if missing and _covered_share(state.reading, best) >= STORY_MISSING_SHARE \
+        if missing and _covered_share(state.reading, first) >= STORY_MISSING_SHARE \
                 and not (state.reading.compound and _bridge(state, missing) is not None):
             return state.fire(f"{note}; missing: {', '.join(missing)}", missing=missing,
-                              chosen=(best,))
+                              chosen=(first,))
         return state.fire(note, abstain=f"the reader's best sentence scores {evidence:.2f}, "
                                         f"under {1 - state.config.no_answer:.2f}")
     return state
