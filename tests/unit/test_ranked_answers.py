@@ -123,6 +123,8 @@ def test_a_refusal_names_what_the_articles_lack_and_shows_what_they_say() -> Non
     # logit 2×0.2 + ln(0.1/0.9) − 1 = −2.80 → 0.06, under 1 − no_answer = 0.3
     assert [r.split(";")[0] for r in found.trace.rules] == ["no_answer: best 0.06"]
     assert found.trace.rules[0].endswith("missing: trucks")
+    # "trucks" outweighs "toll", and the article still holds a good part of the question
+    assert evidence("What is the toll for trucks?", ranker, reader).missing == ("trucks",)
     # the same refusal without a word the article lacks is a plain refusal
     assert evidence("What is the bridge toll?", ranker, reader).abstain
 
@@ -301,3 +303,24 @@ def test_a_decision_is_told_by_its_reports_lead_not_a_date_line() -> None:
     assert found.chosen[0].text.startswith("The harbour board voted on Tuesday")
     found = find_evidence("How many votes did the ban pass by?", (board,), Terms(), settings)
     assert found.chosen[0].text.startswith("The ban, passed")  # a question of fact: untouched
+
+
+def test_an_announcement_is_told_by_its_reports_lead_not_refused() -> None:
+    """"What did the housing minister announce?": the announcement is a clause the reader
+    scores low as an answer (shared case 27: P 0.03, refused); the report's lead tells it."""
+    fund = passage("fund", "Repair fund for storm damage", (
+        "Housing minister Aoife Creed has announced a repair fund of 5 million euros for homes "
+        "hit by the storm. Owners can apply through the county council from Monday, she told "
+        "reporters at the harbour."))
+    ranker = FakeRanker({"Owners can apply": 0.6, "Housing minister": 0.5})
+    reader = FakeReader({"Owners can apply": (0.02, "the county council"),
+                         "Housing minister": (0.03, "Aoife Creed")})
+    settings = replace(extractive_config(), reader=reader, ranker=ranker,
+                       weights=WEIGHTS, no_answer=1 - WEIGHTS.refuse_below, bold=WEIGHTS.bold)
+    for question in ("What did the housing minister announce?",
+                     "What has the minister unveiled for storm damage?"):
+        found = find_evidence(question, (fund,), Terms(), settings)
+        assert not found.abstain, question
+        assert found.chosen[0].text.startswith("Housing minister Aoife Creed"), question
+    # a question of fact about the same report is still the reader's to refuse
+    assert find_evidence("Who will pay for the repairs?", (fund,), Terms(), settings).abstain
