@@ -572,7 +572,9 @@ def _bridge(state: _State, missing: tuple[str, ...]) -> float | None:
     """The best probability, as a share of the best sentence's, among the other articles
     whose read passages hold every missing word; None when none does."""
     best = state.ranked[0]
-    terms = [state.analyzer.terms(word) for word in missing]
+    # each word of each missing name ("Port Alder": both words)
+    words = [word for name in missing for word in name.split()]
+    terms = [state.analyzer.terms(word) for word in words]
     shares = [c.score / best.score for c in state.ranked
               if _article(state, c) != _article(state, best) and best.score > 0
               and all(any(_present(t, c.in_article) for t in word) for word in terms if word)]
@@ -948,6 +950,8 @@ _COMPARES = re.compile(r"\b(than|both|adding up|add up|in total|combined|differe
                        re.IGNORECASE)
 _PRONOUNS = frozenset("me you him her it us them this that these those his its their one "
                       "ones".split())
+# "close for good", "for now": no thing a price or a count is for.
+_FOR_IDIOMS = frozenset("good now sure ever once example instance real certain".split())
 # What a price or a count is "for": "the toll for trucks (on the harbour bridge)?".
 _SPECIFIED = re.compile(r"\b(?:for|of)\s+((?:[a-z][\w'’-]*\s+){0,2}?[a-z][\w'’-]*)"
                         r"(?:\s+(?:on|in|at|across|over|near)\s+[^?]*)?\s*\??$")
@@ -969,7 +973,7 @@ def _missing(reading: QuestionReading, best: Candidate, config: ExtractiveConfig
         return ()
     words = list(reading.names)
     specified = _SPECIFIED.search(question)
-    if specified and specified.group(1).split()[-1].lower() not in _PRONOUNS:
+    if specified and specified.group(1).split()[-1].lower() not in _PRONOUNS | _FOR_IDIOMS:
         words += specified.group(1).split()[-1:]
     present = best.in_article
     missing = []
@@ -981,7 +985,19 @@ def _missing(reading: QuestionReading, best: Candidate, config: ExtractiveConfig
             missing.append((re.sub(r"['’]s?$", "", word), sum(own[t] for t in terms)))
     if not missing or sum(w for _, w in missing) / total < config.missing_share:
         return ()
-    return tuple(dict.fromkeys(word for word, _ in missing))
+    return _as_written(tuple(dict.fromkeys(word for word, _ in missing)), question)
+
+
+def _as_written(words: tuple[str, ...], question: str) -> tuple[str, ...]:
+    """Missing words that stand together in the question joined as one name: "Port",
+    "Alder" → "Port Alder" ("the articles don't say this for “Port Alder”")."""
+    joined: list[str] = []
+    for word in words:
+        if joined and re.search(rf"\b{re.escape(joined[-1])}\s+{re.escape(word)}\b", question):
+            joined[-1] = f"{joined[-1]} {word}"
+        else:
+            joined.append(word)
+    return tuple(joined)
 
 
 def _covered_share(reading: QuestionReading, candidate: Candidate) -> float:

@@ -177,6 +177,17 @@ def test_a_year_the_article_does_not_have_is_missing() -> None:
     assert found.missing == ("2003",)
 
 
+def test_a_missing_name_of_two_words_is_said_as_one() -> None:
+    found = evidence("How many people marched through the city centre of Port Alder?", [MARCH])
+    assert found.missing == ("Port Alder",)
+    assert compose(found, 80).startswith("The articles don't say this for “Port Alder”.")
+
+
+def test_for_good_is_not_what_a_question_is_for() -> None:
+    found = evidence("When will the marches stop for good?", [MARCH])
+    assert "good" not in found.missing
+
+
 def test_a_synonym_of_a_name_is_not_missing() -> None:
     tory = passage("tory", "Conservatives pick leader", (
         "The Conservative party chose Ann Holt as leader on Tuesday, with 62 percent of the "
