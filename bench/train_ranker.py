@@ -270,11 +270,10 @@ def main() -> None:
     if args.limit:
         train_q, held_q, dev_q = (train_q[: args.limit], held_q[: args.limit // 4],
                                   dev_q[: args.limit // 4])
-    rows = triples(train_q, articles, bm25, keys, random.Random(args.seed))
-    print(f"{len(train_q)} training questions → {len(rows)} triples; fold 5: {len(held_q)}; "
-          f"dev: {len(dev_q)}", flush=True)
-
-    if not args.measure_only:
+    if not args.measure_only:  # the triples are training's alone
+        rows = triples(train_q, articles, bm25, keys, random.Random(args.seed))
+        print(f"{len(train_q)} training questions → {len(rows)} triples; fold 5: "
+              f"{len(held_q)}; dev: {len(dev_q)}", flush=True)
         model = SentenceTransformer(resolve_model_path(BASE), device=device)
         model.max_seq_length = args.max_tokens
         training = train(model, rows, args.epochs, args.seed,

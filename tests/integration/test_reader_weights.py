@@ -76,3 +76,13 @@ def test_a_file_without_reader_weights_is_refused(tmp_path: Path) -> None:
     onnx.save(helper.make_model(graph), str(path))
     with pytest.raises(ValueError, match="no reader weights"):
         state_from_onnx(path)
+
+
+def test_weights_for_another_net_are_refused_not_half_loaded() -> None:
+    import torch
+
+    other = torch.nn.Linear(2, 2)
+    before = {k: v.clone() for k, v in other.state_dict().items()}
+    with pytest.raises(ValueError, match="unknown"):
+        load_into(other, model_directory() / "model.onnx")
+    assert all(torch.equal(before[k], v) for k, v in other.state_dict().items())
