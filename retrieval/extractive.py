@@ -490,9 +490,12 @@ def _asks_story(reading: QuestionReading) -> bool:
 # A body's decision, or what someone announced, is the news its report leads with ("voted on
 # Tuesday to ban jet skis", "has announced a repair fund of 5 million euros"): a clause, not a
 # value, which the reader scores low as an answer (P 0.03 for the announcement itself).
-_DECIDED = re.compile(r"^\W*what\s+(?:did|has|have|will)\s+.{1,80}?\s+"
-                      r"(?:decide|agree|vote\s+(?:for|on)|rule|approve|announce|unveil|"
-                      r"propose|launch)(?:e?d)?\b", re.IGNORECASE)
+_DECISION_VERBS = ("decide", "agree", "vote", "rule", "approve", "announce", "unveil",
+                   "propose", "launch")
+_DECIDED = re.compile(r"^\W*what\s+(?:did|has|have|will)\s+.{1,80}?\s+(?:"
+                      + "|".join(r"vote\s+(?:for|on)" if verb == "vote" else verb
+                                 for verb in _DECISION_VERBS)
+                      + r")(?:e?d)?\b", re.IGNORECASE)
 
 
 def _asks_about(reading: QuestionReading) -> bool:
@@ -688,7 +691,10 @@ def rule_story_about(state: _State) -> _State:
     if not _not_of_fact(state):
         return state
     reading = state.reading
-    framing = set(state.analyzer.terms(" ".join((*WINDOW_WORDS, *_ABOUT_WORDS))))
+    # the decision's verb frames the question: "What did the council announce?" is asked of
+    # a report that says "approved", not "announced"
+    framing = set(state.analyzer.terms(" ".join((*WINDOW_WORDS, *_ABOUT_WORDS,
+                                                 *_DECISION_VERBS))))
     topic = {t: reading.weights[t] for t in dict.fromkeys(reading.question_terms)
              if t in reading.own_terms and t in reading.weights and t not in framing}
     total = sum(topic.values())

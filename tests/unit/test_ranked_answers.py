@@ -322,5 +322,8 @@ def test_an_announcement_is_told_by_its_reports_lead_not_refused() -> None:
         found = find_evidence(question, (fund,), Terms(), settings)
         assert not found.abstain, question
         assert found.chosen[0].text.startswith("Housing minister Aoife Creed"), question
+    # a report that says "approved" tells what was announced: the verb frames the question
+    found = find_evidence("What did the minister approve?", (fund,), Terms(), settings)
+    assert not found.abstain and found.chosen[0].text.startswith("Housing minister")
     # a question of fact about the same report is still the reader's to refuse
     assert find_evidence("Who will pay for the repairs?", (fund,), Terms(), settings).abstain
