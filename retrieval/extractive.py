@@ -34,7 +34,7 @@ from retrieval.records import ABSTENTION, Passage, closest_articles
 from retrieval.scorer import AnswerModel, logit
 from retrieval.spans import SpanMatch, find_span, named_former, shaped_span, value_spans
 from retrieval.time_window import day_label, relative_day
-from retrieval.vocabulary import MONTHS, SYNONYMS, WEEKDAYS, WINDOW_WORDS
+from retrieval.vocabulary import DURATION_UNITS, MONTHS, SYNONYMS, WEEKDAYS, WINDOW_WORDS
 
 __all__ = ["Candidate", "Evidence", "ExtractiveConfig", "Similarity", "TermAnalyzer",
            "Trace", "abstention_text", "candidate_table", "compose", "find_evidence"]
@@ -956,8 +956,10 @@ _COMPARES = re.compile(r"\b(than|both|adding up|add up|in total|combined|differe
                        re.IGNORECASE)
 _PRONOUNS = frozenset("me you him her it us them this that these those his its their one "
                       "ones".split())
-# "close for good", "for now": no thing a price or a count is for.
-_FOR_IDIOMS = frozenset("good now sure ever once example instance real certain".split())
+# "close for good", "for now": no thing a price or a count is for; nor is a duration ("What
+# injury kept him out for six weeks?" is not refused for an article lacking "weeks").
+_FOR_IDIOMS = frozenset("good now sure ever once example instance real certain".split()) \
+    | frozenset(DURATION_UNITS)
 # What a price or a count is "for": "the toll for trucks (on the harbour bridge)?".
 _SPECIFIED = re.compile(r"\b(?:for|of)\s+((?:[a-z][\w'’-]*\s+){0,2}?[a-z][\w'’-]*)"
                         r"(?:\s+(?:on|in|at|across|over|near)\s+[^?]*)?\s*\??$")

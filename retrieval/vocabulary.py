@@ -134,6 +134,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "theft": ("stolen", "stole", "steal", "thief", "thieves", "robbery", "burglary"),
     "stolen": ("theft", "stole", "steal", "thief", "thieves"),
     "robbery": ("robbed", "robbers", "stolen", "theft"),
+    # who a price or a service is for: "for home users" of a report on "home customers"
+    "users": ("customers", "subscribers"),
+    "customers": ("users", "subscribers", "clients"),
+    "subscribers": ("customers", "users"),
 }
 
 

@@ -188,12 +188,27 @@ def test_for_good_is_not_what_a_question_is_for() -> None:
     assert "good" not in found.missing
 
 
+def test_a_duration_is_not_what_a_question_is_for() -> None:
+    found = evidence("How many people marched through the city centre for six weeks?", [MARCH])
+    assert not found.missing
+    assert evidence("How many people marched through the city centre for pensioners?",
+                    [MARCH]).missing == ("pensioners",)
+
+
 def test_a_synonym_of_a_name_is_not_missing() -> None:
     tory = passage("tory", "Conservatives pick leader", (
         "The Conservative party chose Ann Holt as leader on Tuesday, with 62 percent of the "
         "vote of members."))
     found = evidence("What share of the vote did the Tory leader get?", [tory])
     assert not found.missing
+
+
+def test_users_are_the_customers_a_price_is_for() -> None:
+    speeds = passage("speeds", "Faster broadband", (
+        "The new speeds start on 17 February for home customers and 1 April for businesses."))
+    assert not evidence("When do the new speeds start for home users?", [speeds]).missing
+    assert evidence("When do the new speeds start for pensioners?", [speeds]).missing == (
+        "pensioners",)
 
 
 # -- relative days ---------------------------------------------------------------------------
