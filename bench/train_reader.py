@@ -5,6 +5,7 @@ Usage (about an hour on 2 CPU cores as shipped; run it under `flock /tmp/pytest.
     python bench/train_reader.py [--corpus ../shared/bench] [--budget-minutes 44] [--seed 13]
         [--epochs 2] [--bf16] [--threads 2] [--out retrieval/reader_model]
         [--save-torch DIR] [--limit N]  # N: a tiny trial run
+        [--init-from A.onnx [B.onnx ...]] [--mine-with DIR]  # go on; several: their average
 
 Steps:
 1. Articles: every file of shared/bench/{bbc,wikinews}, headline + sentences (ingest.sentences).
@@ -20,6 +21,8 @@ Steps:
    2 hard negatives from the same article (best BM25 first), 1 random same-article negative,
    2 BM25 negatives from other training articles; unanswerable: 5 BM25 negatives. Sentences
    holding the answer outside the quotes are left out (neither label is right).
+   `--mine-with DIR`: also the candidates a trained reader scores highest without the answer
+   (mined_negatives: 2 a question, 3 when unanswerable, P ≥ 0.05).
 5. MiniLM (transformers AutoModel) + a [CLS] head (BCE) + a start/end head (CE over the
    sentence's tokens, positives only); AdamW, linear warm-up/decay, `--epochs` passes
    (each reshuffled), time-boxed; `--bf16`: bfloat16 autocast (1.5× on an AVX512-BF16 CPU).
@@ -430,6 +433,14 @@ def build_model(path: str) -> Any:
     return ReaderNet()
 
 
+def averaged(states: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs' weights (torch state dicts of one net) averaged, a "model soup"
+    (Wortsman et al. 2022): runs fine-tuned from one base stay close enough that their mean
+    is a net of its own. Integer buffers (position ids) are taken from the first."""
+    return {k: sum(state[k] for state in states) / len(states)
+            if states[0][k].is_floating_point() else states[0][k] for k in states[0]}
+
+
 def train(model: Any, encoder: PairEncoder, examples: list[Example], budget_s: float,
           seed: int, batch_size: int = 16, lr: float = 6e-5, epochs: int = 1,
           bf16: bool = False) -> dict[str, Any]:
@@ -462,6 +473,11 @@ def train(model: Any, encoder: PairEncoder, examples: list[Example], budget_s: f
             passed += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
         rng.shuffle(passed)
         batches += passed
+    if not batches:  # --epochs 0: the weights as loaded (a soup measured alone)
+        model.eval()
+        return {"batches_planned": 0, "batches_run": 0, "examples_seen": 0, "seconds": 0.0,
+                "batch_size": batch_size, "epochs_planned": epochs, "bf16_autocast": bf16,
+                "passes_run": 0.0, "learning_rate": lr, "final_loss": None}
     device_type = next(model.parameters()).device.type
     heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     body = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
@@ -758,10 +774,11 @@ def main() -> None:
                         help="bfloat16 autocast for training (CPUs with AVX512-BF16, GPUs)")
     parser.add_argument("--save-torch", type=Path, default=None,
                         help="also keep the float weights (state dict) here, to go on from")
-    parser.add_argument("--init-from", type=Path, default=None,
+    parser.add_argument("--init-from", type=Path, nargs="+", default=None,
                         help="go on from these weights instead of the base model's: a "
                         "--save-torch state dict, or an exported model.onnx (dequantised, "
-                        "bench/reader_weights.py); the folds stay those of --seed")
+                        "bench/reader_weights.py); several: their average (a 'model soup', "
+                        "with --epochs 0 to measure it alone); the folds stay those of --seed")
     parser.add_argument("--example-seed", type=int, default=None,
                         help="seed for sampling negatives and batch order (default --seed): "
                         "a later run from --init-from draws other negatives")
@@ -826,18 +843,23 @@ def main() -> None:
     budgets = Budgets()
     encoder = PairEncoder(Tokenizer.from_file(str(Path(base) / "tokenizer.json")), budgets)
     model = build_model(base)
-    if args.init_from is not None and args.init_from.suffix == ".onnx":
-        # the shipped int8 model, dequantised: going on when the float weights are gone
-        from bench.reader_weights import load_into
-        load_into(model, args.init_from)
-    elif args.init_from is not None:
-        model.load_state_dict(torch.load(args.init_from, map_location="cpu"))
+    if args.init_from:
+        states = []
+        for path in args.init_from:
+            if path.suffix == ".onnx":
+                # a shipped int8 model, dequantised: going on when the float weights are gone
+                from bench.reader_weights import load_into
+                load_into(model, path)
+            else:
+                model.load_state_dict(torch.load(path, map_location="cpu"))
+            states.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+        model.load_state_dict(averaged(states))
     model = model.to(device)
     training = train(model, encoder, examples, args.budget_minutes * 60, example_seed,
                      lr=args.lr, epochs=args.epochs, bf16=args.bf16)
-    training["init_from"] = "base" if args.init_from is None else (
-        "an earlier export, dequantised" if args.init_from.suffix == ".onnx"
-        else "earlier run's weights")
+    training["init_from"] = "base" if not args.init_from else " + ".join(
+        "an earlier export, dequantised" if path.suffix == ".onnx" else "earlier run's weights"
+        for path in args.init_from) + (" (averaged)" if len(args.init_from) > 1 else "")
     model = model.to("cpu")
     if args.save_torch is not None:
         args.save_torch.mkdir(parents=True, exist_ok=True)

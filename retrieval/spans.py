@@ -403,10 +403,19 @@ def shaped_span(sentence: str, start: int, end: int, question: str, kind: Answer
     value it holds: the reader chooses which value, the value's pattern where it starts and
     ends. For an amount, percentage or count asked for, a span overlapping exactly one value
     of that kind becomes that value, keeping an approximator the reader took ("about 435
-    euros") and what it read past the value ("5-4 on penalties"), and a count gets the noun
+    euros"); a span overlapping one date starts at the date ("31 years on Saturday" →
+    "Saturday") and what it read past the value ("5-4 on penalties"), and a count gets the noun
     the question counts: "all 212" → "212 suspension cables", "Five" → "Five people". Any
     other span is returned as it is. An amount asked to have risen or fallen that is one end
     of "from 410 euros to about 435 euros" becomes the whole range."""
+    if kind is AnswerType.DATE:
+        # "When did they win?" of "won for the first time in 31 years on Saturday": the
+        # reader's "31 years on Saturday" holds one date; the duration before it is no date.
+        dates = [span for value_kind, span in value_spans(sentence)
+                 if value_kind is AnswerType.DATE and span.start < end and start < span.end]
+        if len(dates) == 1 and dates[0].start > start:
+            return dates[0].start, max(dates[0].end, end)
+        return start, end
     kinds = _MEASURED_KINDS.get(kind)
     if kinds is None:
         return start, end

@@ -260,6 +260,11 @@ def test_slack_shows_the_lead_value_in_bold() -> None:
     # what the reader read past the value stays
     ("United won 5-4 on penalties after a 2-2 draw.", "5-4 on penalties",
      "What was the score?", "5-4 on penalties"),
+    # a duration before the one date asked for is no date; a span of two dates stays
+    ("United won the cup for the first time in 31 years on Saturday.", "31 years on Saturday",
+     "When did United win the cup?", "Saturday"),
+    ("The bridge, closed since February 2023, reopened on 3 May.", "February 2023, reopened "
+     "on 3 May", "When did the bridge reopen?", "February 2023, reopened on 3 May"),
 ])
 def test_a_readers_span_takes_the_boundaries_of_its_value(sentence: str, read: str,
                                                           question: str, shaped: str) -> None:

@@ -66,3 +66,15 @@ def test_candidates_the_reader_already_rejects_teach_nothing() -> None:
         "answer": "Ana", "evidence": [{"doc": "a.txt", "quote": "Ferries ran meanwhile."}]}])
     assert mined_negatives(questions, ARTICLES, bm25, keys, set(ARTICLES), WordReader(),
                            floor=0.5) == []
+
+
+def test_a_soup_averages_the_weights_and_keeps_integer_buffers() -> None:
+    import torch
+
+    from bench.train_reader import averaged
+
+    first = {"w": torch.tensor([1.0, 3.0]), "ids": torch.tensor([0, 1])}
+    second = {"w": torch.tensor([3.0, 5.0]), "ids": torch.tensor([0, 1])}
+    soup = averaged([first, second])
+    assert torch.equal(soup["w"], torch.tensor([2.0, 4.0]))
+    assert soup["ids"].dtype == torch.int64 and torch.equal(soup["ids"], first["ids"])
