@@ -497,8 +497,15 @@ def failure_response(exc: BaseException) -> JSONResponse:
 def json_object(body: bytes) -> dict[str, Any]:
     """A request body that must be one JSON object."""
     try:
-        data = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested deep
+        text = (body or b"null").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RequestError("body", f"is not UTF-8 (byte {exc.start}): JSON must be "
+                                   "sent as UTF-8") from None
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise RequestError("body", "is nested too deeply") from None
+    except ValueError:
         raise RequestError("body", "is not valid JSON") from None
     if not isinstance(data, dict):
         raise RequestError("body", "must be a JSON object, e.g. {\"question\": \"...\"}")

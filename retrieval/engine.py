@@ -197,13 +197,20 @@ class AnswerEngine:
         of the question ("How many cars did Ford sell in 2004?", told by a report of 2005);
         the answerer then says what a dated article of another year lacks ("2004")."""
         anywhere = SearchFilter(sources=where.sources) if where is not None else None
-        nearest = self._ranked(asked, k or self.k, anywhere)
+        # "What happened last week?" names no subject: the closest articles are the closest
+        # in time, drawn from a wider pool than a subject's few best passages
+        undirected = asks_what_happened(asked)
+        nearest = self._ranked(asked, (k or self.k) * (8 if undirected else 1), anywhere)
         from_words = asked != question  # --since/--until are the user's own window
         if not any(p.published for p in nearest) or (
                 from_words and not all(p.published for p in nearest)
                 and not asks_what_happened(asked)):
             return self._ask_any(question, history, k, anywhere, on_token)
-        closest = [p for p in closest_articles(nearest) if p.published]
+        dated = [p for p in nearest if p.published]
+        if undirected:
+            dated.sort(key=lambda p: window.distance(p.published))  # type: ignore[arg-type]
+            nearest = dated[: k or self.k]
+        closest = closest_articles(dated)
         listed = "; ".join(f"“{p.title}” ({', '.join(p.details)})" for p in closest)
         # "No articles from July 2026. The closest articles outside it: …"
         text = (f"No {window.label[0].lower()}{window.label[1:]}. "

@@ -438,7 +438,8 @@ def rule_prefer_newer(state: _State) -> _State:
     raised toll) — or any such sentences when the question asks for the latest or for how it
     changed — the newest article's sentence leads. The version it replaces is kept (the
     answer names its date; questions about the change also get the older sentence)."""
-    ranked, earlier = _prefer_newer(state.reading, state.ranked, state.passages, state.config)
+    ranked, earlier = _prefer_newer(state.reading, state.ranked, state.passages, state.config,
+                                    state.analyzer)
     if earlier is None:
         return state
     newest, replaced = _published(state, ranked[0]), _published(state, earlier)
@@ -908,13 +909,28 @@ def lead_features(reading: QuestionReading, best: Candidate,
 
 
 def _prefer_newer(reading: QuestionReading, ranked: list[Candidate],
-                  passages: Sequence[Passage], config: ExtractiveConfig
-                  ) -> tuple[list[Candidate], Candidate | None]:
+                  passages: Sequence[Passage], config: ExtractiveConfig,
+                  analyzer: TermAnalyzer) -> tuple[list[Candidate], Candidate | None]:
     best = ranked[0]
     first = passages[best.passage_index]
     if first.published is None:
         return ranked, None
     any_version = reading.latest or reading.change
+    # A later version names what the question names where the best names it: in its
+    # headline when the best's headline does, else in the sentence itself. The season's next
+    # hurricane, whose report mentions Dorian in passing, is no version of "the latest on
+    # Hurricane Dorian".
+    named = [t for name in reading.names for t in analyzer.terms(name)
+             if _present(t, best.in_article)]
+    best_title = frozenset(analyzer.terms(best.title))
+    in_title = [t for t in named if _present(t, best_title)]
+
+    def names_it(candidate: Candidate) -> bool:
+        title = frozenset(analyzer.terms(candidate.title))
+        own = title | frozenset(analyzer.terms(candidate.text))
+        return all(_present(t, title) for t in in_title) and all(
+            _present(t, own) for t in named if t not in in_title)
+
     versions: list[tuple[datetime, Candidate]] = [(first.published, best)]
     seen = {first.article_id}  # an article's best sentence stands for it
     # Any version of the story when the question asks for the latest or the change; else
@@ -925,7 +941,8 @@ def _prefer_newer(reading: QuestionReading, ranked: list[Candidate],
                 or candidate.score < (config.version_ratio if any_version
                                       else config.newer_ratio) * best.score
                 or (reading.typed and not candidate.type_ok)
-                or _overlap(candidate.in_article, best.in_article) < config.same_story):
+                or _overlap(candidate.in_article, best.in_article) < config.same_story
+                or not names_it(candidate)):
             continue
         revised = (candidate.span is not None and best.span is not None
                    and _normal(candidate.span.text) != _normal(best.span.text))

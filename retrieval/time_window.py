@@ -95,6 +95,15 @@ class TimeWindow:
         return (self.since is None or wall >= self.since.replace(tzinfo=UTC)) and (
             self.until is None or wall <= self.until.replace(tzinfo=UTC))
 
+    def distance(self, moment: datetime) -> timedelta:
+        """How far `moment` lies outside the window (zero inside it), wall clocks compared."""
+        wall = moment.replace(tzinfo=UTC)
+        if self.since is not None and wall < self.since.replace(tzinfo=UTC):
+            return self.since.replace(tzinfo=UTC) - wall
+        if self.until is not None and wall > self.until.replace(tzinfo=UTC):
+            return wall - self.until.replace(tzinfo=UTC)
+        return timedelta(0)
+
     def as_dict(self) -> dict[str, Any]:
         return {"since": self.since.isoformat() if self.since else None,
                 "until": self.until.isoformat() if self.until else None,

@@ -4,7 +4,9 @@ as of 25 Nov 2026: real model, real Chroma, the CLI as a user runs it."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +119,20 @@ def test_an_empty_window_says_so_with_the_closest_articles_outside_it(
     assert {p["article_id"] for p in data["passages"][:2]} <= {
         "ferry-strike-talks.txt", "ferry-strike-ends.txt", "ferry-strike-begins.txt",
         "ferry-strike-called.txt"}
+
+
+def test_an_empty_window_asked_about_nothing_names_the_articles_closest_in_time(
+        newsroom: Components) -> None:
+    data = ask_json(newsroom, "What happened in July?")
+    assert data["abstained"] and data["window"]["label"] == "Articles from July 2026"
+    listed = data["answer"].split("The closest articles outside it: ")[1]
+    days = [datetime.strptime(day, "%d %b %Y").date()
+            for day in re.findall(r"(\d{1,2} \w{3} \d{4})\)", listed)]
+    # July lies before every article: the earliest are the closest, earliest first
+    published = sorted(c.meta.published.date() for c in newsroom.store.iter_chunks(
+        include_text=False) if c.meta.published is not None)
+    assert len(days) == 3 and days == sorted(days), listed
+    assert days[-1] <= published[len(days) + 2], (listed, published)
 
 
 def test_the_latest_version_wins_and_says_as_of_when(newsroom: Components) -> None:

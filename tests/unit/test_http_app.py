@@ -102,7 +102,16 @@ def test_a_deeply_nested_body_is_a_400_not_a_crash() -> None:
     with client(RuntimeError("unused")) as http:
         response = http.post("/api/ask", content=body)
     assert response.status_code == 400
-    assert response.json() == {"error": "invalid request: body: is not valid JSON"}
+    assert response.json() == {"error": "invalid request: body: is nested too deeply"}
+
+
+def test_a_body_not_in_utf8_is_told_so_not_called_bad_json() -> None:
+    body = '{"question": "Who won in Malmö?"}'.encode("latin-1")
+    with client(RuntimeError("unused")) as http:
+        response = http.post("/api/ask", content=body)
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid request: body: is not UTF-8 (byte 29): "
+                                        "JSON must be sent as UTF-8"}
 
 
 # -- the guard's rules (issue 30: lock-outs, 500s before authentication) -------------------------

@@ -442,6 +442,21 @@ def test_the_latest_on_a_story_is_the_newest_articles_lead() -> None:
                     "rise of 4.5%. [2]")
 
 
+def test_the_next_storm_that_mentions_this_one_is_no_latest_version_of_it() -> None:
+    landfall = passage("kora-1", "Hurricane Kora makes landfall in the Tern Islands", (
+        "Hurricane Kora made landfall in the Tern Islands on Sunday with winds of 180 mph. "
+        "Hurricane Kora flattened homes across the islands, officials said."), day(19))
+    aftermath = passage("kora-2", "Hurricane Kora leaves trail of destruction", (
+        "Hurricane Kora finally cleared the Tern Islands, leaving homes flattened and five "
+        "people dead."), day(21), score=0.9)
+    next_storm = passage("lumen-1", "Tropical Storm Lumen upgraded to hurricane status", (
+        "Tropical Storm Lumen became a hurricane on Monday, the season's third. Lumen is "
+        "expected to pass the Tern Islands, still recovering from Hurricane Kora."), day(24),
+        score=0.8)
+    text = answer_text("What's the latest on Hurricane Kora?", [landfall, aftermath, next_storm])
+    assert text.startswith("As of 21 Nov 2026: Hurricane Kora finally cleared")
+
+
 def test_a_bad_as_of_date_is_a_usage_error_before_anything_loads(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "ask", "--as-of", "soon",
                                       "What happened last week?"])

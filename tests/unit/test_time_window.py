@@ -132,3 +132,11 @@ def test_a_day_is_each_articles_own_calendar_day() -> None:
     old = ChunkMeta.from_chroma("b#0", {"article_id": "b", "published": 1_795_125_600})
     assert old.published == datetime(2026, 11, 19, 22, tzinfo=UTC)
     assert before.accepts(None, old.calendar_epoch) and not day.accepts(None, old.calendar_epoch)
+
+
+def test_a_moments_distance_from_a_window_is_zero_inside_it() -> None:
+    july = TimeWindow(datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 7, 31, tzinfo=UTC))
+    assert july.distance(datetime(2026, 7, 9, tzinfo=UTC)) == timedelta(0)
+    assert july.distance(datetime(2026, 6, 29, tzinfo=UTC)) == timedelta(days=2)
+    assert july.distance(datetime(2026, 8, 3, tzinfo=UTC)) == timedelta(days=3)
+    assert TimeWindow(None, None).distance(datetime(1999, 1, 1, tzinfo=UTC)) == timedelta(0)
