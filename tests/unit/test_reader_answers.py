@@ -220,3 +220,56 @@ def test_a_name_called_former_is_no_bold_answer_to_who_holds_it_now() -> None:
     then = evidence("Who was the governor who would not contest the ruling?", reader,
                     passages=(island,))
     assert then.span == "Pedro Alvar"
+
+
+class QuestionReader(FakeReader):
+    """A FakeReader with a table for each question it is asked."""
+
+    def __init__(self, tables: dict[str, dict[str, tuple[float, str]]]) -> None:
+        super().__init__({})
+        self.tables = tables
+
+    def read(self, question: str, candidates: Sequence[ReaderInput]) -> list[Reading]:
+        self.table = self.tables.get(question, {})
+        return super().read(question, candidates)
+
+
+COST = "What did the bridge repair cost?"
+COST_SAID = f"{COST} The repair cost the city 84 million euros."
+
+
+def test_an_elliptical_follow_up_is_a_detail_of_the_sentence_just_said() -> None:
+    # the reader gives the earlier answer's sentence P 0.01 for "When?", its span right
+    reader = QuestionReader({COST: {"cost the city": (0.9, "84 million euros")},
+                             "When?": {"reopened on Friday": (0.01, "Friday")}})
+    settings = replace(extractive_config(), reader=reader, ranker=EqualRanker(),
+                       weights=READER_ONLY, no_answer=0.7, bold=0.6)
+    found = find_evidence("When?", [BRIDGE], Terms(), settings, COST_SAID, None, COST)
+    assert not found.abstain
+    assert found.chosen[0].text.startswith("The Kestrel Harbour Bridge reopened on Friday")
+    assert found.trace is not None and "follow_detail" in found.trace.rules[0]
+    assert found.span == "Friday" and not found.span_shown  # the reader's P stays low
+    assert len(found.chosen) == 1  # one detail of one sentence
+
+
+def test_a_detail_the_earlier_answers_sentence_lacks_is_still_refused() -> None:
+    cables = "How many cables were replaced?"
+    reader = QuestionReader({cables: {"replaced all 212": (0.9, "212")},
+                             "When?": {"replaced all 212": (0.01, "212")}})
+    settings = replace(extractive_config(), reader=reader, ranker=EqualRanker(),
+                       weights=READER_ONLY, no_answer=0.7, bold=0.6)
+    found = find_evidence("When?", [BRIDGE], Terms(), settings,
+                          f"{cables} Engineers replaced all 212 suspension cables.", None,
+                          cables)
+    assert found.abstain  # "212" is no date
+
+
+def test_a_follow_up_with_words_of_its_own_is_the_readers_alone() -> None:
+    reader = QuestionReader({COST: {"cost the city": (0.9, "84 million euros")},
+                             "When did the ferries stop?": {
+                                 "reopened on Friday": (0.01, "Friday")}})
+    settings = replace(extractive_config(), reader=reader, ranker=EqualRanker(),
+                       weights=READER_ONLY, no_answer=0.7, bold=0.6)
+    found = find_evidence("When did the ferries stop?", [BRIDGE], Terms(), settings,
+                          COST_SAID, None, COST)
+    assert found.abstain or found.missing
