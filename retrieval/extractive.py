@@ -663,8 +663,10 @@ def rule_follow_detail(state: _State) -> _State:
     conversation just said. The reader, trained on follow-ups that the earlier answer's
     sentence does not answer, gives that sentence P ≈ 0 (0.007 for the cup final's "5-4")
     while its span is right; when it would refuse, the sentence answering the earlier
-    question (earlier_p ≥ EARLIER_ANSWER) leads with its span of the asked-for kind."""
-    if not state.trained or not _elliptical(state.reading):
+    question (earlier_p ≥ EARLIER_ANSWER) leads with its span of the asked-for kind (an
+    amount, a count, a share or a date)."""
+    if not state.trained or not _elliptical(state.reading) \
+            or state.reading.kind not in _DETAIL_KINDS:
         return state
     best = max((c.score for c in state.ranked), default=0.0)
     if 1 - best < state.config.no_answer:
@@ -681,6 +683,9 @@ def rule_follow_detail(state: _State) -> _State:
 
 
 EARLIER_ANSWER = 0.5
+# Values with a form of their own; a name ("Where?" → "Westmarch Rovers") is any capitalised run.
+_DETAIL_KINDS = frozenset({AnswerType.NUMBER, AnswerType.MONEY, AnswerType.PERCENT,
+                           AnswerType.DATE})
 
 
 def rule_no_answer(state: _State) -> _State:

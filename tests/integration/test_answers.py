@@ -178,6 +178,23 @@ def test_a_why_follow_up_is_answered_with_the_reason(components: Components) -> 
     assert "replacing 120 kilometres of old pipes" in why.answer.split(" [")[0]
 
 
+def test_a_follow_up_of_a_few_words_asks_about_what_was_just_said(
+        components: Components) -> None:
+    """The README's --jsonl example: the real reader gives the sentence just said P ≈ 0.01
+    for "By how much?" (rule_follow_detail answers from it), with the short answer a history
+    holds ("United") as with the whole sentence chat keeps."""
+    engine = components.build_engine()
+    won = engine.ask("Who won?")
+    for said in ("United", won.answer):
+        margin = engine.ask("By how much?", [("Who won?", said)])
+        assert not margin.abstained, margin.answer
+        assert "5-4" in margin.answer and len(margin.citations) == 1
+        assert margin.citations[0].passage.article_id == CUP
+    # a name is no detail of the sentence just said: its "Westmarch Rovers" is no place
+    where = engine.ask("Where?", [("Who won?", "United")])
+    assert where.abstained or not where.answer.startswith("Port Alder United won"), where.answer
+
+
 def test_chat_follow_ups_go_the_same_way_as_ask(components: Components) -> None:
     piped = CliRunner().invoke(cli, ["chat"], input="How much will water bills rise?\nWhy?\n")
     assert piped.exit_code == 0, piped.output

@@ -264,6 +264,15 @@ def test_a_detail_the_earlier_answers_sentence_lacks_is_still_refused() -> None:
     assert found.abstain  # "212" is no date
 
 
+def test_a_name_is_no_detail_of_the_sentence_just_said() -> None:
+    reader = QuestionReader({COST: {"cost the city": (0.9, "84 million euros")},
+                             "Where?": {"reopened on Friday": (0.01, "Kestrel Harbour Bridge")}})
+    settings = replace(extractive_config(), reader=reader, ranker=EqualRanker(),
+                       weights=READER_ONLY, no_answer=0.7, bold=0.6)
+    found = find_evidence("Where?", [BRIDGE], Terms(), settings, COST_SAID, None, COST)
+    assert found.abstain
+
+
 def test_a_follow_up_with_words_of_its_own_is_the_readers_alone() -> None:
     reader = QuestionReader({COST: {"cost the city": (0.9, "84 million euros")},
                              "When did the ferries stop?": {
