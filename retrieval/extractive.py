@@ -968,20 +968,21 @@ def _prefer_newer(reading: QuestionReading, ranked: list[Candidate],
     if first.published is None:
         return ranked, None
     any_version = reading.latest or reading.change
-    # A later version names what the question names where the best names it: in its
-    # headline when the best's headline does, else in the sentence itself. The season's next
-    # hurricane, whose report mentions Dorian in passing, is no version of "the latest on
-    # Hurricane Dorian".
-    named = [t for name in reading.names for t in analyzer.terms(name)
-             if _present(t, best.in_article)]
-    best_title = frozenset(analyzer.terms(best.title))
-    in_title = [t for t in named if _present(t, best_title)]
+    # A later version is about what the question names: its headline and lead sentence hold
+    # more than half the names' weight. The season's next hurricane, whose report mentions
+    # Dorian in passing, is no version of "the latest on Hurricane Dorian" ("hurricane" alone
+    # is 0.44 of it).
+    named = {t: reading.weights.get(t, 0.0) for name in reading.names
+             for t in analyzer.terms(name) if _present(t, best.in_article)}
+    leads = {p.article_id: _first_sentence(p.text) for p in passages
+             if chunk_number(p.chunk_id) == 0}
 
     def names_it(candidate: Candidate) -> bool:
-        title = frozenset(analyzer.terms(candidate.title))
-        own = title | frozenset(analyzer.terms(candidate.text))
-        return all(_present(t, title) for t in in_title) and all(
-            _present(t, own) for t in named if t not in in_title)
+        article = passages[candidate.passage_index].article_id
+        opening = frozenset(analyzer.terms(
+            f"{candidate.title} {leads.get(article, candidate.text)}"))
+        held = sum(w for t, w in named.items() if _present(t, opening))
+        return not named or held > VERSION_NAMED_SHARE * sum(named.values())
 
     versions: list[tuple[datetime, Candidate]] = [(first.published, best)]
     seen = {first.article_id}  # an article's best sentence stands for it
@@ -1008,6 +1009,15 @@ def _prefer_newer(reading: QuestionReading, ranked: list[Candidate],
     replaced = older[-1]  # the version just before the newest
     rest = [c for c in ranked if c is not newest and c not in older]
     return [newest, *rest], replaced
+
+
+# A version's headline and lead sentence hold more than this share of the names' weight.
+VERSION_NAMED_SHARE = 0.5
+
+
+def _first_sentence(text: str) -> str:
+    spans = split_sentences(text)
+    return text[spans[0][0]:spans[0][1]] if spans else text
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
