@@ -238,13 +238,21 @@ COST = "What did the bridge repair cost?"
 COST_SAID = f"{COST} The repair cost the city 84 million euros."
 
 
-def test_an_elliptical_follow_up_is_a_detail_of_the_sentence_just_said() -> None:
-    # the reader gives the earlier answer's sentence P 0.01 for "When?", its span right
-    reader = QuestionReader({COST: {"cost the city": (0.9, "84 million euros")},
-                             "When?": {"reopened on Friday": (0.01, "Friday")}})
+def follow_up(question: str, reads: dict[str, tuple[float, str]], earlier: str = COST,
+              earlier_reads: dict[str, tuple[float, str]] | None = None,
+              said: str = COST_SAID):  # type: ignore[no-untyped-def]
+    """`question` after `earlier` (whose answer the conversation said as `said`), over the
+    bridge report; `reads`: the reader's table for the follow-up."""
+    reader = QuestionReader({earlier: earlier_reads or {"cost the city": (0.9, "84 million")},
+                             question: reads})
     settings = replace(extractive_config(), reader=reader, ranker=EqualRanker(),
                        weights=READER_ONLY, no_answer=0.7, bold=0.6)
-    found = find_evidence("When?", [BRIDGE], Terms(), settings, COST_SAID, None, COST)
+    return find_evidence(question, [BRIDGE], Terms(), settings, said, None, earlier)
+
+
+def test_an_elliptical_follow_up_is_a_detail_of_the_sentence_just_said() -> None:
+    # the reader gives the earlier answer's sentence P 0.01 for "When?", its span right
+    found = follow_up("When?", {"reopened on Friday": (0.01, "Friday")})
     assert not found.abstain
     assert found.chosen[0].text.startswith("The Kestrel Harbour Bridge reopened on Friday")
     assert found.trace is not None and "follow_detail" in found.trace.rules[0]
@@ -254,31 +262,17 @@ def test_an_elliptical_follow_up_is_a_detail_of_the_sentence_just_said() -> None
 
 def test_a_detail_the_earlier_answers_sentence_lacks_is_still_refused() -> None:
     cables = "How many cables were replaced?"
-    reader = QuestionReader({cables: {"replaced all 212": (0.9, "212")},
-                             "When?": {"replaced all 212": (0.01, "212")}})
-    settings = replace(extractive_config(), reader=reader, ranker=EqualRanker(),
-                       weights=READER_ONLY, no_answer=0.7, bold=0.6)
-    found = find_evidence("When?", [BRIDGE], Terms(), settings,
-                          f"{cables} Engineers replaced all 212 suspension cables.", None,
-                          cables)
+    found = follow_up("When?", {"replaced all 212": (0.01, "212")}, cables,
+                      {"replaced all 212": (0.9, "212")},
+                      f"{cables} Engineers replaced all 212 suspension cables.")
     assert found.abstain  # "212" is no date
 
 
 def test_a_name_is_no_detail_of_the_sentence_just_said() -> None:
-    reader = QuestionReader({COST: {"cost the city": (0.9, "84 million euros")},
-                             "Where?": {"reopened on Friday": (0.01, "Kestrel Harbour Bridge")}})
-    settings = replace(extractive_config(), reader=reader, ranker=EqualRanker(),
-                       weights=READER_ONLY, no_answer=0.7, bold=0.6)
-    found = find_evidence("Where?", [BRIDGE], Terms(), settings, COST_SAID, None, COST)
+    found = follow_up("Where?", {"reopened on Friday": (0.01, "Kestrel Harbour Bridge")})
     assert found.abstain
 
 
 def test_a_follow_up_with_words_of_its_own_is_the_readers_alone() -> None:
-    reader = QuestionReader({COST: {"cost the city": (0.9, "84 million euros")},
-                             "When did the ferries stop?": {
-                                 "reopened on Friday": (0.01, "Friday")}})
-    settings = replace(extractive_config(), reader=reader, ranker=EqualRanker(),
-                       weights=READER_ONLY, no_answer=0.7, bold=0.6)
-    found = find_evidence("When did the ferries stop?", [BRIDGE], Terms(), settings,
-                          COST_SAID, None, COST)
+    found = follow_up("When did the ferries stop?", {"reopened on Friday": (0.01, "Friday")})
     assert found.abstain or found.missing
