@@ -352,7 +352,6 @@ def training_examples(questions: list[Question], articles: dict[str, Article],
     return examples
 
 
-
 def mined_negatives(questions: list[Question], articles: dict[str, Article], bm25: BM25,
                     keys: list[tuple[str, int]], allowed: set[str], reader: ReaderProtocol,
                     per_question: int = 2, cap: int = 20, floor: float = 0.05
@@ -382,6 +381,7 @@ def mined_negatives(questions: list[Question], articles: dict[str, Article], bm2
         if number % 500 == 0:
             print(f"  mined {number}/{len(questions)}: {len(examples)} negatives", flush=True)
     return examples
+
 
 def evaluation_candidates(q: Question, articles: dict[str, Article], bm25: BM25,
                           keys: list[tuple[str, int]], cap: int = 60

@@ -203,8 +203,7 @@ class AnswerEngine:
         nearest = self._ranked(asked, (k or self.k) * (8 if undirected else 1), anywhere)
         from_words = asked != question  # --since/--until are the user's own window
         if not any(p.published for p in nearest) or (
-                from_words and not all(p.published for p in nearest)
-                and not asks_what_happened(asked)):
+                from_words and not all(p.published for p in nearest) and not undirected):
             return self._ask_any(question, history, k, anywhere, on_token)
         dated = [p for p in nearest if p.published]
         if undirected:

@@ -403,9 +403,9 @@ def shaped_span(sentence: str, start: int, end: int, question: str, kind: Answer
     value it holds: the reader chooses which value, the value's pattern where it starts and
     ends. For an amount, percentage or count asked for, a span overlapping exactly one value
     of that kind becomes that value, keeping an approximator the reader took ("about 435
-    euros"); a span overlapping one date starts at the date ("31 years on Saturday" →
-    "Saturday") and what it read past the value ("5-4 on penalties"), and a count gets the noun
-    the question counts: "all 212" → "212 suspension cables", "Five" → "Five people". Any
+    euros") and what it read past the value ("5-4 on penalties"), and a count gets the noun
+    the question counts: "all 212" → "212 suspension cables", "Five" → "Five people". For a
+    date, a span overlapping one date starts at it ("31 years on Saturday" → "Saturday"). Any
     other span is returned as it is. An amount asked to have risen or fallen that is one end
     of "from 410 euros to about 435 euros" becomes the whole range."""
     if kind is AnswerType.DATE:
