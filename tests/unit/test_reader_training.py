@@ -1,9 +1,9 @@
-"""The reader's training examples: negatives mined with a trained reader (bench/train_reader.py)."""
+"""The reader's training data: mined negatives and folds (bench/train_reader.py)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bench.train_reader import BM25, Article, label, mined_negatives
+from bench.train_reader import BM25, Article, label, make_folds, mined_negatives
 from retrieval.reader import ReaderInput, Reading
 
 
@@ -78,3 +78,19 @@ def test_a_soup_averages_the_weights_and_keeps_integer_buffers() -> None:
     soup = averaged([first, second])
     assert torch.equal(soup["w"], torch.tensor([2.0, 4.0]))
     assert soup["ids"].dtype == torch.int64 and torch.equal(soup["ids"], first["ids"])
+
+
+def test_later_rounds_join_their_articles_fold_and_never_the_held_out_one() -> None:
+    def item(number: str, doc: str) -> dict[str, object]:
+        return {"id": number, "type": "factoid", "question": "When did the bridge reopen?",
+                "answer": "3 May", "evidence": [{"doc": doc, "quote": "reopened on 3 May."}]}
+
+    first = [item(f"b00-{n}", "a.txt") for n in range(3)] + [item("b00-9", "b.txt")]
+    later = [item("r2a-0001", "b.txt"), item("r3c-0001", "b.txt"),
+             *(item(f"r3c-{n:04}", f"new-{n}.txt") for n in range(2, 40))]
+    questions = [label(i, ARTICLES) for i in first + later]
+    folds = make_folds(questions, {"a.txt"}, seed=13)
+    # a.txt holds a dev article: its group is fold 5 (index 4); b.txt is dealt elsewhere
+    assert folds[:3] == [4, 4, 4] and folds[3] != 4
+    assert folds[4] == folds[5] == folds[3]  # rounds 2 and 3 join b.txt's fold
+    assert 4 not in folds[6:] and len(set(folds[6:])) == 4  # new articles: folds 1-4 only
