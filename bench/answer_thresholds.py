@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.reader_lead import held_out  # noqa: E402
+from bench.train_reader import held_out  # noqa: E402
 from retrieval.answer_scoring import BOLD_FEATURES, BoldModel  # noqa: E402
 from retrieval.evaluation import answer_matches  # noqa: E402
 from retrieval.extractive import MAX_BOLD_WORDS  # noqa: E402

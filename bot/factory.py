@@ -235,7 +235,7 @@ class Components:
 
     @cached_property
     def reader(self) -> Reader | None:
-        """The shipped reader ([answer] reader "lead" or "answer"), loaded at its first question;
+        """The shipped reader ([answer] reader "answer"), loaded at its first question;
         None when off, or (logged) when its files are missing (a broken install)."""
         if self.settings.answer.reader == "off":
             return None
@@ -248,25 +248,19 @@ class Components:
         return Reader(threads=self.settings.embedding.threads)
 
     def _reading(self) -> dict[str, Any]:
-        """The reader's settings for its role: "answer", the trained answerer (ranker, reader,
-        weights, thresholds: the shipped ones unless set); "lead", the reader's bold value
-        beside the hand-made scorer; {} (the hand-made scorer alone) when off or a model is
-        missing."""
+        """The trained answerer's settings (ranker, reader, weights, thresholds: the shipped
+        ones unless set); {} (the hand-made scorer alone) when off or a model is missing."""
         reader = self.reader
         if reader is None:
             return {}
         answer = self.settings.answer
-        if answer.reader == "lead":
-            # Its threshold chosen out of fold for this role (reader.json "lead_bold").
-            return {"reader": reader, "reader_role": "lead",
-                    "bold": answer.reader_bold or reader.thresholds.get("lead_bold", 0.5)}
         ranking = self.ranking
         if ranking is None:
             return {}
         ranker, weights = ranking
         from retrieval.language import is_english
 
-        return {"reader": reader, "reader_role": "answer", "ranker": ranker,
+        return {"reader": reader, "ranker": ranker,
                 "weights": weights, "ranker_candidates": answer.ranker_candidates,
                 "trained_reads": is_english,
                 "no_answer": answer.reader_no_answer or 1 - weights.refuse_below,

@@ -88,7 +88,7 @@ class AnswerSettings(BaseModel):
     # Probabilities (0..1); 0 = the thresholds shipped with the answer model.
     min_evidence: float = Field(0.0, ge=0, le=1)
     lead_confidence: float = Field(0.0, ge=0, le=1)
-    reader: Literal["off", "lead", "answer"] = "answer"
+    reader: Literal["off", "answer"] = "answer"
     ranker_candidates: int = Field(64, ge=1, le=1000)
     reader_no_answer: float = Field(0.0, ge=0, le=1)
     reader_bold: float = Field(0.0, ge=0, le=1)

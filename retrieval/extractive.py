@@ -94,10 +94,6 @@ class ExtractiveConfig:
     # 1 − the best probability reaches `no_answer`; show the span in bold when probability ×
     # span probability reaches `bold`.
     reader: ReaderProtocol | None = None
-    # "answer": the trained answerer above; "lead": the hand-made sentence model chooses and
-    # refuses, and the reader reads the chosen sentence for the value shown in bold (one
-    # forward pass; its threshold `bold` chosen out of fold for that role).
-    reader_role: str = "answer"
     no_answer: float = 0.5
     bold: float = 0.5
     ranker: RankerProtocol | None = None
@@ -220,8 +216,8 @@ def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnal
         return Evidence((), True, trace=Trace(reading.as_dict(),
                                               decision="abstained: no sentences"))
     around = _around(candidates, passages)
-    trained = config.reader is not None and config.reader_role == "answer" \
-        and config.ranker is not None and config.weights is not None
+    trained = config.reader is not None and config.ranker is not None \
+        and config.weights is not None
     untrained = trained and config.trained_reads is not None \
         and not config.trained_reads(question)
     if trained and not untrained:
@@ -246,12 +242,7 @@ def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnal
         state = rule(state)
         if state.abstain:
             break
-    if config.reader is not None and config.reader_role == "lead" and state.chosen \
-            and not state.abstain and not state.missing:
-        found = _evidence(state, _lead_read(question, state, around, earlier))
-    else:
-        found = _evidence(state)
-    return _with_referent(found, candidates, passages, around)
+    return _with_referent(_evidence(state), candidates, passages, around)
 
 
 # A sentence that opens by referring back to someone or something named before it.
@@ -289,25 +280,6 @@ def _around(candidates: Sequence[Candidate], passages: Sequence[Passage]
                 sentences[n - 1].text if n else "",
                 sentences[n + 1].text if n + 1 < len(sentences) else "")
     return around
-
-
-def _lead_read(question: str, state: _State,
-               around: Mapping[tuple[str, tuple[int, int]], tuple[str, str]],
-               earlier: str | None) -> Candidate:
-    """The chosen sentence as the reader reads it: its span, and "bold" its confidence."""
-    first = state.chosen[0]
-    assert state.config.reader is not None
-    key = (state.passages[first.passage_index].article_id, first.place)
-    [reading] = state.config.reader.read(question, [ReaderInput(
-        first.text, *around.get(key, ("", "")), headline=first.title,
-        question_context=earlier)])
-    span = None
-    if reading.span is not None:
-        text = first.text[reading.span[0]:reading.span[1]].strip(" ,;:")
-        span = SpanMatch(text, 1.0) if text else None
-    return replace(first, span=span, features={**first.features,
-                                               "bold": reading.bold_confidence,
-                                               "p_answer": reading.p_answer})
 
 
 def _likeliest(candidates: list[Candidate], passages: Sequence[Passage], limit: int
@@ -799,9 +771,8 @@ def _published(state: _State, candidate: Candidate) -> datetime | None:
     return state.passages[candidate.passage_index].published
 
 
-def _evidence(state: _State, lead_read: Candidate | None = None) -> Evidence:
-    """The Evidence of what the rules decided; `lead_read` is the chosen sentence as the
-    reader read it (reader role "lead"): its span and confidence decide the bold value."""
+def _evidence(state: _State) -> Evidence:
+    """The Evidence of what the rules decided."""
     reading, model = state.reading, state.model
     reader = state.trained
     weights = state.config.weights if reader else None
@@ -813,8 +784,6 @@ def _evidence(state: _State, lead_read: Candidate | None = None) -> Evidence:
         return Evidence(state.chosen, False, missing=state.missing,
                         trace=replace(trace, decision="missing: said what the articles lack"))
     chosen = state.chosen
-    if lead_read is not None:
-        return _evidence_led(state, trace, lead_read)
     first = chosen[0]
     span = first.span.text if first.span is not None else None
     confidence, shown, lead = 0.0, False, None
@@ -863,40 +832,6 @@ def _bold_features(state: _State, first: Candidate, span: str) -> dict[str, floa
 
 _WORDS = re.compile(r"\w+")
 MAX_BOLD_WORDS = 6
-
-
-def _evidence_led(state: _State, trace: Trace, read: Candidate) -> Evidence:
-    """Reader role "lead": the sentence model's lead value when its lead model is confident
-    (as without the reader), else the reader's span of the same sentence when the reader's
-    confidence clears `bold` (chosen out of fold for this role: bench/reader_lead.py)."""
-    first, model, reading = state.chosen[0], state.model, state.reading
-    above = state.config.lead_confidence or model.lead_above
-    # the same keys whether or not the sentence holds a value: --explain and the page read them
-    own: dict[str, Any] = {"span": None, "confidence": 0.0, "threshold": above, "shown": False}
-    theirs: dict[str, Any]
-    if first.span is not None:
-        values = lead_features(reading, first, state.ranked)
-        confidence = model.lead.probability(values)
-        own = {"span": first.span.text, "confidence": round(confidence, 3),
-               "threshold": above, "shown": confidence >= above}
-    bold = read.features.get("bold", 0.0)
-    theirs = {"span": read.span.text if read.span is not None else None,
-              "confidence": round(bold, 3), "threshold": state.config.bold,
-              "shown": read.span is not None and bold >= state.config.bold}
-    chosen = own if own["shown"] or not theirs["shown"] else theirs
-    span: str | None = chosen["span"] or own["span"] or theirs["span"]
-    shown = bool(chosen["shown"])
-    if span is not None and reading.kind is AnswerType.DATE:
-        span = _resolved(span, state.passages[first.passage_index].published) or span
-    lead = {**chosen, "span": span, "shown": shown, "model": own, "reader": theirs}
-    dated = {i: published for i, c in enumerate(state.chosen)
-             if (published := state.passages[c.passage_index].published) is not None
-             and _RELATIVE_TIME.search(c.text)}
-    decision = "led with the value" if shown else (
-        "answered with the sentence (value not confident enough)" if span else "answered")
-    return Evidence(state.chosen, False, span=span, as_of=state.as_of,
-                    span_confidence=float(chosen["confidence"]), span_shown=shown,
-                    dated=dated, trace=replace(trace, decision=decision, lead=lead))
 
 
 def _explained(candidate: Candidate, model: AnswerModel | None,

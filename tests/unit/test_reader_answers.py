@@ -9,12 +9,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from bot.terminal import trace_text
 from retrieval.answer_scoring import AnswerWeights
 from retrieval.extractive import READER_RULES, compose, find_evidence
 from retrieval.ranker import RankerInput
 from retrieval.reader import ReaderInput, Reading, no_answer_probability
-from retrieval.records import Answer
 from tests.helpers import extractive_config
 from tests.unit.test_answer_rules import BRIDGE, Terms, passage
 
@@ -115,45 +113,6 @@ def test_the_latest_version_of_a_story_wins_with_the_reader() -> None:
     reader = FakeReader({"set at 40": (0.9, "40"), "rose to 52": (0.8, "52")})
     found = evidence("How many people died in the storm?", reader, passages=(old, new))
     assert found.span == "52 people"
-
-
-def test_in_the_lead_role_the_model_chooses_and_the_reader_gives_the_bold_value() -> None:
-    # The reader would prefer the tolls sentence; in the "lead" role it only reads the
-    # sentence the sentence model chose, once, and its span leads when confident.
-    reader = FakeReader({"replaced all 212": (0.9, "212"), "tolls": (0.99, "two euros")})
-    # The lead model unsure (0.993 < 0.999): the reader's confident value is shown.
-    found = evidence("How many suspension cables did engineers replace?", reader,
-                     reader_role="lead", lead_confidence=0.999)
-    assert found.chosen[0].text == "Engineers replaced all 212 suspension cables."
-    assert [i.sentence for i in reader.inputs] == [found.chosen[0].text]
-    assert (found.span, found.span_shown) == ("212", True)
-    assert found.trace is not None and found.trace.lead is not None
-    assert found.trace.lead["confidence"] == round(0.9 * 0.95, 3)
-    assert found.trace.lead["model"]["shown"] is False
-    # The lead model sure of its value: its value leads, as without the reader.
-    sure = evidence("How many suspension cables did engineers replace?", reader,
-                    reader_role="lead")
-    assert (sure.span, sure.span_shown) == ("212 suspension cables", True)
-    # Neither sure: no bold value.
-    unsure = evidence("How many suspension cables did engineers replace?",
-                      FakeReader({"replaced all 212": (0.3, "212")}), reader_role="lead",
-                      lead_confidence=0.999)
-    assert unsure.span is not None and not unsure.span_shown
-
-
-def test_in_the_lead_role_a_sentence_without_a_value_still_explains_itself() -> None:
-    # No value of the asked-for kind in the sentence and the reader unsure: the trace's lead
-    # still names its threshold (`ask --explain` read it and crashed).
-    found = evidence("Why was the bridge closed?",
-                     FakeReader({"cracked anchor": (0.2, "a cracked anchor block")}),
-                     reader_role="lead")
-    assert found.trace is not None and found.trace.lead is not None
-    assert {"span", "confidence", "threshold", "shown"} <= set(found.trace.lead)
-    assert {"span", "confidence", "threshold", "shown"} <= set(found.trace.lead["model"])
-    text = trace_text(Answer(question="Why was the bridge closed?", answer="",
-                             abstained=False, citations=(), passages=(),
-                             trace=found.trace.as_dict()))
-    assert "lead value" in text and "shown at >=" in text
 
 
 def test_a_sentence_that_refers_back_brings_the_sentence_naming_whom() -> None:
