@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from retrieval.records import Answer, Citation, Passage
@@ -22,15 +22,15 @@ def cited_numbers(text: str) -> list[int]:
     return [int(n) for m in _MARKER.finditer(text) for n in m.group(1).split(",")]
 
 
-def validate_citations(text: str, passages: Sequence[Passage]) -> tuple[str, tuple[Citation, ...]]:
-    """Return the answer text with valid, renumbered markers and the matching citations."""
-    renumbered: dict[int, int] = {}
+def _renumbering(count: int, renumbered: dict[int, int]) -> Callable[[re.Match[str]], str]:
+    """A marker's replacement: its numbers 1..`count` renumbered in order of first appearance
+    (`renumbered`, old → new, filled as markers are met), the others dropped."""
 
     def replace(match: re.Match[str]) -> str:
         kept: list[int] = []
         for raw in match.group(1).split(","):
             number = int(raw)
-            if 1 <= number <= len(passages):
+            if 1 <= number <= count:
                 new = renumbered.setdefault(number, len(renumbered) + 1)
                 if new not in kept:
                     kept.append(new)
@@ -39,14 +39,65 @@ def validate_citations(text: str, passages: Sequence[Passage]) -> tuple[str, tup
         leading = match.group(0)[0] if match.group(0)[0].isspace() else ""
         return leading + "".join(f"[{n}]" for n in kept)
 
-    cleaned = _MARKER.sub(replace, text)
-    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned).strip()
+    return replace
+
+
+_SPACE_BEFORE_STOP = re.compile(r"[ \t]+([.,;:!?])")
+
+
+def validate_citations(text: str, passages: Sequence[Passage]) -> tuple[str, tuple[Citation, ...]]:
+    """Return the answer text with valid, renumbered markers and the matching citations."""
+    renumbered: dict[int, int] = {}
+    cleaned = _MARKER.sub(_renumbering(len(passages), renumbered), text)
+    cleaned = _SPACE_BEFORE_STOP.sub(r"\1", cleaned).strip()
     citations = tuple(
         Citation(new, passages[old - 1])
         for old, new in sorted(renumbered.items(), key=lambda kv: kv[1])
     )
     return cleaned, citations
 
+
+class CitationStream:
+    """An answer's pieces, passed on as they stream with their markers renumbered as
+    `validate_citations` renumbers the whole answer, so a streamed `[2]` is the final
+    answer's `[2]` (a client showed `[7]` while the answer had two citations). A piece's
+    tail that may still become a marker or a mended " ." waits for the next piece; `close`
+    passes on what is left. Joined, the pieces are the validated text of the joined input."""
+
+    def __init__(self, sink: Callable[[str], None], passages: int) -> None:
+        self._sink = sink
+        self._replace = _renumbering(passages, {})
+        self._pending = ""
+        self._spaces = ""
+        self._started = False
+
+    def __call__(self, piece: str) -> None:
+        text = self._pending + piece
+        cut = len(text.rstrip())  # trailing spaces: a stop may follow (" ." → ".")
+        opened = text.rfind("[", 0, cut)
+        if opened != -1 and "]" not in text[opened:cut] and cut - opened <= _LONGEST_MARKER:
+            cut = len(text[:opened].rstrip())  # the marker takes the space before it
+        self._pending = text[cut:]
+        self._emit(text[:cut])
+
+    def close(self) -> None:
+        self._emit(self._pending)
+        self._pending = ""
+
+    def _emit(self, text: str) -> None:
+        # a dropped marker may leave spaces at the end: they wait too (the answer is stripped)
+        cleaned = _SPACE_BEFORE_STOP.sub(r"\1", self._spaces + _MARKER.sub(self._replace, text))
+        if not self._started:
+            cleaned = cleaned.lstrip()
+        body = cleaned.rstrip()
+        self._spaces = cleaned[len(body):]
+        if body:
+            self._started = True
+            self._sink(body)
+
+
+# "[12, 13, 14]" and a little more: a longer bracket is no marker and is not held back.
+_LONGEST_MARKER = 24
 
 _ONE_MARKER = re.compile(r"\[(\d{1,3})\]")
 

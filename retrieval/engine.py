@@ -20,7 +20,7 @@ from ingest.records import SearchFilter
 from retrieval.answerers import Answerer, Draft, TokenSink
 from retrieval.brief import Brief, asks_what_happened
 from retrieval.changes import changes_question
-from retrieval.citations import join_answers, validate_citations
+from retrieval.citations import CitationStream, join_answers, validate_citations
 from retrieval.extractive import TermAnalyzer, abstention_text
 from retrieval.history import (
     conversation_context,
@@ -307,9 +307,13 @@ class AnswerEngine:
     def _answer(self, state: ChainState) -> ChainState:
         started = time.perf_counter()
         earlier = earlier_question(state.history) if state.context else None
-        draft = self.answerer.answer(state.question, state.context,
-                                     self._answer_passages(state), on_token=state.on_token,
+        read = self._answer_passages(state)
+        # streamed markers numbered as _finalize numbers the answer's
+        stream = CitationStream(state.on_token, len(read)) if state.on_token else None
+        draft = self.answerer.answer(state.question, state.context, read, on_token=stream,
                                      earlier=earlier)
+        if stream is not None:
+            stream.close()
         return replace(state, draft=draft,
                        timings={**state.timings, "answer": time.perf_counter() - started})
 

@@ -321,10 +321,21 @@ def test_serve_refuses_an_open_address_without_a_token(data_dir: Path,
 
 def test_llm_answers_stream_token_by_token(served: Served, monkeypatch: pytest.MonkeyPatch
                                            ) -> None:
-    """In llm mode the events carry the model's tokens as they come, then the Answer."""
+    """In llm mode the events carry the model's tokens as they come, then the Answer; a
+    streamed marker is the answer's (the model cites the prompt's last passage first: it is
+    [1] in the stream as in the answer, not the prompt's number)."""
     stub = ChatStub()
-    stub.reply = lambda request: ("The repair cost the city 84 million euros "
-                                  f"[{numbered(request, 'Harbour Bridge Reopens')}].")
+
+    def reply(request: dict[str, Any]) -> str:
+        prompt = request["messages"][-1]["content"]
+        last = max(int(line[1:line.index("]")]) for line in prompt.splitlines()
+                   if line.startswith("[") and "]" in line and line[1:line.index("]")].isdigit())
+        bridge = numbered(request, "Harbour Bridge Reopens")
+        assert last > bridge
+        return (f"The articles mention other news [{last}]. "
+                f"The repair cost the city 84 million euros [{bridge}].")
+
+    stub.reply = reply
     for name, value in {"NEWSDESK_ANSWER__MODE": "llm", "NEWSDESK_LLM__BASE_URL": stub.base_url,
                         "NEWSDESK_LLM__MODEL": "stub-model", "NEWSDESK_API_TOKEN": TOKEN}.items():
         monkeypatch.setenv(name, value)
@@ -348,6 +359,7 @@ def test_llm_answers_stream_token_by_token(served: Served, monkeypatch: pytest.M
     tokens, final = events[:-1], events[-1]
     assert len(tokens) > 3  # word by word, as the stub streams them
     assert "".join(t["text"] for t in tokens) == final["answer"]
-    assert final["answer"] == "The repair cost the city 84 million euros [1]."
-    assert final["citations"][0]["title"] == "Harbour Bridge Reopens After Two-Year Repair"
+    assert final["answer"] == ("The articles mention other news [1]. "
+                               "The repair cost the city 84 million euros [2].")
+    assert final["citations"][1]["title"] == "Harbour Bridge Reopens After Two-Year Repair"
     assert stub.requests[-1]["stream"] is True

@@ -1,6 +1,9 @@
 import pytest
 
-from retrieval.citations import cited_numbers, validate_citations
+from hypothesis import given
+from hypothesis import strategies as st
+
+from retrieval.citations import CitationStream, cited_numbers, validate_citations
 from retrieval.records import Passage
 
 
@@ -35,3 +38,39 @@ def test_validate_citations(text: str, expected_text: str, expected_articles: li
 
 def test_cited_numbers_in_order() -> None:
     assert cited_numbers("a [2] b [1, 3] c [2]") == [2, 1, 3, 2]
+
+
+def _streamed(pieces: list[str], count: int) -> list[str]:
+    out: list[str] = []
+    stream = CitationStream(out.append, count)
+    for piece in pieces:
+        stream(piece)
+    stream.close()
+    return out
+
+
+def test_a_streamed_marker_is_the_final_answers_marker() -> None:
+    # A client saw "[7]" in the stream while the answer it got had two citations.
+    pieces = ["The toilet", " was stolen [", "7", "] from Blenheim [2", ", 9] ", ".",
+              " It was [4]", " gold [4]", "."]
+    text = "".join(pieces)
+    assert "".join(_streamed(pieces, 7)) == validate_citations(text, passages(7))[0] \
+        == "The toilet was stolen [1] from Blenheim [2]. It was [3] gold [3]."
+    # A bracket waits until it closes (a year is no marker), a long one not even that.
+    assert _streamed(["Prices of [2005", "] rose [", "1]."], 1) == ["Prices of",
+                                                                   " [2005] rose", " [1]."]
+    assert _streamed(["See [a note that never closes", " here [1]."], 1) == [
+        "See [a note that never closes", " here [1]."]
+
+
+_FRAGMENTS = st.sampled_from(["Fact", " fact", " [1]", " [2]", " [7]", "[3, 1]", " [2005]",
+                              " .", ".", ",", " ", "[", "]", "1", " and", "\n"])
+
+
+@given(st.lists(_FRAGMENTS, max_size=14), st.lists(st.integers(0, 60), max_size=5))
+def test_any_split_of_a_stream_joins_to_the_validated_answer(fragments: list[str],
+                                                             cuts: list[int]) -> None:
+    text = "".join(fragments)
+    bounds = sorted({0, len(text), *(min(c, len(text)) for c in cuts)})
+    pieces = [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    assert "".join(_streamed(pieces, 3)) == validate_citations(text, passages(3))[0]
