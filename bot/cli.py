@@ -237,12 +237,7 @@ def regroup(ctx: click.Context, as_json: bool) -> None:
 def stats(ctx: click.Context, as_json: bool) -> None:
     """Show what the store holds: articles, chunks, sources, date range, location, model."""
     components = _components(ctx)
-    settings = components.settings
-    if not settings.store.url and not settings.chroma_dir.exists():
-        # a mistyped --data-dir is said, not created and reported as an empty store
-        raise StoreError(f"no store at {settings.data_dir}: ingest some articles first "
-                         "(newsdesk ingest PATH), or point --data-dir or NEWSDESK_DATA_DIR at "
-                         "the directory you ingested into")
+    components.require_store()  # a mistyped --data-dir is said, not created and counted
     data = components.build_desk(lazy=True).stats(ROUTE)
     if as_json:
         _print_json(data)
@@ -589,6 +584,7 @@ def slack(ctx: click.Context, socket: bool | None, port: int, host: str,
 
     tokens = slack_tokens(dict(os.environ), socket)  # fail fast, before loading the model
     components = _components(ctx)
+    components.require_store(refresh=refresh)
     if tokens.app is not None:
         runtime.run_socket_mode(components, tokens, refresh, _announce)
         return
@@ -617,6 +613,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, refresh: bool)
     settings = components.settings.serve
     host = host or settings.host
     port = settings.port if port is None else port
+    components.require_api_token(host)  # before the store: the command line's mistake first
+    components.require_store(refresh=refresh)
     metrics = Metrics()
     desk = components.build_desk(metrics, lazy=True)
     bot = None
@@ -634,7 +632,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, refresh: bool)
 def mcp(ctx: click.Context) -> None:
     from bot import runtime
 
-    runtime.run_mcp_stdio(_components(ctx))
+    components = _components(ctx)
+    components.require_store()
+    runtime.run_mcp_stdio(components)
 
 
 @cli.command()

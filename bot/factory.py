@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from bot.feedback import FeedbackStore
 from bot.watches import WatchChecker, WatchStore
 from config import Settings
-from config.errors import ConfigError, NewsdeskError
+from config.errors import ConfigError, NewsdeskError, StoreError
 from config.settings import RetrievalSettings
 from ingest.change_log import Timing
 from ingest.embedding import (
@@ -35,6 +35,8 @@ from retrieval.retriever import NewsdeskRetriever
 from retrieval.search import HybridConfig, HybridSearcher
 
 if TYPE_CHECKING:  # imported where used: `newsdesk ask` should not pay for them at start-up
+    from pydantic import SecretStr
+
     from bot.asking import Desk
     from bot.http_app import Service
     from bot.metrics import Metrics
@@ -336,6 +338,27 @@ class Components:
         self.query_embedder.embed(["warm up"])
         self.keyword_index.current()
 
+    def require_api_token(self, host: str) -> SecretStr | None:
+        """The API's token (NEWSDESK_API_TOKEN); ConfigError when the API would listen
+        beyond this machine without one."""
+        token = self.settings.secret("NEWSDESK_API_TOKEN")
+        if token is None and not _is_loopback(host):
+            raise ConfigError(
+                f"the API on {host} needs a token: set NEWSDESK_API_TOKEN (clients send "
+                "`Authorization: Bearer <token>`), or serve on 127.0.0.1")
+        return token
+
+    def require_store(self, *, refresh: bool = False) -> None:
+        """StoreError when the embedded store's directory holds no store (a mistyped
+        --data-dir): a service started on it would create it and answer every question "The
+        articles don't say". With `refresh` the service ingests its [[sources]] into it."""
+        settings = self.settings
+        if refresh or settings.store.url or settings.chroma_dir.exists():
+            return
+        raise StoreError(f"no store at {settings.data_dir}: ingest some articles first "
+                         "(newsdesk ingest PATH), or point --data-dir or NEWSDESK_DATA_DIR at "
+                         "the directory you ingested into")
+
     def build_service(self, *, api: bool, desk: Desk, slack: NewsdeskSlackBot | None,
                       metrics: Metrics, host: str) -> Service:
         """The HTTP service of `newsdesk serve` (api) or `newsdesk slack --http` (not)."""
@@ -345,11 +368,7 @@ class Components:
         from bot.http_app import Service
 
         limits = self.settings.serve.model_copy(update={"host": host})
-        token = self.settings.secret("NEWSDESK_API_TOKEN")
-        if api and token is None and not _is_loopback(host):
-            raise ConfigError(
-                f"the API on {host} needs a token: set NEWSDESK_API_TOKEN (clients send "
-                "`Authorization: Bearer <token>`), or serve on 127.0.0.1")
+        token = self.require_api_token(host) if api else None
         answers = ThreadPoolExecutor(max_workers=limits.answer_workers,
                                      thread_name_prefix="api-answer")
         warmed = threading.Event()

@@ -1,11 +1,13 @@
 """What a newcomer meets first (issue 29 §7), through the real CLI and store: an empty or
-mistyped data directory is said at once (and not created), the program's options work after
-the command too, and a mistyped chat command is said to be unknown."""
+mistyped data directory is said at once (and not created, by a question or a service), the
+program's options work after the command too, and a mistyped chat command is said to be
+unknown."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli, program_options_first
@@ -23,6 +25,22 @@ def test_asking_an_empty_store_says_so_and_names_the_directory(tmp_path: Path) -
     result = CliRunner().invoke(cli, ["--data-dir", str(empty), "stats"])
     assert result.exit_code == 1 and f"no store at {empty}" in result.output, result.output
     assert not empty.exists()  # nor does `stats`
+
+
+def test_a_service_started_on_a_mistyped_directory_says_so_and_creates_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `serve` created the directory and a store in it, said it was ready and answered every
+    # question "The articles don't say" (a fresh-clone tester's finding).
+    monkeypatch.setenv("NEWSDESK_API_TOKEN", "t" * 32)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-abc")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s" * 32)
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    empty = tmp_path / "mistyped"
+    for command in (["serve", "--port", "0"], ["slack", "--http", "--port", "0"], ["mcp"]):
+        result = CliRunner().invoke(cli, ["--data-dir", str(empty), *command])
+        assert result.exit_code == 1, (command, result.output)
+        assert f"no store at {empty}" in result.output
+        assert not empty.exists()
 
 
 def test_the_programs_options_are_taken_after_the_command_too(tmp_path: Path) -> None:
