@@ -88,10 +88,15 @@ class Request:
                 "time_words": self.time_words}
 
 
-def read_request(data: Mapping[str, Any], *, name: str = "question") -> Request:
+def read_request(data: Mapping[str, Any], *, name: str = "question",
+                 typed: bool = False) -> Request:
     """A `Request` from what a front end received, or a RequestError naming the first field at
     fault. `name` is what the front end calls the question ("q" for /api/search, "topic"
-    for a timeline), so that errors use the name the user typed."""
+    for a timeline), so that errors use the name the user typed. `typed`: the values come
+    with their JSON types, which must then be the fields' own (`"k": "5"` and `"explain":
+    "yes"` are mistakes there; a query string or a flag gives every value as text)."""
+    if typed:
+        _check_types(data)
     try:
         fields = _Fields.model_validate(dict(data))
     except ValidationError as exc:
@@ -125,6 +130,15 @@ def read_request(data: Mapping[str, Any], *, name: str = "question") -> Request:
     where = SearchFilter(sources=source_names(sources), since=since, until=until)
     return Request(question=question, history=history, k=fields.k, where=where,
                    as_of=as_of, explain=fields.explain, time_words=fields.time_words)
+
+
+def _check_types(data: Mapping[str, Any]) -> None:
+    k = data.get("k")
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int)):
+        raise RequestError("k", f"must be a whole number from 1 to {MAX_K}")
+    for flag in ("explain", "time_words"):
+        if flag in data and not isinstance(data[flag], bool):
+            raise RequestError(flag, "must be true or false")
 
 
 def _history(turns: Sequence[tuple[str, str]]) -> tuple[Turn, ...]:

@@ -547,7 +547,7 @@ def build_app(service: Service) -> Starlette:
 
     async def ask(request: Request) -> Response:
         try:
-            asked = read_request(json_object(await request.body()))
+            asked = read_request(json_object(await request.body()), typed=True)
         except RequestError as exc:
             desk.rejected("api", "ask")
             return failure_response(exc)
