@@ -386,8 +386,13 @@ def _jsonl_fields(line: str) -> dict[str, Any]:
         data = json.loads(text)
     except ValueError:
         raise RequestError("line", "is not valid JSON") from None
-    if not isinstance(data, dict) or set(data) - {"question", "history"}:
+    if not isinstance(data, dict):
         raise RequestError("line", "must be text or {\"question\": …, \"history\": […]}")
+    if unknown := sorted(set(data) - {"question", "history"}):
+        # k, source, since… apply to every line: they are the command's options
+        raise RequestError(unknown[0], "is not a field of a line (a line has \"question\" "
+                                       "and \"history\"; give k, source, since, until, as_of "
+                                       "as options of `ask --jsonl`)")
     return data
 
 

@@ -231,14 +231,18 @@ def test_ask_json_and_jsonl_round_trip(components: Components) -> None:
                     "history": [["Who scored both goals for United in the cup final?",
                                  "Nadia Kowalski"]]}),
         "{broken",
+        json.dumps({"question": "Where did Mugabe die?", "k": 5}),
     ])
     batch = runner.invoke(cli, ["ask", "--jsonl"], input=lines + "\n")
     assert batch.exit_code == 0, batch.output
     answers = [json.loads(line) for line in batch.stdout.splitlines()]
-    assert len(answers) == 3
+    assert len(answers) == 4
     assert "212" in answers[0]["answer"]
     assert "3.5 million euros" in answers[1]["answer"]
     assert answers[2]["error"].startswith("line 3")
+    # the field at fault is named, and where it belongs (it was "line: must be text or …")
+    assert answers[3]["error"].startswith("line 4: k: is not a field of a line")
+    assert "options of `ask --jsonl`" in answers[3]["error"]
 
 
 def test_eval_on_a_fixture_question_set(components: Components, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-import pytest
+import itertools
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -72,5 +73,5 @@ def test_any_split_of_a_stream_joins_to_the_validated_answer(fragments: list[str
                                                              cuts: list[int]) -> None:
     text = "".join(fragments)
     bounds = sorted({0, len(text), *(min(c, len(text)) for c in cuts)})
-    pieces = [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    pieces = [text[a:b] for a, b in itertools.pairwise(bounds)]
     assert "".join(_streamed(pieces, 3)) == validate_citations(text, passages(3))[0]
