@@ -327,8 +327,15 @@ class AnswerEngine:
         read = self._answer_passages(state)
         text, citations = validate_citations(draft.text, read)
         if not citations:
-            # Every claim must cite a passage; an answer left with none is no answer.
-            text = text if draft.abstained else abstention_text(passages)
+            if not passages and state.where is not None and state.where.sources:
+                # "--source wikinews" where the articles' source is en.wikinews.org: say
+                # that the filter found nothing, not that the articles are silent
+                names = " or ".join(f"“{name}”" for name in state.where.sources)
+                text = (f"No article in the store is from {names}: `newsdesk stats` lists "
+                        "the sources as they were ingested.")
+            else:
+                # Every claim must cite a passage; an answer left with none is no answer.
+                text = text if draft.abstained else abstention_text(passages)
             return Answer(question=state.question, answer=text, abstained=True, citations=(),
                           passages=passages, timings=self._timed(state), note=draft.note,
                           trace=draft.trace)

@@ -80,6 +80,15 @@ def test_filters_restrict_retrieval(components: Components) -> None:
     assert late and all(p.published and p.published.isoformat() >= "2025-10-01" for p in late)
     none = engine.search("bridge", where=SearchFilter(sources=("elsewhere.org",)))
     assert none == []
+    # a source that names no stored article is said so ("The articles don't say." was all a
+    # tester got for --source wikinews over en.wikinews.org's articles)
+    unknown = engine.ask("How much did the bridge repair cost?",
+                         where=SearchFilter(sources=("elsewhere.org",)))
+    assert unknown.abstained and unknown.citations == ()
+    assert unknown.answer.startswith("No article in the store is from “elsewhere.org”")
+    known = engine.ask("How much did the bridge repair cost?",
+                       where=SearchFilter(sources=("example.com",)))
+    assert "84 million euros" in known.answer
 
 
 def load_date(text: str) -> Any:
