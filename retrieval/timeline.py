@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ingest.ids import chunk_number
 from ingest.sentences import split_sentences
 from retrieval.extractive import TermAnalyzer
 from retrieval.records import Passage
@@ -25,6 +26,9 @@ _TIMELINE = re.compile(
     r"played\s+out|play\s+out)\s*[?.!]?\s*$", re.IGNORECASE)
 # An article is part of the story when it holds this share of the topic's weight.
 STORY_COVERAGE = 0.6
+# ...and is about it when its headline and lead hold more than this share (as a later version
+# of a story must: retrieval.extractive.VERSION_NAMED_SHARE).
+ABOUT_SHARE = 0.5
 # Words of a sentence that make it a development rather than a fragment.
 _MIN_WORDS = 6
 
@@ -63,12 +67,24 @@ def developments(topic: str, passages: Sequence[Passage], analyzer: TermAnalyzer
         article_terms = set(analyzer.terms(f"{passage.title}\n{passage.text}"))
         if sum(w for t, w in weights.items() if t in article_terms) / total < coverage:
             continue
+        # ...and is about it: its headline (with its lead, when the passage opens the
+        # article) holds most of the topic. A report of the next storm recalls Dorian in
+        # its background paragraph; Time's Person of the Year names the Hong Kong protesters.
+        opening = set(analyzer.terms(passage.title + (
+            f"\n{_first_sentence(passage.text)}" if chunk_number(passage.chunk_id) == 0 else "")))
+        if sum(w for t, w in weights.items() if t in opening) / total <= ABOUT_SHARE:
+            continue
         sentence = _best_sentence(passage.text, weights, analyzer)
         if sentence is None:
             continue
         seen.add(key)
         steps.append((passage.published.timestamp(), Development(number, sentence, passage)))
     return [step for _, step in sorted(steps, key=lambda pair: pair[0])]
+
+
+def _first_sentence(text: str) -> str:
+    spans = split_sentences(text)
+    return text[spans[0][0]:spans[0][1]] if spans else text
 
 
 def _best_sentence(text: str, weights: dict[str, float], analyzer: TermAnalyzer) -> str | None:

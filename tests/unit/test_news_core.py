@@ -139,6 +139,20 @@ def test_timeline_lists_dated_developments_in_order_one_per_story_copy() -> None
     assert text.splitlines()[1].endswith("[1]")
 
 
+def test_a_timeline_leaves_out_articles_that_only_recall_the_story() -> None:
+    # The next storm's report recalls Orla in its background paragraph (a second chunk) and
+    # its lead; neither its headline nor its lead is about Orla (Dorian's timeline listed
+    # Humberto's report this way).
+    recalled = Passage(chunk_id="piet-1#1", article_id="piet-1", title="Storm Piet nears coast",
+                       text=("Storm Orla killed five people on the west coast in November, "
+                             "when winds reached 90mph."), score=0.7, published=day(28))
+    follow_up = passage("orla-3", "Coastal railway reopens", (
+        "The coastal railway closed by Storm Orla reopened on Monday after repairs."), day(25))
+    steps = developments("Storm Orla", [TOLL_OLD, recalled, follow_up], Terms())
+    # a follow-up whose headline drops the name still names it in its lead
+    assert [s.passage.article_id for s in steps] == ["orla-1", "orla-3"]
+
+
 # -- wire copies -----------------------------------------------------------------------------
 
 STORY = ("The city council has approved a 1.2 billion euro extension of the tram network to "
