@@ -249,10 +249,9 @@ class _TomlFiles(PydanticBaseSettingsSource):
         user_file = _config_file.get()
         if user_file is not None:
             own = _read_toml(user_file)
-            for key in own:
-                if key not in Settings.model_fields:
-                    raise ConfigError(f"unknown setting {key!r} in {user_file}"
-                                      f"{_did_you_mean(key, Settings.model_fields)}")
+            for where, key, known in _unknown_keys(own, Settings):
+                raise ConfigError(f"unknown setting {where + key!r} in {user_file}"
+                                  f"{_did_you_mean(key, known)}")
             merged = _deep_merge(merged, own)
         return merged
 
@@ -349,7 +348,39 @@ def _problem(err: Any) -> str:
         section = getattr(annotation, "__args__", (annotation,))[0] \
             if not isinstance(annotation, type) else annotation
     known = getattr(section, "model_fields", {})
-    return f"{where}: unknown setting{_did_you_mean(str(err['loc'][-1]), known)}"
+    variable = _ENV_PREFIX + "__".join(str(p) for p in err["loc"]).upper()
+    given = f" (set by {variable})" if variable in os.environ else ""
+    return f"{where}: unknown setting{given}{_did_you_mean(str(err['loc'][-1]), known)}"
+
+
+def _unknown_keys(data: dict[str, Any], model: Any, where: str = ""
+                  ) -> list[tuple[str, str, Any]]:
+    """(the table's dotted place, the key, the keys the table knows) for each key of a
+    user's file that no settings model holds, tables and arrays of tables included."""
+    found: list[tuple[str, str, Any]] = []
+    for key, value in data.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            found.append((where, key, model.model_fields))
+            continue
+        inner = _model_of(field.annotation)
+        if inner is None:
+            continue
+        tables = value if isinstance(value, list) else [value]
+        for number, table in enumerate(tables):
+            if isinstance(table, dict):
+                place = f"{where}{key}." if not isinstance(value, list) else \
+                    f"{where}{key}.{number}."
+                found += _unknown_keys(table, inner, place)
+    return found
+
+
+def _model_of(annotation: Any) -> Any:
+    """The settings model a field holds (itself, or its list's items); None for a value."""
+    for candidate in (annotation, *getattr(annotation, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
 
 
 def _did_you_mean(key: str, known: Any) -> str:
