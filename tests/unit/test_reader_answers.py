@@ -157,6 +157,32 @@ def test_without_a_description_or_a_bridging_article_the_missing_name_is_said() 
     assert "Paddy Considine" in alone.missing
 
 
+HOTEL = passage("hotel", "Hotel fire kills seventeen in Delhi", (
+    "A fire at a hotel in Karol Bagh killed seventeen people on Tuesday. Firefighters "
+    "dispatched around 30 vehicles to the hotel."))
+GARAGE = passage("garage", "Fire in parking structure at Sola Airport", (
+    "A fire destroyed a parking garage at Sola Airport in Norway on Tuesday. About 60 "
+    "firefighters fought the blaze through the night."))
+
+
+def test_a_close_second_from_the_article_the_question_names_leads() -> None:
+    # The ranker's best came from the Delhi fire, which lacks "Sola"; the Sola article's own
+    # sentence, close behind, answers ("the articles don't say this for Sola Airport" named
+    # an article that was read).
+    close = FakeReader({"dispatched around 30": (0.5, "around 30"),
+                        "About 60 firefighters": (0.47, "About 60")})
+    found = evidence("How many firefighters fought the Sola Airport fire?", close,
+                     passages=(HOTEL, GARAGE))
+    assert not found.missing and found.chosen[0].text.startswith("About 60 firefighters")
+    assert found.trace is not None and any(r.startswith("missing_elsewhere: Sola")
+                                           for r in found.trace.rules)
+    # further behind, it is no answer to lead with: the name is said to be missing
+    far = FakeReader({"dispatched around 30": (0.5, "around 30"),
+                      "About 60 firefighters": (0.4, "About 60")})
+    assert "Sola Airport" in evidence("How many firefighters fought the Sola Airport fire?",
+                                      far, passages=(HOTEL, GARAGE)).missing
+
+
 def test_a_close_second_from_another_article_is_not_cited_one_from_the_same_is() -> None:
     reader = FakeReader({"directed by Shane": (0.9, "Shane Meadows"),
                          "Peak District": (0.8, ""), "ceremony was held": (0.85, "")})
