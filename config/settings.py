@@ -342,12 +342,9 @@ def _problem(err: Any) -> str:
     section: Any = Settings
     for part in err["loc"][:-1]:
         field = section.model_fields.get(part) if isinstance(part, str) else None
-        if field is None:
-            continue  # a list's index
-        annotation = field.annotation
-        section = getattr(annotation, "__args__", (annotation,))[0] \
-            if not isinstance(annotation, type) else annotation
-    known = getattr(section, "model_fields", {})
+        if field is not None:  # else a list's index
+            section = _model_of(field.annotation) or section
+    known = section.model_fields
     variable = _ENV_PREFIX + "__".join(str(p) for p in err["loc"]).upper()
     given = f" (set by {variable})" if variable in os.environ else ""
     return f"{where}: unknown setting{given}{_did_you_mean(str(err['loc'][-1]), known)}"

@@ -51,6 +51,12 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def first_sentence(text: str) -> str:
+    """The first sentence of `text` (all of it when it has no boundary): an article's lead."""
+    spans = split_sentences(text)
+    return text[spans[0][0]:spans[0][1]] if spans else text
+
+
 def _is_boundary(text: str, punct_at: int, end: int) -> bool:
     if text[punct_at] == ".":
         before = _WORD_BEFORE.search(text[max(0, punct_at - 20): punct_at + 1])

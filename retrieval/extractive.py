@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ingest.ids import chunk_number
-from ingest.sentences import split_sentences
+from ingest.sentences import first_sentence, split_sentences
 from retrieval.answer_scoring import FEATURES as ANSWER_FEATURES
 from retrieval.answer_scoring import AnswerWeights, bold_features, features
 from retrieval.answer_types import AnswerType, offers
@@ -941,7 +941,7 @@ def _prefer_newer(reading: QuestionReading, ranked: list[Candidate],
     # is 0.44 of it).
     named = {t: reading.weights.get(t, 0.0) for name in reading.names
              for t in analyzer.terms(name) if _present(t, best.in_article)}
-    leads = {p.article_id: _first_sentence(p.text) for p in passages
+    leads = {p.article_id: first_sentence(p.text) for p in passages
              if chunk_number(p.chunk_id) == 0}
 
     def names_it(candidate: Candidate) -> bool:
@@ -980,11 +980,6 @@ def _prefer_newer(reading: QuestionReading, ranked: list[Candidate],
 
 # A version's headline and lead sentence hold more than this share of the names' weight.
 VERSION_NAMED_SHARE = 0.5
-
-
-def _first_sentence(text: str) -> str:
-    spans = split_sentences(text)
-    return text[spans[0][0]:spans[0][1]] if spans else text
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ingest.ids import chunk_number
-from ingest.sentences import split_sentences
+from ingest.sentences import first_sentence, split_sentences
 from retrieval.extractive import TermAnalyzer
 from retrieval.records import Passage
 from retrieval.time_window import day_label
@@ -71,7 +71,7 @@ def developments(topic: str, passages: Sequence[Passage], analyzer: TermAnalyzer
         # article) holds most of the topic. A report of the next storm recalls Dorian in
         # its background paragraph; Time's Person of the Year names the Hong Kong protesters.
         opening = set(analyzer.terms(passage.title + (
-            f"\n{_first_sentence(passage.text)}" if chunk_number(passage.chunk_id) == 0 else "")))
+            f"\n{first_sentence(passage.text)}" if chunk_number(passage.chunk_id) == 0 else "")))
         if sum(w for t, w in weights.items() if t in opening) / total <= ABOUT_SHARE:
             continue
         sentence = _best_sentence(passage.text, weights, analyzer)
@@ -80,11 +80,6 @@ def developments(topic: str, passages: Sequence[Passage], analyzer: TermAnalyzer
         seen.add(key)
         steps.append((passage.published.timestamp(), Development(number, sentence, passage)))
     return [step for _, step in sorted(steps, key=lambda pair: pair[0])]
-
-
-def _first_sentence(text: str) -> str:
-    spans = split_sentences(text)
-    return text[spans[0][0]:spans[0][1]] if spans else text
 
 
 def _best_sentence(text: str, weights: dict[str, float], analyzer: TermAnalyzer) -> str | None:
