@@ -38,11 +38,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, SHARED, median, save, timed
+from bot.app.watches import GATE_PASSAGES, WatchChecker, WatchStore
 from bot.factory import Components
-from bot.watches import GATE_PASSAGES, WatchChecker, WatchStore
 from config import load_settings
-from ingest.embedding import Embedder
-from ingest.onnx_embedding import onnx_query_embedder
+from ingest.embed.embedder import Embedder
+from ingest.embed.onnx_embedder import onnx_query_embedder
 
 BATCH = 200
 QUESTIONS = 100

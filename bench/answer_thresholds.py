@@ -7,7 +7,7 @@ of our question set (no model or weight saw it) the thresholds are chosen: the h
 threshold that refuses at most 0.01 of the answerable questions beyond those the rules refuse
 (see choose_refusal), and the lowest bold confidence whose bold values are right >= 0.90 of
 the time. They are then measured on bbc-qa dev ∪ dev2, on which nothing was trained, fitted or
-chosen, and written to retrieval/ranker_model/ranker.json ("answerer": refuse_below, bold).
+chosen, and written to retrieval/answer/ranker_model/ranker.json ("answerer": refuse_below, bold).
 
     newsdesk --data-dir DIR ingest ../shared/bench/bbc ../shared/bench/wikinews
     python bench/answer_thresholds.py --data-dir DIR [--corpus ../shared/bench] [--write]
@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.train_reader import held_out  # noqa: E402
-from retrieval.answer_scoring import BOLD_FEATURES, BoldModel  # noqa: E402
-from retrieval.evaluation import answer_matches  # noqa: E402
-from retrieval.extractive import MAX_BOLD_WORDS  # noqa: E402
+from retrieval.answer.evaluation import answer_matches  # noqa: E402
+from retrieval.answer.extractive import MAX_BOLD_WORDS  # noqa: E402
+from retrieval.answer.scoring import BOLD_FEATURES, BoldModel  # noqa: E402
 
 BOLD_PRECISION = 0.90
 
@@ -43,7 +43,7 @@ def ask_all(items: list[dict[str, Any]], data_dir: Path) -> list[dict[str, Any]]
     os.environ["NEWSDESK_ANSWER__READER"] = "answer"
     os.environ["NEWSDESK_ANSWER__READER_NO_ANSWER"] = "1.0"  # refuse nothing: recorded
     os.environ["NEWSDESK_ANSWER__READER_BOLD"] = "1.0"  # show nothing: recorded
-    from bot.asking import Desk, read_request
+    from bot.app.asking import Desk, read_request
     from bot.factory import Components
     from config import load_settings
 
@@ -200,7 +200,7 @@ def main() -> int:
     parser.add_argument("--rows", type=Path, default=None,
                         help="choose from the rows an earlier run's --out recorded (no asking)")
     parser.add_argument("--write", action="store_true",
-                        help="write the thresholds into retrieval/ranker_model/ranker.json")
+                        help="write the thresholds into retrieval/answer/ranker_model/ranker.json")
     args = parser.parse_args()
     if args.rows is not None:  # the questions as an earlier run asked them
         recorded = json.loads(args.rows.read_text())["rows"]
@@ -235,7 +235,7 @@ def main() -> int:
     args.out.write_text(json.dumps(result, indent=1))
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=1))
     if args.write:
-        path = ROOT / "retrieval" / "ranker_model" / "ranker.json"
+        path = ROOT / "retrieval" / "answer" / "ranker_model" / "ranker.json"
         config = json.loads(path.read_text())
         config["answerer"].update({"refuse_below": round(refuse_below, 4),
                                    "bold": round(bold, 4),

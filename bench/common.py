@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from bot.factory import Components
-    from bot.http_app import Service
-    from bot.http_server import HttpServer
+    from bot.http.app import Service
+    from bot.http.server import HttpServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "bench"
@@ -69,8 +69,8 @@ def save(name: str, data: dict[str, Any]) -> None:
 
 def serve_in_thread(components: Components, service: Service) -> HttpServer:
     """The `newsdesk serve` server for `service` on a free loopback port, in a thread."""
-    from bot.http_app import build_app
-    from bot.http_server import HttpServer
+    from bot.http.app import build_app
+    from bot.http.server import HttpServer
 
     server = HttpServer(build_app(service), "127.0.0.1", 0,
                         components.settings.serve.header_timeout)

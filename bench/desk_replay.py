@@ -23,11 +23,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import SHARED
-from bot.briefing import brief_filter, daily_brief
+from bot.app.briefing import brief_filter, daily_brief
 from bot.factory import Components
 from config import load_settings
-from ingest.loaders import discover, load
-from ingest.records import Article
+from ingest.model.records import Article
+from ingest.sources.loaders import discover, load
 
 
 def days_of(corpus: Path) -> dict[date | None, list[Path]]:

@@ -10,7 +10,7 @@ Speed: chunks/s over a fixed sample of the store's chunks (header + text, as ing
 them), every variant once per round, rounds interleaved, medians; ratio to torch in the same
 run. Retrieval: every chunk of the store re-embedded by the variant into a copy of the store,
 questions embedded by the same variant, then hits@5 and MRR@10 of the full engine (hybrid
-search, the configured answerer) on the question sets, scored by retrieval.evaluation as
+search, the configured answerer) on the question sets, scored by retrieval.answer.evaluation as
 `newsdesk eval` does. A variant whose vectors equal torch's (cosine >= 0.9999 on the sample)
 is not re-evaluated: its retrieval is torch's by construction.
 
@@ -41,9 +41,9 @@ from bench.quality import load_questions
 from bot.factory import Components
 from config import load_settings
 from config.settings import EmbeddingSettings
-from ingest.embedding import load_sentence_transformer
-from ingest.onnx_embedding import OnnxEmbedder, onnx_query_embedder
-from retrieval.evaluation import score_question, summarise
+from ingest.embed.embedder import load_sentence_transformer
+from ingest.embed.onnx_embedder import OnnxEmbedder, onnx_query_embedder
+from retrieval.answer.evaluation import score_question, summarise
 
 KS = [1, 5, 10]
 Encode = Callable[[Sequence[str]], np.ndarray]

@@ -1,6 +1,6 @@
 """Content extraction on real news pages: is the stored article what readers read?
 
-Scores Newsdesk's own HTML loader (`ingest.loaders.load` on a `.html` file: the code path
+Scores Newsdesk's own HTML loader (`ingest.sources.loaders.load` on a `.html` file: the code path
 `newsdesk ingest page.html` takes) on trafilatura's evaluation pages (`tests/eval/*.html`
 and `tests/evaldata.json` in its repository; not shipped here: point `--pages` and
 `--evaldata` at a copy). evaldata.json maps a URL to {file, title?, date?, with: [snippets
@@ -49,9 +49,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import lxml.html
 
 from config.settings import IngestSettings
-from ingest.fetch import Fetched
-from ingest.loaders import SourceItem, load
-from ingest.records import Article
+from ingest.model.records import Article
+from ingest.sources.fetch import Fetched
+from ingest.sources.loaders import SourceItem, load
 
 # News outlets (hosts without "www."): newspapers, broadcasters, news magazines, local news.
 NEWS_OUTLETS = frozenset((

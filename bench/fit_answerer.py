@@ -5,13 +5,13 @@
 
 Per question of fold 5 (neither model trained on it) and of bbc-qa dev ∪ dev2: the ranker's
 best `--read` candidates are read by the reader; each gets the features of
-`retrieval.answer_scoring.FEATURES` (ranker cosine, its gap to the best, reader logit, span
+`retrieval.answer.scoring.FEATURES` (ranker cosine, its gap to the best, reader logit, span
 probability, the sentence's place). A logistic model of "this sentence holds the answer" is
 fitted on fold 5 (its own figures 5-fold cross-validated by article group, so out of fold) and
 measured on dev ∪ dev2, on which nothing was fitted. Thresholds — refusal (answerable refused
 ≤ 0.08) and bold (precision ≥ 0.90) — are chosen on fold 5's cross-validated scores. Writes
-the weights and thresholds into retrieval/ranker_model/ranker.json ("answerer") and the
-figures into retrieval/ranker_model/answerer_figures.json.
+the weights and thresholds into retrieval/answer/ranker_model/ranker.json ("answerer") and the
+figures into retrieval/answer/ranker_model/answerer_figures.json.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from bench.train_reader import (  # noqa: E402
     read_questions,
     span_verdict,
 )
-from retrieval.answer_scoring import FEATURES, features  # noqa: E402
-from retrieval.reader import Reader  # noqa: E402
+from retrieval.answer.reader import Reader  # noqa: E402
+from retrieval.answer.scoring import FEATURES, features  # noqa: E402
 
 
 def read_rows(rows: list[dict[str, Any]], articles: Any, questions: dict[str, Any],
@@ -169,7 +169,7 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, default=ROOT / "bench" / "reader_questions")
     parser.add_argument("--rows", type=Path, required=True)
     parser.add_argument("--read", type=int, default=8)
-    parser.add_argument("--out", type=Path, default=ROOT / "retrieval" / "ranker_model")
+    parser.add_argument("--out", type=Path, default=ROOT / "retrieval" / "answer" / "ranker_model")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 

@@ -13,8 +13,8 @@ import statistics
 import time
 from collections.abc import Callable
 
-from ingest.parse import parse_text_article
-from ingest.sentences import split_sentences
+from ingest.text.parse import parse_text_article
+from ingest.text.sentences import split_sentences
 
 CASES: dict[str, Callable[[int], str]] = {
     "unclosed comments": lambda n: "Headline\n\n" + "<!--" * n,

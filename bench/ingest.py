@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import bbc_corpus, median, peak_rss_mb, save, timed
 from bot.factory import Components
 from config import load_settings
-from ingest.embedding import SentenceTransformerEmbedder, load_sentence_transformer
+from ingest.embed.embedder import SentenceTransformerEmbedder, load_sentence_transformer
 
 
 def main() -> None:

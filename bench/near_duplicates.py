@@ -22,7 +22,7 @@ The labelled set (kept in bench/; for the BBC corpus, paths and labels only):
 
 Each article's lead (first chunk, header included) is embedded exactly as ingest embeds it,
 so the cosine is the one ingest reads from the store. The thresholds of
-ingest.near_duplicates.Thresholds are chosen from GRID: the most copies found at a precision
+ingest.text.near_duplicates.Thresholds are chosen from GRID: the most copies found at a precision
 of at least 0.98, the strictest on ties. The report gives precision and recall out of fold
 (5-fold cross-validation, folds by story so one story's pairs are never split; each pair
 decided by thresholds chosen on the other four folds), the shipped thresholds on all pairs
@@ -75,9 +75,10 @@ import numpy as np
 from bench.common import RESULTS, SHARED, bbc_corpus
 from bot.factory import Components
 from config.settings import load_settings
-from ingest.chunking import chunk_article
-from ingest.loaders import discover, load
-from ingest.near_duplicates import (
+from ingest.model.records import Article
+from ingest.sources.loaders import discover, load
+from ingest.text.chunking import chunk_article
+from ingest.text.near_duplicates import (
     THRESHOLDS,
     Features,
     Lead,
@@ -86,7 +87,6 @@ from ingest.near_duplicates import (
     is_copy,
     shingles,
 )
-from ingest.records import Article
 
 HERE = Path(__file__).resolve().parent
 BBC_PAIRS = HERE / "wire_pairs_bbc.tsv"

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from bench.common import RESULTS, ROOT
 from bot.factory import Components
 from config.settings import load_settings
-from retrieval.evaluation import NewsQuestion, news_check
+from retrieval.answer.evaluation import NewsQuestion, news_check
 
 CORPUS = ROOT / "tests" / "fixtures" / "newsroom"
 QUESTIONS = ROOT / "tests" / "fixtures" / "newsroom-questions.jsonl"

@@ -3,7 +3,7 @@
 Scores Newsdesk (hybrid retrieval + configured answerer) and, in the same run, two baselines
 on the same questions: the LangChain tutorial RAG (1000/200-character chunks, MiniLM, Chroma
 top-k) and plain BM25 (bm25s over the same 1000/200 chunks). Baselines are retrieval only;
-they are scored with the same rules (bbc-qa README) via retrieval.evaluation.
+they are scored with the same rules (bbc-qa README) via retrieval.answer.evaluation.
 
     pip install -e '.[bench]'   # the LangChain baseline's splitter and vector store
     python bench/quality.py [--data-dir DIR] [--cache DIR]
@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import RESULTS, SHARED, bbc_corpus, median, percentile, save
 from bot.factory import Components
 from config import load_settings
-from ingest.embedding import Embedder
-from ingest.loaders import decode_bytes
-from retrieval.evaluation import EvalQuestion, score_question, summarise
-from retrieval.history import search_query
+from ingest.embed.embedder import Embedder
+from ingest.sources.loaders import decode_bytes
+from retrieval.answer.evaluation import EvalQuestion, score_question, summarise
+from retrieval.question.history import search_query
 from retrieval.records import Answer, Passage
 
 KS = [1, 5, 10]
@@ -84,7 +84,7 @@ def run_baselines(items: list[EvalQuestion], embedder: Embedder, cache: Path,
     import bm25s
     from langchain_chroma import Chroma
 
-    from retrieval.terms import analyze
+    from ingest.text.terms import analyze
 
     chunks = tutorial_chunks(raw_documents(corpus))
     store_dir = cache / "tutorial-chroma"

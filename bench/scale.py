@@ -46,9 +46,9 @@ from bench.common import ms, save, timed, timed_each
 from bench.peers import ChromaServer
 from bot.factory import Components
 from config import load_settings
-from ingest.ids import chunk_id
-from ingest.pipeline import COPY_CANDIDATES
-from ingest.records import Chunk, ChunkMeta
+from ingest.model.records import Chunk, ChunkMeta
+from ingest.run.pipeline import COPY_CANDIDATES
+from ingest.text.ids import chunk_id
 
 TINY = ("harbour council budget ferry election striker transfer profit shares court ruling "
         "minister album chart robot network phone airline bank strike vote tax oil").split()
@@ -189,7 +189,7 @@ def main() -> None:
                 inserted += step
             insert_s = time.perf_counter() - started
             # The wire-copy lookup an ingest makes per batch of 200 new articles: their
-            # first chunks' nearest stored first chunks (ingest/pipeline.py).
+            # first chunks' nearest stored first chunks (ingest/run/pipeline.py).
             batch = rng.normal(size=(200, 384)).astype(np.float32)
             batch /= np.linalg.norm(batch, axis=1, keepdims=True)
             _, lookup_s = timed(partial(store.nearest_leads, batch, COPY_CANDIDATES))

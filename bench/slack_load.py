@@ -24,9 +24,9 @@ from pydantic import SecretStr
 from bench.common import SHARED, median, percentile, save, serve_in_thread
 from bench.peers import FakeSlack, mention_event, slack_signature
 from bench.quality import load_questions
+from bot.app.metrics import Metrics
 from bot.factory import Components
-from bot.metrics import Metrics
-from bot.slack_app import SlackTokens
+from bot.slack.app import SlackTokens
 from config import load_settings
 
 SECRET = "bench-signing-secret"

@@ -1,9 +1,9 @@
-"""Train, export and measure the ranker (retrieval/ranker.py) from our own question set.
+"""Train, export and measure the ranker (retrieval/answer/ranker.py) from our own question set.
 
 Usage (about 25 minutes on 2 CPU cores; run it under `flock /tmp/pytest.lock`):
 
     python bench/train_ranker.py [--corpus ../shared/bench] [--epochs 3] [--seed 13]
-        [--threads 2] [--out retrieval/ranker_model] [--rows FILE] [--limit N]
+        [--threads 2] [--out retrieval/answer/ranker_model] [--rows FILE] [--limit N]
     python bench/train_ranker.py --measure-only --rows FILE   # the shipped ranker's rows
 
 Articles, BM25, labels and folds are bench/train_reader.py's (same seed, same folds: fold 5
@@ -12,7 +12,8 @@ hard negative) triple per positive sentence — the hard negative drawn from the
 article's three best BM25 sentences that do not hold the answer — with every other sentence in
 the batch a negative too (MultipleNegativesRankingLoss, scale 20; a question's other positives
 are masked out). The shipped model is the folds 1-4 model, exported to int8 ONNX
-(ingest.onnx_embedding.quantise), and measured with retrieval.ranker.Ranker on fold 5 (out of
+(ingest.embed.onnx_embedder.quantise), and measured with retrieval.answer.ranker.Ranker on fold 5
+(out of
 fold) and bbc-qa dev ∪ dev2 over the candidates train_reader.evaluation_candidates hands over.
 `--rows` writes every measured question's candidates and scores (bench/fit_answerer.py reads
 them).
@@ -50,7 +51,7 @@ from bench.train_reader import (  # noqa: E402
     make_folds,
     read_questions,
 )
-from retrieval.ranker import Ranker, RankerInput, candidate_text, question_text  # noqa: E402
+from retrieval.answer.ranker import Ranker, RankerInput, candidate_text, question_text  # noqa: E402
 
 
 def ranker_input(article: Article, index: int) -> RankerInput:
@@ -139,7 +140,7 @@ def export(model: Any, out: Path, max_tokens: int) -> None:
     """int8 ONNX (ids, mask → unit sentence embedding) + tokenizer into `out`."""
     import torch
 
-    from ingest.onnx_embedding import quantise
+    from ingest.embed.onnx_embedder import quantise
 
     class Embed(torch.nn.Module):
         def __init__(self) -> None:
@@ -230,7 +231,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "bench")
     parser.add_argument("--questions", type=Path, default=ROOT / "bench" / "reader_questions")
-    parser.add_argument("--out", type=Path, default=ROOT / "retrieval" / "ranker_model")
+    parser.add_argument("--out", type=Path, default=ROOT / "retrieval" / "answer" / "ranker_model")
     parser.add_argument("--rows", type=Path, default=None)
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--budget-minutes", type=float, default=40.0)
@@ -246,7 +247,7 @@ def main() -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from ingest.embedding import resolve_model_path
+    from ingest.embed.embedder import resolve_model_path
 
     began = time.time()
     random.seed(args.seed)

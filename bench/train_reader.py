@@ -1,15 +1,16 @@
-"""Train, export and measure the reader (retrieval/reader.py) from our own question set.
+"""Train, export and measure the reader (retrieval/answer/reader.py) from our own question set.
 
 Usage (about an hour on 2 CPU cores as shipped; run it under `flock /tmp/pytest.lock`):
 
     python bench/train_reader.py [--corpus ../shared/bench] [--budget-minutes 44] [--seed 13]
-        [--epochs 2] [--bf16] [--threads 2] [--out retrieval/reader_model]
+        [--epochs 2] [--bf16] [--threads 2] [--out retrieval/answer/reader_model]
         [--save-torch DIR] [--limit N]  # N: a tiny trial run
         [--init-from A.onnx [B.onnx ...]] [--mine-with DIR]  # go on; several: their average
 
 Steps:
-1. Articles: every file of shared/bench/{bbc,wikinews}, headline + sentences (ingest.sentences).
-   BBC: headline line 1, body after; Wikinews: ingest.parse.parse_text_article.
+1. Articles: every file of shared/bench/{bbc,wikinews}, headline + sentences
+(ingest.text.sentences).
+   BBC: headline line 1, body after; Wikinews: ingest.text.parse.parse_text_article.
 2. BM25 (own, over all sentences) for hard negatives and for evaluation candidates.
 3. Folds: articles joined by two-article questions are one group; groups holding a bbc-qa
    dev/dev2 article go to fold 5 (so the shipped model never saw those articles either); the
@@ -26,9 +27,9 @@ Steps:
 5. MiniLM (transformers AutoModel) + a [CLS] head (BCE) + a start/end head (CE over the
    sentence's tokens, positives only); AdamW, linear warm-up/decay, `--epochs` passes
    (each reshuffled), time-boxed; `--bf16`: bfloat16 autocast (1.5× on an AVX512-BF16 CPU).
-6. Export to ONNX, fuse and quantise to int8 (ingest.onnx_embedding.quantise), compare with
+6. Export to ONNX, fuse and quantise to int8 (ingest.embed.onnx_embedder.quantise), compare with
    torch on a sample.
-7. Measure the shipped int8 model with retrieval.reader.Reader on fold 5 (out of fold) and
+7. Measure the shipped int8 model with retrieval.answer.reader.Reader on fold 5 (out of fold) and
    bbc-qa dev ∪ dev2; choose thresholds on fold 5; write reader.json and figures JSON.
 """
 
@@ -55,9 +56,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.check_questions import read_corpus_file  # noqa: E402
-from ingest.parse import parse_text_article  # noqa: E402
-from ingest.sentences import split_sentences  # noqa: E402
-from retrieval.reader import (  # noqa: E402
+from ingest.text.parse import parse_text_article  # noqa: E402
+from ingest.text.sentences import split_sentences  # noqa: E402
+from retrieval.answer.reader import (  # noqa: E402
     Budgets,
     PairEncoder,
     Reader,
@@ -569,7 +570,7 @@ def train(model: Any, encoder: PairEncoder, examples: list[Example], budget_s: f
 def export(model: Any, tokenizer_file: Path, out: Path, budgets: Budgets) -> None:
     import torch
 
-    from ingest.onnx_embedding import quantise
+    from ingest.embed.onnx_embedder import quantise
 
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -613,7 +614,7 @@ def compare(model: Any, reader: Reader, encoder: PairEncoder,
         with torch.no_grad():
             a, s, e = model(**feed)
         p_torch = float(torch.sigmoid(a)[0])
-        from retrieval.reader import readings_from_outputs
+        from retrieval.answer.reader import readings_from_outputs
         torch_reading = readings_from_outputs([encoded], [candidate], a.numpy(), s.numpy(),
                                               e.numpy())[0]
         (onnx_reading,) = reader.read(question, [candidate])
@@ -784,7 +785,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "bench")
     parser.add_argument("--questions", type=Path, default=ROOT / "bench" / "reader_questions")
-    parser.add_argument("--out", type=Path, default=ROOT / "retrieval" / "reader_model")
+    parser.add_argument("--out", type=Path, default=ROOT / "retrieval" / "answer" / "reader_model")
     parser.add_argument("--figures", type=Path, default=None,
                         help="figures JSON (default: OUT/figures.json)")
     parser.add_argument("--budget-minutes", type=float, default=44.0)
@@ -813,7 +814,7 @@ def main() -> None:
 
     import torch
 
-    from ingest.embedding import resolve_model_path
+    from ingest.embed.embedder import resolve_model_path
 
     args.figures = args.figures or args.out / "figures.json"
     began = time.time()

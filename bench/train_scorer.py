@@ -1,5 +1,5 @@
 """Fit the extractive answerer's scorers on labelled questions, report them out of fold, and
-write the model the package ships (retrieval/answer_model.json).
+write the model the package ships (retrieval/answer/answer_model.json).
 
     python bench/train_scorer.py --data-dir DIR [--questions A.jsonl B.jsonl] [--write]
 
@@ -7,7 +7,7 @@ write the model the package ships (retrieval/answer_model.json).
 ../shared/bench/bbc`). Default questions: bbc-qa dev.jsonl ∪ dev2.jsonl (320).
 
 1. Rows: for each question, the passages the engine's answerer reads, and every candidate
-   sentence with its features (retrieval.extractive.candidate_table; semantic similarity
+   sentence with its features (retrieval.answer.extractive.candidate_table; semantic similarity
    for all of them). A sentence that holds the gold answer (or an alias) is a positive.
    Rows are cached beside the results (delete the cache after changing features).
 2. Folds: 5-fold cross-validation grouped by article (questions that share an evidence
@@ -19,7 +19,7 @@ write the model the package ships (retrieval/answer_model.json).
    answerable questions refused; lead: the lowest confidence whose precision's 80% lower
    confidence bound is >= 0.9).
    The held-out fold is then answered by the real engine with that fold's model and scored
-   with the bbc-qa rules (retrieval.evaluation): the out-of-fold figures.
+   with the bbc-qa rules (retrieval.answer.evaluation): the out-of-fold figures.
 4. --write fits on all questions and writes the model, with the out-of-fold figures in its
    `source`.
 """
@@ -44,18 +44,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import RESULTS, SHARED, median, save
 from bot.factory import Components
 from config import load_settings
-from ingest.embedding import EmbeddingSimilarity
+from ingest.embed.embedder import EmbeddingSimilarity
+from retrieval.answer.evaluation import EvalQuestion, answer_matches, score_question, summarise
+from retrieval.answer.extractive import Candidate, ExtractiveConfig, candidate_table, lead_features
+from retrieval.answer.scorer import AnswerModel, LinearModel
 from retrieval.engine import AnswerEngine, ChainState
-from retrieval.evaluation import EvalQuestion, answer_matches, score_question, summarise
-from retrieval.extractive import Candidate, ExtractiveConfig, candidate_table, lead_features
-from retrieval.question import read_question
-from retrieval.scorer import AnswerModel, LinearModel
+from retrieval.question.reading import read_question
 
 KS = [1, 5, 10]
 FOLDS = 5
 MAX_FALSE_ABSTENTION = 0.08
 LEAD_PRECISION = 0.9
-MODEL_PATH = Path(__file__).resolve().parent.parent / "retrieval" / "answer_model.json"
+MODEL_PATH = Path(__file__).resolve().parent.parent / "retrieval" / "answer" / "answer_model.json"
 
 
 @dataclass
@@ -281,7 +281,8 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, nargs="+",
                         default=[SHARED / "bbc-qa" / "dev.jsonl", SHARED / "bbc-qa" / "dev2.jsonl"])
     parser.add_argument("--cache", type=Path, default=RESULTS / "cache" / "scorer-retrieved.pkl")
-    parser.add_argument("--write", action="store_true", help="write retrieval/answer_model.json")
+    parser.add_argument("--write", action="store_true",
+                        help="write retrieval/answer/answer_model.json")
     parser.add_argument("--no-cv", action="store_true")
     args = parser.parse_args()
 

@@ -11,43 +11,43 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from bot.feedback import FeedbackStore
-from bot.watches import WatchChecker, WatchStore
+from bot.app.feedback import FeedbackStore
+from bot.app.watches import WatchChecker, WatchStore
 from config import Settings
 from config.errors import ConfigError, NewsdeskError, StoreError
 from config.settings import RetrievalSettings
-from ingest.change_log import Timing
-from ingest.embedding import (
+from ingest.embed.embedder import (
     CrossEncoderReranker,
     Embedder,
     EmbeddingSimilarity,
     SentenceTransformerEmbedder,
     embedding_identity,
 )
-from ingest.store import ChromaStore
-from ingest.watch import RefreshHealth
-from retrieval.answerers import ExtractiveAnswerer
-from retrieval.dates import read_question_time
+from ingest.run.refresh import RefreshHealth
+from ingest.store.change_log import Timing
+from ingest.store.chroma import ChromaStore
+from retrieval.answer.answerers import ExtractiveAnswerer
+from retrieval.answer.extractive import ExtractiveConfig
 from retrieval.engine import AnswerEngine
-from retrieval.extractive import ExtractiveConfig
-from retrieval.keyword_index import KeywordIndex
-from retrieval.retriever import NewsdeskRetriever
-from retrieval.search import HybridConfig, HybridSearcher
+from retrieval.question.dates import read_question_time
+from retrieval.search.hybrid import HybridConfig, HybridSearcher
+from retrieval.search.keyword_index import KeywordIndex
+from retrieval.search.retriever import NewsdeskRetriever
 
 if TYPE_CHECKING:  # imported where used: `newsdesk ask` should not pay for them at start-up
     from pydantic import SecretStr
 
-    from bot.asking import Desk
-    from bot.http_app import Service
-    from bot.metrics import Metrics
-    from bot.slack_app import NewsdeskSlackBot, SlackTokens
-    from bot.watching import Watchroom
-    from ingest.pipeline import Ingestor
-    from ingest.records import SearchFilter
-    from retrieval.answer_scoring import AnswerWeights
-    from retrieval.brief import Brief
-    from retrieval.ranker import Ranker
-    from retrieval.reader import Reader
+    from bot.app.asking import Desk
+    from bot.app.metrics import Metrics
+    from bot.app.watching import Watchroom
+    from bot.http.app import Service
+    from bot.slack.app import NewsdeskSlackBot, SlackTokens
+    from ingest.model.records import SearchFilter
+    from ingest.run.pipeline import Ingestor
+    from retrieval.answer.ranker import Ranker
+    from retrieval.answer.reader import Reader
+    from retrieval.answer.scoring import AnswerWeights
+    from retrieval.news.brief import Brief
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class Components:
         quantised ONNX export (made on first use; a ConfigError when it cannot be)."""
         if self._embedder is None:
             if self.settings.embedding.precision == "int8":
-                from ingest.onnx_embedding import export_dir, int8_embedder
+                from ingest.embed.onnx_embedder import export_dir, int8_embedder
 
                 self._embedder = int8_embedder(self.settings.embedding, export_dir(
                     self.settings.embedding, self.settings.data_dir))
@@ -158,7 +158,7 @@ class Components:
                     or self.settings.embedding.precision != "float32"):
                 self._query_embedder = self.embedder  # int8: questions as the articles
             else:
-                from ingest.onnx_embedding import export_dir, onnx_query_embedder
+                from ingest.embed.onnx_embedder import export_dir, onnx_query_embedder
 
                 onnx = onnx_query_embedder(self.settings.embedding, export_dir(
                     self.settings.embedding, self.settings.data_dir))
@@ -221,7 +221,7 @@ class Components:
                                 time_reader=read_question_time,
                                 analyzer=self.keyword_index.latest, versions=self.store,
                                 briefer=self._briefer)
-        from retrieval.llm import LLMAnswerer, build_chat_model
+        from retrieval.answer.llm import LLMAnswerer, build_chat_model
 
         llm = settings.llm
         key = settings.secret("NEWSDESK_LLM_API_KEY",
@@ -241,7 +241,7 @@ class Components:
         None when off, or (logged) when its files are missing (a broken install)."""
         if self.settings.answer.reader == "off":
             return None
-        from retrieval.reader import Reader, model_directory
+        from retrieval.answer.reader import Reader, model_directory
 
         if not (model_directory() / "model.onnx").is_file():
             log.error("the reader's model is missing from %s (a broken install?): answering "
@@ -260,7 +260,7 @@ class Components:
         if ranking is None:
             return {}
         ranker, weights = ranking
-        from retrieval.language import is_english
+        from retrieval.question.language import is_english
 
         return {"reader": reader, "ranker": ranker,
                 "weights": weights, "ranker_candidates": answer.ranker_candidates,
@@ -272,8 +272,8 @@ class Components:
     def ranking(self) -> tuple[Ranker, AnswerWeights] | None:
         """The shipped ranker and the weights that join it to the reader; None (logged) when
         its files are missing or unreadable (a broken install)."""
-        from retrieval.answer_scoring import AnswerWeights
-        from retrieval.ranker import Ranker, model_directory
+        from retrieval.answer.ranker import Ranker, model_directory
+        from retrieval.answer.scoring import AnswerWeights
 
         try:
             ranker = Ranker(threads=self.settings.embedding.threads)
@@ -289,15 +289,15 @@ class Components:
         return ranker, weights
 
     def _briefer(self, where: SearchFilter) -> Brief:
-        from bot.briefing import daily_brief
+        from bot.app.briefing import daily_brief
 
         return daily_brief(self.store, where)
 
     def build_desk(self, recorder: Metrics | None = None, *, lazy: bool = False) -> Desk:
-        """The one way every front end asks (bot.asking.Desk), counting into `recorder`.
+        """The one way every front end asks (bot.app.asking.Desk), counting into `recorder`.
         `lazy`: the engine is made at the first request (and again until that works), so that
         a server starts, and says it is not ready, while its store is down."""
-        from bot.asking import Desk
+        from bot.app.asking import Desk
 
         def stats() -> dict[str, Any]:
             return {**self.store.stats(), "last_ingest": self.last_written()}
@@ -308,7 +308,7 @@ class Components:
 
     def last_written(self) -> str | None:
         """When the store was last written (an ingest that changed something), as ISO 8601,
-        from the collection's metadata that every finished write stamps (ingest/store.py);
+        from the collection's metadata that every finished write stamps (ingest/store/chroma.py);
         None for a store that has no such stamp yet. For the freshness shown by the API's
         stats and the web page's status line."""
         _ = self.store  # opened, and checked, first
@@ -322,8 +322,8 @@ class Components:
         return str(stamp) if stamp else None
 
     def build_slack_bot(self, tokens: SlackTokens, desk: Desk) -> NewsdeskSlackBot:
-        from bot.slack_app import NewsdeskSlackBot
-        from bot.slack_desk import SlackDeskCommands
+        from bot.slack.app import NewsdeskSlackBot
+        from bot.slack.watches import SlackDeskCommands
 
         bot = NewsdeskSlackBot(desk, self.feedback, tokens, self.settings.slack)
         bot.desk_commands = SlackDeskCommands(self.watchroom, bot.client,
@@ -365,7 +365,7 @@ class Components:
         import threading
         from concurrent.futures import ThreadPoolExecutor
 
-        from bot.http_app import Service
+        from bot.http.app import Service
 
         limits = self.settings.serve.model_copy(update={"host": host})
         token = self.require_api_token(host) if api else None
@@ -396,8 +396,8 @@ class Components:
 
         mcp = None
         if api:
-            from bot.desk_mcp import register_desk_tools
-            from bot.mcp_tools import build_mcp
+            from bot.mcp.tools import build_mcp
+            from bot.mcp.watch_tools import register_desk_tools
 
             mcp = build_mcp(desk, answers)
             register_desk_tools(mcp, self.watchroom, answers)
@@ -423,9 +423,9 @@ class Components:
             self.__dict__.pop("watch_checker", None)
 
     def build_ingestor(self) -> Ingestor:
-        from ingest.change_journal import ChangeJournal
-        from ingest.fetch import HttpFetcher, Validators
-        from ingest.pipeline import Ingestor
+        from ingest.run.pipeline import Ingestor
+        from ingest.sources.fetch import HttpFetcher, Validators
+        from ingest.store.change_journal import ChangeJournal
 
         fetcher = HttpFetcher(self.settings.ingest,
                               Validators(self.settings.data_dir / "http-validators.json"))
@@ -436,13 +436,13 @@ class Components:
 
     @cached_property
     def watches(self) -> WatchStore:
-        """Saved questions (bot/watches.py), in watches.sqlite3 under the data directory."""
+        """Saved questions (bot/app/watches.py), in watches.sqlite3 under the data directory."""
         return WatchStore(self.settings.data_dir / "watches.sqlite3")
 
     @cached_property
     def watchroom(self) -> Watchroom:
-        """Saved questions and the brief for every front end (bot/watching.py)."""
-        from bot.watching import Watchroom
+        """Saved questions and the brief for every front end (bot/app/watching.py)."""
+        from bot.app.watching import Watchroom
 
         return Watchroom(self.watches, lambda: self.store,
                          {d.channel: d.sources for d in self.settings.slack.desks})

@@ -1,8 +1,8 @@
 """Newsdesk's one exception hierarchy (pure: no imports from the rest of Newsdesk).
 
 Each front end maps it once: the CLI to one line on stderr and `exit_code`
-(bot/cli.py), HTTP to a status and a JSON body (bot/http_app.py), MCP to a tool error
-(bot/mcp_tools.py), Slack to a polite reply (bot/slack_app.py).
+(bot/cli/commands.py), HTTP to a status and a JSON body (bot/http/app.py), MCP to a tool error
+(bot/mcp/tools.py), Slack to a polite reply (bot/slack/app.py).
 """
 
 import errno

@@ -16,30 +16,31 @@ from datetime import time as dt_time
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from ingest.records import SearchFilter
-from retrieval.answerers import Answerer, Draft, TokenSink
-from retrieval.brief import Brief, asks_what_happened
-from retrieval.changes import changes_question
+from ingest.model.records import SearchFilter
+from retrieval.answer.answerers import Answerer, Draft, TokenSink
+from retrieval.answer.extractive import TermAnalyzer, abstention_text
 from retrieval.citations import CitationStream, join_answers, validate_citations
-from retrieval.extractive import TermAnalyzer, abstention_text
-from retrieval.history import (
+from retrieval.news.brief import Brief, asks_what_happened
+from retrieval.news.changes import changes_question
+from retrieval.news.story_changes import ChangeReport, StoryChanges, VersionStore
+from retrieval.news.timeline import compose_timeline, developments, timeline_topic
+from retrieval.question.history import (
     conversation_context,
     earlier_question,
     is_followup,
     refers_back,
     search_query,
 )
+from retrieval.question.time_window import QuestionTime, TimeWindow
+from retrieval.question.two_part import TwoPart, split_two_part
 from retrieval.records import ABSTENTION, Answer, AnswerSpan, Passage, Turn, closest_articles
-from retrieval.retriever import NewsdeskRetriever, filtered, to_passages
-from retrieval.story_changes import ChangeReport, StoryChanges, VersionStore
-from retrieval.time_window import QuestionTime, TimeWindow
-from retrieval.timeline import compose_timeline, developments, timeline_topic
-from retrieval.two_part import TwoPart, split_two_part
+from retrieval.search.retriever import NewsdeskRetriever, filtered, to_passages
 
 Condenser = Callable[[str, Sequence[Turn]], str]
-# The publication window a question's own words give, relative to a moment (retrieval.dates).
+# The publication window a question's own words give, relative to a moment
+# (retrieval.question.dates).
 TimeReader = Callable[[str, datetime], QuestionTime | None]
-# The brief of the articles a filter accepts (bot.briefing.daily_brief over the store).
+# The brief of the articles a filter accepts (bot.app.briefing.daily_brief over the store).
 Briefer = Callable[[SearchFilter], Brief]
 
 # The answerer reads the top ANSWER_PASSAGES ranked passages, plus every other chunk of the
@@ -138,7 +139,7 @@ class AnswerEngine:
     def changes(self, target: str, *, where: SearchFilter | None = None) -> ChangeReport:
         """What changed in the article `target` names (id or URL) or in the story about a
         topic: correction notes, values, sentences added and removed, each cited to its
-        version (retrieval/story_changes.py). Raises ValueError when this engine was built
+        version (retrieval/news/story_changes.py). Raises ValueError when this engine was built
         without the store's versions."""
         if self.story_changes is None:
             raise ValueError("this engine cannot read earlier versions of articles")

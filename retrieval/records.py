@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ingest.records import ChunkMeta
-from retrieval.time_window import TimeWindow, day_label
+from ingest.model.records import ChunkMeta
+from retrieval.question.time_window import TimeWindow, day_label
 
 # Where else a wire story ran: the first few are named in a source line, the rest counted.
 MAX_REPRINTS_SHOWN = 5

@@ -36,7 +36,7 @@ def onnx_exports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def embedder() -> Any:
     from config.settings import EmbeddingSettings
-    from ingest.embedding import SentenceTransformerEmbedder
+    from ingest.embed.embedder import SentenceTransformerEmbedder
 
     model = SentenceTransformerEmbedder(EmbeddingSettings())
     model.embed(["warm up"])

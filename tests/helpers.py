@@ -17,9 +17,9 @@ from bench.peers import QuietHandler, server_url, start_server, stop_server
 from bot.factory import Components
 from config import load_settings
 from config.settings import AnswerSettings
-from ingest.fetch import Fetched
-from retrieval.extractive import ExtractiveConfig
-from retrieval.scorer import AnswerModel, LinearModel
+from ingest.sources.fetch import Fetched
+from retrieval.answer.extractive import ExtractiveConfig
+from retrieval.answer.scorer import AnswerModel, LinearModel
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLES = Path(__file__).parent.parent / "docs" / "samples"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ingest.embedding import Embedder
+from ingest.embed.embedder import Embedder
 from tests.integration.serving import Served, serving
 
 

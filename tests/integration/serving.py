@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 
 from bench.peers import FakeSlack
+from bot.app.metrics import Metrics
 from bot.factory import Components
-from bot.http_app import build_app
-from bot.http_server import HttpServer
-from bot.metrics import Metrics
-from bot.slack_app import slack_tokens
+from bot.http.app import build_app
+from bot.http.server import HttpServer
+from bot.slack.app import slack_tokens
 from config import load_settings
-from ingest.embedding import Embedder
+from ingest.embed.embedder import Embedder
 from tests.helpers import SAMPLES
 
 TOKEN = "api-token-for-tests-0123456789"

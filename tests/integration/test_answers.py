@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli.commands import cli
 from bot.factory import Components
 from config import load_settings
-from ingest.embedding import Embedder
-from ingest.records import SearchFilter
+from ingest.embed.embedder import Embedder
+from ingest.model.records import SearchFilter
 from tests.helpers import SAMPLES, write_article
 
 pytestmark = pytest.mark.slow
@@ -92,7 +92,7 @@ def test_filters_restrict_retrieval(components: Components) -> None:
 
 
 def load_date(text: str) -> Any:
-    from ingest.parse import parse_date
+    from ingest.text.parse import parse_date
 
     return parse_date(text)
 
@@ -284,7 +284,7 @@ def test_eval_on_a_fixture_question_set(components: Components, tmp_path: Path) 
 def test_configured_reranker_reorders_the_candidates(components: Components,
                                                      tmp_path: Path) -> None:
     from bot.factory import hybrid_config
-    from retrieval.search import HybridSearcher
+    from retrieval.search.hybrid import HybridSearcher
 
     class PrefersTheLibrary:
         def score(self, query: str, texts: Any) -> list[float]:

@@ -14,10 +14,10 @@ from bench.peers import ChromaServer
 from bot.factory import Components
 from config import load_settings
 from config.errors import StoreBusyError
-from ingest.ids import chunk_id
-from ingest.records import Chunk, ChunkMeta
-from ingest.store import ChangeLogGapError, ChromaStore
-from retrieval.keyword_index import KeywordIndex
+from ingest.model.records import Chunk, ChunkMeta
+from ingest.store.chroma import ChangeLogGapError, ChromaStore
+from ingest.text.ids import chunk_id
+from retrieval.search.keyword_index import KeywordIndex
 
 
 def chunk_of(n: int, text: str = "") -> tuple[Chunk, ChunkMeta]:
@@ -146,7 +146,7 @@ def test_the_log_is_trimmed_and_an_index_too_far_behind_rebuilds(store_mode: str
 
 
 def json_cursor(directory: Path):  # type: ignore[no-untyped-def]
-    from ingest.change_log import Cursor
+    from ingest.store.change_log import Cursor
 
     return Cursor.from_json(json.loads((directory / "sync.json").read_text())["cursor"])
 
@@ -206,7 +206,7 @@ def test_doctor_finds_and_repairs_a_damaged_replica(store_mode: str, data_dir: P
     import tantivy
     from click.testing import CliRunner
 
-    from bot.cli import cli
+    from bot.cli.commands import cli
 
     store = new_store()
     for n in range(4):

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli.commands import cli
 from bot.factory import Components
 from config import load_settings
-from ingest.embedding import Embedder
-from ingest.records import IngestSummary
+from ingest.embed.embedder import Embedder
+from ingest.model.records import IngestSummary
 from tests.helpers import FIXTURES
 
 pytestmark = pytest.mark.slow
@@ -116,7 +116,7 @@ def test_an_update_that_changes_the_answer_fires_updated(desk: Desk) -> None:
     assert update.changed == {LIBRARY: "updated"}
     assert alerts(update) == [(2, "updated", [LIBRARY])]
     assert "3.5 million euros" in update.alerts[0]["answer"]
-    # The alert says what the update changed, from the version kept (retrieval/changes.py).
+    # The alert says what the update changed, from the version kept (retrieval/news/changes.py).
     changes = " ".join(update.alerts[0]["changes"])
     assert "2 million euros" in changes and "3.5 million euros" in changes, changes
     listed = json.loads(desk.cli("watch", "list", "--json"))
@@ -167,10 +167,10 @@ def test_slack_saves_a_question_posts_its_alert_and_the_brief(
     from pydantic import SecretStr
 
     from bench.peers import FakeSlack, slack_signature
-    from bot.http_app import build_app
-    from bot.http_server import HttpServer
-    from bot.metrics import Metrics
-    from bot.slack_app import SlackTokens
+    from bot.app.metrics import Metrics
+    from bot.http.app import build_app
+    from bot.http.server import HttpServer
+    from bot.slack.app import SlackTokens
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -1,4 +1,4 @@
-"""One request model under every front end (bot/asking.py): the same inputs get the same
+"""One request model under every front end (bot/app/asking.py): the same inputs get the same
 decision from the CLI, the HTTP API, MCP over HTTP and over stdio, and Slack; and the drift
 there was between them (windows in search, metrics, timelines after earlier turns).
 Real model, real Chroma, real servers on 127.0.0.1, the MCP SDK's own client, a fake Slack
@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from bench.peers import slack_signature
-from bot.cli import cli
+from bot.cli.commands import cli
 from tests.integration.serving import BRIDGE_QUESTION, SECRET, Served
 
 pytestmark = pytest.mark.slow

@@ -18,9 +18,9 @@ import pytest
 import zstandard
 
 from config.settings import ChunkingSettings, IngestSettings
-from ingest.fetch import HttpFetcher
-from ingest.pipeline import Ingestor
-from ingest.records import IngestSummary
+from ingest.model.records import IngestSummary
+from ingest.run.pipeline import Ingestor
+from ingest.sources.fetch import HttpFetcher
 from tests.fakes import HashingEmbedder, MemoryStore
 from tests.helpers import LocalServer, respond
 

@@ -20,15 +20,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli.commands import cli
 from bot.factory import Components
 from config import load_settings
-from ingest.embedding import Embedder
-from ingest.ids import article_of
-from ingest.pipeline import Ingestor
-from ingest.records import Chunk, SearchFilter
-from ingest.store import ChromaStore
-from retrieval.keyword_index import KeywordIndex
+from ingest.embed.embedder import Embedder
+from ingest.model.records import Chunk, SearchFilter
+from ingest.run.pipeline import Ingestor
+from ingest.store.chroma import ChromaStore
+from ingest.text.ids import article_of
+from retrieval.search.keyword_index import KeywordIndex
 from tests.helpers import HTML_PAGE, SAMPLES, LocalServer, respond, rss_feed, write_article
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""The question-language check (retrieval/language.py) with the packaged langid model: full
+"""The question-language check (retrieval/question/language.py) with the packaged langid model: full
 questions in the six languages an archive holds besides English are told apart; a name or a
 few keywords stay English (the trained answerer's)."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.language import is_english, question_language
+from retrieval.question.language import is_english, question_language
 
 
 @pytest.mark.parametrize(("question", "language"), [

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli.commands import cli
 from bot.factory import Components
 from config import load_settings
-from ingest.embedding import Embedder
-from ingest.parse import parse_date
+from ingest.embed.embedder import Embedder
+from ingest.text.parse import parse_date
 from tests.helpers import SAMPLES, ChatStub, numbered
 
 pytestmark = pytest.mark.slow

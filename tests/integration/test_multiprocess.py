@@ -16,11 +16,11 @@ import pytest
 from click.testing import CliRunner
 
 from bench.peers import ChromaServer
-from bot.cli import cli
+from bot.cli.commands import cli
 from bot.factory import Components
 from config import load_settings
 from config.errors import StoreError
-from ingest.embedding import Embedder
+from ingest.embed.embedder import Embedder
 from tests.helpers import write_article
 
 pytestmark = pytest.mark.slow
@@ -205,7 +205,7 @@ def test_a_bot_on_another_machine_follows_the_store_through_its_own_replica(
 
 def test_slack_refresh_thread_ingests_configured_sources(data_dir: Path, tmp_path: Path,
                                                          embedder: Embedder) -> None:
-    from bot.runtime import start_refresh
+    from bot.cli.runtime import start_refresh
 
     corpus = tmp_path / "feeds"
     write_article(corpus, "tram.txt", "Tram line approved", "The council approved a tram line.")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli, program_options_first
-from bot.terminal import unknown_command
+from bot.cli.commands import cli, program_options_first
+from bot.cli.terminal import unknown_command
 
 
 def test_asking_an_empty_store_says_so_and_names_the_directory(tmp_path: Path) -> None:

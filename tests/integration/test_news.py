@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli.commands import cli
 from bot.factory import Components
 from config import load_settings
-from ingest.embedding import Embedder
-from ingest.parse import parse_date
-from retrieval.evaluation import NewsQuestion, answered_inside_window, news_check
+from ingest.embed.embedder import Embedder
+from ingest.text.parse import parse_date
+from retrieval.answer.evaluation import NewsQuestion, answered_inside_window, news_check
 from tests.helpers import FIXTURES, ingested_copy
 
 pytestmark = pytest.mark.slow

@@ -15,8 +15,8 @@ from bot.factory import Components
 from config import load_settings
 from config.errors import ConfigError
 from config.settings import EmbeddingSettings
-from ingest.embedding import Embedder, SentenceTransformerEmbedder
-from ingest.onnx_embedding import (
+from ingest.embed.embedder import Embedder, SentenceTransformerEmbedder
+from ingest.embed.onnx_embedder import (
     OnnxEmbedder,
     export_dir,
     int8_embedder,
@@ -38,7 +38,7 @@ def ask_in_a_new_process() -> subprocess.CompletedProcess[str]:
     """`newsdesk ask` about the samples; its stderr ends with whether torch was imported."""
     script = (
         "import sys\n"
-        "from bot.cli import main\n"
+        "from bot.cli.commands import main\n"
         "sys.argv = ['newsdesk', 'ask', 'How much did the bridge repair cost?']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print('torch imported' if 'torch' in sys.modules else 'no torch', file=sys.stderr)\n"
@@ -81,12 +81,12 @@ def test_a_model_that_cannot_be_exported_falls_back_to_torch(
         # A child that fails as an export of an unsupported model does.
         return [sys.executable, "-c", "import sys; sys.exit('RuntimeError: unsupported operator')"]
 
-    monkeypatch.setattr("ingest.onnx_embedding.export_command", failing_export)
+    monkeypatch.setattr("ingest.embed.onnx_embedder.export_command", failing_export)
     monkeypatch.setenv("NEWSDESK_EMBEDDING__EXPORT_DIR", str(data_dir / "onnx"))  # none yet
     with caplog.at_level(logging.WARNING):
         chosen = Components(load_settings()).query_embedder
     assert isinstance(chosen, SentenceTransformerEmbedder)
-    [note] = [r for r in caplog.records if r.name == "ingest.onnx_embedding"]
+    [note] = [r for r in caplog.records if r.name == "ingest.embed.onnx_embedder"]
     assert "cannot export all-MiniLM-L6-v2 to ONNX (RuntimeError: unsupported operator)" \
            in note.getMessage()
     monkeypatch.setenv("NEWSDESK_EMBEDDING__ONNX_QUERIES", "false")
@@ -129,7 +129,7 @@ def test_int8_without_an_export_is_refused_not_mixed_with_torch(
     def failing_export(cache_dir: Path, settings: EmbeddingSettings) -> list[str]:
         return [sys.executable, "-c", "import sys; sys.exit('RuntimeError: unsupported operator')"]
 
-    monkeypatch.setattr("ingest.onnx_embedding.export_command", failing_export)
+    monkeypatch.setattr("ingest.embed.onnx_embedder.export_command", failing_export)
     monkeypatch.setenv("NEWSDESK_EMBEDDING__PRECISION", "int8")
     monkeypatch.setenv("NEWSDESK_EMBEDDING__EXPORT_DIR", str(data_dir / "onnx"))  # none yet
     with caplog.at_level(logging.WARNING), pytest.raises(
@@ -137,7 +137,7 @@ def test_int8_without_an_export_is_refused_not_mixed_with_torch(
                                r"\(RuntimeError: unsupported operator\)"):
         _ = Components(load_settings()).embedder
     # Said once, by the error: no warning before it with the same reason.
-    assert [r for r in caplog.records if r.name == "ingest.onnx_embedding"] == []
+    assert [r for r in caplog.records if r.name == "ingest.embed.onnx_embedder"] == []
 
 
 def test_the_export_is_made_once_per_machine_in_the_users_cache(

@@ -1,4 +1,4 @@
-"""The shipped int8 ranker (retrieval/ranker_model/) alone and, with the shipped reader and
+"""The shipped int8 ranker (retrieval/answer/ranker_model/) alone and, with the shipped reader and
 weights, as the answerer, on invented passages."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from retrieval.answer_scoring import AnswerWeights
-from retrieval.extractive import compose, find_evidence
-from retrieval.ranker import Ranker, RankerInput, model_directory
-from retrieval.reader import Reader
+from retrieval.answer.extractive import compose, find_evidence
+from retrieval.answer.ranker import Ranker, RankerInput, model_directory
+from retrieval.answer.reader import Reader
+from retrieval.answer.scoring import AnswerWeights
 from tests.helpers import extractive_config
 from tests.integration.test_reader import (
     ARTICLE,

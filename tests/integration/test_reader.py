@@ -1,12 +1,12 @@
-"""The shipped int8 reader (retrieval/reader_model/) on invented passages."""
+"""The shipped int8 reader (retrieval/answer/reader_model/) on invented passages."""
 
 from __future__ import annotations
 
 import pytest
 
-from retrieval.answer_types import answer_type
-from retrieval.reader import Reader, ReaderInput, model_directory, span_text
-from retrieval.spans import shaped_span
+from retrieval.answer.reader import Reader, ReaderInput, model_directory, span_text
+from retrieval.answer.spans import shaped_span
+from retrieval.question.answer_types import answer_type
 
 HEADLINE = "Basketball star killed in helicopter crash"
 ARTICLE = [
@@ -94,6 +94,7 @@ def test_spans_lie_inside_their_sentences_and_thresholds_ship(reader: Reader) ->
         assert 0.0 <= reading.span_probability <= 1.0
         assert reading.span is not None
         assert 0 <= reading.span[0] < reading.span[1] <= len(candidate.sentence)
-    # The reader's own thresholds, chosen by its training run (retrieval/reader_model/README.md).
+    # The reader's own thresholds, chosen by its training run
+    # (retrieval/answer/reader_model/README.md).
     assert set(reader.thresholds) == {"no_answer", "bold"}
     assert all(0.0 < value < 1.0 for value in reader.thresholds.values())

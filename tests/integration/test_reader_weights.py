@@ -10,8 +10,8 @@ import pytest
 
 from bench.reader_weights import load_into, state_from_onnx
 from bench.train_reader import BASE, build_model
-from ingest.embedding import resolve_model_path
-from retrieval.reader import Budgets, PairEncoder, Reader, ReaderInput, model_directory
+from ingest.embed.embedder import resolve_model_path
+from retrieval.answer.reader import Budgets, PairEncoder, Reader, ReaderInput, model_directory
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +33,7 @@ def test_the_dequantised_weights_read_as_the_shipped_model_does() -> None:
     import torch
     from tokenizers import Tokenizer
 
-    from retrieval.reader import pad_batch, readings_from_outputs
+    from retrieval.answer.reader import pad_batch, readings_from_outputs
 
     base = resolve_model_path(BASE)
     net = build_model(base)

@@ -20,10 +20,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 import bot.factory
-from bot.cli import cli
+from bot.cli.commands import cli
 from bot.factory import Components
 from config import load_settings
-from ingest.embedding import Embedder
+from ingest.embed.embedder import Embedder
 from retrieval.engine import AnswerEngine
 from tests.helpers import SAMPLES, LocalServer, respond, write_article
 
@@ -367,7 +367,7 @@ def test_a_server_urls_credentials_never_show_as_the_stores_location(tmp_path: P
     """/api/stats, `newsdesk stats` and store errors name the store by its location."""
     import chromadb
 
-    from ingest.store import ChromaStore
+    from ingest.store.chroma import ChromaStore
 
     store = ChromaStore(lambda: chromadb.PersistentClient(str(tmp_path)), "articles", "model",
                         "http://newsdesk:s3cret-pass@chroma.internal:8000/?token=abc123def",

@@ -18,11 +18,11 @@ import pytest
 from click.testing import CliRunner
 
 from bench.peers import BOT_USER, slack_signature
-from bot.cli import cli
+from bot.app.metrics import Metrics
+from bot.cli.commands import cli
 from bot.factory import Components
-from bot.http_app import build_app
-from bot.http_server import HttpServer
-from bot.metrics import Metrics
+from bot.http.app import build_app
+from bot.http.server import HttpServer
 from config import load_settings
 from tests.helpers import ChatStub, numbered
 from tests.integration.serving import BRIDGE_QUESTION, SECRET, TOKEN, Served
@@ -274,7 +274,7 @@ async def _use_mcp(server: Any) -> tuple[list[str], dict[str, Any], dict[str, An
 
 
 def _check_mcp(tools: list[str], searched: dict[str, Any], asked: dict[str, Any]) -> None:
-    from bot.surface import MCP_TOOLS, mcp_help, serve_help
+    from bot.cli.surface import MCP_TOOLS, mcp_help, serve_help
 
     assert tools == ["ask_articles", "daily_brief", "search_articles", "story_changes",
                      "story_timeline", "watch_add", "watch_list", "watch_remove"]

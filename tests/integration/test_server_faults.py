@@ -20,10 +20,10 @@ import httpx
 import pytest
 
 from bench.peers import ChromaServer
-from bot.asking import Desk
-from bot.http_app import Service, build_app
-from bot.http_server import HttpServer
-from bot.metrics import Metrics
+from bot.app.asking import Desk
+from bot.app.metrics import Metrics
+from bot.http.app import Service, build_app
+from bot.http.server import HttpServer
 from config.settings import ServeSettings
 from retrieval.records import Answer
 from tests.helpers import ChatStub

@@ -19,10 +19,10 @@ import httpx
 import pytest
 
 from bench.peers import slack_signature
-from bot.asking import Desk
-from bot.http_app import Service, build_app
-from bot.http_server import HttpServer
-from bot.metrics import Metrics
+from bot.app.asking import Desk
+from bot.app.metrics import Metrics
+from bot.http.app import Service, build_app
+from bot.http.server import HttpServer
 from config.settings import ServeSettings
 from retrieval.records import Answer
 
@@ -214,7 +214,7 @@ def test_a_trickled_body_meets_one_deadline_for_the_whole_body(running: Any) -> 
 
 def test_a_streaming_client_that_leaves_is_no_error(running: Any,
                                                     caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="bot.http_app")
+    caplog.set_level(logging.INFO, logger="bot.http.app")
     server = running()
     with server.client("127.0.0.1") as client, client.stream(
             "POST", "/api/ask", json={"question": "Who won?"},

@@ -22,22 +22,22 @@ from pydantic import SecretStr
 from slack_bolt.request import BoltRequest
 
 from bench.peers import BOT_USER, FakeSlack, slack_signature
-from bot.asking import Desk
-from bot.cli import cli
+from bot.app.asking import Desk
+from bot.app.feedback import FeedbackStore
+from bot.app.metrics import Metrics
+from bot.app.watches import WatchStore
+from bot.app.watching import Watchroom
+from bot.cli.commands import cli
 from bot.factory import Components
-from bot.feedback import FeedbackStore
-from bot.http_app import Service, build_app
-from bot.http_server import HttpServer
-from bot.metrics import Metrics
-from bot.slack_app import NOT_HERE, NewsdeskSlackBot, SlackTokens
-from bot.slack_desk import SlackDeskCommands
-from bot.watches import WatchStore
-from bot.watching import Watchroom
+from bot.http.app import Service, build_app
+from bot.http.server import HttpServer
+from bot.slack.app import NOT_HERE, NewsdeskSlackBot, SlackTokens
+from bot.slack.watches import SlackDeskCommands
 from config import load_settings
 from config.errors import StoreError
 from config.settings import ServeSettings, SlackSettings
-from ingest.embedding import Embedder
-from retrieval.alerts import Alert
+from ingest.embed.embedder import Embedder
+from retrieval.news.alerts import Alert
 from retrieval.records import Answer, Citation, Passage, Reprint, Turn
 from tests.fakes import MemoryStore
 from tests.helpers import FIXTURES, SAMPLES, ingested_copy

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli.commands import cli
 from bot.factory import Components
 from config import load_settings
-from ingest.embedding import Embedder
+from ingest.embed.embedder import Embedder
 from tests.helpers import FIXTURES
 
 pytestmark = pytest.mark.slow

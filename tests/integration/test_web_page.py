@@ -25,7 +25,7 @@ import pytest
 
 from bot.factory import Components
 from config import load_settings
-from ingest.embedding import Embedder
+from ingest.embed.embedder import Embedder
 from tests.helpers import FIXTURES, SAMPLES
 from tests.integration.browsing import TOKEN, ServeProcess, launch_browser
 

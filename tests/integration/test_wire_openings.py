@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli.commands import cli
 from bot.factory import Components
 from config import load_settings
-from ingest.embedding import Embedder
+from ingest.embed.embedder import Embedder
 from tests.shared_background import write_interviews
 
 pytestmark = pytest.mark.slow

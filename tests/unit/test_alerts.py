@@ -1,4 +1,4 @@
-"""Saved questions on invented records and fakes: the alert rules (retrieval/alerts.py), their
+"""Saved questions on invented records and fakes: the alert rules (retrieval/news/alerts.py), their
 SQLite state, and the after-ingest check over the real pipeline on the in-memory store."""
 
 from __future__ import annotations
@@ -10,20 +10,20 @@ from typing import Any
 
 import pytest
 
-from bot.desk_commands import alert_lines
+from bot.app.watches import MemoEmbedder, WatchChecker, WatchStore
+from bot.cli.watch_commands import alert_lines
 from bot.factory import hybrid_config
-from bot.watches import MemoEmbedder, WatchChecker, WatchStore
 from config.settings import ChunkingSettings, IngestSettings, RetrievalSettings
-from ingest.embedding import Embedder
-from ingest.pipeline import Ingestor
-from ingest.records import IngestSummary
-from retrieval.alerts import Watch, decide, same_answer, worth_asking
-from retrieval.answerers import ExtractiveAnswerer
+from ingest.embed.embedder import Embedder
+from ingest.model.records import IngestSummary
+from ingest.run.pipeline import Ingestor
+from retrieval.answer.answerers import ExtractiveAnswerer
 from retrieval.engine import AnswerEngine
-from retrieval.keyword_index import KeywordIndex
+from retrieval.news.alerts import Watch, decide, same_answer, worth_asking
 from retrieval.records import Answer, Citation, Passage, Reprint
-from retrieval.retriever import NewsdeskRetriever
-from retrieval.search import HybridSearcher
+from retrieval.search.hybrid import HybridSearcher
+from retrieval.search.keyword_index import KeywordIndex
+from retrieval.search.retriever import NewsdeskRetriever
 from tests.fakes import HashingEmbedder, MemoryStore
 from tests.helpers import NoNetwork, extractive_config
 
@@ -264,7 +264,7 @@ def test_changed_lists_only_what_was_written(tmp_path: Path) -> None:
 def test_watch_commands_add_list_and_remove(data_dir: Path, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from bot.cli import cli
+    from bot.cli.commands import cli
 
     config = tmp_path / "desks.toml"
     config.write_text('[[slack.desks]]\nchannel = "C0SPORT"\nsources = ["Island Sport"]\n')

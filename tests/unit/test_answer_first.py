@@ -8,14 +8,14 @@ from collections.abc import Sequence
 
 import pytest
 
-from bot.blocks import answer_mrkdwn
-from retrieval.answer_types import AnswerType, answer_type
+from bot.slack.blocks import answer_mrkdwn
+from ingest.text.terms import analyze
+from retrieval.answer.extractive import compose, find_evidence
+from retrieval.answer.spans import answer_span, shaped_span
 from retrieval.citations import join_answers
-from retrieval.extractive import compose, find_evidence
+from retrieval.question.answer_types import AnswerType, answer_type
+from retrieval.question.two_part import describes_another, split_two_part
 from retrieval.records import Answer, AnswerSpan, Citation, Passage
-from retrieval.spans import answer_span, shaped_span
-from retrieval.terms import analyze
-from retrieval.two_part import describes_another, split_two_part
 from tests.helpers import extractive_config
 
 

@@ -27,7 +27,7 @@ def test_each_role_gets_its_parts(data_dir: Path, monkeypatch: pytest.MonkeyPatc
 def test_a_missing_ranker_falls_back_to_the_hand_made_scorer(
         data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr("retrieval.ranker.model_directory", lambda: tmp_path / "gone")
+    monkeypatch.setattr("retrieval.answer.ranker.model_directory", lambda: tmp_path / "gone")
     assert reading(monkeypatch, "answer") == {}
     assert "ranker's model is missing" in caplog.text
 

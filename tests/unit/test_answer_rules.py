@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from retrieval.answer_types import AnswerType, answer_type
-from retrieval.extractive import RULES, compose, find_evidence
-from retrieval.question import read_question
+from ingest.text.terms import analyze
+from retrieval.answer.extractive import RULES, compose, find_evidence
+from retrieval.answer.scorer import AnswerModel, LinearModel
+from retrieval.answer.spans import answer_span, find_span
+from retrieval.question.answer_types import AnswerType, answer_type
+from retrieval.question.reading import read_question
+from retrieval.question.time_window import relative_day
 from retrieval.records import Passage
-from retrieval.scorer import AnswerModel, LinearModel
-from retrieval.spans import answer_span, find_span
-from retrieval.terms import analyze
-from retrieval.time_window import relative_day
 from tests.helpers import extractive_config
 
 
@@ -285,8 +285,8 @@ def test_a_follow_up_is_not_answered_with_what_was_already_said() -> None:
 
 
 def test_the_shipped_model_reads_only_features_the_answerer_computes() -> None:
-    from retrieval.answer_model import load_packaged
-    from retrieval.extractive import candidate_table, lead_features
+    from retrieval.answer.answer_model import load_packaged
+    from retrieval.answer.extractive import candidate_table, lead_features
 
     shipped = load_packaged()
     rows = candidate_table("How much did the bridge repair cost?", [BRIDGE], Terms(),
@@ -304,7 +304,7 @@ def test_the_shipped_model_reads_only_features_the_answerer_computes() -> None:
 def test_a_model_round_trips_and_another_format_is_refused() -> None:
     import pytest
 
-    from retrieval.scorer import ModelFormatError
+    from retrieval.answer.scorer import ModelFormatError
 
     original = model(lead_bias=1.0)
     assert AnswerModel.from_dict(original.as_dict()) == original

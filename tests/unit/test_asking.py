@@ -1,4 +1,4 @@
-"""The one request model (bot.asking.read_request): every front end's limits and messages."""
+"""The one request model (bot.app.asking.read_request): every front end's limits and messages."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot.asking import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, Desk, Request, read_request
+from bot.app.asking import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, Desk, Request, read_request
 from config.errors import RequestError
-from ingest.records import SearchFilter
+from ingest.model.records import SearchFilter
 from retrieval.records import Answer
 
 AS_OF = "2026-11-25"

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.blocks import (
+from bot.slack.app import question_text
+from bot.slack.blocks import (
     MAX_BLOCKS,
     SECTION_LIMIT,
     answer_blocks,
@@ -22,7 +23,7 @@ from bot.blocks import (
     with_feedback_recorded,
     working_blocks,
 )
-from bot.desk_blocks import (
+from bot.slack.watch_blocks import (
     alert_blocks,
     brief_blocks,
     refused_text,
@@ -30,12 +31,11 @@ from bot.desk_blocks import (
     saved_text,
     watches_blocks,
 )
-from bot.slack_app import question_text
-from retrieval.alerts import Alert, Watch
-from retrieval.brief import Brief, Story
+from retrieval.news.alerts import Alert, Watch
+from retrieval.news.brief import Brief, Story
+from retrieval.news.timeline import Development
+from retrieval.question.time_window import TimeWindow
 from retrieval.records import Answer, AnswerSpan, Citation, Passage, Reprint
-from retrieval.time_window import TimeWindow
-from retrieval.timeline import Development
 
 
 def passage(i: int, url: str | None = "https://n.example/a") -> Passage:

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from bot.briefing import brief_filter, daily_brief
-from ingest.records import Chunk, ChunkMeta
-from retrieval.brief import BriefItem, compose_brief, group_stories, lead_sentence, related
-from retrieval.time_window import TimeWindow
+from bot.app.briefing import brief_filter, daily_brief
+from ingest.model.records import Chunk, ChunkMeta
+from retrieval.news.brief import BriefItem, compose_brief, group_stories, lead_sentence, related
+from retrieval.question.time_window import TimeWindow
 from tests.fakes import MemoryStore
 
 WINDOW = TimeWindow(datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 3, 23, tzinfo=UTC))

@@ -1,4 +1,4 @@
-"""The daily brief's schedule (bot/brief_schedule.py): once per local day, at its time."""
+"""The daily brief's schedule (bot/slack/brief_schedule.py): once per local day, at its time."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.brief_schedule import BriefPoster, DeskBrief, due
+from bot.slack.brief_schedule import BriefPoster, DeskBrief, due
 
 OSLO = ZoneInfo("Europe/Oslo")
 DESKS = [DeskBrief("C0SPORT", time(8, 0)), DeskBrief("C0CITY", time(17, 30))]

@@ -1,4 +1,4 @@
-"""The change log's reading rule (ingest.change_log) against simulated concurrent writers:
+"""The change log's reading rule (ingest.store.change_log) against simulated concurrent writers:
 entries that land out of order, writers whose clocks differ, slow writes and dead writers."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.change_log import Cursor, EntryHead, Timing, advance
+from ingest.store.change_log import Cursor, EntryHead, Timing, advance
 
 TIMING = Timing(window=10.0, abandon_after=40.0)
 SKEW = 2.0  # max |clock error| of any process; window >= 2 * SKEW + LANDING
@@ -65,7 +65,7 @@ def test_every_write_is_applied_after_its_chunks_are_written(
     # Reads at random times, then enough later ones for everything to settle.
     times = sorted(reads) + [400.0 + 5 * n for n in range(20)]
     # A live writer whose write took over abandon_after / 2 records a fresh, done entry
-    # (ingest.store does): "n+" stands for it.
+    # (ingest.store.chroma does): "n+" stands for it.
     slow = {n for n, w in enumerate(writes)
             if not w.dies and w.written - w.start > TIMING.abandon_after / 2}
     for t in times:

@@ -1,4 +1,5 @@
-"""What changed between versions of an article (retrieval/changes.py, ingest/versions.py):
+"""What changed between versions of an article (retrieval/news/changes.py,
+ingest/model/versions.py):
 the pure diff, correction notes, questions that ask for changes, and the cited composition,
 on short invented texts."""
 
@@ -8,16 +9,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.records import Article, ChunkMeta
-from ingest.versions import ArticleVersion, rebuild_text, replaced_version, stored_version
-from retrieval.changes import (
+from ingest.model.records import Article, ChunkMeta
+from ingest.model.versions import ArticleVersion, rebuild_text, replaced_version, stored_version
+from retrieval.citations import validate_citations
+from retrieval.news.changes import (
     StoryHistory,
     changes_question,
     compose_changes,
     correction_notes,
     describe_changes,
 )
-from retrieval.citations import validate_citations
 from retrieval.records import Passage
 
 OLD = ("Storm Orla killed three people in Kell on Friday, police said. The death toll rose to "

@@ -5,9 +5,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.errors import SourceError
-from ingest.chunking import SPECIAL_TOKENS, chunk_article, chunk_header
-from ingest.loaders import make_article
-from ingest.records import Article
+from ingest.model.records import Article
+from ingest.sources.loaders import make_article
+from ingest.text.chunking import SPECIAL_TOKENS, chunk_article, chunk_header
 from tests.helpers import word_counter
 
 

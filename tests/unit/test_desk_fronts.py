@@ -1,5 +1,5 @@
 """Saved questions and the brief in every front end, on fakes: the one request reading
-(bot/watching.py), Block Kit within Slack's limits, the HTTP routes, the MCP tools and the
+(bot/app/watching.py), Block Kit within Slack's limits, the HTTP routes, the MCP tools and the
 Slack sub-commands."""
 
 from __future__ import annotations
@@ -17,22 +17,22 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from starlette.testclient import TestClient
 
-from bot.asking import Desk
-from bot.blocks import MAX_BLOCKS, SECTION_LIMIT
-from bot.desk_blocks import alert_blocks, brief_blocks, watches_blocks
-from bot.desk_mcp import register_desk_tools
-from bot.http_app import Service, build_app
-from bot.metrics import Metrics
-from bot.slack_desk import SlackDeskCommands
-from bot.watches import WatchStore
-from bot.watching import MAX_WATCHES, Watchroom
+from bot.app.asking import Desk
+from bot.app.metrics import Metrics
+from bot.app.watches import WatchStore
+from bot.app.watching import MAX_WATCHES, Watchroom
+from bot.http.app import Service, build_app
+from bot.mcp.watch_tools import register_desk_tools
+from bot.slack.blocks import MAX_BLOCKS, SECTION_LIMIT
+from bot.slack.watch_blocks import alert_blocks, brief_blocks, watches_blocks
+from bot.slack.watches import SlackDeskCommands
 from config.errors import RequestError
 from config.settings import ServeSettings
-from ingest.records import Chunk, ChunkMeta
-from retrieval.alerts import Alert, Watch
-from retrieval.brief import BriefItem, compose_brief
+from ingest.model.records import Chunk, ChunkMeta
+from retrieval.news.alerts import Alert, Watch
+from retrieval.news.brief import BriefItem, compose_brief
+from retrieval.question.time_window import TimeWindow
 from retrieval.records import Answer, Citation, Passage
-from retrieval.time_window import TimeWindow
 from tests.fakes import MemoryStore
 
 DAY = datetime(2026, 12, 1, 9, tzinfo=UTC)

@@ -14,9 +14,9 @@ import pytest
 
 from config.errors import DiskFullError, is_disk_full
 from config.settings import EmbeddingSettings
-from ingest import onnx_embedding
-from ingest.onnx_embedding import OnnxExport, onnx_query_embedder
-from ingest.records import Chunk, ChunkMeta
+from ingest.embed import onnx_embedder as onnx_embedding
+from ingest.embed.onnx_embedder import OnnxExport, onnx_query_embedder
+from ingest.model.records import Chunk, ChunkMeta
 from tests.fakes import MemoryStore
 from tests.helpers import write_article
 from tests.unit.test_pipeline import TOPICS, ingestor, story

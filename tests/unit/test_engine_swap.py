@@ -6,12 +6,12 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
-from ingest.records import SearchFilter
-from retrieval.answerers import ExtractiveAnswerer
-from retrieval.dates import read_question_time
+from ingest.model.records import SearchFilter
+from retrieval.answer.answerers import ExtractiveAnswerer
 from retrieval.engine import AnswerEngine
+from retrieval.question.dates import read_question_time
 from retrieval.records import Passage
-from retrieval.retriever import NewsdeskRetriever
+from retrieval.search.retriever import NewsdeskRetriever
 from tests.helpers import Analyzer, extractive_config
 
 

@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from retrieval.extractive import compose, find_evidence
+from retrieval.answer.extractive import compose, find_evidence
 from retrieval.records import Passage
 from tests.helpers import Analyzer, extractive_config
 

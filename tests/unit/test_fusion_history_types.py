@@ -2,11 +2,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.records import SearchFilter
-from ingest.store import chroma_where
-from retrieval.answer_types import AnswerType, answer_type, offers
-from retrieval.fusion import cap_per_group, reciprocal_rank_fusion
-from retrieval.history import conversation_context, is_followup, search_query
+from ingest.model.records import SearchFilter
+from ingest.store.chroma import chroma_where
+from retrieval.question.answer_types import AnswerType, answer_type, offers
+from retrieval.question.history import conversation_context, is_followup, search_query
+from retrieval.search.fusion import cap_per_group, reciprocal_rank_fusion
 
 
 def test_rrf_rewards_agreement_and_is_deterministic() -> None:
@@ -85,7 +85,7 @@ def test_search_filter_in_chroma_and_python_agree() -> None:
 
 
 def test_a_followup_is_read_with_the_latest_question_that_stands_on_its_own() -> None:
-    from retrieval.history import earlier_question
+    from retrieval.question.history import earlier_question
 
     water = ("How much will water bills rise?", "From 410 to about 435 euros. [1]")
     why = ("Why?", "The increase pays for new pipes. [1]")

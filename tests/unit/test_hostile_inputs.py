@@ -10,21 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from bot.terminal import PrintableStream, ingest_text, one_line, printable
-from bot.watches import WatchStore
+from bot.app.watches import WatchStore
+from bot.cli.terminal import PrintableStream, ingest_text, one_line, printable
 from config.errors import ConfigError, StoreError
 from config.secrets import redact
 from config.settings import ChunkingSettings, IngestSettings, load_settings
-from ingest.change_journal import ChangeJournal
-from ingest.fetch import is_internal, refusal
-from ingest.ids import normalise_text
-from ingest.loaders import decode_bytes, discover
-from ingest.parse import parse_text_article
-from ingest.pipeline import Ingestor
-from ingest.records import IngestSummary
-from ingest.schedule import ScheduledSource
-from ingest.sentences import split_sentences
-from ingest.watch import RefreshHealth, run_schedule
+from ingest.model.records import IngestSummary
+from ingest.run.pipeline import Ingestor
+from ingest.run.refresh import RefreshHealth, run_schedule
+from ingest.run.schedule import ScheduledSource
+from ingest.sources.fetch import is_internal, refusal
+from ingest.sources.loaders import decode_bytes, discover
+from ingest.store.change_journal import ChangeJournal
+from ingest.text.ids import normalise_text
+from ingest.text.parse import parse_text_article
+from ingest.text.sentences import split_sentences
 from tests.fakes import HashingEmbedder, Killed, MemoryStore
 from tests.helpers import NoNetwork, write_article
 from tests.unit.test_pipeline import ingestor, story
@@ -66,7 +66,7 @@ def test_a_file_named_with_a_newline_cannot_forge_a_summary_line() -> None:
 
 
 def _failure(source: str, reason: str) -> object:
-    from ingest.records import Failure
+    from ingest.model.records import Failure
     return Failure(source, reason)
 
 
@@ -356,7 +356,7 @@ def test_changes_of_an_interrupted_run_are_checked_by_the_next(tmp_path: Path) -
 
 def test_a_saved_question_number_past_sqlites_integers_is_simply_not_there(
         tmp_path: Path) -> None:
-    from bot.watching import Watchroom
+    from bot.app.watching import Watchroom
 
     room = Watchroom(WatchStore(tmp_path / "watches.sqlite3"), MemoryStore)
     assert room.remove("99999999999999999999999") is False

@@ -16,8 +16,9 @@ from pydantic import SecretStr
 from starlette.routing import Match, Route
 from starlette.testclient import TestClient
 
-from bot.asking import Desk
-from bot.http_app import (
+from bot.app.asking import Desk
+from bot.app.metrics import Metrics
+from bot.http.app import (
     Service,
     build_app,
     client_share,
@@ -28,7 +29,6 @@ from bot.http_app import (
     slack_header_problem,
     slot_refusal,
 )
-from bot.metrics import Metrics
 from config.errors import StoreError
 from config.settings import ServeSettings
 
@@ -250,7 +250,7 @@ def test_unknown_paths_are_404_and_every_response_is_counted() -> None:
 
 def test_mcp_behind_a_proxy_accepts_the_hosts_configured(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.mcp_tools import build_mcp
+    from bot.mcp.tools import build_mcp
     from config import load_settings
 
     monkeypatch.setenv("NEWSDESK_SERVE__ALLOWED_HOSTS", '["news.example.com"]')
@@ -306,8 +306,8 @@ def test_a_body_trickled_a_byte_at_a_time_meets_one_deadline_for_the_whole_body(
 def test_the_help_lists_exactly_the_routes_the_server_serves(tmp_path: Path) -> None:
     from starlette.routing import Route
 
-    from bot.feedback import FeedbackStore
-    from bot.surface import API_ROUTES, OPERATOR_ROUTES, SLACK_ROUTE, WEB_ROUTES, serve_help
+    from bot.app.feedback import FeedbackStore
+    from bot.cli.surface import API_ROUTES, OPERATOR_ROUTES, SLACK_ROUTE, WEB_ROUTES, serve_help
 
     app = guarded(slack=SignedSlack(), watchroom=SqliteRoom(),
                   feedback=FeedbackStore(tmp_path / "feedback.sqlite3")).app

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.ids import canonical_url, chunk_id, normalise_text, text_hash
+from ingest.text.ids import canonical_url, chunk_id, normalise_text, text_hash
 
 
 def test_canonical_url_drops_tracking_fragment_and_default_port() -> None:
@@ -46,7 +46,7 @@ def _normalise_per_line(text: str) -> str:
     import re
     import unicodedata
 
-    from ingest.ids import _continues
+    from ingest.text.ids import _continues
     spaces = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     text = re.sub(r"[\u200b-\u200d\u2060\ufeff]", "", text)
@@ -65,7 +65,7 @@ def _normalise_per_line(text: str) -> str:
 
 
 def _strip_markdown_always(text: str) -> str:
-    from ingest.parse import _MD_EMPHASIS, _MD_HEADING, _MD_IMAGE, _MD_LINK
+    from ingest.text.parse import _MD_EMPHASIS, _MD_HEADING, _MD_IMAGE, _MD_LINK
     text = _MD_IMAGE.sub("", text)
     text = _MD_LINK.sub(lambda m: m.group("label"), text)
     text = _MD_HEADING.sub("", text)
@@ -85,5 +85,5 @@ def test_normalising_in_one_pass_gives_exactly_the_per_line_text(text: str) -> N
 
 @given(_TEXTY)
 def test_markdown_is_stripped_exactly_as_by_every_pattern_in_turn(text: str) -> None:
-    from ingest.parse import strip_markdown
+    from ingest.text.parse import strip_markdown
     assert strip_markdown(text) == _strip_markdown_always(text)

@@ -14,12 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.settings import ChunkingSettings, IngestSettings
-from ingest.ids import chunk_id
-from ingest.pipeline import Ingestor
-from ingest.records import Chunk, ChunkMeta, SearchFilter
-from retrieval.keyword_index import KeywordIndex, KeywordSnapshot, SyncReport
+from ingest.model.records import Chunk, ChunkMeta, SearchFilter
+from ingest.run.pipeline import Ingestor
+from ingest.text.ids import chunk_id
+from ingest.text.terms import analyze
 from retrieval.records import Reprint
-from retrieval.terms import analyze
+from retrieval.search.keyword_index import KeywordIndex, KeywordSnapshot, SyncReport
 from tests.fakes import HashingEmbedder, MemoryStore
 from tests.helpers import NoNetwork, write_article
 

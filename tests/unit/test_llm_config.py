@@ -2,8 +2,8 @@ import pytest
 
 from config.errors import ConfigError
 from config.settings import LLMSettings
-from retrieval.llm import build_chat_model
-from retrieval.prompts import answer_messages, condense_messages, is_abstention
+from retrieval.answer.llm import build_chat_model
+from retrieval.answer.prompts import answer_messages, condense_messages, is_abstention
 from retrieval.records import Passage
 
 

@@ -4,10 +4,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.terminal import ingest_text
+from bot.cli.terminal import ingest_text
 from config.settings import IngestSettings
-from ingest.loaders import discover, load
-from ingest.records import Article, Failure, IngestSummary
+from ingest.model.records import Article, Failure, IngestSummary
+from ingest.sources.loaders import discover, load
 from tests.helpers import FIXTURES, HTML_PAGE, NoNetwork, rss_feed, write_article
 
 

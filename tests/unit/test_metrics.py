@@ -2,9 +2,9 @@
 
 import pytest
 
-from bot.asking import Desk, Request
-from bot.metrics import Metrics
-from ingest.records import Failure, IngestSummary
+from bot.app.asking import Desk, Request
+from bot.app.metrics import Metrics
+from ingest.model.records import Failure, IngestSummary
 from retrieval.records import Answer
 
 

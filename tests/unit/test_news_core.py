@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.blocks import answer_blocks, describe
-from bot.cli import cli
+from bot.cli.commands import cli
 from bot.factory import hybrid_config
+from bot.slack.blocks import answer_blocks, describe
 from config.settings import (
     ChunkingSettings,
     IngestSettings,
@@ -23,7 +23,9 @@ from config.settings import (
     SlackSettings,
     load_settings,
 )
-from ingest.near_duplicates import (
+from ingest.model.records import ChunkMeta
+from ingest.run.pipeline import Ingestor
+from ingest.text.near_duplicates import (
     Lead,
     copy_group,
     features,
@@ -33,16 +35,14 @@ from ingest.near_duplicates import (
     resemblance,
     shingles,
 )
-from ingest.parse import parse_date
-from ingest.pipeline import Ingestor
-from ingest.records import ChunkMeta
-from retrieval.extractive import compose, find_evidence
-from retrieval.keyword_index import KeywordIndex
+from ingest.text.parse import parse_date
+from ingest.text.terms import analyze
+from retrieval.answer.extractive import compose, find_evidence
+from retrieval.news.timeline import compose_timeline, developments, timeline_topic
+from retrieval.question.time_window import TimeWindow
 from retrieval.records import Answer, Citation, Passage, Reprint
-from retrieval.search import HybridSearcher
-from retrieval.terms import analyze
-from retrieval.time_window import TimeWindow
-from retrieval.timeline import compose_timeline, developments, timeline_topic
+from retrieval.search.hybrid import HybridSearcher
+from retrieval.search.keyword_index import KeywordIndex
 from tests.fakes import HashingEmbedder, MemoryStore
 from tests.helpers import FIXTURES, NoNetwork, extractive_config
 

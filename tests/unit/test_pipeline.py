@@ -12,13 +12,13 @@ import pytest
 
 from bot.factory import hybrid_config
 from config.settings import ChunkingSettings, IngestSettings, RetrievalSettings
-from ingest.pipeline import Ingestor, Interrupted
-from retrieval.answerers import ExtractiveAnswerer
+from ingest.run.pipeline import Ingestor, Interrupted
+from retrieval.answer.answerers import ExtractiveAnswerer
+from retrieval.answer.llm import LLMAnswerer
 from retrieval.engine import AnswerEngine
-from retrieval.keyword_index import KeywordIndex
-from retrieval.llm import LLMAnswerer
-from retrieval.retriever import NewsdeskRetriever
-from retrieval.search import HybridSearcher
+from retrieval.search.hybrid import HybridSearcher
+from retrieval.search.keyword_index import KeywordIndex
+from retrieval.search.retriever import NewsdeskRetriever
 from tests.fakes import HashingEmbedder, Killed, MemoryStore, fake_chat_model
 from tests.helpers import NoNetwork, extractive_config, write_article
 

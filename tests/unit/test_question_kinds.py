@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.records import SearchFilter
-from retrieval.brief import Brief, asks_what_happened
-from retrieval.dates import read_question_time
+from ingest.model.records import SearchFilter
 from retrieval.engine import AnswerEngine
+from retrieval.news.brief import Brief, asks_what_happened
+from retrieval.question.dates import read_question_time
+from retrieval.question.time_window import TimeWindow
 from retrieval.records import Citation, Passage
-from retrieval.time_window import TimeWindow
 from tests.unit.test_engine_swap import TwoDocs, engine_with
 
 THURSDAY = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -44,7 +44,7 @@ class Briefs:
         self.asked: list[SearchFilter] = []
 
     def __call__(self, where: SearchFilter) -> Brief:
-        from retrieval.brief import Story
+        from retrieval.news.brief import Story
         self.asked.append(where)
         stories = tuple(Story(p.title, p.text, n, p, ("wire",), 1)
                         for n, p in enumerate(self.passages, start=1))

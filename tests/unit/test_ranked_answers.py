@@ -1,6 +1,6 @@
 """Answers with the ranker and the reader together ([answer] reader = "answer"): the ranker
 scores every sentence, the reader reads only its best few, the fitted weights (pure,
-retrieval/answer_scoring.py) join them, and refusal and bold follow the weights' thresholds.
+retrieval/answer/scoring.py) join them, and refusal and bold follow the weights' thresholds.
 Fakes stand in for both models; the weights are set by hand so each test says what moves."""
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from dataclasses import replace
 
 import pytest
 
-from retrieval.answer_scoring import (
+from retrieval.answer.extractive import find_evidence
+from retrieval.answer.ranker import RankerInput, candidate_text, question_text
+from retrieval.answer.scoring import (
     BOLD_FEATURES,
     FEATURES,
     AnswerWeights,
@@ -18,8 +20,6 @@ from retrieval.answer_scoring import (
     bold_features,
     features,
 )
-from retrieval.extractive import find_evidence
-from retrieval.ranker import RankerInput, candidate_text, question_text
 from tests.helpers import extractive_config
 from tests.unit.test_answer_rules import BRIDGE, Terms, passage
 from tests.unit.test_reader_answers import FakeReader

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers
 
-from retrieval.reader import (
+from retrieval.answer.reader import (
     Budgets,
     PairEncoder,
     Reader,

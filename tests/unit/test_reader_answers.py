@@ -1,4 +1,4 @@
-"""Answers with the trained answerer in place (retrieval/extractive.py's ranker + reader
+"""Answers with the trained answerer in place (retrieval/answer/extractive.py's ranker + reader
 path), on a fake reader that knows which sentence answers and a ranker that sees every
 sentence alike: the reader scores and spans, the news rules stay, and the refusal and the bold
 value follow the thresholds."""
@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from retrieval.answer_scoring import AnswerWeights
-from retrieval.extractive import READER_RULES, compose, find_evidence
-from retrieval.ranker import RankerInput
-from retrieval.reader import ReaderInput, Reading, no_answer_probability
+from retrieval.answer.extractive import READER_RULES, compose, find_evidence
+from retrieval.answer.ranker import RankerInput
+from retrieval.answer.reader import ReaderInput, Reading, no_answer_probability
+from retrieval.answer.scoring import AnswerWeights
 from tests.helpers import extractive_config
 from tests.unit.test_answer_rules import BRIDGE, Terms, passage
 

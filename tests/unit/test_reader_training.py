@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bench.train_reader import BM25, Article, label, make_folds, mined_negatives
-from retrieval.reader import ReaderInput, Reading
+from retrieval.answer.reader import ReaderInput, Reading
 
 
 class WordReader:

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from config.settings import IngestSettings
-from ingest.loaders import SourceItem, load
-from ingest.records import Article
-from retrieval.dates import read_question_time
-from retrieval.extractive import RULES
+from ingest.model.records import Article
+from ingest.sources.loaders import SourceItem, load
+from retrieval.answer.extractive import RULES
+from retrieval.question.dates import read_question_time
 from tests.fakes import MemoryStore
 from tests.helpers import NoNetwork
 from tests.unit.test_answer_rules import evidence, passage
@@ -104,8 +104,8 @@ def test_a_correction_notes_retracted_value_is_never_the_answer() -> None:
 
 
 def test_articles_in_other_languages_keep_byline_date_and_whole_sentences() -> None:
-    from ingest.parse import parse_text_article
-    from ingest.sentences import split_sentences
+    from ingest.text.parse import parse_text_article
+    from ingest.text.sentences import split_sentences
 
     fronts = {
         "Von Jana Brandt\n\n20. November 2026": "Jana Brandt",
@@ -132,7 +132,7 @@ def test_articles_in_other_languages_keep_byline_date_and_whole_sentences() -> N
 
 
 def test_labelled_date_lines_are_read_not_dropped_as_credits() -> None:
-    from ingest.parse import parse_text_article
+    from ingest.text.parse import parse_text_article
 
     fronts = {
         "Published: 20 November 2026": (datetime(2026, 11, 20, tzinfo=UTC), None),
@@ -254,7 +254,7 @@ def test_a_tables_rows_are_kept_as_lines_that_name_their_columns(tmp_path: Path)
 
 
 def test_a_changed_value_is_named_by_what_it_measures() -> None:
-    from retrieval.changes import describe_changes
+    from retrieval.news.changes import describe_changes
 
     changed = describe_changes(
         "The union said its 210 members had accepted a pay rise of 9 percent on Friday.",
@@ -266,7 +266,7 @@ def test_a_changed_value_is_named_by_what_it_measures() -> None:
 
 
 def test_ingest_says_what_it_is_doing_while_no_source_advances(tmp_path: Path) -> None:
-    from ingest.pipeline import EMBED_STEP
+    from ingest.run.pipeline import EMBED_STEP
     from tests.helpers import write_article
     from tests.unit.test_pipeline import story
 
@@ -283,7 +283,7 @@ def test_ingest_says_what_it_is_doing_while_no_source_advances(tmp_path: Path) -
 
 
 def test_a_death_toll_is_a_count_and_a_bridge_toll_a_fee() -> None:
-    from retrieval.answer_types import AnswerType, answer_type
+    from retrieval.question.answer_types import AnswerType, answer_type
 
     for question in ("What is the death toll from Storm Orla?", "What was the death toll?",
                      "How high is the death toll in Kell?"):
@@ -293,7 +293,7 @@ def test_a_death_toll_is_a_count_and_a_bridge_toll_a_fee() -> None:
 
 
 def test_markdown_front_matter_gives_title_date_author_and_url() -> None:
-    from ingest.parse import parse_text_article
+    from ingest.text.parse import parse_text_article
 
     parsed = parse_text_article(
         "---\ntitle: \"Harbour fees rise by 9 percent\"\ndate: 2026-11-20T09:30:00Z\n"

@@ -3,9 +3,9 @@ import threading
 import pytest
 
 from config.errors import StoreBusyError
-from ingest.records import IngestSummary
-from ingest.schedule import RefreshSchedule, ScheduledSource, parse_interval
-from ingest.watch import run_schedule
+from ingest.model.records import IngestSummary
+from ingest.run.refresh import run_schedule
+from ingest.run.schedule import RefreshSchedule, ScheduledSource, parse_interval
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("15m", 900), ("1h", 3600),

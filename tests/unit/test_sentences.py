@@ -1,6 +1,6 @@
 import pytest
 
-from ingest.sentences import split_sentences
+from ingest.text.sentences import split_sentences
 
 
 def sentences(text: str) -> list[str]:

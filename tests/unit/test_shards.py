@@ -1,4 +1,4 @@
-"""Sharded ingest (ingest/shards.py, `ingest --shard i/N`): every article stored by exactly one
+"""Sharded ingest (ingest/run/shards.py, `ingest --shard i/N`): every article stored by exactly one
 worker, the same one on every run; prunes stay within a worker's shard."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.shards import Shard, parse_shard
+from ingest.run.shards import Shard, parse_shard
 from tests.fakes import MemoryStore
 from tests.helpers import write_article
 from tests.unit.test_pipeline import TOPICS, ingestor, story

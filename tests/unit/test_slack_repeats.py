@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from bot.slack_app import _repeat_key, _SeenEvents
+from bot.slack.app import _repeat_key, _SeenEvents
 
 
 def test_seen_keys_expire_and_stay_bounded() -> None:

@@ -1,12 +1,12 @@
-"""Terminal rendering (bot/terminal.py): pure strings from the structured Answer."""
+"""Terminal rendering (bot/cli/terminal.py): pure strings from the structured Answer."""
 
 from __future__ import annotations
 
 import click
 
-from bot.terminal import answer_screen, distinct, lead_in_bold, passages_text
+from bot.cli.terminal import answer_screen, distinct, lead_in_bold, passages_text
+from retrieval.question.time_window import TimeWindow
 from retrieval.records import Answer, AnswerSpan, Passage
-from retrieval.time_window import TimeWindow
 
 
 def test_a_confidence_just_under_its_threshold_never_prints_as_equal() -> None:

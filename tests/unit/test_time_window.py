@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from ingest.records import Article, Chunk, ChunkMeta, SearchFilter
-from retrieval.dates import read_question_time
-from retrieval.time_window import (
+from ingest.model.records import Article, Chunk, ChunkMeta, SearchFilter
+from retrieval.question.dates import read_question_time
+from retrieval.question.time_window import (
     Found,
     TimeWindow,
     asks_change,

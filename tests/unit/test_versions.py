@@ -13,21 +13,21 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from bot.asking import Desk
+from bot.app.asking import Desk
+from bot.app.metrics import Metrics
 from bot.factory import hybrid_config
-from bot.http_app import Service, build_app
-from bot.mcp_tools import build_mcp
-from bot.metrics import Metrics
+from bot.http.app import Service, build_app
+from bot.mcp.tools import build_mcp
 from config.settings import ChunkingSettings, IngestSettings, RetrievalSettings, ServeSettings
-from ingest.ids import text_hash
-from ingest.parse import parse_text_article
-from ingest.pipeline import Ingestor
-from retrieval.answerers import ExtractiveAnswerer
+from ingest.run.pipeline import Ingestor
+from ingest.text.ids import text_hash
+from ingest.text.parse import parse_text_article
+from retrieval.answer.answerers import ExtractiveAnswerer
 from retrieval.engine import AnswerEngine
-from retrieval.keyword_index import KeywordIndex
-from retrieval.retriever import NewsdeskRetriever
-from retrieval.search import HybridSearcher
-from retrieval.story_changes import last_change
+from retrieval.news.story_changes import last_change
+from retrieval.search.hybrid import HybridSearcher
+from retrieval.search.keyword_index import KeywordIndex
+from retrieval.search.retriever import NewsdeskRetriever
 from tests.fakes import HashingEmbedder, Killed, MemoryStore
 from tests.helpers import FIXTURES, NoNetwork, extractive_config
 

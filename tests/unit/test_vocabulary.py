@@ -1,14 +1,12 @@
 """One vocabulary: the question-type detector (`offers`) and the span finder agree on every
-word list of retrieval.vocabulary, so that a currency, a month or a unit known to one is known
+word list of ingest.text.vocabulary, so that a currency, a month or a unit known to one is known
 to the other ("paid 5,000 francs" must answer like "paid 5,000 euros")."""
 
 from __future__ import annotations
 
 import pytest
 
-from retrieval.answer_types import AnswerType, answer_type, offers
-from retrieval.spans import answer_span, find_span
-from retrieval.vocabulary import (
+from ingest.text.vocabulary import (
     CURRENCY_WORDS,
     DIMENSION_UNITS,
     MONTHS,
@@ -18,6 +16,8 @@ from retrieval.vocabulary import (
     WEEKDAYS,
     alternation,
 )
+from retrieval.answer.spans import answer_span, find_span
+from retrieval.question.answer_types import AnswerType, answer_type, offers
 
 
 @pytest.mark.parametrize("currency", CURRENCY_WORDS)

@@ -15,15 +15,15 @@ from typing import Any
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from bot.answer_view import answer_parts, answer_view, cited_sentences, cited_span
-from bot.asking import Desk, read_request
-from bot.feedback import FeedbackStore
-from bot.http_app import Service, build_app
-from bot.metrics import Metrics
-from bot.watches import WatchStore
-from bot.web_page import CONTENT_SECURITY_POLICY, render_page
+from bot.app.asking import Desk, read_request
+from bot.app.feedback import FeedbackStore
+from bot.app.metrics import Metrics
+from bot.app.watches import WatchStore
+from bot.http.answer_view import answer_parts, answer_view, cited_sentences, cited_span
+from bot.http.app import Service, build_app
+from bot.http.web_page import CONTENT_SECURITY_POLICY, render_page
 from config.settings import ServeSettings
-from retrieval.alerts import Alert
+from retrieval.news.alerts import Alert
 from retrieval.records import Answer, AnswerSpan, Citation, Passage
 
 BRIDGE = ("The Kestrel Harbour Bridge reopened to traffic on Friday after a two-year repair "
@@ -111,7 +111,7 @@ def test_the_page_is_a_shell_with_no_inline_script_style_or_handler() -> None:
 
 
 def test_the_script_never_parses_text_as_html() -> None:
-    script = resources.files("bot").joinpath("web", "page.js").read_text(encoding="utf-8")
+    script = resources.files("bot.http").joinpath("web", "page.js").read_text(encoding="utf-8")
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
                  "new Function", "setAttribute(\"style\""):
         assert sink not in script, sink

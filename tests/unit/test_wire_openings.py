@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from ingest.near_duplicates import (
+from ingest.text.near_duplicates import (
     THRESHOLDS,
     Lead,
     copy_group,

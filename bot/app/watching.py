@@ -1,0 +1,124 @@
+"""Saved questions and the daily brief for every front end (CLI, HTTP, MCP, Slack): what each
+receives is read with the same checks and words as bot.app.asking (a RequestError naming the
+field), and the same records come back (Watch, Brief).
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bot.app.asking import read_request
+from bot.app.briefing import DEFAULT_PERIOD, LeadReader, brief_filter, daily_brief
+from bot.app.watches import WatchStore
+from config.errors import RequestError
+from ingest.text.ids import source_names
+from ingest.text.parse import parse_date
+from retrieval.news.alerts import Watch
+from retrieval.news.brief import Brief
+
+log = logging.getLogger(__name__)
+
+MAX_WATCHES = 100  # saved questions per channel (per data directory for those without one)
+
+
+class _WatchFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str
+    channel: str | None = None
+    source: list[str] | str | None = None
+
+
+class _BriefFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: str | None = None
+    until: str | None = None
+    source: list[str] | str | None = None
+    as_of: str | None = None
+
+
+def _fields(model: type[BaseModel], data: Mapping[str, Any]) -> Any:
+    try:
+        return model.model_validate({k: v for k, v in data.items() if v is not None})
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        place = ".".join(str(p) for p in problem["loc"]) or "request"
+        raise RequestError(place, str(problem["msg"]).lower()) from None
+
+
+class Watchroom:
+    """Saved questions (add, list, remove; per channel when one is given) and the brief.
+    `desks` maps a Slack channel to its desk's sources: a question saved for a channel
+    without sources of its own is answered from the desk's, as the channel's questions are;
+    `leads` gives the store when a brief is asked for (nothing is opened before)."""
+
+    def __init__(self, watches: WatchStore, leads: Callable[[], LeadReader],
+                 desks: Mapping[str, Sequence[str]] | None = None) -> None:
+        self._watches = watches
+        self._leads = leads
+        self._desks = dict(desks or {})
+
+    def add(self, data: Mapping[str, Any]) -> Watch:
+        """Save `question` (as `ask` would read it: same limits), for `channel`, restricted
+        to `source` (a name, or a list); RequestError when not acceptable."""
+        fields: _WatchFields = _fields(_WatchFields, data)
+        asked = read_request({"question": fields.question, "source": fields.source})
+        channel = (fields.channel or "").strip() or None
+        sources = asked.where.sources
+        if not sources and channel is not None:
+            sources = source_names(self._desks.get(channel, ()))
+        if len(self._watches.list(channel)) >= MAX_WATCHES:
+            raise RequestError("question", f"{MAX_WATCHES} questions are saved "
+                                           f"{'here' if channel else 'already'}; remove one "
+                                           "first")
+        saved = self._watches.add(asked.question, channel, sources)
+        log.info("saved question %d (channel %s)", saved.id, channel or "-")
+        return saved
+
+    def list(self, channel: str | None = None) -> list[Watch]:
+        return self._watches.list(channel)
+
+    def alerts(self, channel: str | None = None) -> builtins.list[dict[str, Any]]:
+        """The alerts sent for the saved questions, newest first (WatchStore.alerts)."""
+        return self._watches.alerts(channel)
+
+    def remove(self, watch_id: Any, channel: str | None = None) -> bool:
+        """Delete saved question `watch_id` (only `channel`'s, when given); False if there
+        is none. RequestError when `watch_id` is not a number."""
+        try:
+            number = int(str(watch_id).strip().lstrip("#"))
+        except ValueError:
+            raise RequestError("id", f"not a saved question's number: {watch_id!r}") from None
+        if not 0 < number < 2**63:  # SQLite's integers: no saved question has such a number
+            return False
+        return self._watches.remove(number, channel)
+
+    def brief(self, data: Mapping[str, Any], channel: str | None = None) -> Brief:
+        """The brief of `since` (a duration back from `as_of` or now, or a date; default
+        24h) to `until`, of `source` (else `channel`'s desk's sources, else every article)."""
+        fields: _BriefFields = _fields(_BriefFields, data)
+        as_of: datetime | None = None
+        if fields.as_of:
+            as_of = parse_date(fields.as_of)
+            if as_of is None:
+                raise RequestError("as_of", f"not a date: {fields.as_of!r}")
+        sources = ((fields.source,) if isinstance(fields.source, str)
+                   else tuple(fields.source or ()))
+        if not sources and channel is not None:
+            sources = tuple(self._desks.get(channel, ()))
+        try:
+            where = brief_filter(fields.since or DEFAULT_PERIOD, fields.until,
+                                 source_names(sources), as_of)
+        except (ValueError, OverflowError) as exc:  # OverflowError: out of the calendar
+            bad_until = bool(fields.until) and repr(fields.until) in str(exc)
+            raise RequestError("until" if bad_until else "since",
+                               f"{exc} (use a duration such as 24h or 3d, or YYYY-MM-DD)"
+                               ) from None
+        return daily_brief(self._leads(), where)

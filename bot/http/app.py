@@ -1,0 +1,741 @@
+"""`newsdesk serve`: one ASGI application (Starlette) for every HTTP front end.
+
+Routes: Slack events at /slack/events; the JSON and streaming API at /api/ask, /api/search,
+/api/stats, /api/changes, /api/timeline and /api/feedback; MCP at /mcp; /healthz, /readyz and
+/metrics for operators; the web page at / with its files under /static/ (bot/http/web_page.py), a
+front end over the same API.
+
+Every request passes `RequestGuard` first, which counts every response in /metrics (by route,
+or "unknown", and status) and refuses, before any route parses anything: an unknown path
+(404); a missing or wrong bearer token on API and MCP routes (401); a bad or too large declared
+body length (400 / 413); Slack signature headers that are missing, malformed or stale (401:
+the signature itself needs the body). None of these takes a request slot or reads a body.
+Then a slot: 503 + Retry-After when all are taken, 429 + Retry-After when the client's address
+already has its share of requests still sending a body. The body is read under a cap (413) and
+one deadline for the whole body, not per read (408). Routes then see the whole, bounded body.
+
+Questions run in a bounded pool of their own, so Slack acks never wait behind API answers; a
+question whose client has gone is dropped from that pool (or, already running, its answer is
+thrown away), so abandoned requests do not delay the next ones.
+
+Shutting down (`Lifecycle`, driven by bot/cli/runtime.py): `drain` refuses new requests with a
+JSON 503 and reports not ready; requests in progress get the grace period to finish;
+`abandon` then answers those still waiting with a JSON 503 (an `error` event on a stream).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.app.asking import Desk, read_request
+from bot.app.asking import Request as DeskRequest
+from bot.app.feedback import read_web_vote
+from bot.app.logs import safe
+from bot.app.metrics import CONTENT_TYPE, Metrics
+from bot.http.answer_view import answer_view
+from config.errors import NewsdeskError, RequestError, StoreError
+from config.settings import ServeSettings
+from retrieval.records import Answer
+
+log = logging.getLogger(__name__)
+
+SLACK_PATH = "/slack/events"
+PROTECTED_PREFIXES = ("/api/", "/mcp")
+OPERATOR_PATHS = ("/healthz", "/readyz", "/metrics")  # never queued behind busy routes
+UNKNOWN_ROUTE = "unknown"  # the metrics label of a path no route serves
+# How the web page's votes are stored beside Slack's (`newsdesk feedback` lists both).
+WEB_CHANNEL = "web"
+WEB_USER = "web page"
+
+SLACK_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # seconds since the epoch, ASCII digits only
+SLACK_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")  # HMAC-SHA256, lowercase hex
+SLACK_MAX_AGE = 300  # seconds between Slack's timestamp and now: slack_sdk's own limit
+
+# The Host values the MCP SDK accepts on a loopback address (DNS-rebinding protection).
+LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
+
+
+T = TypeVar("T")
+
+
+class SlackDispatch(Protocol):
+    """Verifies and dispatches one Slack request (bot.slack.app.NewsdeskSlackBot)."""
+
+    def verify(self, body: bytes, headers: dict[str, str]) -> bool: ...
+    def dispatch(self, body: bytes, query: str, headers: dict[str, str]) -> tuple[int, dict[
+        str, str], str]: ...
+
+
+class ShuttingDownError(Exception):
+    """The server is stopping and this request did not finish within the grace period."""
+
+
+class ClientGoneError(Exception):
+    """The client disconnected before its answer was ready."""
+
+
+class Lifecycle:
+    """Where a running app is in its life: serving, draining (no new requests), abandoning
+    (requests still waiting are answered 503). `drain` and `abandon` may be called from any
+    thread; `in_flight` counts requests past the guard, operator routes excepted."""
+
+    def __init__(self) -> None:
+        self.draining = False
+        self.in_flight = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._abandoned: asyncio.Event | None = None
+
+    def bind(self) -> None:
+        """Called on the app's event loop when it starts."""
+        self._loop = asyncio.get_running_loop()
+        self._abandoned = asyncio.Event()
+
+    def drain(self) -> None:
+        self.draining = True
+
+    def abandon(self) -> None:
+        self.draining = True
+        loop, abandoned = self._loop, self._abandoned
+        if loop is not None and abandoned is not None:
+            with suppress(RuntimeError):  # the loop has already closed: nobody waits
+                loop.call_soon_threadsafe(abandoned.set)
+
+    async def result(self, work: Future[T], receive: Receive | None = None) -> T:
+        """The result of `work` (running in a thread pool), unless the client goes first
+        (ClientGoneError; `work` is cancelled if it has not started) or the server gives up
+        (ShuttingDownError). Unlike asyncio.wrap_future, a result that arrives after the loop
+        closed is dropped quietly."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[T] = loop.create_future()
+
+        def transfer(done: Future[T]) -> None:
+            if waiter.done():
+                return
+            if done.cancelled():
+                waiter.cancel()
+            elif (exc := done.exception()) is not None:
+                waiter.set_exception(exc)
+            else:
+                waiter.set_result(done.result())
+
+        def finished(done: Future[T]) -> None:
+            with suppress(RuntimeError):  # the loop has closed: nobody waits for it
+                loop.call_soon_threadsafe(transfer, done)
+
+        work.add_done_callback(finished)
+        watchers: list[asyncio.Task[Any]] = []
+        if self._abandoned is not None:
+            watchers.append(asyncio.ensure_future(self._abandoned.wait()))
+        if receive is not None:
+            watchers.append(asyncio.ensure_future(_disconnected(receive)))
+        try:
+            done, _ = await asyncio.wait([waiter, *watchers],
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for watcher in watchers:
+                watcher.cancel()
+        if waiter in done:
+            return waiter.result()
+        work.cancel()  # still queued: skip it; running: its result is dropped
+        waiter.cancel()
+        if self._abandoned is not None and self._abandoned.is_set():
+            raise ShuttingDownError("the server is shutting down; ask again shortly")
+        raise ClientGoneError
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Returns when the client has gone (the body was already read by the guard)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+@dataclass
+class Service:
+    """What the app serves; built from settings in bot/factory.py."""
+
+    desk: Desk
+    readiness: Callable[[], str | None]  # None when ready to answer, else why not
+    metrics: Metrics
+    limits: ServeSettings
+    answers: ThreadPoolExecutor
+    api: bool = True  # the /api and /mcp routes
+    api_token: SecretStr | None = None
+    slack: SlackDispatch | None = None
+    mcp: Any = None  # an MCPServer, when api is on
+    watchroom: Any = None  # bot.app.watching.Watchroom: /api/watches, /api/brief (api on)
+    feedback: Any = None  # bot.app.feedback.FeedbackStore: /api/feedback (api on)
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+
+
+# -- the guard ----------------------------------------------------------------------------------
+
+
+def slack_header_problem(headers: Mapping[str, str], now: float) -> str | None:
+    """Why a request cannot be Slack's, judged from its headers alone (None: it may be):
+    `X-Slack-Request-Timestamp` and `X-Slack-Signature` present and well formed, the timestamp
+    within SLACK_MAX_AGE seconds of `now` (seconds since the epoch). `headers` have lowercase
+    names. The signature itself covers the body: the route checks it once the body is read."""
+    timestamp = headers.get("x-slack-request-timestamp")
+    signature = headers.get("x-slack-signature")
+    if timestamp is None or signature is None:
+        return "missing Slack signature headers"
+    if not SLACK_TIMESTAMP.fullmatch(timestamp) or not SLACK_SIGNATURE.fullmatch(signature):
+        return "malformed Slack signature headers"
+    if abs(now - int(timestamp)) > SLACK_MAX_AGE:
+        return "stale Slack request timestamp"
+    return None
+
+
+def client_share(limits: ServeSettings) -> int:
+    """How many requests still sending their body one client address may have at once: the
+    setting, or (0) a quarter of max_concurrent_requests, at least 1."""
+    return limits.max_bodies_per_client or max(1, limits.max_concurrent_requests // 4)
+
+
+def slot_refusal(in_flight: int, sending: int, limits: ServeSettings
+                 ) -> tuple[int, str] | None:
+    """Whether a request may take a slot: None, or the status and message to refuse it with.
+    `in_flight`: the requests in progress; `sending`: those of them still sending their body
+    from this request's client address (0 when this request has no body).
+
+    Slots are held for long only by bodies that come slowly (unauthenticated requests are
+    refused from their headers, or, on /slack/events, as soon as the body fails its
+    signature), so it is those that are capped per address: a burst of complete requests
+    from one address (Slack's, a proxy's) is not refused. A client past its share gets 429,
+    so that only it is told to slow down; anyone else finding every slot taken gets 503."""
+    if sending >= client_share(limits):
+        return 429, "too many requests at once from your address; try again shortly"
+    if in_flight >= limits.max_concurrent_requests:
+        return 503, "busy; try again shortly"
+    return None
+
+
+def match_route(routes: Sequence[BaseRoute], scope: Scope) -> tuple[str, Match]:
+    """The path template of the route that serves `scope`, FULL; or PARTIAL when the router
+    answers without reading the body: the route takes other methods (405), or takes the path
+    with its trailing slash added or removed (a redirect); else UNKNOWN_ROUTE, Match.NONE."""
+    route, match = _first_match(routes, scope)
+    if match is Match.NONE and scope["path"] != "/":
+        path = scope["path"]
+        twin = path[:-1] if path.endswith("/") else path + "/"
+        route, match = _first_match(routes, {**scope, "path": twin})
+        match = Match.NONE if match is Match.NONE else Match.PARTIAL
+    return route, match
+
+
+def _first_match(routes: Sequence[BaseRoute], scope: Scope) -> tuple[str, Match]:
+    partial: str | None = None
+    for route in routes:
+        try:
+            match, _ = route.matches(scope)
+        except ValueError:  # e.g. an int parameter too long to convert: no such resource
+            continue
+        if match is Match.FULL:
+            return str(getattr(route, "path", UNKNOWN_ROUTE)), match
+        if match is Match.PARTIAL and partial is None:
+            partial = str(getattr(route, "path", UNKNOWN_ROUTE))
+    return (partial, Match.PARTIAL) if partial is not None else (UNKNOWN_ROUTE, Match.NONE)
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def host_allowed(value: str, patterns: Sequence[str]) -> bool:
+    """Whether a Host header value ("name" or "name:port") matches one of `patterns`: a name
+    (exactly), "name:port", or "name:*" (the name with any port or none)."""
+    value = value.strip().lower()
+    for pattern in (p.lower() for p in patterns):
+        if pattern.endswith(":*"):
+            base = pattern[:-2]
+            port = value[len(base) + 1:] if value.startswith(base + ":") else None
+            if value == base or (port is not None and port.isdigit()):
+                return True
+        elif value == pattern:
+            return True
+    return False
+
+
+def cross_site_problem(headers: Mapping[str, str], guarded: bool, patterns: Sequence[str]
+                       ) -> tuple[int, str] | None:
+    """A browser's request from another site, or through a rebound DNS name, refused by its
+    headers: a Host not among `patterns` (421), or an Origin of another host (403). Only when
+    `guarded` (a loopback address, or names configured): web pages elsewhere must not reach
+    an API that answers without a token on this machine."""
+    if not guarded:
+        return None
+    host = headers.get("host", "")
+    if host and not host_allowed(host, patterns):
+        return 421, f"Host {host!r} is not served here ([serve] allowed_hosts)"
+    origin = headers.get("origin")
+    if origin is not None:
+        _, _, rest = origin.partition("://")
+        if origin == "null" or not host_allowed(rest.rstrip("/"), patterns):
+            return 403, "cross-site request refused"
+    return None
+
+
+def mcp_transport_security(host: str, allowed_hosts: Sequence[str]
+                           ) -> TransportSecuritySettings | None:
+    """The MCP SDK's DNS-rebinding check for /mcp, from `[serve] allowed_hosts`: None (none
+    given) leaves the SDK's default — on for a loopback `host`, accepting only loopback Host
+    headers; "*" turns it off (a proxy in front checks Host); otherwise it accepts the loopback
+    names and those given (and browser Origins of those hosts, http or https)."""
+    if "*" in allowed_hosts:
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    if not allowed_hosts:
+        return None
+    hosts = [*LOOPBACK_HOSTS, *allowed_hosts]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts,
+        allowed_origins=[f"{scheme}://{name}" for name in hosts for scheme in ("http", "https")])
+
+
+class RequestGuard:
+    """Pure ASGI middleware in front of every route (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, limits: ServeSettings, api_token: SecretStr | None,
+                 lifecycle: Lifecycle, metrics: Metrics, routes: Sequence[BaseRoute],
+                 slack: bool = False) -> None:
+        self._app = app
+        self._limits = limits
+        self._token = api_token.get_secret_value().encode() if api_token else None
+        self._lifecycle = lifecycle
+        self._metrics = metrics
+        self._routes = routes
+        self._slack = slack  # /slack/events is served: check its headers here
+        self._sending: dict[str, int] = {}  # requests still sending a body, by address
+        allowed = list(limits.allowed_hosts)
+        # As /mcp's check: on for a loopback address or configured names; ["*"] turns it off.
+        self._guarded = "*" not in allowed and (bool(allowed) or _loopback(limits.host))
+        self._hosts = [*LOOPBACK_HOSTS, *allowed]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        route, match = match_route(self._routes, scope)
+        send = self._counted(route, send)
+        path: str = scope["path"]
+        if path in OPERATOR_PATHS:
+            await self._app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope.get("headers", [])}
+        # A body we refuse without reading: close the connection rather than wait for it.
+        close = {"connection": "close"} if _declares_body(headers) else {}
+        if self._lifecycle.draining:
+            await _reply(send, 503, {"error": "the server is shutting down; ask again shortly"},
+                         {"retry-after": "5", "connection": "close"})
+            return
+        if match is Match.NONE:
+            await _reply(send, 404, {"error": "not found"}, close)
+            return
+        if match is Match.PARTIAL:  # the router answers 405 or a redirect, reading no body
+            await self._app(scope, receive, send)
+            return
+        if (refused := self._refusal(path, headers)) is not None:
+            status, message, extra = refused
+            await _reply(send, status, {"error": message}, {**extra, **close})
+            return
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        has_body = scope["method"] in ("POST", "PUT", "PATCH")
+        lifecycle = self._lifecycle
+        sending = self._sending.get(client, 0) if has_body else 0
+        if (full := slot_refusal(lifecycle.in_flight, sending, self._limits)) is not None:
+            status, message = full
+            await _reply(send, status, {"error": message}, {"retry-after": "1", **close})
+            return
+        lifecycle.in_flight += 1
+        try:
+            body = await self._body(client, receive, send) if has_body else b""
+            if body is not None:
+                await self._app(scope, _replay(body, receive), send)
+        finally:
+            lifecycle.in_flight -= 1
+
+    def _counted(self, route: str, send: Send) -> Send:
+        async def counted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self._metrics.responded(route, int(message["status"]))
+            await send(message)
+
+        return counted
+
+    def _refusal(self, path: str, headers: dict[str, str]
+                 ) -> tuple[int, str, dict[str, str]] | None:
+        """What the headers alone already refuse: status, message and response headers."""
+        if self._token is not None and path.startswith(PROTECTED_PREFIXES):
+            given = headers.get("authorization", "")
+            scheme, _, credential = given.partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                    credential.strip().encode(), self._token):
+                return 401, "missing or wrong API token", {
+                    "www-authenticate": 'Bearer realm="newsdesk"'}
+        declared = headers.get("content-length")
+        cap = self._limits.max_body_bytes
+        if declared is not None and not declared.isdigit():
+            return 400, "bad Content-Length", {}
+        if declared is not None and int(declared) > cap:
+            return 413, f"request body larger than {cap} bytes", {}
+        if self._slack and path == SLACK_PATH and (
+                problem := slack_header_problem(headers, time.time())) is not None:
+            return 401, problem, {}
+        # /mcp: the MCP SDK's own check (mcp_transport_security); Slack signs its requests.
+        if path != SLACK_PATH and not path.startswith("/mcp") and (
+                foreign := cross_site_problem(headers, self._guarded, self._hosts)) is not None:
+            return foreign[0], foreign[1], {}
+        return None
+
+    async def _body(self, client: str, receive: Receive, send: Send) -> bytes | None:
+        """The whole body, counted as `client`'s while it comes; or None, having answered
+        408 / 413 (or the client went)."""
+        cap = self._limits.max_body_bytes
+        self._sending[client] = self._sending.get(client, 0) + 1
+        try:  # one deadline for the whole body: a byte now and then does not extend it
+            async with asyncio.timeout(self._limits.body_timeout):
+                body = await _read_body(receive, cap)
+        except TimeoutError:
+            await _reply(send, 408, {"error": "request body too slow"}, {"connection": "close"})
+            return None
+        finally:
+            if (left := self._sending[client] - 1) > 0:
+                self._sending[client] = left
+            else:
+                del self._sending[client]
+        if body is not None and len(body) > cap:
+            await _reply(send, 413, {"error": f"request body larger than {cap} bytes"},
+                         {"connection": "close"})
+            return None
+        return body
+
+
+def _declares_body(headers: Mapping[str, str]) -> bool:
+    return headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+
+
+async def _read_body(receive: Receive, cap: int) -> bytes | None:
+    """The request body, or None if the client disconnected; stops once past `cap` bytes."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body.extend(message.get("body", b""))
+        if len(body) > cap or not message.get("more_body", False):
+            return bytes(body)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that yields the already read body, then waits for the client to go."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _reply(send: Send, status: int, data: dict[str, Any],
+                 headers: dict[str, str] | None = None) -> None:
+    payload = json.dumps(data).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    raw += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": payload})
+
+
+# -- requests and answers -------------------------------------------------------------------------
+
+
+def error_response(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": safe(message)}, status_code=status)
+
+
+def failure_response(exc: BaseException) -> JSONResponse:
+    """The one mapping of errors to HTTP statuses."""
+    if isinstance(exc, RequestError):
+        return error_response(400, f"invalid request: {exc}")
+    if isinstance(exc, ShuttingDownError | StoreError):
+        return error_response(503, str(exc))
+    if isinstance(exc, NewsdeskError):
+        return error_response(500, str(exc))
+    log.error("answering failed", exc_info=exc)
+    return error_response(500, "internal error")
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """A request body that must be one JSON object."""
+    try:
+        text = (body or b"null").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RequestError("body", f"is not UTF-8 (byte {exc.start}): JSON must be "
+                                   "sent as UTF-8") from None
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise RequestError("body", "is nested too deeply") from None
+    except ValueError:
+        raise RequestError("body", "is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise RequestError("body", "must be a JSON object, e.g. {\"question\": \"...\"}")
+    return data
+
+
+async def pooled(service: Service, request: Request, work: Callable[[], Any], *,
+                 status: int = 200, missing: str | None = None) -> Response:
+    """Run `work` in the answer pool for `request`: its result as JSON with `status` (404
+    with `missing` when it gives None), 499 when the client went first, else the one error
+    mapping (`failure_response`)."""
+    try:
+        data = await service.lifecycle.result(service.answers.submit(work), request.receive)
+    except ClientGoneError:
+        return Response(status_code=499)
+    except Exception as exc:
+        return failure_response(exc)
+    if data is None and missing is not None:
+        return error_response(404, missing)
+    return JSONResponse(data, status_code=status)
+
+
+def answer_data(answer: Answer, asked: DeskRequest) -> dict[str, Any]:
+    """The JSON of an answer to `asked`: the Answer record (`ask --json`, with its trace when
+    asked to explain), plus `view` (how the web page shows it: bot/http/answer_view.py) and
+    `filters` (what the request itself restricted: sources, since, until, as_of)."""
+    return {**answer.as_dict(asked.explain), "view": answer_view(answer),
+            "filters": asked.filters()}
+
+
+def _sse(event: str, data: Any) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+def build_app(service: Service) -> Starlette:
+    limits = service.limits
+    desk = service.desk
+    lifecycle = service.lifecycle
+
+    async def ask(request: Request) -> Response:
+        try:
+            asked = read_request(json_object(await request.body()), typed=True)
+        except RequestError as exc:
+            desk.rejected("api", "ask")
+            return failure_response(exc)
+        if "text/event-stream" in request.headers.get("accept", ""):
+            return _stream(asked)
+        return await pooled(service, request,
+                            lambda: answer_data(desk.ask(asked, "api"), asked))
+
+    def _stream(asked: DeskRequest) -> Response:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str] = asyncio.Queue()
+
+        def on_token(piece: str) -> None:
+            with suppress(RuntimeError):  # the loop has closed: the stream is gone
+                loop.call_soon_threadsafe(queue.put_nowait, piece)
+
+        work: Future[Answer] = service.answers.submit(desk.ask, asked, "api", on_token)
+
+        async def events() -> AsyncIterator[bytes]:
+            result = asyncio.ensure_future(lifecycle.result(work))
+            token: asyncio.Future[str] | None = None
+            finished = False
+            try:
+                while not result.done() or not queue.empty():
+                    token = asyncio.ensure_future(queue.get())
+                    done, _ = await asyncio.wait([token, result],
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                    if token in done:
+                        yield _sse("token", {"text": token.result()})
+                    else:
+                        token.cancel()
+                if (exc := result.exception()) is not None:
+                    yield _sse("error", json.loads(bytes(failure_response(exc).body)))
+                else:
+                    yield _sse("answer", answer_data(result.result(), asked))
+                finished = True
+            finally:  # the client went away (Starlette cancels us): drop the work
+                if not finished:  # normal for a client: not an error
+                    log.info("a streaming client left before its answer was complete")
+                if token is not None:
+                    token.cancel()  # else left pending: "Task was destroyed but it is pending!"
+                result.cancel()
+                work.cancel()
+
+        return StreamingResponse(events(), media_type="text/event-stream",
+                                 headers={"cache-control": "no-cache"})
+
+    async def search(request: Request) -> Response:
+        params = request.query_params
+        try:
+            asked = read_request({
+                "question": params.get("q", ""), "k": params.get("k") or None,
+                "source": params.getlist("source"), "since": params.get("since"),
+                "until": params.get("until"), "as_of": params.get("as_of")}, name="q")
+        except RequestError as exc:
+            desk.rejected("api", "search")
+            return failure_response(exc)
+        return await pooled(service, request, lambda: [
+            {"rank": i, **p.as_dict()}
+            for i, p in enumerate(desk.search(asked, "api").passages, 1)])
+
+    async def changes(request: Request) -> Response:
+        params = request.query_params
+        try:
+            asked = read_request({"question": params.get("q", ""),
+                                  "source": params.getlist("source")}, name="q")
+        except RequestError as exc:
+            desk.rejected("api", "changes")
+            return failure_response(exc)
+        def report() -> dict[str, Any]:
+            found = desk.changes(asked, "api")
+            return {**found.as_dict(), "view": answer_view(found.answer)}
+
+        return await pooled(service, request, report)
+
+    async def timeline(request: Request) -> Response:
+        params = request.query_params
+        try:
+            asked = read_request({
+                "question": params.get("topic", ""), "source": params.getlist("source"),
+                "since": params.get("since"), "until": params.get("until"),
+                "as_of": params.get("as_of")}, name="topic")
+        except RequestError as exc:
+            desk.rejected("api", "timeline")
+            return failure_response(exc)
+        return await pooled(service, request,
+                            lambda: answer_data(desk.timeline(asked, "api"), asked))
+
+    async def feedback(request: Request) -> Response:
+        store = service.feedback
+        assert store is not None  # the route exists only with a feedback store
+        try:
+            vote = read_web_vote(json_object(await request.body()))
+        except RequestError as exc:
+            return failure_response(exc)
+
+        def record() -> dict[str, Any]:
+            store.record_rated(WEB_CHANNEL, vote["answer_id"], WEB_USER, vote["vote"], vote)
+            return {"recorded": vote["vote"]}
+
+        return await pooled(service, request, record, status=201)
+
+    async def stats(request: Request) -> Response:
+        return await pooled(service, request, lambda: desk.stats("api"))
+
+    async def slack_events(request: Request) -> Response:
+        slack = service.slack
+        assert slack is not None  # the route exists only with a Slack app
+        body = await request.body()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        # Verified on the raw bytes, before anything is parsed.
+        try:
+            verified = slack.verify(body, headers)
+        except (ValueError, TypeError):  # headers the guard let through, but the SDK chokes on
+            verified = False
+        if not verified:
+            return error_response(401, "invalid Slack signature")
+        try:
+            status, response_headers, text = await asyncio.to_thread(
+                slack.dispatch, body, request.url.query, headers)
+        except (ValueError, UnicodeDecodeError):
+            return error_response(400, "malformed Slack request")
+        return Response(text, status_code=status, headers=response_headers)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        reason = ("shutting down" if lifecycle.draining
+                  else await asyncio.to_thread(service.readiness))
+        if reason is None:
+            return JSONResponse({"ready": True})
+        return JSONResponse({"ready": False, "reason": safe(reason)}, status_code=503)
+
+    async def metrics(request: Request) -> Response:
+        return Response(service.metrics.exposition(), media_type=CONTENT_TYPE)
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
+    ]
+    if service.slack is not None:
+        routes.append(Route(SLACK_PATH, slack_events, methods=["POST"]))
+    mcp_session: Callable[[], Any] | None = None
+    if service.api:
+        routes += [
+            Route("/api/ask", ask, methods=["POST"]),
+            Route("/api/search", search, methods=["GET"]),
+            Route("/api/changes", changes, methods=["GET"]),
+            Route("/api/stats", stats, methods=["GET"]),
+            Route("/api/timeline", timeline, methods=["GET"]),
+        ]
+        if service.feedback is not None:
+            routes.append(Route("/api/feedback", feedback, methods=["POST"]))
+        from bot.http.web_page import web_routes
+
+        routes += web_routes(service)
+        if service.watchroom is not None:
+            from bot.http.watch_routes import desk_routes
+
+            routes += desk_routes(service, service.watchroom)
+        if service.mcp is not None:
+            mcp_app = service.mcp.streamable_http_app(
+                streamable_http_path="/mcp", stateless_http=True, json_response=True,
+                max_request_body_size=limits.max_body_bytes, host=limits.host,
+                transport_security=mcp_transport_security(limits.host, limits.allowed_hosts))
+            routes += list(mcp_app.routes)
+            mcp_session = service.mcp.session_manager.run
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        lifecycle.bind()
+        if mcp_session is None:
+            yield
+            return
+        async with mcp_session():
+            yield
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        # The router's own refusals (405 a method not served) as JSON, as every other error.
+        status = int(getattr(exc, "status_code", 500))
+        headers = dict(getattr(exc, "headers", None) or {})
+        return JSONResponse({"error": str(getattr(exc, "detail", "error")).lower()}, status,
+                            headers=headers)
+
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={HTTPException: http_error})
+    app.add_middleware(RequestGuard, limits=limits, api_token=service.api_token,
+                       lifecycle=lifecycle, metrics=service.metrics, routes=routes,
+                       slack=service.slack is not None)
+    return app
+
