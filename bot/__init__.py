@@ -1,1 +1,1 @@
-"""Front ends: the `newsdesk` CLI and the Slack app, wired from settings in `bot.factory`."""
+"""Front ends (CLI, Slack, HTTP, MCP) over the application service, wired in `bot.factory`."""

@@ -1,0 +1,1 @@
+"""The application service every front end calls: requests, the Desk, watches, brief, feedback."""

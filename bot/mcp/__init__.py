@@ -1,0 +1,1 @@
+"""Newsdesk as Model Context Protocol tools (stdio and /mcp)."""

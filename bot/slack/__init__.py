@@ -1,0 +1,1 @@
+"""The Slack app (slack-bolt) and its Block Kit."""

@@ -1,0 +1,1 @@
+"""Embedding models: sentence-transformers, and the same model exported to ONNX."""

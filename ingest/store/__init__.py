@@ -1,0 +1,1 @@
+"""The Chroma store behind its ports (ChunkWriter, ChunkReader, ChangeFeed), and its helpers."""

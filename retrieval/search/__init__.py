@@ -1,0 +1,1 @@
+"""Hybrid search: dense (Chroma) and BM25 (the keyword index), fused."""
