@@ -30,8 +30,7 @@ from config.errors import SourceError
 from config.settings import IngestSettings
 from ingest.model.records import READ_TYPES, Article, ArticleIn, Failure
 from ingest.sources.fetch import Fetched
-from ingest.text.ids import canonical_url, normalise_text, sha256, strip_controls, text_hash
-from ingest.text.parse import (
+from ingest.sources.parse import (
     TitleEvidence,
     choose_headline,
     drop_boilerplate,
@@ -41,6 +40,7 @@ from ingest.text.parse import (
     plain_title,
     reconcile_date,
 )
+from ingest.text.ids import canonical_url, normalise_text, sha256, strip_controls, text_hash
 
 log = logging.getLogger(__name__)
 

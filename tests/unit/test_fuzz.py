@@ -13,8 +13,8 @@ from config.errors import SourceError
 from config.settings import IngestSettings
 from ingest.model.records import Article, Failure
 from ingest.sources.loaders import SourceItem, load, make_article
+from ingest.sources.parse import parse_text_article
 from ingest.text.chunking import SPECIAL_TOKENS, chunk_article
-from ingest.text.parse import parse_text_article
 from tests.helpers import HTML_PAGE, NoNetwork, rss_feed, word_counter
 
 SUFFIXES = [".txt", ".md", ".html", ".json", ".jsonl", ".xml", ".rss", ".atom"]
