@@ -9,7 +9,8 @@ from pathlib import Path
 
 from config.settings import IngestSettings
 from ingest.model.records import Article
-from ingest.sources.loaders import SourceItem, load
+from ingest.sources.discover import SourceItem
+from ingest.sources.loaders import load
 from retrieval.answer.extractive import RULES
 from retrieval.question.dates import read_question_time
 from tests.fakes import MemoryStore
