@@ -306,10 +306,10 @@ class Ingestor:
             if self._on_article is not None:
                 self._on_article(run.read)
             if isinstance(result, NotModified):
-                run.summary.not_modified.append(result.source)
+                run.summary.not_modified.append(result.location)
                 run.protected_origins.add(item.origin)  # its articles are as stored
             elif isinstance(result, Partial):
-                run.summary.partial.append(Failure(result.source, result.reason))
+                run.summary.partial.append(Failure(result.location, result.reason))
             elif isinstance(result, Failure):
                 failed = True
                 run.summary.failed.append(result)

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 class NotModified:
     """A URL source that answered 304: its articles are as stored last time."""
 
-    source: str
+    location: str
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Partial:
     """An article was stored with less than its source offered, and why (a feed entry kept
     as its teaser because the linked page could not be loaded)."""
 
-    source: str
+    location: str
     reason: str
 
 
@@ -38,7 +38,7 @@ LoadResult = Article | Failure | NotModified | Partial
 
 def make_article(
     *,
-    source_name: str,
+    read_from: str,
     fallback_id: str,
     origin: str,
     title: str,
@@ -55,13 +55,13 @@ def make_article(
     else `fallback_id`) and compute hashes; no text is a SourceError."""
     body, dropped = drop_boilerplate(normalise_text(text))
     if dropped:
-        log.info("%s: dropped %d paywall/newsletter/advertiser paragraphs", source_name, dropped)
+        log.info("%s: dropped %d paywall/newsletter/advertiser paragraphs", read_from, dropped)
     if not body:
-        raise SourceError(source_name, "no article text found")
+        raise SourceError(read_from, "no article text found")
     try:
         canonical = canonical_url(url) if url and is_url(url) else None
     except ValueError as exc:  # "https://[::1", a port past 65535
-        raise SourceError(source_name, f"invalid URL ({exc})") from None
+        raise SourceError(read_from, f"invalid URL ({exc})") from None
     title = " ".join(strip_controls(plain_title(title)).split()) or body.split("\n", 1)[0][:100]
     if canonical and not source:
         source = (urlsplit(canonical).hostname or "").removeprefix("www.") or None
@@ -89,7 +89,7 @@ def make_article(
         updated=updated,
         category=category,
         origin=origin,
-        read_from=source_name,
+        read_from=read_from,
         content_hash=sha256(
             title, body, canonical or "", source or "", author or "", published_iso,
             category or "", *revised,

@@ -11,7 +11,7 @@ from config.errors import SourceError
 log = logging.getLogger(__name__)
 
 
-def decode_bytes(data: bytes, source: str, declared: str | None = None) -> str:
+def decode_bytes(data: bytes, location: str, declared: str | None = None) -> str:
     """Text of a file or response: by its BOM (UTF-8, UTF-16); as UTF-8 when most of its
     non-ASCII bytes are valid UTF-8, a stray byte of another encoding then read alone as
     Windows-1252 (never the whole text as the minority encoding); else by the charset it
@@ -22,15 +22,15 @@ def decode_bytes(data: bytes, source: str, declared: str | None = None) -> str:
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
-            raise SourceError(source, "invalid UTF-16 text") from None
+            raise SourceError(location, "invalid UTF-16 text") from None
     if b"\x00" in head or _control_ratio(head) > 0.1:
-        raise SourceError(source, "binary file, not text")
+        raise SourceError(location, "binary file, not text")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         if exc.start >= len(data) - 3:
             # A multi-byte character cut off at the end: the file was truncated.
-            log.warning("%s: truncated UTF-8 at byte %d; keeping the text before it", source,
+            log.warning("%s: truncated UTF-8 at byte %d; keeping the text before it", location,
                         exc.start)
             return data[: exc.start].decode("utf-8-sig")
     text = data.decode("utf-8-sig", errors="replace")
@@ -41,15 +41,15 @@ def decode_bytes(data: bytes, source: str, declared: str | None = None) -> str:
     # A valid multi-byte UTF-8 character is rare by chance in another encoding: one in four
     # stray bytes ("café" with two Windows-1252 smart quotes) already says UTF-8.
     if says_utf8 or valid * 4 >= invalid:
-        log.warning("%s: UTF-8 with %d bytes that are not; those read as Windows-1252", source,
+        log.warning("%s: UTF-8 with %d bytes that are not; those read as Windows-1252", location,
                     invalid)
         return data.decode("utf-8-sig", errors=_BYTEWISE_CP1252)
     if charset:
         try:
             return data.decode(charset, errors="replace")
         except LookupError:
-            log.info("%s: unknown charset %r", source, charset)
-    log.info("%s: not UTF-8, reading as Windows-1252/Latin-1", source)
+            log.info("%s: unknown charset %r", location, charset)
+    log.info("%s: not UTF-8, reading as Windows-1252/Latin-1", location)
     try:
         return data.decode("cp1252")
     except UnicodeDecodeError:

@@ -1,5 +1,8 @@
 """Which sources are read: folders walked, the files in them that are articles, the types
-skipped and said."""
+skipped and said.
+
+Names: a source as the user named it is its `origin`; an item's one file or URL its `location`;
+one article's place in it (`file.jsonl:3`) its `read_from`; `source` alone is the publisher."""
 
 from __future__ import annotations
 

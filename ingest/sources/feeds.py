@@ -53,7 +53,7 @@ def feed_articles(
         content = entry.get("content") or []
         html = content[0].get("value", "") if content else entry.get("summary", "")
         entries.append((f"{location} entry {position}", entry, html_fragment_text(html)))
-    wanted = {label: entry["link"] for label, entry, text in entries
+    wanted = {read_from: entry["link"] for read_from, entry, text in entries
               if len(text) < limits.min_entry_chars and entry.get("link")
               and limits.fetch_entry_links}
     pages = _linked_pages(wanted, location, fetcher, limits)
@@ -64,13 +64,13 @@ def feed_articles(
     # same item, updated), and by title and text where the feed repeats a title.
     titles = Counter(entry.get("title", "") for _, entry, _ in entries
                      if not entry.get("id") and not entry.get("link"))
-    for label, entry, text in entries:
+    for read_from, entry, text in entries:
         shared = links[entry.get("link")] > 1 and bool(entry.get("id"))
         title = entry.get("title", "")
         nameless = f"{location}#{sha256(title, text if titles[title] > 1 else '')[:16]}"
         try:
-            article, page_failure = _feed_entry(entry, label, text, feed_title, nameless,
-                                                origin, pages.get(label), by_guid=shared)
+            article, page_failure = _feed_entry(entry, read_from, text, feed_title, nameless,
+                                                origin, pages.get(read_from), by_guid=shared)
         except SourceError as exc:
             malformed = f" (malformed feed: {feed.bozo_exception})" if feed.bozo else ""
             yield Failure(exc.source, exc.reason + malformed)
@@ -83,24 +83,24 @@ def feed_articles(
 
 def _linked_pages(links: dict[str, str], feed: str, fetcher: Fetcher,
                   limits: IngestSettings) -> dict[str, Fetched | SourceError]:
-    """The pages linked from a feed's entries (entry label → page, or why it failed): at most
-    `link_fetches` at a time, all within `source_deadline` seconds; each only where
-    `linked_from` the feed is allowed (see ingest.sources.fetch.refusal)."""
+    """The pages linked from a feed's entries (an entry's read_from → its page, or why it
+    failed): at most `link_fetches` at a time, all within `source_deadline` seconds; each only
+    where `linked_from` the feed is allowed (see ingest.sources.fetch.refusal)."""
     if not links:
         return {}
     pages: dict[str, Fetched | SourceError] = {}
     pool = ThreadPoolExecutor(max_workers=limits.link_fetches,
                               thread_name_prefix="newsdesk-link")
     try:
-        futures = {pool.submit(fetcher.get, link, linked_from=feed): label
-                   for label, link in links.items()}
+        futures = {pool.submit(fetcher.get, link, linked_from=feed): read_from
+                   for read_from, link in links.items()}
         done, late = wait(futures, timeout=limits.source_deadline)
         for future in done:
-            label = futures[future]
+            read_from = futures[future]
             try:
-                pages[label] = future.result()
+                pages[read_from] = future.result()
             except SourceError as exc:
-                pages[label] = exc
+                pages[read_from] = exc
         for future in late:
             future.cancel()
             pages[futures[future]] = SourceError(
@@ -112,7 +112,7 @@ def _linked_pages(links: dict[str, str], feed: str, fetcher: Fetcher,
 
 
 def _feed_entry(
-    entry: Any, label: str, text: str, feed_title: str | None, nameless: str, origin: str,
+    entry: Any, read_from: str, text: str, feed_title: str | None, nameless: str, origin: str,
     page: Fetched | SourceError | None, by_guid: bool = False,
 ) -> tuple[Article, SourceError | None]:
     """The entry's article (from its linked `page` where that was fetched and has more
@@ -144,12 +144,12 @@ def _feed_entry(
     if isinstance(page, SourceError):
         if not text:
             raise page
-        log.info("%s: using the feed summary; linked page failed: %s", label, page.reason)
+        log.info("%s: using the feed summary; linked page failed: %s", read_from, page.reason)
         page_failure = page
     title = entry.get("title", "")
     fallback_id = entry.get("id") or nameless
     return make_article(
-        source_name=label, fallback_id=fallback_id, identity=fallback_id if by_guid else None,
+        read_from=read_from, fallback_id=fallback_id, identity=fallback_id if by_guid else None,
         origin=origin, title=title, text=text, url=link,
         author=entry.get("author"), source=feed_title, published=published, updated=updated,
         category=category,
@@ -174,7 +174,7 @@ def _with_feed_fields(
 ) -> Article:
     """Prefer the feed's own metadata over what was scraped from the linked page."""
     return make_article(
-        source_name=article.id, fallback_id=article.id, origin=article.origin,
+        read_from=article.id, fallback_id=article.id, origin=article.origin,
         title=entry.get("title") or article.title, text=article.text, url=article.url,
         author=entry.get("author") or article.author, source=feed_title or article.source,
         published=published or article.published, updated=updated or article.updated,

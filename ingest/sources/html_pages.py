@@ -89,7 +89,7 @@ def _own_url(declared: str | None, fetched: str | None) -> str | None:
 
 
 def html_article(
-    html: str, source_name: str, fallback_id: str, origin: str, url: str | None,
+    html: str, read_from: str, fallback_id: str, origin: str, url: str | None,
     defaults: dict[str, Any],
 ) -> Article:
     tree = load_html(html)
@@ -109,7 +109,7 @@ def html_article(
         doc = extract_metadata(tree, default_url=url)  # the text is the JSON-LD's alone
         doc.text = ""
     if doc is None or not (getattr(doc, "text", None) or ld_body):
-        raise SourceError(source_name, "no article text found in the HTML")
+        raise SourceError(read_from, "no article text found in the HTML")
     title = choose_headline(title_evidence(root, doc)) if root is not None else doc.title or ""
     published, updated = page_dates(root) if root is not None else (None, None)
     paragraphs = _tables_as_lines([line for line in doc.text.split("\n") if line.strip()])
@@ -126,7 +126,7 @@ def html_article(
     if lead and _plain_text(lead) not in _plain_text(" ".join(paragraphs)):
         paragraphs.insert(0, lead)
     return make_article(
-        source_name=source_name, fallback_id=fallback_id, origin=origin,
+        read_from=read_from, fallback_id=fallback_id, origin=origin,
         title=title, text="\n\n".join(paragraphs), url=_own_url(doc.url, url),
         author=doc.author,
         # trafilatura's date is the day only; the page's own metadata has the time.
@@ -246,13 +246,13 @@ def _json_ld_body(root: Any) -> str:
 
 
 def html_articles(
-    html: str, source_name: str, fallback_id: str, origin: str, url: str | None,
+    html: str, read_from: str, fallback_id: str, origin: str, url: str | None,
     defaults: dict[str, Any],
 ) -> Iterator[Article]:
     """The page's article; a live blog's entries each as an article of their own (`_live_
     entries`), dated by their own time, so that windows, timelines and briefs see each
     development on its day (the page's dates are its first and its last entry's)."""
-    article = html_article(html, source_name, fallback_id, origin, url, defaults)
+    article = html_article(html, read_from, fallback_id, origin, url, defaults)
     root = page_root(html)
     entries = _live_entries(root) if root is not None else []
     # The entries must be what the page's text is: dated teasers in a sidebar never are.
@@ -262,7 +262,7 @@ def html_articles(
         return
     for entry in entries:
         yield make_article(
-            source_name=f"{source_name} entry {entry.when.isoformat()}",
+            read_from=f"{read_from} entry {entry.when.isoformat()}",
             fallback_id=f"{article.id}#{entry.when.isoformat()}",
             identity=f"{article.id}#{entry.when.isoformat()}", origin=origin,
             title=f"{article.title}: {entry.heading}" if entry.heading else article.title,

@@ -83,7 +83,7 @@ def _load_file(item: SourceItem, fetcher: Fetcher, limits: IngestSettings) -> It
         if parsed.url:
             defaults["source"] = None  # the article's own site names it better than a folder
         yield make_article(
-            source_name=str(path), fallback_id=fallback_id, origin=item.origin,
+            read_from=str(path), fallback_id=fallback_id, origin=item.origin,
             title=parsed.title, text=parsed.body, url=parsed.url, author=parsed.author,
             published=parsed.published, updated=parsed.updated, **defaults,
         )

@@ -12,7 +12,7 @@ from tests.helpers import word_counter
 
 
 def article(text: str, title: str = "A title") -> Article:
-    return make_article(source_name="t", fallback_id="doc.txt", origin="o", title=title,
+    return make_article(read_from="t", fallback_id="doc.txt", origin="o", title=title,
                         text=text)
 
 

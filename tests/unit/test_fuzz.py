@@ -88,7 +88,7 @@ def test_text_parser_never_crashes_and_keeps_footer_out(raw: str) -> None:
 def test_chunk_offsets_always_map_back_into_the_article(text: str, max_tokens: int,
                                                         overlap: int) -> None:
     try:
-        article = make_article(source_name="fuzz", fallback_id="f", origin="o",
+        article = make_article(read_from="fuzz", fallback_id="f", origin="o",
                                title="Fuzz", text=text)
     except SourceError:
         return
