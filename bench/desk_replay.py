@@ -27,7 +27,8 @@ from bot.app.briefing import brief_filter, daily_brief
 from bot.factory import Components
 from config import load_settings
 from ingest.model.records import Article
-from ingest.sources.loaders import discover, load
+from ingest.sources.discover import discover
+from ingest.sources.loaders import load
 
 
 def days_of(corpus: Path) -> dict[date | None, list[Path]]:

@@ -50,8 +50,9 @@ import lxml.html
 
 from config.settings import IngestSettings
 from ingest.model.records import Article
+from ingest.sources.discover import SourceItem
 from ingest.sources.fetch import Fetched
-from ingest.sources.loaders import SourceItem, load
+from ingest.sources.loaders import load
 
 # News outlets (hosts without "www."): newspapers, broadcasters, news magazines, local news.
 NEWS_OUTLETS = frozenset((

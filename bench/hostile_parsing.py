@@ -13,7 +13,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from ingest.text.parse import parse_text_article
+from ingest.sources.parse import parse_text_article
 from ingest.text.sentences import split_sentences
 
 CASES: dict[str, Callable[[int], str]] = {

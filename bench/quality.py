@@ -27,7 +27,7 @@ from bench.common import RESULTS, SHARED, bbc_corpus, median, percentile, save
 from bot.factory import Components
 from config import load_settings
 from ingest.embed.embedder import Embedder
-from ingest.sources.loaders import decode_bytes
+from ingest.sources.decode import decode_bytes
 from retrieval.answer.evaluation import EvalQuestion, score_question, summarise
 from retrieval.question.history import search_query
 from retrieval.records import Answer, Passage

@@ -10,7 +10,7 @@ Usage (about an hour on 2 CPU cores as shipped; run it under `flock /tmp/pytest.
 Steps:
 1. Articles: every file of shared/bench/{bbc,wikinews}, headline + sentences
 (ingest.text.sentences).
-   BBC: headline line 1, body after; Wikinews: ingest.text.parse.parse_text_article.
+   BBC: headline line 1, body after; Wikinews: ingest.sources.parse.parse_text_article.
 2. BM25 (own, over all sentences) for hard negatives and for evaluation candidates.
 3. Folds: articles joined by two-article questions are one group; groups holding a bbc-qa
    dev/dev2 article go to fold 5 (so the shipped model never saw those articles either); the
@@ -56,7 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.check_questions import read_corpus_file  # noqa: E402
-from ingest.text.parse import parse_text_article  # noqa: E402
+from ingest.sources.parse import parse_text_article  # noqa: E402
 from ingest.text.sentences import split_sentences  # noqa: E402
 from retrieval.answer.reader import (  # noqa: E402
     Budgets,

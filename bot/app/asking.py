@@ -23,8 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from config.errors import RequestError
 from ingest.model.records import SearchFilter
+from ingest.sources.parse import parse_date
 from ingest.text.ids import source_names
-from ingest.text.parse import parse_date
 from retrieval.answer.answerers import TokenSink
 from retrieval.news.story_changes import ChangeReport
 from retrieval.question.time_window import TimeWindow

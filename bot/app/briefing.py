@@ -10,10 +10,10 @@ from typing import Protocol
 
 import numpy as np
 
+from config.durations import parse_interval
 from ingest.model.records import SearchFilter
-from ingest.run.schedule import parse_interval
+from ingest.sources.parse import parse_filter
 from ingest.store.chroma import StoredChunk
-from ingest.text.parse import parse_filter
 from retrieval.news.brief import Brief, BriefItem, compose_brief
 from retrieval.question.time_window import TimeWindow
 

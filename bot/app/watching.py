@@ -17,8 +17,8 @@ from bot.app.asking import read_request
 from bot.app.briefing import DEFAULT_PERIOD, LeadReader, brief_filter, daily_brief
 from bot.app.watches import WatchStore
 from config.errors import RequestError
+from ingest.sources.parse import parse_date
 from ingest.text.ids import source_names
-from ingest.text.parse import parse_date
 from retrieval.news.alerts import Watch
 from retrieval.news.brief import Brief
 

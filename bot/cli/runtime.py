@@ -19,9 +19,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from config import Settings
+from config.durations import parse_interval
 from config.errors import ConfigError, RequestError
 from ingest.model.records import IngestSummary
-from ingest.run.schedule import ScheduledSource, parse_interval
+from ingest.run.schedule import ScheduledSource
 
 if TYPE_CHECKING:
     from bot.factory import Components

@@ -11,7 +11,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from ingest.text.ids import article_of
 
-# What ingest reads (ingest.sources.loaders' suffixes), as said to a person whose file it skipped.
+# What ingest reads (ingest.sources.discover's suffixes), as said to a person whose file it skipped.
 READ_TYPES = "text, Markdown, HTML, JSON, JSONL and RSS/Atom files"
 
 @dataclass(frozen=True)
@@ -245,7 +245,7 @@ class IngestSummary:
     wire_copies: list[dict[str, str]] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
     # Files in the folders read whose type Newsdesk does not read
-    # (ingest.sources.loaders.Discovered).
+    # (ingest.sources.discover.Discovered).
     skipped: list[Failure] = field(default_factory=list)
     not_modified: list[str] = field(default_factory=list)  # URLs that answered 304
     # Stored, but with less than the source had (a feed teaser whose linked page failed).

@@ -26,17 +26,10 @@ from ingest.embed.embedder import Embedder
 from ingest.model.records import Article, Chunk, ChunkMeta, Failure, IngestSummary
 from ingest.model.versions import ArticleVersion, replaced_version, stored_version
 from ingest.run.shards import Shard
-from ingest.sources.loaders import (
-    Fetcher,
-    NotModified,
-    Partial,
-    SourceItem,
-    discover,
-    is_url,
-    load,
-    path_article_id,
-    source_origin,
-)
+from ingest.sources.articles import NotModified, Partial
+from ingest.sources.discover import SourceItem, discover, is_url, path_article_id, source_origin
+from ingest.sources.fetch import Fetcher
+from ingest.sources.loaders import load
 from ingest.store.change_journal import ChangeJournal
 from ingest.store.chroma import StoredArticle, StoredChunk
 from ingest.text.chunking import chunk_article
@@ -313,10 +306,10 @@ class Ingestor:
             if self._on_article is not None:
                 self._on_article(run.read)
             if isinstance(result, NotModified):
-                run.summary.not_modified.append(result.source)
+                run.summary.not_modified.append(result.location)
                 run.protected_origins.add(item.origin)  # its articles are as stored
             elif isinstance(result, Partial):
-                run.summary.partial.append(Failure(result.source, result.reason))
+                run.summary.partial.append(Failure(result.location, result.reason))
             elif isinstance(result, Failure):
                 failed = True
                 run.summary.failed.append(result)

@@ -6,10 +6,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from config.durations import parse_interval
-
-__all__ = ["RefreshSchedule", "ScheduledSource", "parse_interval"]
-
 
 @dataclass(frozen=True)
 class ScheduledSource:

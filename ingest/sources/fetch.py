@@ -12,6 +12,7 @@ import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -28,6 +29,18 @@ class Fetched:
     content: bytes
     content_type: str
     not_modified: bool = False  # a conditional GET answered 304: nothing new to load
+
+
+class Fetcher(Protocol):
+    """How loaders fetch URL sources and the pages feeds link to (HttpFetcher; fakes in tests)."""
+
+    def get(self, url: str, conditional: bool = False,
+            linked_from: str | None = None) -> Fetched:
+        """GET `url`. `linked_from` names the feed that linked to it: such a page is refused
+        (SourceError) on an internal address unless it is on the feed's own host."""
+
+    def commit(self, url: str) -> None:
+        """The articles from `url` are stored: remember its validators for conditional GET."""
 
 
 class Validators:

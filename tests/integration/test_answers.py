@@ -92,7 +92,7 @@ def test_filters_restrict_retrieval(components: Components) -> None:
 
 
 def load_date(text: str) -> Any:
-    from ingest.text.parse import parse_date
+    from ingest.sources.parse import parse_date
 
     return parse_date(text)
 

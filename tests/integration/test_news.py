@@ -17,7 +17,7 @@ from bot.cli.commands import cli
 from bot.factory import Components
 from config import load_settings
 from ingest.embed.embedder import Embedder
-from ingest.text.parse import parse_date
+from ingest.sources.parse import parse_date
 from retrieval.answer.evaluation import NewsQuestion, answered_inside_window, news_check
 from tests.helpers import FIXTURES, ingested_copy
 

@@ -6,13 +6,13 @@ from hypothesis import strategies as st
 
 from config.errors import SourceError
 from ingest.model.records import Article
-from ingest.sources.loaders import make_article
+from ingest.sources.articles import make_article
 from ingest.text.chunking import SPECIAL_TOKENS, chunk_article, chunk_header
 from tests.helpers import word_counter
 
 
 def article(text: str, title: str = "A title") -> Article:
-    return make_article(source_name="t", fallback_id="doc.txt", origin="o", title=title,
+    return make_article(read_from="t", fallback_id="doc.txt", origin="o", title=title,
                         text=text)
 
 

@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from config.errors import SourceError
 from config.settings import IngestSettings
 from ingest.model.records import Article, Failure
-from ingest.sources.loaders import SourceItem, load, make_article
+from ingest.sources.articles import make_article
+from ingest.sources.discover import SourceItem
+from ingest.sources.loaders import load
+from ingest.sources.parse import parse_text_article
 from ingest.text.chunking import SPECIAL_TOKENS, chunk_article
-from ingest.text.parse import parse_text_article
 from tests.helpers import HTML_PAGE, NoNetwork, rss_feed, word_counter
 
 SUFFIXES = [".txt", ".md", ".html", ".json", ".jsonl", ".xml", ".rss", ".atom"]
@@ -86,7 +88,7 @@ def test_text_parser_never_crashes_and_keeps_footer_out(raw: str) -> None:
 def test_chunk_offsets_always_map_back_into_the_article(text: str, max_tokens: int,
                                                         overlap: int) -> None:
     try:
-        article = make_article(source_name="fuzz", fallback_id="f", origin="o",
+        article = make_article(read_from="fuzz", fallback_id="f", origin="o",
                                title="Fuzz", text=text)
     except SourceError:
         return

@@ -19,11 +19,12 @@ from ingest.model.records import IngestSummary
 from ingest.run.pipeline import Ingestor
 from ingest.run.refresh import RefreshHealth, run_schedule
 from ingest.run.schedule import ScheduledSource
+from ingest.sources.decode import decode_bytes
+from ingest.sources.discover import discover
 from ingest.sources.fetch import is_internal, refusal
-from ingest.sources.loaders import decode_bytes, discover
+from ingest.sources.parse import parse_text_article
 from ingest.store.change_journal import ChangeJournal
 from ingest.text.ids import normalise_text
-from ingest.text.parse import parse_text_article
 from ingest.text.sentences import split_sentences
 from tests.fakes import HashingEmbedder, Killed, MemoryStore
 from tests.helpers import NoNetwork, write_article

@@ -65,7 +65,7 @@ def _normalise_per_line(text: str) -> str:
 
 
 def _strip_markdown_always(text: str) -> str:
-    from ingest.text.parse import _MD_EMPHASIS, _MD_HEADING, _MD_IMAGE, _MD_LINK
+    from ingest.sources.parse import _MD_EMPHASIS, _MD_HEADING, _MD_IMAGE, _MD_LINK
     text = _MD_IMAGE.sub("", text)
     text = _MD_LINK.sub(lambda m: m.group("label"), text)
     text = _MD_HEADING.sub("", text)
@@ -85,5 +85,5 @@ def test_normalising_in_one_pass_gives_exactly_the_per_line_text(text: str) -> N
 
 @given(_TEXTY)
 def test_markdown_is_stripped_exactly_as_by_every_pattern_in_turn(text: str) -> None:
-    from ingest.text.parse import strip_markdown
+    from ingest.sources.parse import strip_markdown
     assert strip_markdown(text) == _strip_markdown_always(text)

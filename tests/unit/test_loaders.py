@@ -7,7 +7,8 @@ from pathlib import Path
 from bot.cli.terminal import ingest_text
 from config.settings import IngestSettings
 from ingest.model.records import Article, Failure, IngestSummary
-from ingest.sources.loaders import discover, load
+from ingest.sources.discover import discover
+from ingest.sources.loaders import load
 from tests.helpers import FIXTURES, HTML_PAGE, NoNetwork, rss_feed, write_article
 
 

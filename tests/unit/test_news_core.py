@@ -25,6 +25,7 @@ from config.settings import (
 )
 from ingest.model.records import ChunkMeta
 from ingest.run.pipeline import Ingestor
+from ingest.sources.parse import parse_date
 from ingest.text.near_duplicates import (
     Lead,
     copy_group,
@@ -35,7 +36,6 @@ from ingest.text.near_duplicates import (
     resemblance,
     shingles,
 )
-from ingest.text.parse import parse_date
 from ingest.text.terms import analyze
 from retrieval.answer.extractive import compose, find_evidence
 from retrieval.news.timeline import compose_timeline, developments, timeline_topic

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ingest.text.parse import TitleEvidence, choose_headline, drop_boilerplate
+from ingest.sources.parse import TitleEvidence, choose_headline, drop_boilerplate
 from tests.unit.test_real_world_inputs import page_article
 
 STORY = ("<p>The harbour board agreed on Tuesday to raise berth fees by a fifth from April, "

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-from ingest.text.parse import (
+from ingest.sources.parse import (
     TitleEvidence,
     choose_headline,
     parse_date,

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from config.settings import IngestSettings
 from ingest.model.records import Article
-from ingest.sources.loaders import SourceItem, load
+from ingest.sources.discover import SourceItem
+from ingest.sources.loaders import load
 from retrieval.answer.extractive import RULES
 from retrieval.question.dates import read_question_time
 from tests.fakes import MemoryStore
@@ -104,7 +105,7 @@ def test_a_correction_notes_retracted_value_is_never_the_answer() -> None:
 
 
 def test_articles_in_other_languages_keep_byline_date_and_whole_sentences() -> None:
-    from ingest.text.parse import parse_text_article
+    from ingest.sources.parse import parse_text_article
     from ingest.text.sentences import split_sentences
 
     fronts = {
@@ -132,7 +133,7 @@ def test_articles_in_other_languages_keep_byline_date_and_whole_sentences() -> N
 
 
 def test_labelled_date_lines_are_read_not_dropped_as_credits() -> None:
-    from ingest.text.parse import parse_text_article
+    from ingest.sources.parse import parse_text_article
 
     fronts = {
         "Published: 20 November 2026": (datetime(2026, 11, 20, tzinfo=UTC), None),
@@ -293,7 +294,7 @@ def test_a_death_toll_is_a_count_and_a_bridge_toll_a_fee() -> None:
 
 
 def test_markdown_front_matter_gives_title_date_author_and_url() -> None:
-    from ingest.text.parse import parse_text_article
+    from ingest.sources.parse import parse_text_article
 
     parsed = parse_text_article(
         "---\ntitle: \"Harbour fees rise by 9 percent\"\ndate: 2026-11-20T09:30:00Z\n"

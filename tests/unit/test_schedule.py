@@ -2,10 +2,11 @@ import threading
 
 import pytest
 
+from config.durations import parse_interval
 from config.errors import StoreBusyError
 from ingest.model.records import IngestSummary
 from ingest.run.refresh import run_schedule
-from ingest.run.schedule import RefreshSchedule, ScheduledSource, parse_interval
+from ingest.run.schedule import RefreshSchedule, ScheduledSource
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("15m", 900), ("1h", 3600),

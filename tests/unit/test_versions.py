@@ -20,8 +20,8 @@ from bot.http.app import Service, build_app
 from bot.mcp.tools import build_mcp
 from config.settings import ChunkingSettings, IngestSettings, RetrievalSettings, ServeSettings
 from ingest.run.pipeline import Ingestor
+from ingest.sources.parse import parse_text_article
 from ingest.text.ids import text_hash
-from ingest.text.parse import parse_text_article
 from retrieval.answer.answerers import ExtractiveAnswerer
 from retrieval.engine import AnswerEngine
 from retrieval.news.story_changes import last_change
