@@ -166,11 +166,11 @@ def test_slack_saves_a_question_posts_its_alert_and_the_brief(
 
     from pydantic import SecretStr
 
-    from bench.peers import FakeSlack, slack_signature
     from bot.app.metrics import Metrics
     from bot.http.app import build_app
     from bot.http.server import HttpServer
     from bot.slack.app import SlackTokens
+    from tests.peers import FakeSlack, slack_signature
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

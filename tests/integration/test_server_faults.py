@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.peers import ChromaServer
 from bot.app.asking import Desk
 from bot.app.metrics import Metrics
 from bot.http.app import Service, build_app
@@ -28,6 +27,7 @@ from config.settings import ServeSettings
 from retrieval.records import Answer
 from tests.helpers import ChatStub
 from tests.integration.serving import BRIDGE_QUESTION, TOKEN, Served
+from tests.peers import ChromaServer
 
 pytestmark = pytest.mark.slow
 

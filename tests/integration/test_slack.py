@@ -21,7 +21,6 @@ from click.testing import CliRunner
 from pydantic import SecretStr
 from slack_bolt.request import BoltRequest
 
-from bench.peers import BOT_USER, FakeSlack, slack_signature
 from bot.app.asking import Desk
 from bot.app.feedback import FeedbackStore
 from bot.app.metrics import Metrics
@@ -41,6 +40,7 @@ from retrieval.news.alerts import Alert
 from retrieval.records import Answer, Citation, Passage, Reprint, Turn
 from tests.fakes import MemoryStore
 from tests.helpers import FIXTURES, SAMPLES, ingested_copy
+from tests.peers import BOT_USER, FakeSlack, slack_signature
 
 pytestmark = pytest.mark.slow
 
