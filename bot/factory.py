@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # imported where used: `newsdesk ask` should not pay for them
     from bot.app.asking import Desk
     from bot.app.metrics import Metrics
     from bot.app.watching import Watchroom
-    from bot.http.app import Service
+    from bot.http.service import Service
     from bot.slack.app import NewsdeskSlackBot, SlackTokens
     from ingest.model.records import SearchFilter
     from ingest.run.pipeline import Ingestor
@@ -365,7 +365,7 @@ class Components:
         import threading
         from concurrent.futures import ThreadPoolExecutor
 
-        from bot.http.app import Service
+        from bot.http.service import Service
 
         limits = self.settings.serve.model_copy(update={"host": host})
         token = self.require_api_token(host) if api else None

@@ -25,7 +25,7 @@ from ingest.run.schedule import ScheduledSource, parse_interval
 
 if TYPE_CHECKING:
     from bot.factory import Components
-    from bot.http.app import Lifecycle, Service
+    from bot.http.service import Lifecycle, Service
     from bot.slack.app import SlackTokens
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ store is down).
 from __future__ import annotations
 
 import logging
-from typing import Any, TypeVar
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,12 +23,11 @@ from starlette.routing import BaseRoute, Route
 
 from bot.app.watching import Watchroom
 from bot.http.answer_view import brief_view
-from bot.http.app import Service, error_response, failure_response, json_object, pooled
+from bot.http.service import Service, error_response, failure_response, json_object, pooled
 from bot.mcp.watch_tools import can_exist
 from config.errors import RequestError
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 def desk_routes(service: Service, room: Watchroom) -> list[BaseRoute]:

@@ -28,8 +28,9 @@ from bot.app.watches import WatchStore
 from bot.app.watching import Watchroom
 from bot.cli.commands import cli
 from bot.factory import Components
-from bot.http.app import Service, build_app
+from bot.http.app import build_app
 from bot.http.server import HttpServer
+from bot.http.service import Service
 from bot.slack.app import NOT_HERE, NewsdeskSlackBot, SlackTokens
 from bot.slack.watches import SlackDeskCommands
 from config import load_settings

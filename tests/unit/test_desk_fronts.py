@@ -21,7 +21,8 @@ from bot.app.asking import Desk
 from bot.app.metrics import Metrics
 from bot.app.watches import WatchStore
 from bot.app.watching import MAX_WATCHES, Watchroom
-from bot.http.app import Service, build_app
+from bot.http.app import build_app
+from bot.http.service import Service
 from bot.mcp.watch_tools import register_desk_tools
 from bot.slack.blocks import MAX_BLOCKS, SECTION_LIMIT
 from bot.slack.watch_blocks import alert_blocks, brief_blocks, watches_blocks

@@ -19,7 +19,6 @@ from starlette.testclient import TestClient
 from bot.app.asking import Desk
 from bot.app.metrics import Metrics
 from bot.http.app import (
-    Service,
     build_app,
     client_share,
     cross_site_problem,
@@ -29,6 +28,7 @@ from bot.http.app import (
     slack_header_problem,
     slot_refusal,
 )
+from bot.http.service import Service
 from config.errors import StoreError
 from config.settings import ServeSettings
 
