@@ -42,6 +42,7 @@ from bot.slack.blocks import (
     with_feedback_recorded,
     working_blocks,
 )
+from bot.slack.watches import SlackDeskCommands
 from config.errors import ConfigError, NewsdeskError, RequestError
 from config.settings import SlackDesk, SlackSettings
 from ingest.model.records import SearchFilter
@@ -182,9 +183,26 @@ def question_text(text: str, bot_user_id: str | None = None) -> str:
     return " ".join(plain_text(_MENTION.sub(" ", text or "")).split())
 
 
+def slack_client(tokens: SlackTokens) -> WebClient:
+    """The Slack Web API client of the bot token (at `tokens.api_url` when set), retrying
+    politely: Slack answers 429 with Retry-After when we post too fast."""
+    kwargs: dict[str, Any] = {"base_url": tokens.api_url} if tokens.api_url else {}
+    client = WebClient(token=tokens.bot.get_secret_value(), **kwargs)
+    client.retry_handlers.extend([
+        RateLimitErrorRetryHandler(max_retry_count=3),
+        ConnectionErrorRetryHandler(max_retry_count=2),
+    ])
+    return client
+
+
 class NewsdeskSlackBot:
+    """The Slack front end over `desk`. `client`: the Web API client (default: one made from
+    `tokens`); `desk_commands`: the saved-question sub-commands of the slash command (None:
+    every slash command is a question)."""
+
     def __init__(self, desk: Desk, feedback: FeedbackStore, tokens: SlackTokens,
-                 options: SlackSettings) -> None:
+                 options: SlackSettings, *, client: WebClient | None = None,
+                 desk_commands: SlackDeskCommands | None = None) -> None:
         self._desk = desk
         self._feedback = feedback
         self._options = options
@@ -196,13 +214,7 @@ class NewsdeskSlackBot:
         self._limiter = _RateLimiter(options.user_rate_limit)
         self._verifier = (SignatureVerifier(tokens.signing_secret.get_secret_value())
                           if tokens.signing_secret else None)
-        kwargs: dict[str, Any] = {"base_url": tokens.api_url} if tokens.api_url else {}
-        self.client = WebClient(token=tokens.bot.get_secret_value(), **kwargs)
-        # Slack answers 429 with Retry-After when we post too fast; wait and retry politely.
-        self.client.retry_handlers.extend([
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ConnectionErrorRetryHandler(max_retry_count=2),
-        ])
+        self.client = client if client is not None else slack_client(tokens)
         # Two pools: Bolt's runs the (short) listeners, which ack at once; answering, the slow
         # part, goes to a bounded pool of its own so a queue of questions never delays an ack.
         self._listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="slack-listen")
@@ -218,8 +230,7 @@ class NewsdeskSlackBot:
             listener_executor=self._listeners,
             logger=_BOLT_LOG,
         )
-        # Saved questions and the brief (bot/slack/watches.py), when the factory sets them up.
-        self.desk_commands: Any = None
+        self.desk_commands = desk_commands
         self._identity: dict[str, Any] | None = None
         try:
             self._identify()
