@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # imported where used: `newsdesk ask` should not pay for them
 
     from bot.app.asking import Desk
     from bot.app.metrics import Metrics
-    from bot.app.watching import Watchroom
+    from bot.app.watching import WatchService
     from bot.http.service import Service
     from bot.slack.app import NewsdeskSlackBot, SlackTokens
     from ingest.model.records import SearchFilter
@@ -133,7 +133,7 @@ class Components:
         # What close() releases, built on first use and tracked here rather than cached.
         self._feedback: FeedbackStore | None = None
         self._watches: WatchStore | None = None
-        self._watchroom: Watchroom | None = None
+        self._watch_service: WatchService | None = None
         self._watch_checker: WatchChecker | None = None
         # Where alerts go besides the summary (a Slack bot's poster, once one is built): the
         # checker reads it at each alert, so a front end built after an ingest gets them too.
@@ -332,15 +332,15 @@ class Components:
         """The Slack app over `desk`, with the saved-question sub-commands; the alerts of
         every later check are posted to the channels their questions were saved in."""
         from bot.slack.app import NewsdeskSlackBot, slack_client
-        from bot.slack.watches import SlackDeskCommands
+        from bot.slack.watches import SlackWatchCommands
 
         slack = self.settings.slack
         client = slack_client(tokens)
-        commands = SlackDeskCommands(self.watchroom, client, slack.command,
+        commands = SlackWatchCommands(self.watch_service, client, slack.command,
                                      slack.slash_response)
         self._alert_posters.append(commands.post_alert)
         return NewsdeskSlackBot(desk, self.feedback, tokens, slack, client=client,
-                                desk_commands=commands)
+                                watch_commands=commands)
 
     def warm_up(self) -> None:
         """Load the model and the keyword index now rather than at the first question (the
@@ -407,14 +407,14 @@ class Components:
         mcp = None
         if api:
             from bot.mcp.tools import build_mcp
-            from bot.mcp.watch_tools import register_desk_tools
+            from bot.mcp.watch_tools import register_watch_tools
 
             mcp = build_mcp(desk, answers)
-            register_desk_tools(mcp, self.watchroom, answers)
+            register_watch_tools(mcp, self.watch_service, answers)
         return Service(desk=desk, readiness=readiness,
                        metrics=metrics, limits=limits, answers=answers, api=api,
                        api_token=token, slack=slack, mcp=mcp,
-                       watchroom=self.watchroom if api else None,
+                       watch_service=self.watch_service if api else None,
                        feedback=self.feedback if api else None)
 
     @property
@@ -431,7 +431,7 @@ class Components:
             self._feedback = None
         if self._watches is not None:
             self._watches.close()
-            self._watches = self._watchroom = self._watch_checker = None
+            self._watches = self._watch_service = self._watch_checker = None
 
     def build_ingestor(self) -> Ingestor:
         from ingest.run.pipeline import Ingestor
@@ -453,15 +453,15 @@ class Components:
         return self._watches
 
     @property
-    def watchroom(self) -> Watchroom:
+    def watch_service(self) -> WatchService:
         """Saved questions and the brief for every front end (bot/app/watching.py)."""
-        if self._watchroom is None:
-            from bot.app.watching import Watchroom
+        if self._watch_service is None:
+            from bot.app.watching import WatchService
 
-            self._watchroom = Watchroom(
+            self._watch_service = WatchService(
                 self.watches, lambda: self.store,
                 {d.channel: d.sources for d in self.settings.slack.desks})
-        return self._watchroom
+        return self._watch_service
 
     @property
     def watch_checker(self) -> WatchChecker:

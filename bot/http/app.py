@@ -59,7 +59,7 @@ from bot.http.service import (
     json_object,
     pooled,
 )
-from bot.http.watch_routes import desk_routes
+from bot.http.watch_routes import watch_routes
 from bot.http.web_page import web_routes
 from config.errors import RequestError
 from config.settings import ServeSettings
@@ -549,8 +549,8 @@ def build_app(service: Service) -> Starlette:
         if service.feedback is not None:
             routes.append(Route("/api/feedback", feedback, methods=["POST"]))
         routes += web_routes(service)
-        if service.watchroom is not None:
-            routes += desk_routes(service, service.watchroom)
+        if service.watch_service is not None:
+            routes += watch_routes(service, service.watch_service)
         if service.mcp is not None:
             mcp_app = service.mcp.streamable_http_app(
                 streamable_http_path="/mcp", stateless_http=True, json_response=True,

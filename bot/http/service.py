@@ -22,7 +22,7 @@ from bot.app.asking import Desk
 from bot.app.feedback import FeedbackStore
 from bot.app.logs import safe
 from bot.app.metrics import Metrics
-from bot.app.watching import Watchroom
+from bot.app.watching import WatchService
 from config.errors import NewsdeskError, RequestError, StoreError
 from config.settings import ServeSettings
 
@@ -134,7 +134,7 @@ class Service:
     api_token: SecretStr | None = None
     slack: SlackDispatch | None = None
     mcp: Any = None  # an MCPServer, when api is on
-    watchroom: Watchroom | None = None  # /api/watches, /api/brief (api on)
+    watch_service: WatchService | None = None  # /api/watches, /api/brief (api on)
     feedback: FeedbackStore | None = None  # /api/feedback (api on)
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
 

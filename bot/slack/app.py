@@ -42,9 +42,9 @@ from bot.slack.blocks import (
     with_feedback_recorded,
     working_blocks,
 )
-from bot.slack.watches import SlackDeskCommands
+from bot.slack.watches import SlackWatchCommands
 from config.errors import ConfigError, NewsdeskError, RequestError
-from config.settings import SlackDesk, SlackSettings
+from config.settings import SlackChannel, SlackSettings
 from ingest.model.records import SearchFilter
 from ingest.text.ids import source_names
 from retrieval.records import Turn
@@ -197,19 +197,20 @@ def slack_client(tokens: SlackTokens) -> WebClient:
 
 class NewsdeskSlackBot:
     """The Slack front end over `desk`. `client`: the Web API client (default: one made from
-    `tokens`); `desk_commands`: the saved-question sub-commands of the slash command (None:
+    `tokens`); `watch_commands`: the saved-question sub-commands of the slash command (None:
     every slash command is a question)."""
 
     def __init__(self, desk: Desk, feedback: FeedbackStore, tokens: SlackTokens,
                  options: SlackSettings, *, client: WebClient | None = None,
-                 desk_commands: SlackDeskCommands | None = None) -> None:
+                 watch_commands: SlackWatchCommands | None = None) -> None:
         self._desk = desk
         self._feedback = feedback
         self._options = options
-        self._desks: dict[str, SlackDesk] = {desk.channel: desk for desk in options.desks}
-        # A desk's sources as filters name them (folders as absolute paths), once.
-        self._filters = {desk.channel: SearchFilter(sources=source_names(desk.sources))
-                         for desk in options.desks if desk.sources}
+        # The channels set up in [[slack.desks]], by id.
+        self._set_up: dict[str, SlackChannel] = {c.channel: c for c in options.desks}
+        # A set-up channel's sources as filters name them (folders as absolute paths), once.
+        self._filters = {c.channel: SearchFilter(sources=source_names(c.sources))
+                         for c in options.desks if c.sources}
         self._seen = _SeenEvents(options.dedupe_seconds)
         self._limiter = _RateLimiter(options.user_rate_limit)
         self._verifier = (SignatureVerifier(tokens.signing_secret.get_secret_value())
@@ -230,7 +231,7 @@ class NewsdeskSlackBot:
             listener_executor=self._listeners,
             logger=_BOLT_LOG,
         )
-        self.desk_commands = desk_commands
+        self.watch_commands = watch_commands
         self._identity: dict[str, Any] | None = None
         try:
             self._identify()
@@ -309,15 +310,15 @@ class NewsdeskSlackBot:
 
     def _allowed_channel(self, channel: str) -> bool:
         return (not self._options.channels or channel in self._options.channels
-                or channel in self._desks)
+                or channel in self._set_up)
 
     def _where(self, channel: str) -> SearchFilter | None:
-        """The channel's desk's sources (None: every article)."""
+        """The channel's sources (None: every article)."""
         return self._filters.get(channel)
 
     def _answers_questions(self, channel: str) -> bool:
-        desk = self._desks.get(channel)
-        return desk is not None and desk.reply == "questions"
+        set_up = self._set_up.get(channel)
+        return set_up is not None and set_up.reply == "questions"
 
     # -- listeners ------------------------------------------------------------------------------
 
@@ -356,7 +357,7 @@ class NewsdeskSlackBot:
         elif is_dm:
             history = []
         elif self._answers_questions(channel) and self._question(text).endswith("?"):
-            history = []  # a desk that answers every question asked in its channel
+            history = []  # a channel set up to answer every question asked in it
         else:
             return
         self._answers.submit(self._answer_in_thread, channel, thread_ts or ts, ts,
@@ -372,7 +373,7 @@ class NewsdeskSlackBot:
         if not self._allowed_channel(channel):
             ack(text="Newsdesk is not enabled in this channel.")
             return
-        if self.desk_commands is not None and self.desk_commands.handle(command, ack, respond):
+        if self.watch_commands is not None and self.watch_commands.handle(command, ack, respond):
             return
         try:
             asked = self._request(question, [], channel)
@@ -389,7 +390,7 @@ class NewsdeskSlackBot:
         self._answers.submit(self._answer_command, asked, respond)
 
     def _request(self, question: str, history: list[Turn], channel: str) -> Request:
-        """The one request model's checks (bot.app.asking), with the channel's desk as filter."""
+        """The one request model's checks (bot.app.asking), with the channel's sources as filter."""
         turns = [(q[:MAX_TURN_CHARS], a[:MAX_TURN_CHARS])
                  for q, a in history[-MAX_HISTORY_TURNS:]]
         asked = read_request({"question": question, "history": turns})
