@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from bot.factory import Components
-    from bot.http.app import Service
     from bot.http.server import HttpServer
+    from bot.http.service import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "bench"

@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bbc_corpus, save
-from bench.peers import ChromaServer
+from tests.peers import ChromaServer
 
 
 def subset(corpus: Path, articles: int, into: Path) -> Path:

@@ -43,12 +43,12 @@ import numpy as np
 import psutil
 
 from bench.common import ms, save, timed, timed_each
-from bench.peers import ChromaServer
 from bot.factory import Components
 from config import load_settings
 from ingest.model.records import Chunk, ChunkMeta
 from ingest.run.pipeline import COPY_CANDIDATES
 from ingest.text.ids import chunk_id
+from tests.peers import ChromaServer
 
 TINY = ("harbour council budget ferry election striker transfer profit shares court ruling "
         "minister album chart robot network phone airline bank strike vote tax oil").split()

@@ -22,12 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pydantic import SecretStr
 
 from bench.common import SHARED, median, percentile, save, serve_in_thread
-from bench.peers import FakeSlack, mention_event, slack_signature
 from bench.quality import load_questions
 from bot.app.metrics import Metrics
 from bot.factory import Components
 from bot.slack.app import SlackTokens
 from config import load_settings
+from tests.peers import FakeSlack, mention_event, slack_signature
 
 SECRET = "bench-signing-secret"
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.app.feedback import FeedbackStore
-from bot.app.watches import WatchChecker, WatchStore
+from bot.app.watches import Notify, WatchChecker, WatchStore
 from config import Settings
 from config.errors import ConfigError, NewsdeskError, StoreError
 from config.settings import RetrievalSettings
@@ -39,8 +39,8 @@ if TYPE_CHECKING:  # imported where used: `newsdesk ask` should not pay for them
 
     from bot.app.asking import Desk
     from bot.app.metrics import Metrics
-    from bot.app.watching import Watchroom
-    from bot.http.app import Service
+    from bot.app.watching import WatchService
+    from bot.http.service import Service
     from bot.slack.app import NewsdeskSlackBot, SlackTokens
     from ingest.model.records import SearchFilter
     from ingest.run.pipeline import Ingestor
@@ -130,7 +130,14 @@ class Components:
         self._embedder = embedder  # an already loaded model to share, or None: built on use
         self._query_embedder: Embedder | None = None
         self._shared_model = embedder is not None
+        # What close() releases, built on first use and tracked here rather than cached.
         self._feedback: FeedbackStore | None = None
+        self._watches: WatchStore | None = None
+        self._watch_service: WatchService | None = None
+        self._watch_checker: WatchChecker | None = None
+        # Where alerts go besides the summary (a Slack bot's poster, once one is built): the
+        # checker reads it at each alert, so a front end built after an ingest gets them too.
+        self._alert_posters: list[Notify] = []
         # How `--refresh`'s scheduled ingest is going: readiness reports repeated failures.
         self.refresh_health = RefreshHealth()
 
@@ -322,15 +329,18 @@ class Components:
         return str(stamp) if stamp else None
 
     def build_slack_bot(self, tokens: SlackTokens, desk: Desk) -> NewsdeskSlackBot:
-        from bot.slack.app import NewsdeskSlackBot
-        from bot.slack.watches import SlackDeskCommands
+        """The Slack app over `desk`, with the saved-question sub-commands; the alerts of
+        every later check are posted to the channels their questions were saved in."""
+        from bot.slack.app import NewsdeskSlackBot, slack_client
+        from bot.slack.watches import SlackWatchCommands
 
-        bot = NewsdeskSlackBot(desk, self.feedback, tokens, self.settings.slack)
-        bot.desk_commands = SlackDeskCommands(self.watchroom, bot.client,
-                                              self.settings.slack.command,
-                                              self.settings.slack.slash_response)
-        self.watch_checker.notify.append(bot.desk_commands.post_alert)  # refresh alerts
-        return bot
+        slack = self.settings.slack
+        client = slack_client(tokens)
+        commands = SlackWatchCommands(self.watch_service, client, slack.command,
+                                     slack.slash_response)
+        self._alert_posters.append(commands.post_alert)
+        return NewsdeskSlackBot(desk, self.feedback, tokens, slack, client=client,
+                                watch_commands=commands)
 
     def warm_up(self) -> None:
         """Load the model and the keyword index now rather than at the first question (the
@@ -365,7 +375,7 @@ class Components:
         import threading
         from concurrent.futures import ThreadPoolExecutor
 
-        from bot.http.app import Service
+        from bot.http.service import Service
 
         limits = self.settings.serve.model_copy(update={"host": host})
         token = self.require_api_token(host) if api else None
@@ -397,14 +407,14 @@ class Components:
         mcp = None
         if api:
             from bot.mcp.tools import build_mcp
-            from bot.mcp.watch_tools import register_desk_tools
+            from bot.mcp.watch_tools import register_watch_tools
 
             mcp = build_mcp(desk, answers)
-            register_desk_tools(mcp, self.watchroom, answers)
+            register_watch_tools(mcp, self.watch_service, answers)
         return Service(desk=desk, readiness=readiness,
                        metrics=metrics, limits=limits, answers=answers, api=api,
                        api_token=token, slack=slack, mcp=mcp,
-                       watchroom=self.watchroom if api else None,
+                       watch_service=self.watch_service if api else None,
                        feedback=self.feedback if api else None)
 
     @property
@@ -414,13 +424,14 @@ class Components:
         return self._feedback
 
     def close(self) -> None:
-        """Release what was opened (the feedback database); safe to call more than once."""
+        """Release what was opened (the feedback and saved-question databases), and forget
+        what used them; safe to call more than once."""
         if self._feedback is not None:
             self._feedback.close()
             self._feedback = None
-        if "watches" in self.__dict__:
-            self.__dict__.pop("watches").close()
-            self.__dict__.pop("watch_checker", None)
+        if self._watches is not None:
+            self._watches.close()
+            self._watches = self._watch_service = self._watch_checker = None
 
     def build_ingestor(self) -> Ingestor:
         from ingest.run.pipeline import Ingestor
@@ -434,21 +445,29 @@ class Components:
                         derived=[self.keyword_index], after=[self.watch_checker],
                         journal=ChangeJournal(self.settings.data_dir / "unchecked-changes.json"))
 
-    @cached_property
+    @property
     def watches(self) -> WatchStore:
         """Saved questions (bot/app/watches.py), in watches.sqlite3 under the data directory."""
-        return WatchStore(self.settings.data_dir / "watches.sqlite3")
+        if self._watches is None:
+            self._watches = WatchStore(self.settings.data_dir / "watches.sqlite3")
+        return self._watches
 
-    @cached_property
-    def watchroom(self) -> Watchroom:
+    @property
+    def watch_service(self) -> WatchService:
         """Saved questions and the brief for every front end (bot/app/watching.py)."""
-        from bot.app.watching import Watchroom
+        if self._watch_service is None:
+            from bot.app.watching import WatchService
 
-        return Watchroom(self.watches, lambda: self.store,
-                         {d.channel: d.sources for d in self.settings.slack.desks})
+            self._watch_service = WatchService(
+                self.watches, lambda: self.store,
+                {d.channel: d.sources for d in self.settings.slack.desks})
+        return self._watch_service
 
-    @cached_property
+    @property
     def watch_checker(self) -> WatchChecker:
         """Checks the saved questions after each ingest (the engine is built on first need)."""
-        return WatchChecker(self.watches, self.build_engine, lambda: self.query_embedder,
-                            versions=self.store)
+        if self._watch_checker is None:
+            self._watch_checker = WatchChecker(
+                self.watches, self.build_engine, lambda: self.query_embedder,
+                notify=self._alert_posters, versions=self.store)
+        return self._watch_checker

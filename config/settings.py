@@ -127,8 +127,9 @@ class SourceSettings(_Section):
         return parse_interval(value)
 
 
-class SlackDesk(_Section):
-    """One channel's desk: which articles it answers from and which messages it answers."""
+class SlackChannel(_Section):
+    """One channel set up in [[slack.desks]]: which articles it answers from and which
+    messages it answers."""
 
     channel: str = Field(min_length=1)  # the channel id (C0123ABCD)
     # Source names, feed or page URLs, or folders as ingested; empty = every article.
@@ -136,7 +137,7 @@ class SlackDesk(_Section):
     # "mention": only messages that mention the bot (and its threads); "questions": also
     # any top-level message in the channel that is a question (ends with "?").
     reply: Literal["mention", "questions"] = "mention"
-    # Post the daily brief (the last 24 h of this desk's sources) to the channel at this
+    # Post the daily brief (the last 24 h of this channel's sources) to the channel at this
     # local time ("08:00", in [slack] timezone) each day; None: no scheduled brief.
     brief: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -149,7 +150,7 @@ class SlackSettings(_Section):
     user_rate_limit: int = Field(0, ge=0)
     dedupe_seconds: float = Field(600.0, gt=0)
     history_turns: int = Field(4, ge=0)
-    # The time zone of the desks' brief times (an IANA name: "Europe/Oslo").
+    # The time zone of the channels' brief times (an IANA name: "Europe/Oslo").
     timezone: str = "UTC"
 
     @field_validator("timezone")
@@ -163,9 +164,9 @@ class SlackSettings(_Section):
             raise ValueError(f"not a time zone: {value!r} (use an IANA name such as "
                              "Europe/Oslo)") from None
         return value
-    # Per-channel desks ([[slack.desks]]); DMs and channels without one use the defaults:
+    # Per-channel settings ([[slack.desks]]); DMs and channels without one use the defaults:
     # every article, mentions only.
-    desks: list[SlackDesk] = Field(default_factory=list)
+    desks: list[SlackChannel] = Field(default_factory=list)
 
 
 class ServeSettings(_Section):

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bench.peers import ChromaServer
 from tests.helpers import LocalServer, Route
+from tests.peers import ChromaServer
 
 # The suite never reaches a model hub; make an accidental download fail fast instead of hanging.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -13,13 +13,13 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from bench.peers import QuietHandler, server_url, start_server, stop_server
 from bot.factory import Components
 from config import load_settings
 from config.settings import AnswerSettings
 from ingest.sources.fetch import Fetched
 from retrieval.answer.extractive import ExtractiveConfig
 from retrieval.answer.scorer import AnswerModel, LinearModel
+from tests.peers import QuietHandler, server_url, start_server, stop_server
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLES = Path(__file__).parent.parent / "docs" / "samples"

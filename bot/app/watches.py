@@ -177,7 +177,8 @@ class WatchChecker:
     """Checks every saved question against what an ingest changed; an ingest's `after` step.
     The engine is built on first need (an ingest that changed nothing, or a store without
     saved questions, loads nothing), with `embedder()`'s model behind a MemoEmbedder. Each
-    alert is recorded as sent, handed to every `notify` (Slack), and listed in the summary's
+    alert is recorded as sent, handed to every `notify` (Slack; read at each alert, so that
+    one added by a front end started later is included), and listed in the summary's
     `alerts`."""
 
     def __init__(self, watches: WatchStore, engine: Callable[[Embedder], WatchEngine],
@@ -192,7 +193,7 @@ class WatchChecker:
         self._embedder = embedder
         self._memo: MemoEmbedder | None = None
         self._engine: WatchEngine | None = None
-        self.notify = list(notify)
+        self._notify = notify
         self._versions = versions
         self.asked = 0  # saved questions the last check asked (past the retrieval gate)
 
@@ -239,7 +240,7 @@ class WatchChecker:
             alerts.append(alert)
             log.info("alert (%s) for saved question %d: %s", alert.kind, watch.id,
                      ", ".join(alert.articles))
-            for send in self.notify:
+            for send in self._notify:
                 try:
                     send(alert)
                 except Exception:  # recorded as sent: one failed channel is logged, not retried

@@ -53,17 +53,18 @@ def _fields(model: type[BaseModel], data: Mapping[str, Any]) -> Any:
         raise RequestError(place, str(problem["msg"]).lower()) from None
 
 
-class Watchroom:
+class WatchService:
     """Saved questions (add, list, remove; per channel when one is given) and the brief.
-    `desks` maps a Slack channel to its desk's sources: a question saved for a channel
-    without sources of its own is answered from the desk's, as the channel's questions are;
-    `leads` gives the store when a brief is asked for (nothing is opened before)."""
+    `channel_sources` maps a Slack channel to its sources ([[slack.desks]]): a question saved
+    for a channel without sources of its own is answered from the channel's, as the channel's
+    questions are; `store` gives the store when a brief is asked for (nothing is opened
+    before)."""
 
-    def __init__(self, watches: WatchStore, leads: Callable[[], LeadReader],
-                 desks: Mapping[str, Sequence[str]] | None = None) -> None:
+    def __init__(self, watches: WatchStore, store: Callable[[], LeadReader],
+                 channel_sources: Mapping[str, Sequence[str]] | None = None) -> None:
         self._watches = watches
-        self._leads = leads
-        self._desks = dict(desks or {})
+        self._store = store
+        self._channel_sources = dict(channel_sources or {})
 
     def add(self, data: Mapping[str, Any]) -> Watch:
         """Save `question` (as `ask` would read it: same limits), for `channel`, restricted
@@ -73,7 +74,7 @@ class Watchroom:
         channel = (fields.channel or "").strip() or None
         sources = asked.where.sources
         if not sources and channel is not None:
-            sources = source_names(self._desks.get(channel, ()))
+            sources = source_names(self._channel_sources.get(channel, ()))
         if len(self._watches.list(channel)) >= MAX_WATCHES:
             raise RequestError("question", f"{MAX_WATCHES} questions are saved "
                                            f"{'here' if channel else 'already'}; remove one "
@@ -102,7 +103,7 @@ class Watchroom:
 
     def brief(self, data: Mapping[str, Any], channel: str | None = None) -> Brief:
         """The brief of `since` (a duration back from `as_of` or now, or a date; default
-        24h) to `until`, of `source` (else `channel`'s desk's sources, else every article)."""
+        24h) to `until`, of `source` (else `channel`'s sources, else every article)."""
         fields: _BriefFields = _fields(_BriefFields, data)
         as_of: datetime | None = None
         if fields.as_of:
@@ -112,7 +113,7 @@ class Watchroom:
         sources = ((fields.source,) if isinstance(fields.source, str)
                    else tuple(fields.source or ()))
         if not sources and channel is not None:
-            sources = tuple(self._desks.get(channel, ()))
+            sources = tuple(self._channel_sources.get(channel, ()))
         try:
             where = brief_filter(fields.since or DEFAULT_PERIOD, fields.until,
                                  source_names(sources), as_of)
@@ -121,4 +122,4 @@ class Watchroom:
             raise RequestError("until" if bad_until else "since",
                                f"{exc} (use a duration such as 24h or 3d, or YYYY-MM-DD)"
                                ) from None
-        return daily_brief(self._leads(), where)
+        return daily_brief(self._store(), where)

@@ -142,7 +142,7 @@ def _print_json(data: Any) -> None:
 @click.option("--force", is_flag=True,
               help="With --prune: remove them even if that is most of a source's articles.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-@click.option("--watch", is_flag=True,
+@click.option("--watch", "refresh", is_flag=True,
               help="Keep running: re-ingest each source on its refresh schedule.")
 @click.option("--every", metavar="DURATION",
               help="With --watch: refresh interval (e.g. 15m) for sources that have none.")
@@ -151,7 +151,7 @@ def _print_json(data: Any) -> None:
                    "with its own data dir, can share the sources against one Chroma server.")
 @click.pass_context
 def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: bool,
-           as_json: bool, watch: bool, every: str | None, shard: str | None) -> None:
+           as_json: bool, refresh: bool, every: str | None, shard: str | None) -> None:
     """Ingest articles from files, directories, URLs and RSS/Atom feeds.
 
     Without SOURCES, ingests the [[sources]] of the settings. Re-running is cheap: unchanged
@@ -165,7 +165,7 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
     components = _components(ctx)
     scheduled = scheduled_sources(components.settings, sources, every)
     ingestor = components.build_ingestor()
-    if watch:
+    if refresh:
         from ingest.run.refresh import run_schedule
 
         def report(due: list[str], summary: IngestSummary) -> None:

@@ -26,7 +26,7 @@ from ingest.run.schedule import ScheduledSource
 
 if TYPE_CHECKING:
     from bot.factory import Components
-    from bot.http.app import Lifecycle, Service
+    from bot.http.service import Lifecycle, Service
     from bot.slack.app import SlackTokens
 
 log = logging.getLogger(__name__)
@@ -73,30 +73,30 @@ def start_refresh(components: Components, enabled: bool,
 
 
 def start_briefs(components: Components, client: Any) -> threading.Event:
-    """Post each desk's daily brief at its time (`[[slack.desks]] brief`) from a daemon
+    """Post each channel's daily brief at its time (`[[slack.desks]] brief`) from a daemon
     thread, through the Slack Web API `client`; returns its stop event."""
     from datetime import UTC, datetime
     from datetime import time as day_time
     from zoneinfo import ZoneInfo
 
-    from bot.slack.brief_schedule import BriefPoster, DeskBrief
+    from bot.slack.brief_schedule import BriefPoster, ChannelBrief
     from bot.slack.watch_blocks import brief_blocks
 
     stop = threading.Event()
     slack = components.settings.slack
-    desks = [DeskBrief(d.channel, day_time.fromisoformat(d.brief))
-             for d in slack.desks if d.brief]
-    if not desks:
+    briefs = [ChannelBrief(c.channel, day_time.fromisoformat(c.brief))
+              for c in slack.desks if c.brief]
+    if not briefs:
         return stop
-    room = components.watchroom
+    watch_service = components.watch_service
 
     def compose(channel: str) -> tuple[list[dict[str, Any]], str]:
-        return brief_blocks(room.brief({"since": "24h"}, channel))
+        return brief_blocks(watch_service.brief({"since": "24h"}, channel))
 
-    poster = BriefPoster(desks, ZoneInfo(slack.timezone), client, compose, datetime.now(UTC))
+    poster = BriefPoster(briefs, ZoneInfo(slack.timezone), client, compose, datetime.now(UTC))
     threading.Thread(target=poster.run, args=(stop, lambda: datetime.now(UTC)),
                      name="newsdesk-briefs", daemon=True).start()
-    log.info("daily briefs: %s (%s)", ", ".join(f"{d.channel} at {d.at:%H:%M}" for d in desks),
+    log.info("daily briefs: %s (%s)", ", ".join(f"{d.channel} at {d.at:%H:%M}" for d in briefs),
              slack.timezone)
     return stop
 
@@ -181,12 +181,12 @@ def run_mcp_stdio(components: Components) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from bot.mcp.tools import build_mcp
-    from bot.mcp.watch_tools import register_desk_tools
+    from bot.mcp.watch_tools import register_watch_tools
 
     desk = components.build_desk(None, lazy=True)
     with ThreadPoolExecutor(max_workers=components.settings.serve.answer_workers) as pool:
         server = build_mcp(desk, pool)
-        register_desk_tools(server, components.watchroom, pool)
+        register_watch_tools(server, components.watch_service, pool)
         server.run("stdio")
     components.close()
 

@@ -78,7 +78,7 @@ def watch() -> None:
 def watch_add(ctx: click.Context, question: str, channel: str | None,
               sources: tuple[str, ...], as_json: bool) -> None:
     """Save QUESTION: the next ingests alert when a new or updated article answers it."""
-    saved = _components(ctx).watchroom.add(
+    saved = _components(ctx).watch_service.add(
         {"question": question, "channel": channel, "source": list(sources)})
     if as_json:
         _print_json(saved.as_dict())
@@ -92,7 +92,7 @@ def watch_add(ctx: click.Context, question: str, channel: str | None,
 @click.pass_context
 def watch_list(ctx: click.Context, channel: str | None, as_json: bool) -> None:
     """List the saved questions and the answer each last alerted with."""
-    saved = _components(ctx).watchroom.list(channel)
+    saved = _components(ctx).watch_service.list(channel)
     if as_json:
         _print_json([w.as_dict() for w in saved])
         return
@@ -112,7 +112,7 @@ def watch_list(ctx: click.Context, channel: str | None, as_json: bool) -> None:
 @click.pass_context
 def watch_remove(ctx: click.Context, watch_id: str) -> None:
     """Delete saved question WATCH_ID (exit 1 if there is none)."""
-    if not _components(ctx).watchroom.remove(watch_id):
+    if not _components(ctx).watch_service.remove(watch_id):
         click.echo(f"no saved question {watch_id}", err=True)
         ctx.exit(1)
     click.echo(f"removed saved question {watch_id}")
@@ -134,7 +134,7 @@ def brief(ctx: click.Context, since: str, until: str | None, sources: tuple[str,
     """The stories published in a period, most covered first: wire copies as one story
     ("ran in 3 sources"), each with its lead sentence cited and its date, and a short
     timeline for a story that developed over the period."""
-    result = _components(ctx).watchroom.brief(
+    result = _components(ctx).watch_service.brief(
         {"since": since, "until": until, "source": list(sources), "as_of": as_of})
     if as_json:
         _print_json(result.as_dict())

@@ -15,33 +15,33 @@ store is down).
 from __future__ import annotations
 
 import logging
-from typing import Any, TypeVar
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.app.watching import Watchroom
+from bot.app.watching import WatchService
 from bot.http.answer_view import brief_view
-from bot.http.app import Service, error_response, failure_response, json_object, pooled
+from bot.http.service import Service, error_response, failure_response, json_object, pooled
 from bot.mcp.watch_tools import can_exist
 from config.errors import RequestError
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
-def desk_routes(service: Service, room: Watchroom) -> list[BaseRoute]:
+def watch_routes(service: Service, watch_service: WatchService) -> list[BaseRoute]:
     async def watches(request: Request) -> Response:
         channel = request.query_params.get("channel") or None
         if request.method == "GET":
             return await pooled(service, request,
-                                lambda: [w.as_dict() for w in room.list(channel)])
+                                lambda: [w.as_dict() for w in watch_service.list(channel)])
         try:
             data = json_object(await request.body())
         except RequestError as exc:
             return failure_response(exc)
-        return await pooled(service, request, lambda: room.add(data).as_dict(), status=201)
+        return await pooled(service, request, lambda: watch_service.add(data).as_dict(),
+                            status=201)
 
     async def watch(request: Request) -> Response:
         watch_id: int = request.path_params["watch_id"]
@@ -49,7 +49,7 @@ def desk_routes(service: Service, room: Watchroom) -> list[BaseRoute]:
             return error_response(404, "no such saved question")
         channel = request.query_params.get("channel") or None
         return await pooled(service, request, lambda: {"removed": int(watch_id)}
-                            if room.remove(watch_id, channel) else None,
+                            if watch_service.remove(watch_id, channel) else None,
                             missing="no such saved question")
 
     async def brief(request: Request) -> Response:
@@ -57,14 +57,14 @@ def desk_routes(service: Service, room: Watchroom) -> list[BaseRoute]:
         fields = {"since": params.get("since"), "until": params.get("until"),
                   "source": params.getlist("source") or None, "as_of": params.get("as_of")}
         def brief_data() -> dict[str, Any]:
-            made = room.brief(fields)
+            made = watch_service.brief(fields)
             return {**made.as_dict(), "view": brief_view(made)}
 
         return await pooled(service, request, brief_data)
 
     async def alerts(request: Request) -> Response:
         channel = request.query_params.get("channel") or None
-        return await pooled(service, request, lambda: room.alerts(channel))
+        return await pooled(service, request, lambda: watch_service.alerts(channel))
 
     return [
         Route("/api/watches", watches, methods=["GET", "POST"]),

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.http.app import Service, error_response
+from bot.http.service import Service, error_response
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from bot.app.logs import safe
-from bot.app.watching import Watchroom
+from bot.app.watching import WatchService
 from bot.mcp.tools import passage_summary
 from config.errors import NewsdeskError
 
@@ -27,7 +27,8 @@ def can_exist(watch_id: int) -> bool:
     return 1 <= watch_id <= LARGEST_ID
 
 
-def register_desk_tools(server: MCPServer, room: Watchroom, pool: ThreadPoolExecutor) -> None:
+def register_watch_tools(server: MCPServer, watch_service: WatchService,
+                         pool: ThreadPoolExecutor) -> None:
     """Add the tools to `server`; they run in `pool` (the API's bounded pool)."""
 
     async def in_pool(work: Callable[[], T]) -> T:
@@ -41,19 +42,19 @@ def register_desk_tools(server: MCPServer, room: Watchroom, pool: ThreadPoolExec
                              "(posted to `channel` in Slack when one is given).")
     async def watch_add(question: str, channel: str | None = None,
                         source: list[str] | None = None) -> dict[str, Any]:
-        saved = await in_pool(lambda: room.add(
+        saved = await in_pool(lambda: watch_service.add(
             {"question": question, "channel": channel, "source": source}))
         return saved.as_dict()
 
     @server.tool(description="The saved questions (of one Slack channel, when given), with "
                              "the answer each last alerted with.")
     async def watch_list(channel: str | None = None) -> dict[str, Any]:
-        saved = await in_pool(lambda: room.list(channel))
+        saved = await in_pool(lambda: watch_service.list(channel))
         return {"watches": [w.as_dict() for w in saved]}
 
     @server.tool(description="Remove a saved question by its id.")
     async def watch_remove(id: int, channel: str | None = None) -> dict[str, Any]:
-        removed = can_exist(id) and await in_pool(lambda: room.remove(id, channel))
+        removed = can_exist(id) and await in_pool(lambda: watch_service.remove(id, channel))
         if not removed:
             raise ToolError(f"no saved question {id}")
         return {"removed": id}
@@ -65,7 +66,7 @@ def register_desk_tools(server: MCPServer, room: Watchroom, pool: ThreadPoolExec
     async def daily_brief(since: str = "24h", until: str | None = None,
                           source: list[str] | None = None,
                           as_of: str | None = None) -> dict[str, Any]:
-        brief = await in_pool(lambda: room.brief(
+        brief = await in_pool(lambda: watch_service.brief(
             {"since": since, "until": until, "source": source, "as_of": as_of}))
         return {"brief": brief.text,
                 "stories": [s.as_dict() for s in brief.stories], "more": brief.more,

@@ -42,8 +42,9 @@ from bot.slack.blocks import (
     with_feedback_recorded,
     working_blocks,
 )
+from bot.slack.watches import SlackWatchCommands
 from config.errors import ConfigError, NewsdeskError, RequestError
-from config.settings import SlackDesk, SlackSettings
+from config.settings import SlackChannel, SlackSettings
 from ingest.model.records import SearchFilter
 from ingest.text.ids import source_names
 from retrieval.records import Turn
@@ -182,27 +183,39 @@ def question_text(text: str, bot_user_id: str | None = None) -> str:
     return " ".join(plain_text(_MENTION.sub(" ", text or "")).split())
 
 
+def slack_client(tokens: SlackTokens) -> WebClient:
+    """The Slack Web API client of the bot token (at `tokens.api_url` when set), retrying
+    politely: Slack answers 429 with Retry-After when we post too fast."""
+    kwargs: dict[str, Any] = {"base_url": tokens.api_url} if tokens.api_url else {}
+    client = WebClient(token=tokens.bot.get_secret_value(), **kwargs)
+    client.retry_handlers.extend([
+        RateLimitErrorRetryHandler(max_retry_count=3),
+        ConnectionErrorRetryHandler(max_retry_count=2),
+    ])
+    return client
+
+
 class NewsdeskSlackBot:
+    """The Slack front end over `desk`. `client`: the Web API client (default: one made from
+    `tokens`); `watch_commands`: the saved-question sub-commands of the slash command (None:
+    every slash command is a question)."""
+
     def __init__(self, desk: Desk, feedback: FeedbackStore, tokens: SlackTokens,
-                 options: SlackSettings) -> None:
+                 options: SlackSettings, *, client: WebClient | None = None,
+                 watch_commands: SlackWatchCommands | None = None) -> None:
         self._desk = desk
         self._feedback = feedback
         self._options = options
-        self._desks: dict[str, SlackDesk] = {desk.channel: desk for desk in options.desks}
-        # A desk's sources as filters name them (folders as absolute paths), once.
-        self._filters = {desk.channel: SearchFilter(sources=source_names(desk.sources))
-                         for desk in options.desks if desk.sources}
+        # The channels set up in [[slack.desks]], by id.
+        self._set_up: dict[str, SlackChannel] = {c.channel: c for c in options.desks}
+        # A set-up channel's sources as filters name them (folders as absolute paths), once.
+        self._filters = {c.channel: SearchFilter(sources=source_names(c.sources))
+                         for c in options.desks if c.sources}
         self._seen = _SeenEvents(options.dedupe_seconds)
         self._limiter = _RateLimiter(options.user_rate_limit)
         self._verifier = (SignatureVerifier(tokens.signing_secret.get_secret_value())
                           if tokens.signing_secret else None)
-        kwargs: dict[str, Any] = {"base_url": tokens.api_url} if tokens.api_url else {}
-        self.client = WebClient(token=tokens.bot.get_secret_value(), **kwargs)
-        # Slack answers 429 with Retry-After when we post too fast; wait and retry politely.
-        self.client.retry_handlers.extend([
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ConnectionErrorRetryHandler(max_retry_count=2),
-        ])
+        self.client = client if client is not None else slack_client(tokens)
         # Two pools: Bolt's runs the (short) listeners, which ack at once; answering, the slow
         # part, goes to a bounded pool of its own so a queue of questions never delays an ack.
         self._listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="slack-listen")
@@ -218,8 +231,7 @@ class NewsdeskSlackBot:
             listener_executor=self._listeners,
             logger=_BOLT_LOG,
         )
-        # Saved questions and the brief (bot/slack/watches.py), when the factory sets them up.
-        self.desk_commands: Any = None
+        self.watch_commands = watch_commands
         self._identity: dict[str, Any] | None = None
         try:
             self._identify()
@@ -298,15 +310,15 @@ class NewsdeskSlackBot:
 
     def _allowed_channel(self, channel: str) -> bool:
         return (not self._options.channels or channel in self._options.channels
-                or channel in self._desks)
+                or channel in self._set_up)
 
     def _where(self, channel: str) -> SearchFilter | None:
-        """The channel's desk's sources (None: every article)."""
+        """The channel's sources (None: every article)."""
         return self._filters.get(channel)
 
     def _answers_questions(self, channel: str) -> bool:
-        desk = self._desks.get(channel)
-        return desk is not None and desk.reply == "questions"
+        set_up = self._set_up.get(channel)
+        return set_up is not None and set_up.reply == "questions"
 
     # -- listeners ------------------------------------------------------------------------------
 
@@ -345,7 +357,7 @@ class NewsdeskSlackBot:
         elif is_dm:
             history = []
         elif self._answers_questions(channel) and self._question(text).endswith("?"):
-            history = []  # a desk that answers every question asked in its channel
+            history = []  # a channel set up to answer every question asked in it
         else:
             return
         self._answers.submit(self._answer_in_thread, channel, thread_ts or ts, ts,
@@ -361,7 +373,7 @@ class NewsdeskSlackBot:
         if not self._allowed_channel(channel):
             ack(text="Newsdesk is not enabled in this channel.")
             return
-        if self.desk_commands is not None and self.desk_commands.handle(command, ack, respond):
+        if self.watch_commands is not None and self.watch_commands.handle(command, ack, respond):
             return
         try:
             asked = self._request(question, [], channel)
@@ -378,7 +390,7 @@ class NewsdeskSlackBot:
         self._answers.submit(self._answer_command, asked, respond)
 
     def _request(self, question: str, history: list[Turn], channel: str) -> Request:
-        """The one request model's checks (bot.app.asking), with the channel's desk as filter."""
+        """The one request model's checks (bot.app.asking), with the channel's sources as filter."""
         turns = [(q[:MAX_TURN_CHARS], a[:MAX_TURN_CHARS])
                  for q, a in history[-MAX_HISTORY_TURNS:]]
         asked = read_request({"question": question, "history": turns})

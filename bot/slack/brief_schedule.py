@@ -1,8 +1,8 @@
-"""The daily brief each Slack desk asks for (`[[slack.desks]] brief = "08:00"`): when it is
+"""The daily brief each Slack channel asks for (`[[slack.desks]] brief = "08:00"`): when it is
 due (pure), and the loop that posts it (`BriefPoster`, run by bot/cli/runtime.py beside the Slack
 app).
 
-A desk's brief is due once per local day, at or after its time in `[slack] timezone`. The day
+A channel's brief is due once per local day, at or after its time in `[slack] timezone`. The day
 a brief was posted is kept in memory: a bot started more than `LATE_START` after today's time
 does not post today's (a restart at noon would otherwise post a second one).
 """
@@ -24,28 +24,28 @@ CHECK_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
-class DeskBrief:
-    """A desk's channel and its local brief time."""
+class ChannelBrief:
+    """A channel and its local brief time."""
 
     channel: str
     at: time
 
 
-def due(desks: list[DeskBrief], now: datetime, zone: ZoneInfo,
+def due(briefs: list[ChannelBrief], now: datetime, zone: ZoneInfo,
         posted: Mapping[str, date]) -> list[str]:
     """The channels whose brief is due at `now` (aware): today's time passed, not posted
     today (local days)."""
     local = now.astimezone(zone)
-    return [desk.channel for desk in desks
-            if local.time() >= desk.at and posted.get(desk.channel) != local.date()]
+    return [brief.channel for brief in briefs
+            if local.time() >= brief.at and posted.get(brief.channel) != local.date()]
 
 
-def skipped_at_start(desks: list[DeskBrief], started: datetime, zone: ZoneInfo
+def skipped_at_start(briefs: list[ChannelBrief], started: datetime, zone: ZoneInfo
                      ) -> dict[str, date]:
     """Today's briefs a bot started late should not post (see the module docstring)."""
     local = started.astimezone(zone)
-    return {desk.channel: local.date() for desk in desks
-            if local - datetime.combine(local.date(), desk.at, tzinfo=zone) > LATE_START}
+    return {brief.channel: local.date() for brief in briefs
+            if local - datetime.combine(local.date(), brief.at, tzinfo=zone) > LATE_START}
 
 
 class Poster(Protocol):
@@ -53,22 +53,22 @@ class Poster(Protocol):
 
 
 class BriefPoster:
-    """Posts each desk's brief when due: `compose(channel)` gives (blocks, text)."""
+    """Posts each channel's brief when due: `compose(channel)` gives (blocks, text)."""
 
-    def __init__(self, desks: list[DeskBrief], zone: ZoneInfo, client: Poster,
+    def __init__(self, briefs: list[ChannelBrief], zone: ZoneInfo, client: Poster,
                  compose: Callable[[str], tuple[list[dict[str, Any]], str]],
                  started: datetime) -> None:
-        self._desks = desks
+        self._briefs = briefs
         self._zone = zone
         self._client = client
         self._compose = compose
-        self.posted: dict[str, date] = skipped_at_start(desks, started, zone)
+        self.posted: dict[str, date] = skipped_at_start(briefs, started, zone)
 
     def tick(self, now: datetime) -> list[str]:
         """Post what is due at `now`; returns the channels posted to (a failure is logged and
         counted as posted: one brief a day, never a flood of retries)."""
         sent = []
-        for channel in due(self._desks, now, self._zone, self.posted):
+        for channel in due(self._briefs, now, self._zone, self.posted):
             self.posted[channel] = now.astimezone(self._zone).date()
             try:
                 blocks, text = self._compose(channel)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
-from bot.app.watching import Watchroom
+from bot.app.watching import WatchService
 from bot.slack.blocks import plain_text
 from bot.slack.watch_blocks import (
     alert_blocks,
@@ -43,13 +43,13 @@ class Poster(Protocol):
     def chat_postMessage(self, *, channel: str, **kwargs: Any) -> Any: ...  # noqa: N802
 
 
-class SlackDeskCommands:
+class SlackWatchCommands:
     """`handle` answers the sub-commands (True when the text was one); `post_alert` is a
     WatchChecker notify step."""
 
-    def __init__(self, room: Watchroom, poster: Poster, command: str = "/ask",
+    def __init__(self, watch_service: WatchService, poster: Poster, command: str = "/ask",
                  response_type: str = "in_channel") -> None:
-        self._room = room
+        self._watch_service = watch_service
         self._poster = poster
         self._command = command
         self._response_type = response_type
@@ -65,14 +65,14 @@ class SlackDeskCommands:
         channel = command.get("channel_id") or None
         try:
             if verb == "watch":
-                saved = self._room.add({"question": rest, "channel": channel})
+                saved = self._watch_service.add({"question": rest, "channel": channel})
                 ack(text=saved_text(saved, self._command))
             elif verb == "watches":
-                blocks, text = watches_blocks(self._room.list(channel), self._command)
+                blocks, text = watches_blocks(self._watch_service.list(channel), self._command)
                 ack(blocks=blocks, text=text)
             elif verb == "unwatch":
                 try:
-                    removed = self._room.remove(rest, channel)
+                    removed = self._watch_service.remove(rest, channel)
                 except OverflowError:  # a number past any saved question's (SQLite's range)
                     removed = False
                 ack(text=removed_text(rest, removed))
@@ -92,7 +92,7 @@ class SlackDeskCommands:
     def _brief(self, fields: dict[str, Any], channel: str | None,
                respond: Callable[..., Any]) -> None:
         try:
-            blocks, text = brief_blocks(self._room.brief(fields, channel))
+            blocks, text = brief_blocks(self._watch_service.brief(fields, channel))
         except RequestError as exc:
             blocks, text = [], refused_text(str(exc))
         except Exception:  # never leave the user without a reply

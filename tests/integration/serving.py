@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 
-from bench.peers import FakeSlack
 from bot.app.metrics import Metrics
 from bot.factory import Components
 from bot.http.app import build_app
@@ -21,6 +20,7 @@ from bot.slack.app import slack_tokens
 from config import load_settings
 from ingest.embed.embedder import Embedder
 from tests.helpers import SAMPLES
+from tests.peers import FakeSlack
 
 TOKEN = "api-token-for-tests-0123456789"
 SECRET = "serve-signing-secret"

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.peers import ChromaServer
 from bot.factory import Components
 from config import load_settings
 from config.errors import StoreBusyError
@@ -18,6 +17,7 @@ from ingest.model.records import Chunk, ChunkMeta
 from ingest.store.chroma import ChangeLogGapError, ChromaStore
 from ingest.text.ids import chunk_id
 from retrieval.search.keyword_index import KeywordIndex
+from tests.peers import ChromaServer
 
 
 def chunk_of(n: int, text: str = "") -> tuple[Chunk, ChunkMeta]:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.peers import ChromaServer
 from bot.factory import Components
 from config import load_settings
 from tests.helpers import write_article
+from tests.peers import ChromaServer
 
 pytestmark = pytest.mark.slow
 

@@ -166,11 +166,11 @@ def test_slack_saves_a_question_posts_its_alert_and_the_brief(
 
     from pydantic import SecretStr
 
-    from bench.peers import FakeSlack, slack_signature
     from bot.app.metrics import Metrics
     from bot.http.app import build_app
     from bot.http.server import HttpServer
     from bot.slack.app import SlackTokens
+    from tests.peers import FakeSlack, slack_signature
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -201,7 +201,7 @@ def test_slack_saves_a_question_posts_its_alert_and_the_brief(
 
     try:
         assert "Saved question 1" in slash(f"watch {QUESTIONS[2]}", 1)
-        assert components.watchroom.list("C0DESK")[0].question == QUESTIONS[2]
+        assert components.watch_service.list("C0DESK")[0].question == QUESTIONS[2]
         arrive(corpus, "day2/flood-2.json")
         summary = ingestor.ingest([str(corpus)])
         assert [(a["watch"], a["kind"]) for a in summary.alerts] == [(1, "new")]

@@ -20,9 +20,9 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from bench.peers import slack_signature
 from bot.cli.commands import cli
 from tests.integration.serving import BRIDGE_QUESTION, SECRET, Served
+from tests.peers import slack_signature
 
 pytestmark = pytest.mark.slow
 

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bench.peers import ChromaServer
 from bot.cli.commands import cli
 from bot.factory import Components
 from config import load_settings
 from config.errors import StoreError
 from ingest.embed.embedder import Embedder
 from tests.helpers import write_article
+from tests.peers import ChromaServer
 
 pytestmark = pytest.mark.slow
 

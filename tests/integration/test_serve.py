@@ -17,7 +17,6 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from bench.peers import BOT_USER, slack_signature
 from bot.app.metrics import Metrics
 from bot.cli.commands import cli
 from bot.factory import Components
@@ -26,6 +25,7 @@ from bot.http.server import HttpServer
 from config import load_settings
 from tests.helpers import ChatStub, numbered
 from tests.integration.serving import BRIDGE_QUESTION, SECRET, TOKEN, Served
+from tests.peers import BOT_USER, slack_signature
 
 pytestmark = pytest.mark.slow
 

@@ -19,15 +19,16 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.peers import ChromaServer
 from bot.app.asking import Desk
 from bot.app.metrics import Metrics
-from bot.http.app import Service, build_app
+from bot.http.app import build_app
 from bot.http.server import HttpServer
+from bot.http.service import Service
 from config.settings import ServeSettings
 from retrieval.records import Answer
 from tests.helpers import ChatStub
 from tests.integration.serving import BRIDGE_QUESTION, TOKEN, Served
+from tests.peers import ChromaServer
 
 pytestmark = pytest.mark.slow
 

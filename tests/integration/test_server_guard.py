@@ -18,13 +18,14 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.peers import slack_signature
 from bot.app.asking import Desk
 from bot.app.metrics import Metrics
-from bot.http.app import Service, build_app
+from bot.http.app import build_app
 from bot.http.server import HttpServer
+from bot.http.service import Service
 from config.settings import ServeSettings
 from retrieval.records import Answer
+from tests.peers import slack_signature
 
 SECRET = "guard-signing-secret"
 

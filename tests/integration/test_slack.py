@@ -21,18 +21,18 @@ from click.testing import CliRunner
 from pydantic import SecretStr
 from slack_bolt.request import BoltRequest
 
-from bench.peers import BOT_USER, FakeSlack, slack_signature
 from bot.app.asking import Desk
 from bot.app.feedback import FeedbackStore
 from bot.app.metrics import Metrics
 from bot.app.watches import WatchStore
-from bot.app.watching import Watchroom
+from bot.app.watching import WatchService
 from bot.cli.commands import cli
 from bot.factory import Components
-from bot.http.app import Service, build_app
+from bot.http.app import build_app
 from bot.http.server import HttpServer
+from bot.http.service import Service
 from bot.slack.app import NOT_HERE, NewsdeskSlackBot, SlackTokens
-from bot.slack.watches import SlackDeskCommands
+from bot.slack.watches import SlackWatchCommands
 from config import load_settings
 from config.errors import StoreError
 from config.settings import ServeSettings, SlackSettings
@@ -41,6 +41,7 @@ from retrieval.news.alerts import Alert
 from retrieval.records import Answer, Citation, Passage, Reprint, Turn
 from tests.fakes import MemoryStore
 from tests.helpers import FIXTURES, SAMPLES, ingested_copy
+from tests.peers import BOT_USER, FakeSlack, slack_signature
 
 pytestmark = pytest.mark.slow
 
@@ -734,10 +735,10 @@ def slash(running: Running, text: str | None, trigger: str, channel: str | None 
     return status, body
 
 
-def desk_commands(running: Running, tmp_path: Path) -> Watchroom:
+def watch_commands(running: Running, tmp_path: Path) -> WatchService:
     """The sub-commands (watch, unwatch, brief) as `newsdesk slack` sets them up."""
-    room = Watchroom(WatchStore(tmp_path / "watches.sqlite3"), MemoryStore)
-    running.bot.desk_commands = SlackDeskCommands(room, running.bot.client)
+    room = WatchService(WatchStore(tmp_path / "watches.sqlite3"), MemoryStore)
+    running.bot.watch_commands = SlackWatchCommands(room, running.bot.client)
     return room
 
 
@@ -754,7 +755,7 @@ def test_an_article_url_can_neither_ping_nor_forge_a_link(start: Any) -> None:
 
 def test_hostile_slash_commands_are_echoed_inert(start: Any, tmp_path: Path) -> None:
     running = start(Hostile())
-    desk_commands(running, tmp_path)
+    watch_commands(running, tmp_path)
     texts = [f"Did {TYPED_HOSTILE} say it?", f"watch Did {TYPED_HOSTILE} say it?", "watches",
              f"unwatch {TYPED_HOSTILE}", f"brief {TYPED_HOSTILE}", "x" * 3000 + TYPED_HOSTILE]
     acks = []
@@ -769,12 +770,12 @@ def test_hostile_slash_commands_are_echoed_inert(start: Any, tmp_path: Path) -> 
 
 def test_an_alert_notification_is_escaped_once(start: Any, tmp_path: Path) -> None:
     running = start(Hostile())
-    room = desk_commands(running, tmp_path)
+    room = watch_commands(running, tmp_path)
     slash(running, "watch Is A &amp; B &lt;ok&gt;?", "tAlert")
     [watch] = room.list("C1")
-    assert running.bot.desk_commands is not None
+    assert running.bot.watch_commands is not None
     answer = Answer("q", "A &lt;b&gt; <!channel> [1].", False, (), ())
-    running.bot.desk_commands.post_alert(Alert(watch, "new", answer, ("a",), ("a",)))
+    running.bot.watch_commands.post_alert(Alert(watch, "new", answer, ("a",), ("a",)))
     [posted] = running.fake.calls_to("chat.postMessage")
     assert posted["text"] == ("New for “Is A &amp; B &lt;ok&gt;?”: "
                               "A &amp;lt;b&amp;gt; &lt;!channel&gt; [1].")
@@ -820,7 +821,7 @@ def test_a_signed_but_malformed_slash_command_gets_a_polite_reply(
         start: Any, tmp_path: Path, text: str | None, channel: str | None, said: str,
         caplog: pytest.LogCaptureFixture) -> None:
     running = start(Hostile())
-    desk_commands(running, tmp_path)
+    watch_commands(running, tmp_path)
     status, reply = slash(running, text, "tMalformed", channel=channel)
     assert status == 200 and said in reply, reply
     time.sleep(0.5)
@@ -846,7 +847,7 @@ def test_other_bots_and_the_bot_itself_are_never_answered(start: Any) -> None:
 
 def test_a_replayed_slash_command_runs_once(start: Any, tmp_path: Path) -> None:
     running = start(Hostile())
-    room = desk_commands(running, tmp_path)
+    room = watch_commands(running, tmp_path)
     for _ in range(2):  # the same signed request, twice
         assert slash(running, "watch Who won the cup?", "tReplay1")[0] == 200
         assert slash(running, "Who won the cup?", "tReplay2")[0] == 200

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.slack.brief_schedule import BriefPoster, DeskBrief, due
+from bot.slack.brief_schedule import BriefPoster, ChannelBrief, due
 
 OSLO = ZoneInfo("Europe/Oslo")
-DESKS = [DeskBrief("C0SPORT", time(8, 0)), DeskBrief("C0CITY", time(17, 30))]
+DESKS = [ChannelBrief("C0SPORT", time(8, 0)), ChannelBrief("C0CITY", time(17, 30))]
 
 
 def at(text: str) -> datetime:

@@ -20,12 +20,13 @@ from starlette.testclient import TestClient
 from bot.app.asking import Desk
 from bot.app.metrics import Metrics
 from bot.app.watches import WatchStore
-from bot.app.watching import MAX_WATCHES, Watchroom
-from bot.http.app import Service, build_app
-from bot.mcp.watch_tools import register_desk_tools
+from bot.app.watching import MAX_WATCHES, WatchService
+from bot.http.app import build_app
+from bot.http.service import Service
+from bot.mcp.watch_tools import register_watch_tools
 from bot.slack.blocks import MAX_BLOCKS, SECTION_LIMIT
 from bot.slack.watch_blocks import alert_blocks, brief_blocks, watches_blocks
-from bot.slack.watches import SlackDeskCommands
+from bot.slack.watches import SlackWatchCommands
 from config.errors import RequestError
 from config.settings import ServeSettings
 from ingest.model.records import Chunk, ChunkMeta
@@ -66,15 +67,15 @@ def newsroom() -> MemoryStore:
 
 
 @pytest.fixture
-def room(tmp_path: Path) -> Watchroom:
-    return Watchroom(WatchStore(tmp_path / "watches.sqlite3"), newsroom,
+def room(tmp_path: Path) -> WatchService:
+    return WatchService(WatchStore(tmp_path / "watches.sqlite3"), newsroom,
                      {"C0SPORT": ["Sport"]})
 
 
 # -- the one reading -------------------------------------------------------------------------
 
 
-def test_saved_questions_are_read_as_questions_are(room: Watchroom) -> None:
+def test_saved_questions_are_read_as_questions_are(room: WatchService) -> None:
     saved = room.add({"question": "  Who won\nthe cup? ", "channel": "C0SPORT"})
     assert (saved.question, saved.sources) == ("Who won the cup?", ("Sport",))
     assert room.add({"question": "Jobs?", "source": "AFP"}).sources == ("AFP",)
@@ -89,7 +90,7 @@ def test_saved_questions_are_read_as_questions_are(room: Watchroom) -> None:
     assert room.remove("#1", channel="C0SPORT") and not room.remove(1)
 
 
-def test_saved_questions_per_channel_are_bounded(room: Watchroom) -> None:
+def test_saved_questions_per_channel_are_bounded(room: WatchService) -> None:
     for n in range(MAX_WATCHES):
         room.add({"question": f"Question {n}?", "channel": "C1"})
     with pytest.raises(RequestError, match="remove one first"):
@@ -97,7 +98,7 @@ def test_saved_questions_per_channel_are_bounded(room: Watchroom) -> None:
     assert room.add({"question": "Elsewhere?", "channel": "C2"}).id == MAX_WATCHES + 1
 
 
-def test_the_brief_reads_its_period_and_the_channels_desk(room: Watchroom) -> None:
+def test_the_brief_reads_its_period_and_the_channels_desk(room: WatchService) -> None:
     brief = room.brief({"since": "2026-12-01"})
     assert [s.passage.article_id for s in brief.stories] == ["afp", "cup"]
     assert brief.stories[0].sources == ("AFP", "Reuters")
@@ -170,16 +171,16 @@ class NoEngine:
         raise AssertionError("the desk routes never ask the engine")
 
 
-def http(room: Watchroom) -> TestClient:
+def http(room: WatchService) -> TestClient:
     metrics = Metrics()
     service = Service(desk=Desk(NoEngine(), stats=dict, recorder=metrics),
                       readiness=lambda: None, metrics=metrics, limits=ServeSettings(),
-                      answers=ThreadPoolExecutor(max_workers=1), watchroom=room)
+                      answers=ThreadPoolExecutor(max_workers=1), watch_service=room)
     return TestClient(build_app(service), base_url=LOCAL)
 
 
 def test_the_api_saves_lists_and_removes_questions_and_gives_the_brief(
-        room: Watchroom) -> None:
+        room: WatchService) -> None:
     with http(room) as client:
         created = client.post("/api/watches", json={"question": "Who won?", "channel": "C1"})
         assert created.status_code == 201 and created.json()["id"] == 1
@@ -198,9 +199,9 @@ def test_the_api_saves_lists_and_removes_questions_and_gives_the_brief(
 # -- MCP --------------------------------------------------------------------------------------
 
 
-def test_the_mcp_tools_share_the_same_checks(room: Watchroom) -> None:
+def test_the_mcp_tools_share_the_same_checks(room: WatchService) -> None:
     server = MCPServer("test")
-    register_desk_tools(server, room, ThreadPoolExecutor(max_workers=1))
+    register_watch_tools(server, room, ThreadPoolExecutor(max_workers=1))
 
     def call(tool: str, **arguments: Any) -> Any:
         return asyncio.run(server.call_tool(tool, arguments)).structured_content
@@ -238,9 +239,9 @@ class Replies:
         self.posted.append(kwargs)
 
 
-def test_slack_sub_commands_save_list_remove_and_brief(room: Watchroom) -> None:
+def test_slack_sub_commands_save_list_remove_and_brief(room: WatchService) -> None:
     replies = Replies()
-    commands = SlackDeskCommands(room, replies)
+    commands = SlackWatchCommands(room, replies)
 
     def slash(text: str) -> bool:
         return commands.handle({"text": text, "channel_id": "C0SPORT", "user_id": "U1"},
@@ -263,7 +264,7 @@ def test_slack_sub_commands_save_list_remove_and_brief(room: Watchroom) -> None:
 
 def test_an_alert_is_posted_to_the_channel_it_was_saved_in() -> None:
     replies = Replies()
-    commands = SlackDeskCommands(Watchroom(WatchStore(Path(":memory:")), newsroom), replies)
+    commands = SlackWatchCommands(WatchService(WatchStore(Path(":memory:")), newsroom), replies)
     answer = Answer(question="q", answer="Yes. [1]", abstained=False,
                     citations=(Citation(1, passage("a")),), passages=(passage("a"),))
     commands.post_alert(Alert(Watch(1, "q", channel=None), "new", answer, ("a",), ("a",)))

@@ -357,8 +357,8 @@ def test_changes_of_an_interrupted_run_are_checked_by_the_next(tmp_path: Path) -
 
 def test_a_saved_question_number_past_sqlites_integers_is_simply_not_there(
         tmp_path: Path) -> None:
-    from bot.app.watching import Watchroom
+    from bot.app.watching import WatchService
 
-    room = Watchroom(WatchStore(tmp_path / "watches.sqlite3"), MemoryStore)
+    room = WatchService(WatchStore(tmp_path / "watches.sqlite3"), MemoryStore)
     assert room.remove("99999999999999999999999") is False
     assert room.remove("-5") is False

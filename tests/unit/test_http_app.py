@@ -19,7 +19,6 @@ from starlette.testclient import TestClient
 from bot.app.asking import Desk
 from bot.app.metrics import Metrics
 from bot.http.app import (
-    Service,
     build_app,
     client_share,
     cross_site_problem,
@@ -29,6 +28,7 @@ from bot.http.app import (
     slack_header_problem,
     slot_refusal,
 )
+from bot.http.service import Service
 from config.errors import StoreError
 from config.settings import ServeSettings
 
@@ -213,7 +213,7 @@ def guarded(limits: ServeSettings | None = None, **extra: Any) -> TestClient:
 
 
 def test_malformed_slack_headers_and_impossible_ids_are_4xx_not_500() -> None:
-    http = guarded(slack=SignedSlack(), watchroom=SqliteRoom())
+    http = guarded(slack=SignedSlack(), watch_service=SqliteRoom())
     body = b'{"type": "url_verification", "challenge": "c"}'
     with http:
         for headers in ({"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=1"},
@@ -309,7 +309,7 @@ def test_the_help_lists_exactly_the_routes_the_server_serves(tmp_path: Path) -> 
     from bot.app.feedback import FeedbackStore
     from bot.cli.surface import API_ROUTES, OPERATOR_ROUTES, SLACK_ROUTE, WEB_ROUTES, serve_help
 
-    app = guarded(slack=SignedSlack(), watchroom=SqliteRoom(),
+    app = guarded(slack=SignedSlack(), watch_service=SqliteRoom(),
                   feedback=FeedbackStore(tmp_path / "feedback.sqlite3")).app
     served = {(",".join(sorted((r.methods or set()) - {"HEAD"})), r.path)
               for r in app.routes if isinstance(r, Route)}  # type: ignore[attr-defined]

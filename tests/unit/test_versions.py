@@ -16,7 +16,8 @@ from starlette.testclient import TestClient
 from bot.app.asking import Desk
 from bot.app.metrics import Metrics
 from bot.factory import hybrid_config
-from bot.http.app import Service, build_app
+from bot.http.app import build_app
+from bot.http.service import Service
 from bot.mcp.tools import build_mcp
 from config.settings import ChunkingSettings, IngestSettings, RetrievalSettings, ServeSettings
 from ingest.run.pipeline import Ingestor

@@ -20,7 +20,8 @@ from bot.app.feedback import FeedbackStore
 from bot.app.metrics import Metrics
 from bot.app.watches import WatchStore
 from bot.http.answer_view import answer_parts, answer_view, cited_sentences, cited_span
-from bot.http.app import Service, build_app
+from bot.http.app import build_app
+from bot.http.service import Service
 from bot.http.web_page import CONTENT_SECURITY_POLICY, render_page
 from config.settings import ServeSettings
 from retrieval.news.alerts import Alert
