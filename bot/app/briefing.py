@@ -10,9 +10,8 @@ from typing import Protocol
 
 import numpy as np
 
-from ingest.model.records import SearchFilter
+from ingest.model.records import SearchFilter, StoredChunk
 from ingest.run.schedule import parse_interval
-from ingest.store.chroma import StoredChunk
 from ingest.text.parse import parse_filter
 from retrieval.news.brief import Brief, BriefItem, compose_brief
 from retrieval.question.time_window import TimeWindow

@@ -49,9 +49,8 @@ import tantivy
 from filelock import FileLock
 
 from config.errors import DiskFullError, StoreError, is_disk_full
-from ingest.model.records import SearchFilter, StoreVersion
-from ingest.store.change_log import Cursor
-from ingest.store.chroma import ChangeBatch, ChangeLogGapError, StoredChunk
+from ingest.model.records import SearchFilter, StoredChunk, StoreVersion
+from ingest.store.change_log import ChangeBatch, ChangeLogGapError, Cursor
 from ingest.text.ids import sha256
 from ingest.text.terms import analyze
 from retrieval.records import Reprint
@@ -162,7 +161,7 @@ class KeywordSnapshot:
     def search(self, query: str, k: int, where: SearchFilter | None = None
                ) -> list[tuple[str, float]]:
         """Chunk ids and BM25 scores, best first; `where` filters exactly as the dense
-        search does (ingest.store.chroma.chroma_where)."""
+        search does (ingest.store.chunks.chroma_where)."""
         terms = list(dict.fromkeys(t for t in analyze(query) if len(t) <= _MAX_TERM))
         if not terms or not self._size:
             return []
