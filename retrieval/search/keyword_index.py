@@ -1,5 +1,6 @@
 """The keyword (BM25) index: a Tantivy index on disk, a replica of the store kept current from
-the store's change log (see ingest/store/chroma.py), on whichever machine the bot runs.
+the store's change log (see ingest/store/change_log_collection.py), on whichever machine the
+bot runs.
 
 - Texts are analysed here (ingest.text.terms: the terms the extractive answerer weighs) and
   indexed as whitespace-separated terms, so index and questions always agree, and questions
