@@ -64,6 +64,7 @@ def meta_from_chroma(chunk_id: str, meta: Mapping[str, Any] | None) -> ChunkMeta
 
 def chunk_from_chroma(chunk_id: str, text: str | None,
                       meta: Mapping[str, Any] | None) -> StoredChunk:
+    """A chunk as Chroma returned it (a missing text reads as empty)."""
     return StoredChunk(chunk_id, text or "", meta_from_chroma(chunk_id, meta))
 
 
