@@ -16,16 +16,17 @@ import numpy as np
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from ingest.model.records import Chunk, ChunkMeta, SearchFilter, StoreVersion
-from ingest.model.versions import ArticleVersion, is_new_version, over_bound
-from ingest.store.change_log import Cursor
-from ingest.store.chroma import (
-    ChangeBatch,
-    ChangeLogGapError,
+from ingest.model.records import (
+    Chunk,
+    ChunkMeta,
+    SearchFilter,
     StoredArticle,
     StoredChunk,
+    StoreVersion,
     stored_articles,
 )
+from ingest.model.versions import ArticleVersion, is_new_version, over_bound
+from ingest.store.change_log import ChangeBatch, ChangeLogGapError, Cursor
 
 _WORD = re.compile(r"\w+")
 

@@ -11,9 +11,8 @@ from typing import Protocol
 import numpy as np
 
 from config.durations import parse_interval
-from ingest.model.records import SearchFilter
+from ingest.model.records import SearchFilter, StoredChunk
 from ingest.sources.parse import parse_filter
-from ingest.store.chroma import StoredChunk
 from retrieval.news.brief import Brief, BriefItem, compose_brief
 from retrieval.question.time_window import TimeWindow
 

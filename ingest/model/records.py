@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
-
-from ingest.text.ids import article_of
 
 # What ingest reads (ingest.sources.discover's suffixes), as said to a person whose file it skipped.
 READ_TYPES = "text, Markdown, HTML, JSON, JSONL and RSS/Atom files"
@@ -60,7 +59,7 @@ class Chunk:
 @dataclass(frozen=True)
 class ChunkMeta:
     """Everything stored beside a chunk's text and vector: the one definition of a stored
-    chunk's metadata, converted to and from Chroma's flat metadata here and nowhere else."""
+    chunk's metadata (ingest.store.chunks converts it to and from Chroma's flat metadata)."""
 
     article_id: str
     chunk_index: int
@@ -96,49 +95,6 @@ class ChunkMeta:
             end=chunk.end,
         )
 
-    def to_chroma(self) -> dict[str, str | int | None]:
-        """Flat metadata; dates as epoch seconds so that they can be range-filtered. Absent
-        fields are None: Chroma's upsert keeps the keys it is not given (an update that drops
-        an author or stops being a wire copy would keep the old value) and removes the ones
-        given as None, so an absent field is stored as no key (and matches no filter).
-
-        `published` is the publisher's wall-clock time read as UTC (`calendar_epoch`), so that
-        day windows filter on the article's own calendar day, and `utc_offset` (seconds, absent
-        for UTC) gives the moment back. A chunk stored before offsets were kept has only the
-        UTC time, which is both."""
-        values: dict[str, Any] = {**self.__dict__}
-        values["published"] = calendar_epoch(self.published)
-        offset = self.published.utcoffset() if self.published is not None else None
-        values["utc_offset"] = int(offset.total_seconds()) if offset else None
-        values["updated"] = _epoch(self.updated)
-        return {k: None if v == "" else v for k, v in values.items()}
-
-    @classmethod
-    def from_chroma(cls, chunk_id: str, meta: Mapping[str, Any] | None) -> ChunkMeta:
-        meta = meta or {}
-
-        def text(key: str) -> str | None:
-            value = meta.get(key)
-            return None if value is None else str(value)
-
-        return cls(
-            article_id=str(meta.get("article_id") or article_of(chunk_id)),
-            chunk_index=int(meta.get("chunk_index", 0)),
-            chunk_count=int(meta.get("chunk_count", -1)),
-            content_hash=str(meta.get("content_hash", "")),
-            text_hash=str(meta.get("text_hash", "")),
-            title=str(meta.get("title", "")),
-            header=str(meta.get("header", "")),
-            origin=str(meta.get("origin", "")),
-            path=str(meta.get("path", "")),
-            url=text("url"), source=text("source"), author=text("author"),
-            category=text("category"), copy_of=text("copy_of"),
-            published=_from_calendar_epoch(meta.get("published"), meta.get("utc_offset")),
-            updated=_from_epoch(meta.get("updated")),
-            start=int(meta.get("start", 0)),
-            end=int(meta.get("end", 0)),
-        )
-
     @property
     def published_epoch(self) -> int | None:
         """The moment of publication, epoch seconds."""
@@ -160,10 +116,6 @@ def _epoch(value: datetime | None) -> int | None:
     return int(value.timestamp()) if value is not None else None
 
 
-def _from_epoch(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(value), tz=UTC) if isinstance(value, int | float) else None
-
-
 def calendar_epoch(value: datetime | None) -> int | None:
     """A time's own wall clock (in its own zone; naive is UTC) as if it were UTC, epoch
     seconds: 2026-11-20T09:00+11:00 gives the epoch of 2026-11-20T09:00Z. Comparing these
@@ -171,12 +123,51 @@ def calendar_epoch(value: datetime | None) -> int | None:
     return int(value.replace(tzinfo=UTC).timestamp()) if value is not None else None
 
 
-def _from_calendar_epoch(value: Any, offset: Any) -> datetime | None:
-    if not isinstance(value, int | float):
-        return None
-    seconds = int(offset) if isinstance(offset, int | float) else 0
-    zone = timezone(timedelta(seconds=seconds)) if seconds else UTC
-    return datetime.fromtimestamp(int(value) - seconds, tz=zone)
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as the store holds it: its id, its text (empty when not read) and metadata."""
+
+    id: str
+    text: str
+    meta: ChunkMeta
+
+
+@dataclass
+class StoredArticle:
+    """What the store holds for one article id, aggregated over its chunks."""
+
+    article_id: str
+    origin: str = ""
+    path: str = ""
+    text_hash: str = ""
+    chunks_by_hash: Counter[str] = field(default_factory=Counter)
+    expected_by_hash: dict[str, int] = field(default_factory=dict)
+    published: datetime | None = None
+    updated: datetime | None = None
+    source: str = ""  # the outlet: two outlets' identical texts are copies, not duplicates
+
+    def is_complete(self, content_hash: str) -> bool:
+        """All chunks of exactly this version are present and nothing else is."""
+        return (
+            set(self.chunks_by_hash) == {content_hash}
+            and self.chunks_by_hash[content_hash] == self.expected_by_hash.get(content_hash)
+        )
+
+
+def stored_articles(metas: Iterable[ChunkMeta]) -> dict[str, StoredArticle]:
+    """What a store holds per article, from the metadata of all its chunks."""
+    stored: dict[str, StoredArticle] = {}
+    for meta in metas:
+        entry = stored.setdefault(meta.article_id, StoredArticle(meta.article_id))
+        entry.chunks_by_hash[meta.content_hash] += 1
+        entry.expected_by_hash[meta.content_hash] = meta.chunk_count
+        entry.origin = meta.origin or entry.origin
+        entry.path = meta.path or entry.path
+        entry.text_hash = meta.text_hash or entry.text_hash
+        entry.published = meta.published or entry.published
+        entry.updated = meta.updated or entry.updated
+        entry.source = meta.source or entry.source
+    return stored
 
 
 @dataclass(frozen=True)

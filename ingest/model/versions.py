@@ -2,7 +2,7 @@
 
 When an article is read again with another text (or headline), the version the store held
 is kept as a record of its own, apart from the chunks: never searched, counted in stats or
-indexed by keywords (ingest/store/chroma.py keeps them in `<collection>-versions`).
+indexed by keywords (ingest/store/kept_versions.py keeps them in `<collection>-versions`).
 retrieval/news/changes.py says what changed between two versions.
 
 The stored version's text is rebuilt from its chunks: each chunk's text is

@@ -23,7 +23,15 @@ import numpy as np
 from config.errors import DiskFullError, StoreError, is_disk_full
 from config.settings import ChunkingSettings, IngestSettings
 from ingest.embed.embedder import Embedder
-from ingest.model.records import Article, Chunk, ChunkMeta, Failure, IngestSummary
+from ingest.model.records import (
+    Article,
+    Chunk,
+    ChunkMeta,
+    Failure,
+    IngestSummary,
+    StoredArticle,
+    StoredChunk,
+)
 from ingest.model.versions import ArticleVersion, replaced_version, stored_version
 from ingest.run.shards import Shard
 from ingest.sources.articles import NotModified, Partial
@@ -31,7 +39,6 @@ from ingest.sources.discover import SourceItem, discover, is_url, path_article_i
 from ingest.sources.fetch import Fetcher
 from ingest.sources.loaders import load
 from ingest.store.change_journal import ChangeJournal
-from ingest.store.chroma import StoredArticle, StoredChunk
 from ingest.text.chunking import chunk_article
 from ingest.text.ids import chunk_id, sha256
 from ingest.text.near_duplicates import Lead, copy_group

@@ -1,9 +1,9 @@
 """How a reader follows a change log that several writers append to at once (pure: no I/O).
 
 Each write is one log entry with a unique id, the time its writer recorded it (`ts`, seconds on
-the store's clock: see ingest/store/chroma.py) and whether the writer has finished writing its
-chunks
-(`done`). Entries become visible in any order, and a writer may die before `done`.
+the store's clock: see ingest/store/change_log_collection.py) and whether the writer has
+finished writing its chunks (`done`). Entries become visible in any order, and a writer may die
+before `done`.
 
 A reader keeps a `Cursor`: it reads again every entry at or after `low`, skips those it has
 already applied in their final state (`applied`), and applies the rest by re-reading their
@@ -24,6 +24,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from config.errors import StoreError
+
+
+class ChangeLogGapError(StoreError):
+    """The change log lacks entries a reader needs (it must re-read the whole store)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,14 @@ class Cursor:
             raise ValueError("cursor: applied must be a list of entry ids")
         return cls(float(data["low"]), float(data["high"]), frozenset(applied),
                    int(data.get("waiting", 0)))
+
+
+@dataclass(frozen=True)
+class ChangeBatch:
+    """What a reader must re-read to follow the log (chunk ids), and its cursor after."""
+
+    ids: set[str]
+    cursor: Cursor
 
 
 def advance(cursor: Cursor, listed: Iterable[EntryHead], now: float, timing: Timing

@@ -14,9 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ingest.model.records import SearchFilter
+from ingest.model.records import SearchFilter, StoredChunk
 from ingest.model.versions import ArticleVersion, stored_version
-from ingest.store.chroma import StoredChunk
 from ingest.text.ids import canonical_url
 from retrieval.answer.extractive import TermAnalyzer, abstention_text
 from retrieval.citations import validate_citations

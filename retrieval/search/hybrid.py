@@ -12,8 +12,7 @@ from typing import Protocol
 import numpy as np
 
 from ingest.embed.embedder import Embedder
-from ingest.model.records import SearchFilter, StoreVersion
-from ingest.store.chroma import StoredChunk
+from ingest.model.records import SearchFilter, StoredChunk, StoreVersion
 from ingest.text.ids import article_of
 from retrieval.records import Passage, Reprint
 from retrieval.search.fusion import cap_per_group, reciprocal_rank_fusion

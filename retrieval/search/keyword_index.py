@@ -1,5 +1,6 @@
 """The keyword (BM25) index: a Tantivy index on disk, a replica of the store kept current from
-the store's change log (see ingest/store/chroma.py), on whichever machine the bot runs.
+the store's change log (see ingest/store/change_log_collection.py), on whichever machine the
+bot runs.
 
 - Texts are analysed here (ingest.text.terms: the terms the extractive answerer weighs) and
   indexed as whitespace-separated terms, so index and questions always agree, and questions
@@ -49,9 +50,8 @@ import tantivy
 from filelock import FileLock
 
 from config.errors import DiskFullError, StoreError, is_disk_full
-from ingest.model.records import SearchFilter, StoreVersion
-from ingest.store.change_log import Cursor
-from ingest.store.chroma import ChangeBatch, ChangeLogGapError, StoredChunk
+from ingest.model.records import SearchFilter, StoredChunk, StoreVersion
+from ingest.store.change_log import ChangeBatch, ChangeLogGapError, Cursor
 from ingest.text.ids import sha256
 from ingest.text.terms import analyze
 from retrieval.records import Reprint
@@ -162,7 +162,7 @@ class KeywordSnapshot:
     def search(self, query: str, k: int, where: SearchFilter | None = None
                ) -> list[tuple[str, float]]:
         """Chunk ids and BM25 scores, best first; `where` filters exactly as the dense
-        search does (ingest.store.chroma.chroma_where)."""
+        search does (ingest.store.chunks.chroma_where)."""
         terms = list(dict.fromkeys(t for t in analyze(query) if len(t) <= _MAX_TERM))
         if not terms or not self._size:
             return []

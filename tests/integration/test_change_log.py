@@ -14,7 +14,9 @@ from bot.factory import Components
 from config import load_settings
 from config.errors import StoreBusyError
 from ingest.model.records import Chunk, ChunkMeta
-from ingest.store.chroma import ChangeLogGapError, ChromaStore
+from ingest.store.change_log import ChangeLogGapError
+from ingest.store.chroma import ChromaStore
+from ingest.store.chunks import chroma_metadata
 from ingest.text.ids import chunk_id
 from retrieval.search.keyword_index import KeywordIndex
 from tests.peers import ChromaServer
@@ -41,7 +43,7 @@ def land(store: ChromaStore, n: int, text: str = "") -> str:
     of a killed writer does after its entry was recorded)."""
     chunk, meta = chunk_of(n, text)
     store._collection.upsert(ids=[chunk.id], embeddings=[[1.0] * 4], documents=[chunk.text],
-                             metadatas=[meta.to_chroma()])
+                             metadatas=[chroma_metadata(meta)])
     return chunk.id
 
 
@@ -71,7 +73,7 @@ def test_writers_that_interleave_lose_no_entry(store_mode: str, tmp_path: Path) 
     a, b, reader_store = new_store(), new_store(), new_store()
     reader = KeywordIndex(tmp_path / "kw", reader_store)
     reader.current()
-    with a._change("upsert", ["story-1#0"]):
+    with a._log.change("upsert", ["story-1#0"]):
         write(b, 2)
         assert reader.current().ids() == ["story-2#0"]
         land(a, 1)
@@ -103,7 +105,7 @@ def test_a_killed_writers_entry_is_applied_and_the_next_writer_commits_it(
     class Killed(BaseException):
         pass
 
-    with pytest.raises(Killed), store._change("upsert", ["story-2#0"]):
+    with pytest.raises(Killed), store._log.change("upsert", ["story-2#0"]):
         raise Killed  # killed after recording its entry, before its chunk reached Chroma
     assert index.current().ids() == ["story-1#0"]
     land(store, 2)  # its request, already sent, lands after all
@@ -159,8 +161,8 @@ def test_a_store_with_the_old_integer_log_keeps_working(store_mode: str,
     # keyed and filtered by position, and a keyword index that recorded that position.
     collection = store._collection
     collection.modify(metadata={"embedding_model": store.model_name, "changes": 7})
-    store._changes.delete(where={"ts": {"$gte": 0.0}})
-    store._changes.add(ids=[f"{n:012d}" for n in range(1, 8)], embeddings=[[1.0]] * 7,
+    store._log.changes.delete(where={"ts": {"$gte": 0.0}})
+    store._log.changes.add(ids=[f"{n:012d}" for n in range(1, 8)], embeddings=[[1.0]] * 7,
                        documents=['["story-1#0"]'] * 7,
                        metadatas=[{"seq": n, "op": "upsert", "count": 1} for n in range(1, 8)])
     old_index = tmp_path / "kw"
@@ -178,7 +180,7 @@ def test_a_store_with_the_old_integer_log_keeps_working(store_mode: str,
     assert index.current().ids() == ["story-1#0", "story-2#0"]
     assert index.last_sync.kind == "incremental"
     reopened.trim()
-    assert reopened._changes.get(where={"seq": {"$gte": 0}})["ids"] == []
+    assert reopened._log.changes.get(where={"seq": {"$gte": 0}})["ids"] == []
 
 
 def test_regroup_needs_the_store_to_itself(chroma_server: ChromaServer, data_dir: Path,
@@ -198,7 +200,7 @@ def test_regroup_needs_the_store_to_itself(chroma_server: ChromaServer, data_dir
             pass
     with ingest.writing():  # every lease was given back
         write(ingest, 1)
-    leases = ingest._changes.get(where={"expires": {"$gt": 0.0}})["ids"]
+    leases = ingest._log.changes.get(where={"expires": {"$gt": 0.0}})["ids"]
     assert leases == []
 
 
@@ -275,11 +277,11 @@ def test_entries_are_stamped_on_the_servers_clock(store_mode: str, tmp_path: Pat
     behind = new_store()
     real_time = time.time
     monkeypatch.setattr(time, "time", lambda: real_time() - 3600)
-    behind._clock_offset = behind._measure_clock()
+    behind._clock.measure()
     assert behind.now() > real_time() - 60  # measured against the server's heartbeat
     write(behind, 1)
     monkeypatch.setattr(time, "time", real_time)
-    stamps = [m["ts"] for m in behind._changes.get(where={"ts": {"$gte": 0.0}},
+    stamps = [m["ts"] for m in behind._log.changes.get(where={"ts": {"$gte": 0.0}},
                                                    include=["metadatas"])["metadatas"]]
     assert stamps and min(stamps) > real_time() - 60
     assert reader.current().ids() == ["story-1#0"]

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ingest.model.records import SearchFilter
-from ingest.store.chroma import chroma_where
+from ingest.store.chunks import chroma_where
 from retrieval.question.answer_types import AnswerType, answer_type, offers
 from retrieval.question.history import conversation_context, is_followup, search_query
 from retrieval.search.fusion import cap_per_group, reciprocal_rank_fusion

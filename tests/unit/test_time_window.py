@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from ingest.model.records import Article, Chunk, ChunkMeta, SearchFilter
+from ingest.store.chunks import chroma_metadata, meta_from_chroma
 from retrieval.question.dates import read_question_time
 from retrieval.question.time_window import (
     Found,
@@ -121,15 +122,15 @@ def test_a_day_is_each_articles_own_calendar_day() -> None:
     for published in (sydney, new_york):
         article = Article(id="a", title="T", text="Body.", published=published)
         meta = ChunkMeta.of(article, Chunk("a#0", "a", 0, "Body.", "", 0, 5), "h", 1)
-        stored = meta.to_chroma()
-        back = ChunkMeta.from_chroma("a#0", stored)
+        stored = chroma_metadata(meta)
+        back = meta_from_chroma("a#0", stored)
         # The publisher's date and offset come back as written, the moment unchanged.
         assert back.published == published and back.published is not None
         assert back.published.utcoffset() == published.utcoffset()
         assert day.accepts(None, back.calendar_epoch) and window.contains(back.published)
         assert not before.accepts(None, back.calendar_epoch)
     # A chunk stored before offsets were kept (no utc_offset): its UTC day, as before.
-    old = ChunkMeta.from_chroma("b#0", {"article_id": "b", "published": 1_795_125_600})
+    old = meta_from_chroma("b#0", {"article_id": "b", "published": 1_795_125_600})
     assert old.published == datetime(2026, 11, 19, 22, tzinfo=UTC)
     assert before.accepts(None, old.calendar_epoch) and not day.accepts(None, old.calendar_epoch)
 
