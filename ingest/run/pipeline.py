@@ -25,6 +25,7 @@ from config.settings import ChunkingSettings, IngestSettings
 from ingest.embed.embedder import Embedder
 from ingest.model.records import Article, Chunk, ChunkMeta, Failure, IngestSummary
 from ingest.model.versions import ArticleVersion, replaced_version, stored_version
+from ingest.run.chunking import chunk_article
 from ingest.run.shards import Shard
 from ingest.sources.loaders import (
     Fetcher,
@@ -39,7 +40,6 @@ from ingest.sources.loaders import (
 )
 from ingest.store.change_journal import ChangeJournal
 from ingest.store.chroma import StoredArticle, StoredChunk
-from ingest.text.chunking import chunk_article
 from ingest.text.ids import chunk_id, sha256
 from ingest.text.near_duplicates import Lead, copy_group
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from config.errors import SourceError
 from config.settings import IngestSettings
 from ingest.model.records import Article, Failure
+from ingest.run.chunking import SPECIAL_TOKENS, chunk_article
 from ingest.sources.loaders import SourceItem, load, make_article
-from ingest.text.chunking import SPECIAL_TOKENS, chunk_article
 from ingest.text.parse import parse_text_article
 from tests.helpers import HTML_PAGE, NoNetwork, rss_feed, word_counter
 
