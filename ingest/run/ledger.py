@@ -29,6 +29,8 @@ class Reading:
 
 @dataclass
 class Ledger:
+    """One run's memory of what it read, over what the store held when it began (`stored`)."""
+
     stored: dict[str, StoredArticle]
     seen: set[str] = field(default_factory=set)  # never pruned by this run
     # (text hash, outlet) → the article holding that text: an outlet's second copy of a text

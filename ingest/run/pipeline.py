@@ -1,6 +1,6 @@
 """The ingest run: load → dedupe → chunk → embed → upsert → prune, incremental and resumable.
 Orchestration only: the decisions are the pure steps beside it (ledger, arbitration,
-wire_copies, prune, summary); see docs/architecture.md for crash safety."""
+wire_copies, prune, writing, outcomes); see docs/architecture.md for crash safety."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ class DerivedIndex(Protocol):
 @dataclass
 class _Run:
     ledger: Ledger  # what was read: duplicates, versions, what prune must keep
-    outcomes: list[outcomes.Outcome] = field(default_factory=list)  # what the summary counts
+    record: list[outcomes.Outcome] = field(default_factory=list)  # what happened, in order
     produced: Counter[str] = field(default_factory=Counter)  # articles per source (origin)
     # Sources (URL origins) and files (paths) that failed in part: prune leaves them alone.
     protected_origins: set[str] = field(default_factory=set)
@@ -86,8 +86,9 @@ class Ingestor:
                on_step: Callable[[str], None] | None = None,
                shard: Shard | None = None) -> IngestSummary:
         """Ingest `sources`; with `prune`, also remove stored articles that came from these
-        sources and are gone from them (ingest/run/prune.py: refused over `max_prune_share`
-        of a source unless `force`). `on_total` gets the number of sources, `on_advance` is
+        sources and are gone from them (other sources' are never touched, a source that
+        yields nothing prunes nothing, and a prune over `max_prune_share` of a source's
+        articles is refused unless `force`). `on_total` gets the number of sources, `on_advance` is
         called after each, `on_article` with the articles read so far, `on_step` with the
         work that takes the time ("embedding 128/512 chunks"). With `shard`, only that
         shard's articles are stored and pruned (ingest/run/shards.py). Ctrl-C raises
@@ -120,7 +121,7 @@ class Ingestor:
         if on_total:
             on_total(len(items))
         run = _Run(Ledger(self._store.articles()))
-        run.outcomes += [*map(outcomes.Failed, missing), *map(outcomes.SkippedFile, skipped)]
+        run.record += [*map(outcomes.Failed, missing), *map(outcomes.SkippedFile, skipped)]
         done = read = 0
         try:
             for item in items:
@@ -130,27 +131,27 @@ class Ingestor:
                     on_advance()
             self._flush(run)
             origins, empty = prune.productive(
-                list(dict.fromkeys(sources)), run.produced, outcomes.reported_sources(run.outcomes))
-            run.outcomes += map(outcomes.Failed, empty)
+                list(dict.fromkeys(sources)), run.produced, outcomes.reported_sources(run.record))
+            run.record += map(outcomes.Failed, empty)
             if prune_:
                 self._prune(run, origins, force)
             self._update_derived(compact=True, run=run)
             if run.index_behind:
-                run.outcomes.append(outcomes.IndexBehind())
+                run.record.append(outcomes.IndexBehind())
             for url in run.fully_loaded:  # only now, stored, may the next run skip it
                 self._fetcher.commit(url)
         except KeyboardInterrupt:
             left = f"; {len(items) - done} sources not read" if done < len(items) else ""
-            run.outcomes.append(outcomes.Failed(Failure("(ingest)", f"interrupted (Ctrl-C){left}")))
-            run.outcomes += writing.settle(self._store, run.pending, "interrupted")
-            raise Interrupted(outcomes.summarize(run.outcomes)) from None
+            run.record.append(outcomes.Failed(Failure("(ingest)", f"interrupted (Ctrl-C){left}")))
+            run.record += writing.settle(self._store, run.pending, "interrupted")
+            raise Interrupted(outcomes.summarize(run.record)) from None
         except StoreError as exc:  # the store went away (or the disk filled): a re-run completes
             log.error("store failed during ingest: %s", exc)
             left = f"; {len(items) - done} sources not read" if done < len(items) else ""
-            run.outcomes.append(outcomes.Failed(Failure("(ingest)", f"stopped: {exc}{left}")))
-            run.outcomes += writing.settle(self._store, run.pending, "disk full" if isinstance(
+            run.record.append(outcomes.Failed(Failure("(ingest)", f"stopped: {exc}{left}")))
+            run.record += writing.settle(self._store, run.pending, "disk full" if isinstance(
                 exc, DiskFullError) else "the store failed")
-        return outcomes.summarize(run.outcomes)
+        return outcomes.summarize(run.record)
 
     def _ingest_item(self, run: _Run, item: SourceItem, read: int) -> int:
         """Read one source item (a file, folder entry or URL); returns articles read so far."""
@@ -159,13 +160,13 @@ class Ingestor:
             read += 1
             self._on_article(read)
             if isinstance(result, loaders.NotModified):
-                run.outcomes.append(outcomes.NotModified(result.source))
+                run.record.append(outcomes.NotModified(result.source))
                 run.protected_origins.add(item.origin)  # its articles are as stored
             elif isinstance(result, loaders.Partial):
-                run.outcomes.append(outcomes.PartialRead(Failure(result.source, result.reason)))
+                run.record.append(outcomes.PartialRead(Failure(result.source, result.reason)))
             elif isinstance(result, Failure):
                 failed = True
-                run.outcomes.append(outcomes.Failed(result))
+                run.record.append(outcomes.Failed(result))
                 log.info("cannot ingest %s: %s", result.source, result.reason)
             elif self._ingest_one(
                     run, result if item.is_url else replace(result, path=item.location)):
@@ -194,14 +195,14 @@ class Ingestor:
             try:
                 return run.ledger.read(article, self._key(article)).ok
             finally:
-                run.outcomes.append(outcomes.OtherShard())
+                run.record.append(outcomes.OtherShard())
                 run.ledger.seen.add(article.id)
         except (StoreError, KeyboardInterrupt):
             raise
         except Exception as exc:
             log.warning("%s: unexpected error", article.read_from, exc_info=True)
             first = (str(exc).strip().splitlines() or [""])[0][:200]
-            run.outcomes.append(outcomes.Failed(Failure(
+            run.record.append(outcomes.Failed(Failure(
                 article.read_from or article.id,
                 f"not stored: unexpected {type(exc).__name__}: {first}")))
             return False
@@ -213,14 +214,14 @@ class Ingestor:
     def _consider(self, run: _Run, article: Article) -> bool:
         key = self._key(article)
         reading = run.ledger.read(article, key)
-        run.outcomes += reading.outcomes
+        run.record += reading.outcomes
         if reading.withdraws:  # its earlier version, if still queued, is not written
             run.pending = [p for p in run.pending if p.article.id != article.id]
         if not reading.new:
             return reading.ok
         existing = run.ledger.stored.get(article.id)
         if existing is not None and existing.is_complete(key):
-            run.outcomes.append(outcomes.Unchanged(article.id))
+            run.record.append(outcomes.Unchanged(article.id))
             run.counted.add(article.id)
             return True
         max_tokens = min(self._chunking.max_tokens or self._embedder.max_tokens,
@@ -229,7 +230,7 @@ class Ingestor:
                                self._chunking.overlap_tokens)
         limit = self._settings.max_chunks_per_article
         if len(chunks) > limit:
-            run.outcomes.append(outcomes.Failed(Failure(article.read_from or article.id, (
+            run.record.append(outcomes.Failed(Failure(article.read_from or article.id, (
                 f"too long to store as one article ({len(chunks):,} chunks; the limit is "
                 f"{limit:,}: raise [ingest] max_chunks_per_article, or set "
                 "NEWSDESK_INGEST__MAX_CHUNKS_PER_ARTICLE)"))))
@@ -245,7 +246,7 @@ class Ingestor:
     def _flush(self, run: _Run) -> None:
         if not run.pending:
             return
-        self._writer.write(run.pending, run.outcomes)  # counted once all are written
+        self._writer.write(run.pending, run.record)  # counted once all are written
         run.counted.update(q.article.id for q in run.pending)
         run.pending = []
         self._update_derived(compact=False, run=run)
@@ -281,8 +282,8 @@ class Ingestor:
             protected_origins=run.protected_origins, protected_paths=run.protected_paths,
             holds=lambda article_id: self._shard is None or self._shard.holds(article_id),
             max_share=self._settings.max_prune_share, force=force)
-        run.outcomes += map(outcomes.Failed, plan.refused)
+        run.record += map(outcomes.Failed, plan.refused)
         if plan.gone:
             writing.delete(self._store, plan.gone)
-        run.outcomes.append(outcomes.Removed(len(plan.gone)))
+        run.record.append(outcomes.Removed(len(plan.gone)))
 
