@@ -76,9 +76,9 @@ from bench.common import RESULTS, SHARED, bbc_corpus
 from bot.factory import Components
 from config.settings import load_settings
 from ingest.model.records import Article
+from ingest.run.chunking import chunk_article
 from ingest.sources.discover import discover
 from ingest.sources.loaders import load
-from ingest.text.chunking import chunk_article
 from ingest.text.near_duplicates import (
     THRESHOLDS,
     Features,

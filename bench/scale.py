@@ -46,7 +46,7 @@ from bench.common import ms, save, timed, timed_each
 from bot.factory import Components
 from config import load_settings
 from ingest.model.records import Chunk, ChunkMeta
-from ingest.run.pipeline import COPY_CANDIDATES
+from ingest.run.wire_copies import COPY_CANDIDATES
 from ingest.text.ids import chunk_id
 from tests.peers import ChromaServer
 
@@ -189,7 +189,7 @@ def main() -> None:
                 inserted += step
             insert_s = time.perf_counter() - started
             # The wire-copy lookup an ingest makes per batch of 200 new articles: their
-            # first chunks' nearest stored first chunks (ingest/run/pipeline.py).
+            # first chunks' nearest stored first chunks (ingest/run/writing.py).
             batch = rng.normal(size=(200, 384)).astype(np.float32)
             batch /= np.linalg.norm(batch, axis=1, keepdims=True)
             _, lookup_s = timed(partial(store.nearest_leads, batch, COPY_CANDIDATES))

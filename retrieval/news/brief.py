@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ingest.model.records import ChunkMeta
+from ingest.text.groups import DisjointSets
 from ingest.text.near_duplicates import dice, names
 from ingest.text.sentences import split_sentences
 from retrieval.news.timeline import Development, compose_timeline
@@ -182,23 +183,16 @@ def group_stories(items: Sequence[BriefItem]) -> list[list[BriefItem]]:
     for item in order:
         groups.setdefault(item.meta.group, []).append(item)
     keys = list(groups)
-    parent = list(range(len(keys)))
-
-    def root(n: int) -> int:
-        while parent[n] != n:
-            parent[n] = parent[parent[n]]
-            n = parent[n]
-        return n
-
+    joined = DisjointSets(len(keys))
     for i in range(len(keys)):
         for j in range(i + 1, len(keys)):
-            if root(i) == root(j):
+            if joined.root(i) == joined.root(j):
                 continue
             if any(related(a, b) for a in groups[keys[i]] for b in groups[keys[j]]):
-                parent[max(root(i), root(j))] = min(root(i), root(j))
+                joined.join(i, j)
     stories: dict[int, list[BriefItem]] = {}
     for n, key in enumerate(keys):
-        stories.setdefault(root(n), []).extend(groups[key])
+        stories.setdefault(joined.root(n), []).extend(groups[key])
     return [sorted(members, key=_oldest_first) for members in stories.values()]
 
 

@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 
 from config.errors import SourceError
 from ingest.model.records import Article
+from ingest.run.chunking import SPECIAL_TOKENS, chunk_article, chunk_header
 from ingest.sources.articles import make_article
-from ingest.text.chunking import SPECIAL_TOKENS, chunk_article, chunk_header
 from tests.helpers import word_counter
 
 

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from config.errors import SourceError
 from config.settings import IngestSettings
 from ingest.model.records import Article, Failure
+from ingest.run.chunking import SPECIAL_TOKENS, chunk_article
 from ingest.sources.articles import make_article
 from ingest.sources.discover import SourceItem
 from ingest.sources.loaders import load
 from ingest.sources.parse import parse_text_article
-from ingest.text.chunking import SPECIAL_TOKENS, chunk_article
 from tests.helpers import HTML_PAGE, NoNetwork, rss_feed, word_counter
 
 SUFFIXES = [".txt", ".md", ".html", ".json", ".jsonl", ".xml", ".rss", ".atom"]

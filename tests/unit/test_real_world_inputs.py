@@ -267,7 +267,7 @@ def test_a_changed_value_is_named_by_what_it_measures() -> None:
 
 
 def test_ingest_says_what_it_is_doing_while_no_source_advances(tmp_path: Path) -> None:
-    from ingest.run.pipeline import EMBED_STEP
+    from ingest.run.writing import EMBED_STEP
     from tests.helpers import write_article
     from tests.unit.test_pipeline import story
 
