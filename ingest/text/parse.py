@@ -14,6 +14,7 @@ from dateutil import parser as date_parser
 
 from ingest.model.records import SearchFilter
 from ingest.text.ids import normalise_text
+from ingest.text.vocabulary import BYLINE_ROLE_WORDS, NAME_PARTICLES
 
 # "By" in English, German, French, Spanish and Portuguese, Italian, Dutch.
 # Each value runs from a non-space to the last non-space (`.+?\s*$` took square time on a line
@@ -23,12 +24,6 @@ _BYLINE = re.compile(r"^\s*(?:by|written by|von|par|por|di|door)(?:\s*[:\-])?\s+
 # Between the names of a byline: "Ann Lee and Bo Chan, Reuters", "Ann Lee | Staff Writer".
 _BYLINE_SEPARATORS = re.compile(r"\s*(?:,|&|\||/|\s[-–—]\s|\band\b|\bfor\b|\bin\b)\s*",
                                 re.IGNORECASE)
-_NAME_PARTICLES = {"de", "da", "di", "du", "del", "della", "der", "den", "van", "von", "le",
-                   "la", "bin", "bint", "al", "el", "y", "e", "ter", "the", "of", "dos", "das",
-                   "our", "a", "special", "political", "chief", "senior", "foreign"}
-# A byline without names: "By our staff reporter", "By Reuters staff".
-_ROLE_WORDS = {"staff", "reporter", "reporters", "correspondent", "correspondents", "writer",
-               "writers", "editor", "editors", "desk", "team"}
 _INITIAL = re.compile(r"(?:^|\s|\.)[A-Z]\.$")
 _ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{1,7}|#[xX][0-9a-fA-F]{1,6});")
 _URL_LINE = re.compile(
@@ -264,9 +259,9 @@ def is_byline_names(who: str) -> bool:
         return False  # a sentence; "Jane Q. Public" or "A. N. Other." may end on an initial
     for part in _BYLINE_SEPARATORS.split(who):
         names = part.split()
-        if names and not any(_is_name_word(w) or w.lower() in _ROLE_WORDS for w in names):
+        if names and not any(_is_name_word(w) or w.lower() in BYLINE_ROLE_WORDS for w in names):
             return False
-        if any(not _is_name_word(w) and w.lower() not in _NAME_PARTICLES | _ROLE_WORDS
+        if any(not _is_name_word(w) and w.lower() not in NAME_PARTICLES | BYLINE_ROLE_WORDS
                for w in names):
             return False
     return True

@@ -15,7 +15,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
 
-from ingest.text.vocabulary import LATEST_WORDS, MONTHS, WEEKDAYS, alternation
+from ingest.text.vocabulary import (
+    LATEST_WORDS,
+    MONTHS,
+    NUMBER_VALUES,
+    NUMBER_WORDS,
+    WEEKDAYS,
+    alternation,
+)
 
 Period = Literal["day", "week", "month", "year"]
 
@@ -26,7 +33,7 @@ _WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 # A weekday names a calendar day as a date does ("on Tuesday", "last Saturday").
 _NAMED_DAY = re.compile(rf"\b{_WEEKDAY}\b", re.IGNORECASE)
 _DAY_BEFORE_DATE = re.compile(rf"^{_WEEKDAY},? (?=\d|{_MONTH})", re.IGNORECASE)
-_NUMBER = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a|few)"
+_NUMBER = rf"(?:\d+|{'|'.join(NUMBER_WORDS[:12])}|a|few)"
 _UNIT = r"(?:days?|weeks?|months?|years?)"
 # Phrases that can only be about time; others need a preposition that makes them a window.
 _RELATIVE = re.compile(
@@ -58,8 +65,6 @@ _RELATIONS = {"since": "since", "after": "after", "from": "since", "before": "be
 # A calendar day in a question names when something happened; the articles that report it
 # are published on that day or up to this many days later.
 EVENT_REPORT_DAYS = 3
-_NUMBER_WORDS = {w: n for n, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve".split())}
 _LATEST = re.compile(rf"\b{alternation(LATEST_WORDS)}\b", re.IGNORECASE)
 _CHANGE = re.compile(r"\b(change[ds]?|revised?|revision|risen|rose|fallen|fell|went up|went "
                      r"down|updated?|from .+ to|how did .+ (?:grow|shrink|move))\b",
@@ -271,7 +276,7 @@ def _count(word: str | None) -> int:
         return 1
     if word.isdigit():
         return max(1, int(word))
-    return _NUMBER_WORDS.get(word.lower(), 3 if word.lower() == "few" else 1)
+    return NUMBER_VALUES.get(word.lower(), 3 if word.lower() == "few" else 1)
 
 
 def relative_day(phrase: str, published: datetime) -> datetime | None:
