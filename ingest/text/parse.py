@@ -12,7 +12,6 @@ from typing import Any
 
 from dateutil import parser as date_parser
 
-from ingest.model.records import SearchFilter
 from ingest.text.ids import normalise_text
 from ingest.text.vocabulary import BYLINE_ROLE_WORDS, NAME_PARTICLES
 
@@ -211,23 +210,6 @@ def plain_title(text: str) -> str:
             break
         text = html.unescape(text)
     return text
-
-
-def parse_filter(sources: tuple[str, ...], since: str | None, until: str | None
-                 ) -> SearchFilter:
-    """A SearchFilter from what a user typed; a bare date in `until` includes that whole day.
-    A value that is not a date is a ValueError."""
-    def when(value: str | None, end_of_day: bool) -> datetime | None:
-        if not value:
-            return None
-        parsed = parse_date(value)
-        if parsed is None:
-            raise ValueError(f"not a date: {value!r}")
-        if end_of_day and len(value.strip()) <= 10:
-            parsed += timedelta(days=1, microseconds=-1)
-        return parsed
-
-    return SearchFilter(sources=sources, since=when(since, False), until=when(until, True))
 
 
 def _looks_like_date_line(line: str) -> datetime | None:

@@ -19,6 +19,9 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 RELATIVE_DAYS = ("yesterday", "today", "tonight", "tomorrow", "last night", "this morning",
                  "last week", "this week", "next week", "last month", "next month",
                  "last year", "next year")
+# The words of a date a user types ("yesterday", "3 weeks ago"): days back from now.
+DAYS_BACK = {"today": 0, "yesterday": 1}
+DAYS_PER_UNIT = {"day": 1, "week": 7}
 
 # Currencies written as words after a number ("5,000 francs"); symbols are in CURRENCY_SIGNS.
 CURRENCY_WORDS = ("euro", "euros", "dollar", "dollars", "pound", "pounds", "pence", "cent",
