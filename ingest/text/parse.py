@@ -13,12 +13,11 @@ from typing import Any
 from dateutil import parser as date_parser
 
 from ingest.text.ids import normalise_text
-from ingest.text.vocabulary import BYLINE_ROLE_WORDS, NAME_PARTICLES
+from ingest.text.vocabulary import BYLINE_BY_WORDS, BYLINE_ROLE_WORDS, NAME_PARTICLES
 
-# "By" in English, German, French, Spanish and Portuguese, Italian, Dutch.
 # Each value runs from a non-space to the last non-space (`.+?\s*$` took square time on a line
 # with a long run of spaces inside it).
-_BYLINE = re.compile(r"^\s*(?:by|written by|von|par|por|di|door)(?:\s*[:\-])?\s+"
+_BYLINE = re.compile(rf"^\s*(?:{'|'.join(BYLINE_BY_WORDS)})(?:\s*[:\-])?\s+"
                      r"(?P<who>\S(?:.*\S)?)\s*$", re.IGNORECASE)
 # Between the names of a byline: "Ann Lee and Bo Chan, Reuters", "Ann Lee | Staff Writer".
 _BYLINE_SEPARATORS = re.compile(r"\s*(?:,|&|\||/|\s[-–—]\s|\band\b|\bfor\b|\bin\b)\s*",

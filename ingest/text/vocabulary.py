@@ -22,6 +22,11 @@ RELATIVE_DAYS = ("yesterday", "today", "tonight", "tomorrow", "last night", "thi
 # The words of a date a user types ("yesterday", "3 weeks ago"): days back from now.
 DAYS_BACK = {"today": 0, "yesterday": 1}
 DAYS_PER_UNIT = {"day": 1, "week": 7}
+# Words that date a sentence by its article ("yesterday", "this week"): such a sentence is
+# shown with its article's date. Not RELATIVE_DAYS: merged, answers would be dated differently.
+DATED_BY_ARTICLE_WORDS = ("yesterday", "today", "tonight", "tomorrow", "last night",
+                          "this morning", "this afternoon", "this evening", "this week",
+                          "last week")
 
 # Currencies written as words after a number ("5,000 francs"); symbols are in CURRENCY_SIGNS.
 CURRENCY_WORDS = ("euro", "euros", "dollar", "dollars", "pound", "pounds", "pence", "cent",
@@ -184,8 +189,10 @@ MONTHS_IN_LANGUAGES = frozenset((
     "julho setembro outubro novembro dezembro"
 ).split())
 
-# Bylines: lower-case words between the names ("Ana de la Cruz", "our special correspondent"),
-# and the words of a byline without names ("By our staff reporter", "By Reuters staff").
+# Bylines: "By" in English, German, French, Spanish and Portuguese, Italian, Dutch; the
+# lower-case words between names ("Ana de la Cruz", "our special correspondent"); the words of
+# a byline without names ("By our staff reporter", "By Reuters staff").
+BYLINE_BY_WORDS = ("by", "written by", "von", "par", "por", "di", "door")
 NAME_PARTICLES = frozenset({
     "de", "da", "di", "du", "del", "della", "der", "den", "van", "von", "le", "la", "bin",
     "bint", "al", "el", "y", "e", "ter", "the", "of", "dos", "das", "our", "a", "special",

@@ -25,6 +25,7 @@ from ingest.text.ids import chunk_number
 from ingest.text.sentences import first_sentence, split_sentences
 from ingest.text.vocabulary import (
     ABOUT_WORDS,
+    DATED_BY_ARTICLE_WORDS,
     DECISION_VERBS,
     FOR_IDIOMS,
     MONTHS,
@@ -896,8 +897,7 @@ def _explained(candidate: Candidate, model: AnswerModel | None,
 
 
 _RELATIVE_TIME = re.compile(
-    rf"\b(?:yesterday|today|tonight|tomorrow|last night|this (?:morning|afternoon|evening|week)|"
-    rf"last week|on (?:{'|'.join(w.title() for w in WEEKDAYS)}))\b|"
+    rf"\b(?:{'|'.join(DATED_BY_ARTICLE_WORDS)}|on (?:{'|'.join(w.title() for w in WEEKDAYS)}))\b|"
     rf"^(?:{'|'.join(w.title() for w in WEEKDAYS)})\b", re.IGNORECASE)
 
 

@@ -22,14 +22,13 @@ from ingest.text.vocabulary import (
     NUMBER_WORDS,
     WEEKDAYS,
     alternation,
+    month_names,
 )
 
 Period = Literal["day", "week", "month", "year"]
 
-_MONTHS = MONTHS
-_MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|" \
-         r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
-_WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+_MONTH = alternation(month_names())
+_WEEKDAY = alternation(WEEKDAYS)
 # A weekday names a calendar day as a date does ("on Tuesday", "last Saturday").
 _NAMED_DAY = re.compile(rf"\b{_WEEKDAY}\b", re.IGNORECASE)
 _DAY_BEFORE_DATE = re.compile(rf"^{_WEEKDAY},? (?=\d|{_MONTH})", re.IGNORECASE)
@@ -300,7 +299,7 @@ def relative_day(phrase: str, published: datetime) -> datetime | None:
 
 def day_label(moment: datetime) -> str:
     """24 Nov 2026."""
-    return f"{moment.day} {_MONTHS[moment.month - 1][:3].title()} {moment.year}"
+    return f"{moment.day} {MONTHS[moment.month - 1][:3].title()} {moment.year}"
 
 
 def _span(since: datetime, until: datetime) -> str:
@@ -314,11 +313,11 @@ def _span(since: datetime, until: datetime) -> str:
     following = last + timedelta(days=1)
     if first.day == 1 and following.day == 1 and first.month == last.month \
             and first.year == last.year:
-        return f"{_MONTHS[first.month - 1].title()} {first.year}"
-    month = _MONTHS[last.month - 1][:3].title()
+        return f"{MONTHS[first.month - 1].title()} {first.year}"
+    month = MONTHS[last.month - 1][:3].title()
     if first.year == last.year and first.month == last.month:
         return f"{first.day}–{last.day} {month} {last.year}"
     if first.year == last.year:
-        return f"{first.day} {_MONTHS[first.month - 1][:3].title()} – {last.day} {month} " \
+        return f"{first.day} {MONTHS[first.month - 1][:3].title()} – {last.day} {month} " \
                f"{last.year}"
     return f"{day_label(since)} – {day_label(until)}"
