@@ -23,7 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import SHARED
-from bot.app.briefing import brief_filter, daily_brief
+from bot.app.briefing import daily_brief
+from bot.app.user_values import read_period
 from bot.factory import Components
 from config import load_settings
 from ingest.model.records import Article
@@ -86,7 +87,7 @@ def main() -> None:
                       f"    {cited}", flush=True)
         for period in args.brief:
             since, _, until = period.partition("..")
-            brief = daily_brief(components.store, brief_filter(since, until or None))
+            brief = daily_brief(components.store, read_period(since, until or None))
             print(f"\n=== brief {period} ===\n{brief.text}\n\nSources")
             for citation in brief.citations:
                 p = citation.passage

@@ -1,46 +1,40 @@
-"""One way to ask: the request every front end sends, its limits, and the desk that serves it.
+"""One way to ask: the request every front end sends, and the desk that serves it.
 
-The CLI, Slack, the HTTP API and MCP each turn what they received into a `Request` with
-`read_request` (a `RequestError` naming the field when it is not acceptable: the same limits
-and the same words everywhere) and call the `Desk` with their route label; the desk applies
-the question's time words to search as to questions, and counts every request in the metrics
-under its route. Front ends keep only their medium: parsing their wire format into the dict
-`read_request` takes, and rendering the records the desk returns.
+Every front end turns what it received into a `Request` with `read_request` (each value read
+by bot.app.user_values: the same limits, words and RequestErrors everywhere) and calls the
+`Desk` with its route label, which counts the request in the metrics under that route.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.app.user_values import (
+    K_PROBLEM,
+    check_typed_k,
+    read_history,
+    read_k,
+    read_moment,
+    read_question,
+    read_sources,
+    shown,
+)
 from config.errors import RequestError
 from ingest.model.records import SearchFilter
-from ingest.sources.parse import parse_date
-from ingest.text.ids import source_names
 from retrieval.answer.answerers import TokenSink
 from retrieval.news.story_changes import ChangeReport
 from retrieval.question.time_window import TimeWindow
 from retrieval.records import Answer, Passage, Turn
 
 log = logging.getLogger(__name__)
-
-MAX_QUESTION_CHARS = 2000  # a question, a search query or a timeline topic
-MAX_HISTORY_TURNS = 20  # earlier (question, answer) turns sent with a follow-up
-MAX_TURN_CHARS = 8000  # each side of one earlier turn (an answer may be long)
-MAX_K = 100  # passages retrieved
-MAX_SOURCES = 50  # source restrictions in one request
-
-# Relative day words accepted for since/until ("yesterday", "3 days ago", "today").
-_RELATIVE_DAY = re.compile(r"^\s*(today|yesterday|(\d{1,4})\s+(day|week)s?\s+ago)\s*$", re.I)
-
 
 class _Fields(BaseModel):
     """The request as it arrives (JSON body, query string, flags, tool arguments)."""
@@ -105,92 +99,28 @@ def read_request(data: Mapping[str, Any], *, name: str = "question",
         if place == "question":
             place = name
         if place == "k" or place.startswith("k."):
-            raise RequestError("k", f"must be a whole number from 1 to {MAX_K}") from None
+            raise RequestError("k", K_PROBLEM) from None
         raise RequestError(place, str(problem["msg"]).lower()) from None
-    question = " ".join(fields.question.split())
-    if not any(char.isalnum() for char in question):  # blank, or only marks and spaces
-        raise RequestError(name, "is empty: ask a question")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise RequestError(name, f"is {len(question):,} characters; the limit is "
-                                 f"{MAX_QUESTION_CHARS:,}")
-    if fields.k is not None and not 1 <= fields.k <= MAX_K:
-        raise RequestError("k", f"must be a whole number from 1 to {MAX_K}")
-    history = _history(fields.history)
-    as_of = _moment("as_of", fields.as_of, None, end_of_day=False)
-    sources = ((fields.source,) if isinstance(fields.source, str)
-               else tuple(fields.source or ()))
-    sources = tuple(s.strip() for s in sources if s.strip())
-    if len(sources) > MAX_SOURCES:
-        raise RequestError("source", f"at most {MAX_SOURCES} sources in one request")
-    since = _moment("since", fields.since, as_of, end_of_day=False)
-    until = _moment("until", fields.until, as_of, end_of_day=True)
+    question = read_question(name, fields.question)
+    k = read_k(fields.k)
+    history = read_history(fields.history)
+    as_of = read_moment("as_of", fields.as_of, None, end_of_day=False)
+    sources = read_sources(fields.source)
+    since = read_moment("since", fields.since, as_of, end_of_day=False)
+    until = read_moment("until", fields.until, as_of, end_of_day=True)
     if since is not None and until is not None and until < since:
-        raise RequestError("until", f"{_shown(fields.until or '')} is before since "
-                                    f"{_shown(fields.since or '')}")
-    where = SearchFilter(sources=source_names(sources), since=since, until=until)
-    return Request(question=question, history=history, k=fields.k, where=where,
+        raise RequestError("until", f"{shown(fields.until or '')} is before since "
+                                    f"{shown(fields.since or '')}")
+    where = SearchFilter(sources=sources, since=since, until=until)
+    return Request(question=question, history=history, k=k, where=where,
                    as_of=as_of, explain=fields.explain, time_words=fields.time_words)
 
 
 def _check_types(data: Mapping[str, Any]) -> None:
-    k = data.get("k")
-    if k is not None and (isinstance(k, bool) or not isinstance(k, int)):
-        raise RequestError("k", f"must be a whole number from 1 to {MAX_K}")
+    check_typed_k(data.get("k"))
     for flag in ("explain", "time_words"):
         if flag in data and not isinstance(data[flag], bool):
             raise RequestError(flag, "must be true or false")
-
-
-def _history(turns: Sequence[tuple[str, str]]) -> tuple[Turn, ...]:
-    if len(turns) > MAX_HISTORY_TURNS:
-        raise RequestError("history", f"{len(turns)} turns; the limit is {MAX_HISTORY_TURNS} "
-                                      "(send the most recent)")
-    for number, (asked, said) in enumerate(turns, start=1):
-        if max(len(asked), len(said)) > MAX_TURN_CHARS:
-            raise RequestError("history", f"turn {number} is longer than "
-                                          f"{MAX_TURN_CHARS:,} characters")
-    return tuple((asked.strip(), said.strip()) for asked, said in turns)
-
-
-def _moment(name: str, value: str | None, as_of: datetime | None,
-            end_of_day: bool) -> datetime | None:
-    """A date a user typed: YYYY-MM-DD, an ISO or RFC 822 time, or "today", "yesterday",
-    "N days/weeks ago" (read as of `as_of`, default now). A bare day as `until` includes that
-    whole day."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    relative = _RELATIVE_DAY.match(text)
-    try:
-        return _read_moment(text, relative, as_of, end_of_day)
-    except (OverflowError, ValueError):  # out of range, or an offset of a day or more
-        pass
-    raise RequestError(name, f"not a date: {_shown(value)} (use YYYY-MM-DD, or e.g. "
-                             "\"yesterday\", \"3 days ago\")")
-
-
-def _read_moment(text: str, relative: re.Match[str] | None, as_of: datetime | None,
-                 end_of_day: bool) -> datetime:
-    """_moment's reading; OverflowError or ValueError when `text` is no usable date."""
-    if relative is not None:
-        now = as_of or datetime.now(UTC)
-        word = relative.group(1).lower()
-        back = (0 if word == "today" else 1 if word == "yesterday"
-                else int(relative.group(2)) * (7 if relative.group(3).lower() == "week" else 1))
-        day = (now - timedelta(days=back)).replace(hour=0, minute=0, second=0, microsecond=0)
-        return day + timedelta(days=1, microseconds=-1) if end_of_day else day
-    parsed = parse_date(text)
-    if parsed is None:
-        raise ValueError(text)
-    parsed.astimezone(UTC)  # an offset of 24 h or more fails here, not in a later query
-    if end_of_day and len(text) <= 10:
-        parsed += timedelta(days=1, microseconds=-1)
-    return parsed
-
-
-def _shown(value: str, limit: int = 60) -> str:
-    """A user's value as an error quotes it: repr, cut to `limit` characters."""
-    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 # -- the desk -----------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.app.asking import MAX_K, MAX_QUESTION_CHARS, MAX_TURN_CHARS
 from bot.app.sqlite_file import SqliteFile
+from bot.app.user_values import MAX_K, MAX_QUESTION_CHARS, MAX_TURN_CHARS
 from config.errors import RequestError
 from retrieval.records import Answer
 

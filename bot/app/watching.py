@@ -1,6 +1,6 @@
 """Saved questions and the daily brief for every front end (CLI, HTTP, MCP, Slack): what each
-receives is read with the same checks and words as bot.app.asking (a RequestError naming the
-field), and the same records come back (Watch, Brief).
+receives is read by bot.app.user_values, as a question is (a RequestError naming the field),
+and the same records come back (Watch, Brief).
 """
 
 from __future__ import annotations
@@ -8,16 +8,15 @@ from __future__ import annotations
 import builtins
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.app.asking import read_request
-from bot.app.briefing import DEFAULT_PERIOD, LeadReader, brief_filter, daily_brief
+from bot.app.briefing import LeadReader, daily_brief
+from bot.app.user_values import read_brief_period, read_sources, read_watch_number
 from bot.app.watches import WatchStore
 from config.errors import RequestError
-from ingest.sources.parse import parse_date
 from ingest.text.ids import source_names
 from retrieval.news.alerts import Watch
 from retrieval.news.brief import Brief
@@ -93,10 +92,7 @@ class WatchService:
     def remove(self, watch_id: Any, channel: str | None = None) -> bool:
         """Delete saved question `watch_id` (only `channel`'s, when given); False if there
         is none. RequestError when `watch_id` is not a number."""
-        try:
-            number = int(str(watch_id).strip().lstrip("#"))
-        except ValueError:
-            raise RequestError("id", f"not a saved question's number: {watch_id!r}") from None
+        number = read_watch_number(watch_id)
         if not 0 < number < 2**63:  # SQLite's integers: no saved question has such a number
             return False
         return self._watches.remove(number, channel)
@@ -105,21 +101,8 @@ class WatchService:
         """The brief of `since` (a duration back from `as_of` or now, or a date; default
         24h) to `until`, of `source` (else `channel`'s sources, else every article)."""
         fields: _BriefFields = _fields(_BriefFields, data)
-        as_of: datetime | None = None
-        if fields.as_of:
-            as_of = parse_date(fields.as_of)
-            if as_of is None:
-                raise RequestError("as_of", f"not a date: {fields.as_of!r}")
-        sources = ((fields.source,) if isinstance(fields.source, str)
-                   else tuple(fields.source or ()))
+        sources = read_sources(fields.source, limit=None)
         if not sources and channel is not None:
-            sources = tuple(self._channel_sources.get(channel, ()))
-        try:
-            where = brief_filter(fields.since or DEFAULT_PERIOD, fields.until,
-                                 source_names(sources), as_of)
-        except (ValueError, OverflowError) as exc:  # OverflowError: out of the calendar
-            bad_until = bool(fields.until) and repr(fields.until) in str(exc)
-            raise RequestError("until" if bad_until else "since",
-                               f"{exc} (use a duration such as 24h or 3d, or YYYY-MM-DD)"
-                               ) from None
+            sources = source_names(self._channel_sources.get(channel, ()))
+        where = read_brief_period(fields.since, fields.until, sources, fields.as_of)
         return daily_brief(self._store(), where)

@@ -28,9 +28,10 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app.asking import MAX_HISTORY_TURNS, MAX_TURN_CHARS, Desk, Request, read_request
+from bot.app.asking import Desk, Request, read_request
 from bot.app.feedback import FeedbackStore
 from bot.app.logs import safe
+from bot.app.user_values import MAX_HISTORY_TURNS, MAX_TURN_CHARS
 from bot.slack.blocks import (
     FEEDBACK_DOWN,
     FEEDBACK_UP,

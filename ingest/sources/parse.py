@@ -12,23 +12,16 @@ from typing import Any
 
 from dateutil import parser as date_parser
 
-from ingest.model.records import SearchFilter
 from ingest.text.ids import normalise_text
+from ingest.text.vocabulary import BYLINE_BY_WORDS, BYLINE_ROLE_WORDS, NAME_PARTICLES
 
-# "By" in English, German, French, Spanish and Portuguese, Italian, Dutch.
 # Each value runs from a non-space to the last non-space (`.+?\s*$` took square time on a line
 # with a long run of spaces inside it).
-_BYLINE = re.compile(r"^\s*(?:by|written by|von|par|por|di|door)(?:\s*[:\-])?\s+"
+_BYLINE = re.compile(rf"^\s*(?:{'|'.join(BYLINE_BY_WORDS)})(?:\s*[:\-])?\s+"
                      r"(?P<who>\S(?:.*\S)?)\s*$", re.IGNORECASE)
 # Between the names of a byline: "Ann Lee and Bo Chan, Reuters", "Ann Lee | Staff Writer".
 _BYLINE_SEPARATORS = re.compile(r"\s*(?:,|&|\||/|\s[-–—]\s|\band\b|\bfor\b|\bin\b)\s*",
                                 re.IGNORECASE)
-_NAME_PARTICLES = {"de", "da", "di", "du", "del", "della", "der", "den", "van", "von", "le",
-                   "la", "bin", "bint", "al", "el", "y", "e", "ter", "the", "of", "dos", "das",
-                   "our", "a", "special", "political", "chief", "senior", "foreign"}
-# A byline without names: "By our staff reporter", "By Reuters staff".
-_ROLE_WORDS = {"staff", "reporter", "reporters", "correspondent", "correspondents", "writer",
-               "writers", "editor", "editors", "desk", "team"}
 _INITIAL = re.compile(r"(?:^|\s|\.)[A-Z]\.$")
 _ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{1,7}|#[xX][0-9a-fA-F]{1,6});")
 _URL_LINE = re.compile(
@@ -218,23 +211,6 @@ def plain_title(text: str) -> str:
     return text
 
 
-def parse_filter(sources: tuple[str, ...], since: str | None, until: str | None
-                 ) -> SearchFilter:
-    """A SearchFilter from what a user typed; a bare date in `until` includes that whole day.
-    A value that is not a date is a ValueError."""
-    def when(value: str | None, end_of_day: bool) -> datetime | None:
-        if not value:
-            return None
-        parsed = parse_date(value)
-        if parsed is None:
-            raise ValueError(f"not a date: {value!r}")
-        if end_of_day and len(value.strip()) <= 10:
-            parsed += timedelta(days=1, microseconds=-1)
-        return parsed
-
-    return SearchFilter(sources=sources, since=when(since, False), until=when(until, True))
-
-
 def _looks_like_date_line(line: str) -> datetime | None:
     if len(line) > 40 or not re.search(r"\d", line):
         return None
@@ -264,9 +240,9 @@ def is_byline_names(who: str) -> bool:
         return False  # a sentence; "Jane Q. Public" or "A. N. Other." may end on an initial
     for part in _BYLINE_SEPARATORS.split(who):
         names = part.split()
-        if names and not any(_is_name_word(w) or w.lower() in _ROLE_WORDS for w in names):
+        if names and not any(_is_name_word(w) or w.lower() in BYLINE_ROLE_WORDS for w in names):
             return False
-        if any(not _is_name_word(w) and w.lower() not in _NAME_PARTICLES | _ROLE_WORDS
+        if any(not _is_name_word(w) and w.lower() not in NAME_PARTICLES | BYLINE_ROLE_WORDS
                for w in names):
             return False
     return True

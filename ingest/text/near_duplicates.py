@@ -26,6 +26,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from ingest.text.sentences import split_sentences
+from ingest.text.vocabulary import NOT_STORY_NAMES
 
 SHINGLE_WORDS = 4
 _WORD = re.compile(r"\w+")
@@ -34,18 +35,7 @@ _WORD = re.compile(r"\w+")
 _NAME = re.compile(r"\b[A-Z][\w'’-]*[\w]|\b[A-Z]\b")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
-# Capitalised words that name nothing (sentence starts, titles).
-_NOT_NAMES = frozenset("""
-a about after again against all also although an and another any are as at be because been
-before being both but by can could did do does during each either even every few for from
-had has have he her here hers him his how however i if in into is it its just last later
-let many may me meanwhile more most mr mrs ms much must my new no nor not now of on once one
-only or other our out over own said says she should since so some such than that the their
-them then there these they this those though through to too two under until up upon us very
-was we were what when where whether which while who whom whose why will with within without
-would yet you your
-""".split())
-_TITLE_STOP = _NOT_NAMES | frozenset({"s"})
+_TITLE_STOP = NOT_STORY_NAMES | frozenset({"s"})
 _PARAGRAPH = re.compile(r"\s*\n\s*")
 _POSSESSIVE = re.compile(r"['’]s$")
 # A headline's name is mentioned by a word beginning with its first letters ("Belgium" by
@@ -154,7 +144,7 @@ def names(text: str) -> frozenset[str]:
     """Capitalised words that may name someone or something, lower-cased ("US" and "IT"
     are names; "The" and "Us" are not)."""
     return frozenset(word.lower() for word in _NAME.findall(text)
-                     if word.lower() not in _NOT_NAMES or (len(word) > 1 and word.isupper()))
+                     if word.lower() not in NOT_STORY_NAMES or (len(word) > 1 and word.isupper()))
 
 
 @lru_cache(maxsize=2048)
@@ -192,7 +182,7 @@ def headline_names(title: str) -> frozenset[str]:
     return frozenset(
         _POSSESSIVE.sub("", match.group().lower()) for match in _NAME.finditer(title)
         if first is None or match.start() != first.start()
-        if match.group().lower() not in _NOT_NAMES
+        if match.group().lower() not in NOT_STORY_NAMES
         or (len(match.group()) > 1 and match.group().isupper()))
 
 

@@ -9,15 +9,10 @@ from functools import lru_cache
 
 import Stemmer
 
+from ingest.text.vocabulary import STOPWORDS
+
 _STEMMER = Stemmer.Stemmer("english")
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
-# Lucene's English stop-words (the list bm25s and Elasticsearch use): short on purpose, so
-# that words such as "not", "no" and numbers stay searchable.
-STOPWORDS = frozenset((
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is",
-    "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there",
-    "these", "they", "this", "to", "was", "will", "with",
-))
 
 
 @lru_cache(maxsize=200_000)

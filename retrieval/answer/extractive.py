@@ -23,7 +23,19 @@ from typing import Any, Protocol
 
 from ingest.text.ids import chunk_number
 from ingest.text.sentences import first_sentence, split_sentences
-from ingest.text.vocabulary import DURATION_UNITS, MONTHS, SYNONYMS, WEEKDAYS, WINDOW_WORDS
+from ingest.text.vocabulary import (
+    ABOUT_WORDS,
+    DATED_BY_ARTICLE_WORDS,
+    DECISION_VERBS,
+    FOR_IDIOMS,
+    MONTHS,
+    PRONOUNS,
+    SYNONYMS,
+    THIRD_PERSON_PRONOUNS,
+    WEEKDAYS,
+    WINDOW_WORDS,
+    alternation,
+)
 from retrieval.answer.ranker import RankerInput, RankerProtocol
 from retrieval.answer.reader import ReaderInput, ReaderProtocol
 from retrieval.answer.scorer import AnswerModel, logit
@@ -247,7 +259,7 @@ def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnal
 
 
 # A sentence that opens by referring back to someone or something named before it.
-_REFERS_BACK = re.compile(r"^(?:he|she|they|it|his|her|their|its|him|them)\b", re.IGNORECASE)
+_REFERS_BACK = re.compile(rf"^{alternation(THIRD_PERSON_PRONOUNS)}\b", re.IGNORECASE)
 
 
 def _with_referent(found: Evidence, candidates: Sequence[Candidate],
@@ -467,11 +479,9 @@ def _asks_story(reading: QuestionReading) -> bool:
 # A body's decision, or what someone announced, is the news its report leads with ("voted on
 # Tuesday to ban jet skis", "has announced a repair fund of 5 million euros"): a clause, not a
 # value, which the reader scores low as an answer (P 0.03 for the announcement itself).
-_DECISION_VERBS = ("decide", "agree", "vote", "rule", "approve", "announce", "unveil",
-                   "propose", "launch")
 _DECIDED = re.compile(r"^\W*what\s+(?:did|has|have|will)\s+.{1,80}?\s+(?:"
                       + "|".join(r"vote\s+(?:for|on)" if verb == "vote" else verb
-                                 for verb in _DECISION_VERBS)
+                                 for verb in DECISION_VERBS)
                       + r")(?:e?d)?\b", re.IGNORECASE)
 
 
@@ -487,7 +497,6 @@ def _not_of_fact(state: _State) -> bool:
     return state.trained and (_asks_story(state.reading) or _asks_about(state.reading))
 
 
-_ABOUT_WORDS = ("about", "tell", "anything", "new", "more")
 _ABOUT = re.compile(r"^\W*(?:and\s+|but\s+|so\s+)?(?:what|how)\s+about\b|"
                     r"\btell\s+me\s+(?:more\s+)?about\b|\banything\s+(?:new\s+)?(?:on|about)\b",
                     re.IGNORECASE)
@@ -750,8 +759,8 @@ def rule_story_about(state: _State) -> _State:
     reading = state.reading
     # the decision's verb frames the question: "What did the council announce?" is asked of
     # a report that says "approved", not "announced"
-    framing = set(state.analyzer.terms(" ".join((*WINDOW_WORDS, *_ABOUT_WORDS,
-                                                 *_DECISION_VERBS))))
+    framing = set(state.analyzer.terms(" ".join((*WINDOW_WORDS, *ABOUT_WORDS,
+                                                 *DECISION_VERBS))))
     topic = {t: reading.weights[t] for t in dict.fromkeys(reading.question_terms)
              if t in reading.own_terms and t in reading.weights and t not in framing}
     total = sum(topic.values())
@@ -888,8 +897,7 @@ def _explained(candidate: Candidate, model: AnswerModel | None,
 
 
 _RELATIVE_TIME = re.compile(
-    rf"\b(?:yesterday|today|tonight|tomorrow|last night|this (?:morning|afternoon|evening|week)|"
-    rf"last week|on (?:{'|'.join(w.title() for w in WEEKDAYS)}))\b|"
+    rf"\b(?:{'|'.join(DATED_BY_ARTICLE_WORDS)}|on (?:{'|'.join(w.title() for w in WEEKDAYS)}))\b|"
     rf"^(?:{'|'.join(w.title() for w in WEEKDAYS)})\b", re.IGNORECASE)
 
 
@@ -996,12 +1004,6 @@ def _normal(text: str) -> str:
 _COMPARES = re.compile(r"\b(than|both|adding up|add up|in total|combined|difference|"
                        r"compared)\b|\band (how|what|who|when|where|which|why)\b",
                        re.IGNORECASE)
-_PRONOUNS = frozenset("me you him her it us them this that these those his its their one "
-                      "ones".split())
-# "close for good", "for now": no thing a price or a count is for; nor is a duration ("What
-# injury kept him out for six weeks?" is not refused for an article lacking "weeks").
-_FOR_IDIOMS = frozenset("good now sure ever once example instance real certain".split()) \
-    | frozenset(DURATION_UNITS)
 # What a price or a count is "for": "the toll for trucks (on the harbour bridge)?".
 _SPECIFIED = re.compile(r"\b(?:for|of)\s+((?:[a-z][\w'’-]*\s+){0,2}?[a-z][\w'’-]*)"
                         r"(?:\s+(?:on|in|at|across|over|near)\s+[^?]*)?\s*\??$")
@@ -1023,7 +1025,7 @@ def _missing(reading: QuestionReading, best: Candidate, config: ExtractiveConfig
         return ()
     words = list(reading.names)
     specified = _SPECIFIED.search(question)
-    if specified and specified.group(1).split()[-1].lower() not in _PRONOUNS | _FOR_IDIOMS:
+    if specified and specified.group(1).split()[-1].lower() not in PRONOUNS | FOR_IDIOMS:
         words += specified.group(1).split()[-1:]
     present = best.in_article
     missing = []

@@ -20,15 +20,17 @@ from ingest.text.vocabulary import (
     CURRENCY_WORDS,
     DIMENSION_UNITS,
     FORMER_WORDS,
-    MONTHS,
+    NOT_ANSWER_NAMES,
     NUMBER_WORDS,
     RELATIVE_DAYS,
     RISE_FALL_WORDS,
     ROLE_WORDS,
     SCALE_ABBREVIATIONS,
     SCALE_WORDS,
+    SMALL_WORDS,
     WEEKDAYS,
     alternation,
+    asked_dimension,
     month_names,
 )
 from retrieval.question.answer_types import AnswerType
@@ -68,15 +70,8 @@ _QUOTED = re.compile(r"[\"“]([A-Z][^\"”]{1,60})[\"”]")
 _PROPER = re.compile(
     r"\b[A-Z][\w'’&.-]*(?:\s+(?:(?:of|de|da|del|der|van|von|la|le|du|the|and|&)\s+)?"
     r"[A-Z][\w'’&.-]*)*")
-# Capitalised only because they start the sentence, or words that are never the answer.
-_NOT_NAMES = frozenset(
-    ("the a an in on at for but and or as after before when while if its it this that these "
-     "those there he she they we his her their our i mr mrs ms dr meanwhile however also "
-     "earlier later last next").split()) | frozenset(WEEKDAYS) | frozenset(MONTHS)
 # Roles written before a name ("Striker Nadia Kowalski"): the name alone answers "who".
 _ROLES = frozenset(ROLE_WORDS)
-_MEASURED = re.compile(r"\bhow (tall|high|long|far|big|heavy|old|fast|large|deep|wide)\b|"
-                       r"\bwhat (age|weight)\b|\bhow much (weight)\b", re.IGNORECASE)
 _SCORE = re.compile(r"\b\d+-\d+\b")
 _CHANGE = re.compile(rf"\b{alternation(RISE_FALL_WORDS)}\b", re.IGNORECASE)
 _PLACE_CUE = re.compile(r"\b(?:in|at|from|near|to|into|outside|across)\s+$", re.IGNORECASE)
@@ -169,9 +164,7 @@ def _candidates(sentence: str, kind: AnswerType, question: str,
                               for d in dates)
                    and s.text.lower() != "one"  # "one of", "the one": rarely a count
                    and not _SCORE.fullmatch(s.text)]  # a result, unless asked for
-        measured = _MEASURED.search(question)
-        dimension = measured_dimension or (
-            next(g for g in measured.groups() if g).lower() if measured else None)
+        dimension = measured_dimension or asked_dimension(question)
         if dimension:
             # "How tall?" wants a measure: a number with a unit of that dimension.
             unit = re.compile(rf"^[\s-]?({alternation(DIMENSION_UNITS[dimension])})(?![\w/])",
@@ -220,12 +213,11 @@ def _joined(sentence: str, scores: list[Span]) -> list[Span]:
 
 def _title_like(text: str) -> bool:
     """ "The Show Must Go On", not quoted speech ("Tony, that's rubbish")."""
-    words = [w for w in text.split() if w.lower() not in _SMALL_WORDS]
+    words = [w for w in text.split() if w.lower() not in SMALL_WORDS]
     return bool(words) and len(words) <= 8 and "," not in text and sum(
         w[0].isupper() or w[0].isdigit() for w in words) / len(words) >= 0.6
 
 
-_SMALL_WORDS = frozenset("a an the of in on at to for and or but with by from is".split())
 
 
 def _matches(pattern: re.Pattern[str], sentence: str, group: int = 0) -> list[Span]:
@@ -250,7 +242,7 @@ def _names(sentence: str) -> list[Span]:
         words = match.group().split()
         start = match.start()
         # Peel off leading words that are capitalised only as the sentence's first word.
-        while words and words[0].lower().strip(".") in _NOT_NAMES:
+        while words and words[0].lower().strip(".") in NOT_ANSWER_NAMES:
             start = sentence.index(words[0], start) + len(words[0])
             words = words[1:]
             while start < len(sentence) and sentence[start] == " ":
@@ -285,7 +277,7 @@ def _without_roles(span: Span) -> Span:
 
 def _all_known(text: str, known: set[str]) -> bool:
     words = [w.lower() for w in _WORD.findall(text)]
-    significant = [w for w in words if w not in _NOT_NAMES]
+    significant = [w for w in words if w not in NOT_ANSWER_NAMES]
     return bool(significant) and all(w in known for w in significant)
 
 

@@ -22,7 +22,13 @@ from typing import Any
 
 from ingest.model.versions import ArticleVersion
 from ingest.text.sentences import split_sentences
-from ingest.text.vocabulary import MONTHS, NUMBER_WORDS, RELATIVE_DAYS, WEEKDAYS
+from ingest.text.vocabulary import (
+    DETERMINERS,
+    NOT_COUNTED_WORDS,
+    NUMBER_VALUES,
+    SCALE_VALUES,
+    VALUE_LINK_WORDS,
+)
 from retrieval.answer.spans import Span, value_spans
 from retrieval.question.answer_types import AnswerType
 from retrieval.records import Passage
@@ -52,23 +58,6 @@ MAX_PAIRED_SENTENCES = 3600
 MAX_LINES_PER_STEP = 8
 _WORD = re.compile(r"\S+")
 _NUMERIC_KINDS = (AnswerType.NUMBER, AnswerType.MONEY, AnswerType.PERCENT)
-# Words that end the subject before a value ("the death toll | rose to 5").
-_LINKS = frozenset((
-    "rose rise rises risen climbed climbs fell falls fallen dropped drops jumped jumps grew "
-    "grows increased increases decreased decreases reached reaches hit hits stood stands "
-    "remains remained totalled totaled totals is was were are has have had now at to from by "
-    "in on for will would could may might be been said says put puts after before since as "
-    "with about around nearly almost over up down than more less").split())
-_DETERMINERS = frozenset("the a an this that its their his her our".split())
-# Words after a number that are not what it counts ("5 on Saturday", "3 in all").
-_NOT_COUNTED = _LINKS | frozenset(("and", "or", "of", "per", "percent", "but", "so", "its",
-                                   "the", "a", "an", "this", "that", *MONTHS, *WEEKDAYS,
-                                   *RELATIVE_DAYS))
-_UNITS = {word: n for n, word in enumerate(NUMBER_WORDS[:20], start=1)} | {
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
-    "eighty": 80, "ninety": 90, "dozen": 12}
-_SCALES = {"hundred": 1e2, "thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6,
-           "billion": 1e9, "bn": 1e9, "trillion": 1e12}
 
 
 @dataclass(frozen=True)
@@ -304,7 +293,7 @@ def _subject(sentence: str, span: Span) -> str:
     to 5" → "death toll"; a clause starts after a comma, "that", "and" or a verb of saying);
     empty when neither reads as one (more than four words, or none)."""
     counted = re.match(r"\s+([a-z][a-z-]+)\b", sentence[span.end:])
-    if counted is not None and counted.group(1) not in _NOT_COUNTED:
+    if counted is not None and counted.group(1) not in NOT_COUNTED_WORDS:
         return f"number of {counted.group(1)}"
     clause = re.split(r"[,;:()—–]|\b(?:that|and|but|said|says|told|according\s+to)\b",
                       sentence[: span.start])[-1]
@@ -312,12 +301,13 @@ def _subject(sentence: str, span: Span) -> str:
     own = _OWN_NOUN.search(clause)
     if own is not None and own.group(1):  # "a pay rise of": after a determiner, a noun
         return own.group(1)
-    if own is not None and own.group(2).lower() not in _LINKS:  # "inflation at", not "rose at"
+    # "inflation at", not "rose at"
+    if own is not None and own.group(2).lower() not in VALUE_LINK_WORDS:
         return own.group(2)
     words = [w.strip(".,\"'“”") for w in clause.split()]
-    while words and words[0].lower() in _DETERMINERS:
+    while words and words[0].lower() in DETERMINERS:
         words = words[1:]
-    subject = list(itertools.takewhile(lambda w: w.lower() not in _LINKS, words))
+    subject = list(itertools.takewhile(lambda w: w.lower() not in VALUE_LINK_WORDS, words))
     return " ".join(subject) if 1 <= len(subject) <= 4 else ""
 
 
@@ -329,12 +319,12 @@ def _number(text: str) -> float | None:
     if digits is not None:
         value = float(digits.group())
     else:
-        units = [_UNITS[w] for w in words if w in _UNITS]
+        units = [NUMBER_VALUES[w] for w in words if w in NUMBER_VALUES]
         if not units:
             return None
         value = float(sum(units))
     for word in words:
-        value *= _SCALES.get(word, 1.0)
+        value *= SCALE_VALUES.get(word, 1.0)
     return value
 
 

@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from ingest.text.vocabulary import MONTH_ABBREVIATIONS, MONTHS, WEEKDAYS, alternation
 from retrieval.question.time_window import Found, QuestionTime, question_window
 
 # Cheap gate: dateparser (0.2 s to load, a few ms a question) runs only when a question holds
 # words that can make a window (time_window's rules then decide): a relative phrase, or a
 # preposition before a month, a weekday, a year or a date.
-_MONTHS = (r"(?:january|february|march|april|may|june|july|august|september|october|november|"
-           r"december|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?)")
-_DAYS = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+_MONTHS = rf"(?:{alternation(MONTHS)}|{alternation(MONTH_ABBREVIATIONS)}\.?)"
+_DAYS = alternation(WEEKDAYS)
 _MAYBE = re.compile(
     rf"\b(?:yesterday|today|tonight|ago|(?:this|last|past|previous)\s+(?:\w+\s+)?"
     rf"(?:days?|weeks?|months?|years?|night|morning|{_DAYS})|"
@@ -33,7 +33,7 @@ _PLAIN_SPAN = re.compile(r"\b(?:the\s+)?(?:past|last|previous)\s+(?P<unit>week|m
 _DAY_BEFORE = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?(?:\s+of)?\s+$", re.IGNORECASE)
 _AFTER_MONTH = re.compile(r"^(?:\s+\d{1,2}(?:st|nd|rd|th)?\b)?(?:,?\s+(?:19|20)\d\d\b)?",
                           re.IGNORECASE)
-_MONTH_START = re.compile(r"^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)",
+_MONTH_START = re.compile(rf"^{alternation(month[:3] for month in MONTHS)}",
                           re.IGNORECASE)
 _lock = threading.Lock()  # dateparser's caches are not documented as thread-safe
 

@@ -13,7 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ingest.text.vocabulary import CHANGE_WORDS, CURRENT_WORDS, FORMER_WORDS, FRAMING_WORDS
+from ingest.text.vocabulary import (
+    CHANGE_WORDS,
+    CURRENT_WORDS,
+    FORMER_WORDS,
+    FRAMING_WORDS,
+    asked_dimension,
+)
 from retrieval.question.answer_types import AnswerType, answer_type
 from retrieval.question.time_window import asks_change, asks_latest
 from retrieval.question.two_part import describes_another, split_two_part
@@ -35,8 +41,6 @@ _NAME_OR_NUMBER = re.compile(
 # Which producer ...?"
 _CONTEXT_FIRST = re.compile(r"\w{4,}[.!]\s+[A-Z][^.!?]*\?\s*$|\s[-–—]\s+\w[^-–—]*\?\s*$")
 _YEAR_ASKED = re.compile(r"\b(what|which|in what|since what|since which) year\b", re.IGNORECASE)
-_MEASURED = re.compile(r"\bhow (tall|high|long|far|big|heavy|old|fast|large|deep|wide)\b|"
-                       r"\bwhat (age|weight)\b|\bhow much (weight)\b", re.IGNORECASE)
 _CURRENT = re.compile(rf"\b(?:{'|'.join(w for w in CURRENT_WORDS if ' ' not in w)})\b",
                       re.IGNORECASE)
 _FORMER = re.compile(rf"\b(?:{'|'.join(FORMER_WORDS)})\b|\bex-", re.IGNORECASE)
@@ -94,7 +98,6 @@ def read_question(question: str, analyzer: TermAnalyzer, context: str = "",
     weights = {t: analyzer.idf(t) * context_weight for t in set(analyzer.terms(context))}
     own = frozenset(analyzer.terms(question)) - framing
     weights.update({t: analyzer.idf(t) for t in own})
-    measured = _MEASURED.search(question)
     role = None
     if _FORMER.search(question):
         role = "former"
@@ -104,7 +107,7 @@ def read_question(question: str, analyzer: TermAnalyzer, context: str = "",
         text=question, kind=answer_type(question), weights=weights,
         total=sum(weights.values()), own_terms=own,
         names=tuple(dict.fromkeys(m.group(1) for m in _NAME_OR_NUMBER.finditer(question))),
-        measured=next(g for g in measured.groups() if g).lower() if measured else None,
+        measured=asked_dimension(question),
         latest=asks_latest(question), change=change,
         year_asked=bool(_YEAR_ASKED.search(question)), role=role, context=context,
         score=bool(re.search(r"\bscore\b", question, re.IGNORECASE)),

@@ -15,18 +15,24 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
 
-from ingest.text.vocabulary import LATEST_WORDS, MONTHS, WEEKDAYS, alternation
+from ingest.text.vocabulary import (
+    LATEST_WORDS,
+    MONTHS,
+    NUMBER_VALUES,
+    NUMBER_WORDS,
+    WEEKDAYS,
+    alternation,
+    month_names,
+)
 
 Period = Literal["day", "week", "month", "year"]
 
-_MONTHS = MONTHS
-_MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|" \
-         r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
-_WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+_MONTH = alternation(month_names())
+_WEEKDAY = alternation(WEEKDAYS)
 # A weekday names a calendar day as a date does ("on Tuesday", "last Saturday").
 _NAMED_DAY = re.compile(rf"\b{_WEEKDAY}\b", re.IGNORECASE)
 _DAY_BEFORE_DATE = re.compile(rf"^{_WEEKDAY},? (?=\d|{_MONTH})", re.IGNORECASE)
-_NUMBER = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a|few)"
+_NUMBER = rf"(?:\d+|{'|'.join(NUMBER_WORDS[:12])}|a|few)"
 _UNIT = r"(?:days?|weeks?|months?|years?)"
 # Phrases that can only be about time; others need a preposition that makes them a window.
 _RELATIVE = re.compile(
@@ -58,8 +64,6 @@ _RELATIONS = {"since": "since", "after": "after", "from": "since", "before": "be
 # A calendar day in a question names when something happened; the articles that report it
 # are published on that day or up to this many days later.
 EVENT_REPORT_DAYS = 3
-_NUMBER_WORDS = {w: n for n, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve".split())}
 _LATEST = re.compile(rf"\b{alternation(LATEST_WORDS)}\b", re.IGNORECASE)
 _CHANGE = re.compile(r"\b(change[ds]?|revised?|revision|risen|rose|fallen|fell|went up|went "
                      r"down|updated?|from .+ to|how did .+ (?:grow|shrink|move))\b",
@@ -271,7 +275,7 @@ def _count(word: str | None) -> int:
         return 1
     if word.isdigit():
         return max(1, int(word))
-    return _NUMBER_WORDS.get(word.lower(), 3 if word.lower() == "few" else 1)
+    return NUMBER_VALUES.get(word.lower(), 3 if word.lower() == "few" else 1)
 
 
 def relative_day(phrase: str, published: datetime) -> datetime | None:
@@ -295,7 +299,7 @@ def relative_day(phrase: str, published: datetime) -> datetime | None:
 
 def day_label(moment: datetime) -> str:
     """24 Nov 2026."""
-    return f"{moment.day} {_MONTHS[moment.month - 1][:3].title()} {moment.year}"
+    return f"{moment.day} {MONTHS[moment.month - 1][:3].title()} {moment.year}"
 
 
 def _span(since: datetime, until: datetime) -> str:
@@ -309,11 +313,11 @@ def _span(since: datetime, until: datetime) -> str:
     following = last + timedelta(days=1)
     if first.day == 1 and following.day == 1 and first.month == last.month \
             and first.year == last.year:
-        return f"{_MONTHS[first.month - 1].title()} {first.year}"
-    month = _MONTHS[last.month - 1][:3].title()
+        return f"{MONTHS[first.month - 1].title()} {first.year}"
+    month = MONTHS[last.month - 1][:3].title()
     if first.year == last.year and first.month == last.month:
         return f"{first.day}–{last.day} {month} {last.year}"
     if first.year == last.year:
-        return f"{first.day} {_MONTHS[first.month - 1][:3].title()} – {last.day} {month} " \
+        return f"{first.day} {MONTHS[first.month - 1][:3].title()} – {last.day} {month} " \
                f"{last.year}"
     return f"{day_label(since)} – {day_label(until)}"

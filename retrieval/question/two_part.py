@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.text.vocabulary import POSSESSIVE_PRONOUNS, THIRD_PERSON_PRONOUNS, alternation
+
 _DASH = re.compile(r"\s+[-–—]\s+")
 # Who a description names: people by their role, anything else by its name.
 _PERSON_HEADS = re.compile(
@@ -23,9 +25,8 @@ _PERSON_HEADS = re.compile(
     r"who)\b", re.IGNORECASE)
 _RELATIVE = re.compile(r"\b(the|a|an) ((?:[\w'’-]+ ){0,3}?[\w'’-]+) (who|whose|which|that|where)\b",
                        re.IGNORECASE)
-_PRONOUNS = re.compile(r"\b(he|she|it|they|him|her|them|his|its|their|this|that)\b",
+_PRONOUNS = re.compile(rf"\b{alternation((*THIRD_PERSON_PRONOUNS, 'this', 'that'))}\b",
                        re.IGNORECASE)
-_POSSESSIVES = {"his", "its", "their", "her"}
 _AUXILIARY = re.compile(r"\b(is|was|are|were|does|did|do|will|has|have|had)$", re.IGNORECASE)
 
 
@@ -47,7 +48,7 @@ class TwoPart:
     def main_about(self, subject: str) -> str:
         """The main question with its pronoun (or the description) replaced by `subject`."""
         def name(match: re.Match[str]) -> str:
-            return f"{subject}'s" if match.group().lower() in _POSSESSIVES else subject
+            return f"{subject}'s" if match.group().lower() in POSSESSIVE_PRONOUNS else subject
 
         main, count = _PRONOUNS.subn(name, self.main, count=1)
         if not count:

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.app.asking import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, Desk, Request, read_request
+from bot.app.asking import Desk, Request, read_request
+from bot.app.user_values import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS
 from config.errors import RequestError
 from ingest.model.records import SearchFilter
 from retrieval.records import Answer

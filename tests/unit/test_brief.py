@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from bot.app.briefing import brief_filter, daily_brief
+from bot.app.briefing import daily_brief
+from bot.app.user_values import read_period
 from ingest.model.records import Chunk, ChunkMeta
 from retrieval.news.brief import BriefItem, compose_brief, group_stories, lead_sentence, related
 from retrieval.question.time_window import TimeWindow
@@ -115,18 +116,18 @@ def test_an_empty_period_says_so() -> None:
 
 def test_the_period_is_a_duration_back_or_dates() -> None:
     as_of = datetime(2026, 12, 3, 18, tzinfo=UTC)
-    last_day = brief_filter("24h", None, ("AFP",), as_of)
+    last_day = read_period("24h", None, ("AFP",), as_of)
     assert (last_day.since, last_day.until, last_day.sources) == (
         as_of - timedelta(hours=24), as_of, ("AFP",))
     # a date alone: from that day's start on, as `git log --since` reads it
-    from_then = brief_filter("2019-10-01", None, as_of=as_of)
+    from_then = read_period("2019-10-01", None, as_of=as_of)
     assert (from_then.since, from_then.until) == (datetime(2019, 10, 1, tzinfo=UTC), as_of)
-    span = brief_filter("2019-10-01", "2019-10-03")
+    span = read_period("2019-10-01", "2019-10-03")
     assert span.until is not None and span.until.date().isoformat() == "2019-10-03"
     with pytest.raises(ValueError, match="not a date"):
-        brief_filter("last tuesdayish", None)
+        read_period("last tuesdayish", None)
     with pytest.raises(ValueError, match="is before since"):
-        brief_filter("2026-11-25", "2026-11-01")
+        read_period("2026-11-25", "2026-11-01")
 
 
 def test_the_adapter_reads_only_the_periods_leads() -> None:
@@ -140,6 +141,6 @@ def test_the_adapter_reads_only_the_periods_leads() -> None:
         chunk = Chunk(brief_item.chunk_id, brief_item.meta.article_id, 0, brief_item.text, "",
                       0, len(brief_item.text))
         store.upsert([chunk], np.asarray([brief_item.vector * 3]), [brief_item.meta])
-    brief = daily_brief(store, brief_filter("2026-12-01", "2026-12-03"))
+    brief = daily_brief(store, read_period("2026-12-01", "2026-12-03"))
     assert brief.articles == 3
     assert sorted(s.passage.article_id for s in brief.stories) == ["afp", "flood-2"]

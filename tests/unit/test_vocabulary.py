@@ -15,6 +15,7 @@ from ingest.text.vocabulary import (
     ROLE_WORDS,
     WEEKDAYS,
     alternation,
+    asked_dimension,
 )
 from retrieval.answer.spans import answer_span, find_span
 from retrieval.question.answer_types import AnswerType, answer_type, offers
@@ -85,3 +86,11 @@ def test_alternation_matches_longest_first_and_any_whitespace() -> None:
     assert pattern.search("prices go  up")
     match = pattern.search("prices go  up")
     assert match is not None and match.group() == "go  up"
+
+
+@pytest.mark.parametrize("dimension", sorted(DIMENSION_UNITS))
+def test_every_measured_dimension_is_read_from_a_question(dimension: str) -> None:
+    question = ({"age": "What age was the winner?", "weight": "How much weight did he lose?"}
+                .get(dimension, f"How {dimension.title()} is it?"))
+    assert asked_dimension(question) == dimension
+    assert asked_dimension("How many were there?") is None
