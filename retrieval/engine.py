@@ -18,22 +18,24 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from ingest.model.records import SearchFilter
 from retrieval.answer.answerers import Answerer, Draft, TokenSink
-from retrieval.answer.extractive import TermAnalyzer, abstention_text
+from retrieval.answer.extractive import abstention_text
 from retrieval.citations import CitationStream, join_answers, validate_citations
 from retrieval.news.brief import Brief, asks_what_happened
 from retrieval.news.changes import changes_question
 from retrieval.news.story_changes import ChangeReport, StoryChanges, VersionStore
 from retrieval.news.timeline import compose_timeline, developments, timeline_topic
 from retrieval.question.history import (
+    Turn,
     conversation_context,
     earlier_question,
     is_followup,
     refers_back,
     search_query,
 )
+from retrieval.question.reading import TermAnalyzer
 from retrieval.question.time_window import QuestionTime, TimeWindow
 from retrieval.question.two_part import TwoPart, split_two_part
-from retrieval.records import ABSTENTION, Answer, AnswerSpan, Passage, Turn, closest_articles
+from retrieval.records import ABSTENTION, Answer, AnswerSpan, Passage, closest_articles
 from retrieval.search.retriever import NewsdeskRetriever, filtered, to_passages
 
 Condenser = Callable[[str, Sequence[Turn]], str]

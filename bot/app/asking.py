@@ -27,8 +27,9 @@ from ingest.text.ids import source_names
 from ingest.text.parse import parse_date
 from retrieval.answer.answerers import TokenSink
 from retrieval.news.story_changes import ChangeReport
+from retrieval.question.history import Turn
 from retrieval.question.time_window import TimeWindow
-from retrieval.records import Answer, Passage, Turn
+from retrieval.records import Answer, Passage
 
 log = logging.getLogger(__name__)
 

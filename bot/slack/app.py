@@ -46,7 +46,7 @@ from config.errors import ConfigError, NewsdeskError, RequestError
 from config.settings import SlackDesk, SlackSettings
 from ingest.model.records import SearchFilter
 from ingest.text.ids import source_names
-from retrieval.records import Turn
+from retrieval.question.history import Turn
 
 log = logging.getLogger(__name__)
 

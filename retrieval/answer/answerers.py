@@ -10,11 +10,11 @@ from typing import Any, Protocol
 from retrieval.answer.extractive import (
     ExtractiveConfig,
     Similarity,
-    TermAnalyzer,
     abstention_text,
     compose,
     find_evidence,
 )
+from retrieval.question.reading import TermAnalyzer
 from retrieval.records import Passage
 
 TokenSink = Callable[[str], None]

@@ -24,20 +24,20 @@ from typing import Any, Protocol
 from ingest.text.ids import chunk_number
 from ingest.text.sentences import first_sentence, split_sentences
 from ingest.text.vocabulary import DURATION_UNITS, MONTHS, SYNONYMS, WEEKDAYS, WINDOW_WORDS
+from retrieval.answer.corrections import correction_notes
 from retrieval.answer.ranker import RankerInput, RankerProtocol
 from retrieval.answer.reader import ReaderInput, ReaderProtocol
 from retrieval.answer.scorer import AnswerModel, logit
 from retrieval.answer.scoring import FEATURES as ANSWER_FEATURES
 from retrieval.answer.scoring import AnswerWeights, bold_features, features
 from retrieval.answer.spans import SpanMatch, find_span, named_former, shaped_span, value_spans
-from retrieval.news.changes import correction_notes
 from retrieval.question.answer_types import AnswerType, offers
 from retrieval.question.reading import QuestionReading, TermAnalyzer, read_question
 from retrieval.question.time_window import day_label, relative_day
 from retrieval.records import ABSTENTION, Passage, closest_articles
 
-__all__ = ["Candidate", "Evidence", "ExtractiveConfig", "Similarity", "TermAnalyzer",
-           "Trace", "abstention_text", "candidate_table", "compose", "find_evidence"]
+__all__ = ["Candidate", "Evidence", "ExtractiveConfig", "Similarity", "Trace",
+           "abstention_text", "candidate_table", "compose", "find_evidence"]
 
 
 class Similarity(Protocol):

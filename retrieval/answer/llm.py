@@ -20,7 +20,8 @@ from retrieval.answer.answerers import Answerer, Draft, TokenSink
 from retrieval.answer.extractive import abstention_text
 from retrieval.answer.prompts import answer_messages, condense_messages, is_abstention
 from retrieval.citations import cited_numbers
-from retrieval.records import Passage, Turn
+from retrieval.question.history import Turn
+from retrieval.records import Passage
 
 log = logging.getLogger(__name__)
 

@@ -23,20 +23,11 @@ from typing import Any
 from ingest.model.versions import ArticleVersion
 from ingest.text.sentences import split_sentences
 from ingest.text.vocabulary import MONTHS, NUMBER_WORDS, RELATIVE_DAYS, WEEKDAYS
+from retrieval.answer.corrections import correction_notes
 from retrieval.answer.spans import Span, value_spans
 from retrieval.question.answer_types import AnswerType
 from retrieval.records import Passage
 
-# A correction or clarification note, in the words newsrooms use for them.
-_CORRECTION = re.compile(
-    r"\b(?:an?|the)\s+(?:earlier|previous|original|prior)\s+version\s+of\s+this\s+"
-    r"(?:article|story|report|piece)\b"
-    r"|\bthis\s+(?:article|story|report|piece)\s+(?:has\s+been|was|is\s+being)\s+"
-    r"(?:corrected|amended|clarified)\b"
-    r"|\bthis\s+(?:article|story|report|version)\s+(?:corrects|amends)\b"
-    r"|^\W*(?:corrections?|clarification)\s*[:\-–—]"
-    r"|\bwe\s+(?:regret|apologi[sz]e\s+for)\s+(?:the|this)\s+error\b",
-    re.IGNORECASE)
 # Two sentences are one sentence edited when this share of their words is common.
 PAIR_SIMILARITY = 0.5
 # A pair whose values changed is also shown reworded when this many other words changed.
@@ -174,22 +165,6 @@ def describe_changes(old_text: str, new_text: str, *, old_title: str = "",
              and " ".join(old_title.split()) != " ".join(new_title.split()) else None)
     return ChangeSummary(tuple(corrections), tuple(values), tuple(added), tuple(removed),
                          tuple(reworded), title)
-
-
-def correction_notes(text: str) -> list[str]:
-    """The correction notes in `text`: a sentence in a newsroom's words for one ("An
-    earlier version of this article said…", "This article has been corrected", "Correction:
-    …"), with the rest of its paragraph when it opens one (the note often goes on to give
-    the right value)."""
-    notes: list[str] = []
-    for paragraph in re.split(r"\n\s*\n", text):
-        sentences = _sentences(paragraph)
-        for n, sentence in enumerate(sentences):
-            if _CORRECTION.search(sentence):
-                notes.append(" ".join(sentences[n:]) if n == 0 else sentence)
-                if n == 0:
-                    break
-    return notes
 
 
 def _without_label(note: str) -> str:

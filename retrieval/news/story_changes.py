@@ -18,7 +18,7 @@ from ingest.model.records import SearchFilter
 from ingest.model.versions import ArticleVersion, stored_version
 from ingest.store.chroma import StoredChunk
 from ingest.text.ids import canonical_url
-from retrieval.answer.extractive import TermAnalyzer, abstention_text
+from retrieval.answer.extractive import abstention_text
 from retrieval.citations import validate_citations
 from retrieval.news.changes import (
     ChangeStep,
@@ -28,6 +28,7 @@ from retrieval.news.changes import (
     compose_changes,
 )
 from retrieval.news.timeline import STORY_COVERAGE
+from retrieval.question.reading import TermAnalyzer
 from retrieval.records import ABSTENTION, Answer, Passage
 
 log = logging.getLogger(__name__)

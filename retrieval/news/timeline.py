@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ingest.text.ids import chunk_number
 from ingest.text.sentences import first_sentence, split_sentences
-from retrieval.answer.extractive import TermAnalyzer
+from retrieval.question.reading import TermAnalyzer
 from retrieval.question.time_window import day_label
 from retrieval.records import Passage
 

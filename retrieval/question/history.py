@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from retrieval.records import Turn
+Turn = tuple[str, str]  # (question, answer)
 
 _ANAPHORA = re.compile(
     r"\b(he|she|it|its|it's|they|them|their|theirs|his|her|hers|him|there|then|"

@@ -11,12 +11,12 @@ import pytest
 
 from ingest.model.records import Article, ChunkMeta
 from ingest.model.versions import ArticleVersion, rebuild_text, replaced_version, stored_version
+from retrieval.answer.corrections import correction_notes
 from retrieval.citations import validate_citations
 from retrieval.news.changes import (
     StoryHistory,
     changes_question,
     compose_changes,
-    correction_notes,
     describe_changes,
 )
 from retrieval.records import Passage
