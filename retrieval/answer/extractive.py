@@ -201,14 +201,15 @@ class _State:
 
 def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnalyzer,
                   config: ExtractiveConfig, context: str = "",
-                  similarity: Similarity | None = None, earlier: str | None = None
-                  ) -> Evidence:
+                  similarity: Similarity | None = None, earlier: str | None = None,
+                  described: bool | None = None) -> Evidence:
     """The sentences that answer `question` from `passages` (numbered from 0 by
     `passage_index`), or an abstention. `context` is what the conversation adds (earlier
     turns); its terms count for less, and a sentence it already holds counts for less too.
-    `earlier` is the question a follow-up follows (the reader reads it with the question)."""
+    `earlier` is the question a follow-up follows (the reader reads it with the question);
+    `described` as read_question takes it (the engine's reading of the question)."""
     model = config.model if config.model is not None else packaged_model()
-    reading = read_question(question, analyzer, context, config.context_term_weight)
+    reading = read_question(question, analyzer, context, config.context_term_weight, described)
     if not passages or reading.total <= 0:
         return Evidence((), True, trace=Trace(reading.as_dict(), decision="abstained: no "
                                               "question terms or no passages"))
