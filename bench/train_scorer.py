@@ -48,7 +48,8 @@ from ingest.embed.embedder import EmbeddingSimilarity
 from retrieval.answer.evaluation import EvalQuestion, answer_matches, score_question, summarise
 from retrieval.answer.extractive import Candidate, ExtractiveConfig, candidate_table, lead_features
 from retrieval.answer.scorer import AnswerModel, LinearModel
-from retrieval.engine import AnswerEngine, ChainState
+from retrieval.engine import AnswerEngine
+from retrieval.question.intent import read_asked
 from retrieval.question.reading import read_question
 
 KS = [1, 5, 10]
@@ -98,13 +99,12 @@ def retrieve(engine: AnswerEngine, components: Components, items: list[EvalQuest
     for number, item in enumerate(items, start=1):
         if item.id in cache:
             continue
-        state = ChainState(question=item.question, history=tuple(map(tuple, item.history)),
-                           k=max(KS), where=None, on_token=None, started=time.perf_counter())
-        state = engine._retrieve(engine._query(state))
-        passages = engine._answer_passages(state)
-        candidates = candidate_table(item.question, passages, analyzer, config, state.context,
+        history = [(question, answer) for question, answer in item.history]
+        asked = read_asked(item.question, history)
+        passages = engine.retrieve(engine.search_text(asked, history), max(KS), None).read
+        candidates = candidate_table(item.question, passages, analyzer, config, asked.context,
                                      similarity)
-        cache[item.id] = Retrieved(list(passages), state.context,
+        cache[item.id] = Retrieved(list(passages), asked.context,
                                    {c.text: c.features["similarity"] for c in candidates})
         if number % 40 == 0:
             print(f"  retrieved: {number}/{len(items)}", file=sys.stderr)

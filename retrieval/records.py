@@ -171,8 +171,3 @@ class Answer:
         if explain:
             data["trace"] = self.trace
         return data
-
-
-Turn = tuple[str, str]  # (question, answer)
-
-

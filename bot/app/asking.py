@@ -31,8 +31,9 @@ from config.errors import RequestError
 from ingest.model.records import SearchFilter
 from retrieval.answer.answerers import TokenSink
 from retrieval.news.story_changes import ChangeReport
+from retrieval.question.history import Turn
 from retrieval.question.time_window import TimeWindow
-from retrieval.records import Answer, Passage, Turn
+from retrieval.records import Answer, Passage
 
 log = logging.getLogger(__name__)
 

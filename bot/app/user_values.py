@@ -16,7 +16,7 @@ from ingest.model.records import SearchFilter
 from ingest.sources.parse import parse_date
 from ingest.text.ids import source_names
 from ingest.text.vocabulary import DAYS_BACK, DAYS_PER_UNIT, alternation
-from retrieval.records import Turn
+from retrieval.question.history import Turn
 
 log = logging.getLogger(__name__)
 

@@ -48,7 +48,7 @@ from config.errors import ConfigError, NewsdeskError, RequestError
 from config.settings import SlackChannel, SlackSettings
 from ingest.model.records import SearchFilter
 from ingest.text.ids import source_names
-from retrieval.records import Turn
+from retrieval.question.history import Turn
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,12 @@ from typing import Any, Protocol
 from retrieval.answer.extractive import (
     ExtractiveConfig,
     Similarity,
-    TermAnalyzer,
     abstention_text,
     compose,
     find_evidence,
 )
+from retrieval.question.intent import Asked
+from retrieval.question.reading import TermAnalyzer
 from retrieval.records import Passage
 
 TokenSink = Callable[[str], None]
@@ -38,11 +39,11 @@ class Draft:
 
 
 class Answerer(Protocol):
-    """`context` is what the conversation adds (its earlier turns); `earlier` the question
-    a follow-up follows, None for a question that stands on its own."""
+    """Answers `asked` (the question, what its conversation adds, the question a follow-up
+    follows: retrieval.question.intent.Asked) from `passages`, numbered from 1."""
 
-    def answer(self, question: str, context: str, passages: Sequence[Passage],
-               on_token: TokenSink | None = None, earlier: str | None = None) -> Draft: ...
+    def answer(self, asked: Asked, passages: Sequence[Passage],
+               on_token: TokenSink | None = None) -> Draft: ...
 
 
 class ExtractiveAnswerer:
@@ -54,10 +55,10 @@ class ExtractiveAnswerer:
         self.config = config
         self._similarity = similarity
 
-    def answer(self, question: str, context: str, passages: Sequence[Passage],
-               on_token: TokenSink | None = None, earlier: str | None = None) -> Draft:
-        evidence = find_evidence(question, passages, self._analyzer(), self.config, context,
-                                 self._similarity, earlier)
+    def answer(self, asked: Asked, passages: Sequence[Passage],
+               on_token: TokenSink | None = None) -> Draft:
+        evidence = find_evidence(asked.text, passages, self._analyzer(), self.config,
+                                 asked.context, self._similarity, asked.earlier, asked.described)
         trace = evidence.trace.as_dict() if evidence.trace is not None else None
         if evidence.abstain:
             return Draft(abstention_text(passages), abstained=True, trace=trace)

@@ -36,20 +36,20 @@ from ingest.text.vocabulary import (
     WINDOW_WORDS,
     alternation,
 )
+from retrieval.answer.corrections import correction_notes
 from retrieval.answer.ranker import RankerInput, RankerProtocol
 from retrieval.answer.reader import ReaderInput, ReaderProtocol
 from retrieval.answer.scorer import AnswerModel, logit
 from retrieval.answer.scoring import FEATURES as ANSWER_FEATURES
 from retrieval.answer.scoring import AnswerWeights, bold_features, features
 from retrieval.answer.spans import SpanMatch, find_span, named_former, shaped_span, value_spans
-from retrieval.news.changes import correction_notes
 from retrieval.question.answer_types import AnswerType, offers
 from retrieval.question.reading import QuestionReading, TermAnalyzer, read_question
 from retrieval.question.time_window import day_label, relative_day
 from retrieval.records import ABSTENTION, Passage, closest_articles
 
-__all__ = ["Candidate", "Evidence", "ExtractiveConfig", "Similarity", "TermAnalyzer",
-           "Trace", "abstention_text", "candidate_table", "compose", "find_evidence"]
+__all__ = ["Candidate", "Evidence", "ExtractiveConfig", "Similarity", "Trace",
+           "abstention_text", "candidate_table", "compose", "find_evidence"]
 
 
 class Similarity(Protocol):
@@ -213,14 +213,15 @@ class _State:
 
 def find_evidence(question: str, passages: Sequence[Passage], analyzer: TermAnalyzer,
                   config: ExtractiveConfig, context: str = "",
-                  similarity: Similarity | None = None, earlier: str | None = None
-                  ) -> Evidence:
+                  similarity: Similarity | None = None, earlier: str | None = None,
+                  described: bool | None = None) -> Evidence:
     """The sentences that answer `question` from `passages` (numbered from 0 by
     `passage_index`), or an abstention. `context` is what the conversation adds (earlier
     turns); its terms count for less, and a sentence it already holds counts for less too.
-    `earlier` is the question a follow-up follows (the reader reads it with the question)."""
+    `earlier` is the question a follow-up follows (the reader reads it with the question);
+    `described` as read_question takes it (the engine's reading of the question)."""
     model = config.model if config.model is not None else packaged_model()
-    reading = read_question(question, analyzer, context, config.context_term_weight)
+    reading = read_question(question, analyzer, context, config.context_term_weight, described)
     if not passages or reading.total <= 0:
         return Evidence((), True, trace=Trace(reading.as_dict(), decision="abstained: no "
                                               "question terms or no passages"))

@@ -20,7 +20,9 @@ from retrieval.answer.answerers import Answerer, Draft, TokenSink
 from retrieval.answer.extractive import abstention_text
 from retrieval.answer.prompts import answer_messages, condense_messages, is_abstention
 from retrieval.citations import cited_numbers
-from retrieval.records import Passage, Turn
+from retrieval.question.history import Turn
+from retrieval.question.intent import Asked
+from retrieval.records import Passage
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +70,9 @@ class LLMAnswerer:
         self._fallback = fallback
         self._stream = stream
 
-    def answer(self, question: str, context: str, passages: Sequence[Passage],
-               on_token: TokenSink | None = None, earlier: str | None = None) -> Draft:
-        messages = to_messages(answer_messages(question, passages))
+    def answer(self, asked: Asked, passages: Sequence[Passage],
+               on_token: TokenSink | None = None) -> Draft:
+        messages = to_messages(answer_messages(asked.text, passages))
         try:
             if on_token is not None and self._stream:
                 pieces: list[str] = []
@@ -84,12 +86,12 @@ class LLMAnswerer:
                 text = _text(self._model.invoke(messages).content)
         except Exception as exc:  # providers raise many types; every one means "fall back"
             log.warning("LLM answer failed, using the extractive answer", exc_info=True)
-            return self._fall_back(question, context, passages,
+            return self._fall_back(asked, passages,
                                    f"the language model failed ({_reason(exc)})")
         if is_abstention(text):
             return Draft(abstention_text(passages), abstained=True)
         if not any(1 <= n <= len(passages) for n in cited_numbers(text)):
-            return self._fall_back(question, context, passages,
+            return self._fall_back(asked, passages,
                                    "the language model's answer cited no passage")
         return Draft(text.strip(), abstained=False)
 
@@ -104,9 +106,9 @@ class LLMAnswerer:
             return ""
         return text.strip().strip('"').strip()
 
-    def _fall_back(self, question: str, context: str, passages: Sequence[Passage],
-                   why: str) -> Draft:
-        draft = self._fallback.answer(question, context, passages)
+    def _fall_back(self, asked: Asked, passages: Sequence[Passage], why: str) -> Draft:
+        # as the fallback always has: the question without the one a follow-up follows
+        draft = self._fallback.answer(replace(asked, earlier=None), passages)
         return replace(draft, note=f"{why[0].upper()}{why[1:]}; this is the extractive answer.")
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from retrieval.records import ABSTENTION, Passage, Turn
+from retrieval.question.history import Turn
+from retrieval.records import ABSTENTION, Passage
 
 ABSTAIN_PREFIX = ABSTENTION.rstrip(".")
 

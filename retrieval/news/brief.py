@@ -11,7 +11,6 @@ over the period, with a short timeline of its developments, oldest first.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -128,21 +127,6 @@ class Brief:
         if self.more:
             lines += ["", f"and {self.more} more {'story' if self.more == 1 else 'stories'}"]
         return "\n".join(lines)
-
-
-# "What happened?", "What's new?", "Any news?": once its time words are read ("What happened
-# last week?"), a question that names no subject asks for the period's stories.
-_WHAT_HAPPENED = re.compile(
-    r"^\s*(?:so\s+|and\s+)?(?:what(?:'s|\s+is|\s+was|\s+has)?\s+(?:(?:been\s+)?happen(?:ed|ing)|"
-    r"new|the\s+news|in\s+the\s+news|going\s+on|went\s+on)|(?:is\s+there\s+)?any(?:thing)?\s+"
-    r"(?:news|new)|(?:the\s+)?(?:news|headlines|top\s+stories|main\s+stories))"
-    r"(?:\s+(?:in\s+the\s+news|then|there))?\s*[?.!]*\s*$", re.IGNORECASE)
-
-
-def asks_what_happened(question: str) -> bool:
-    """Whether `question` (its time words taken out) asks what happened, naming no subject:
-    "What happened?", "What's new?", "Any news?", "Top stories"."""
-    return bool(_WHAT_HAPPENED.match(question))
 
 
 def _when(passage: Passage) -> str:

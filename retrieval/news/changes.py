@@ -29,20 +29,11 @@ from ingest.text.vocabulary import (
     SCALE_VALUES,
     VALUE_LINK_WORDS,
 )
+from retrieval.answer.corrections import correction_notes
 from retrieval.answer.spans import Span, value_spans
 from retrieval.question.answer_types import AnswerType
 from retrieval.records import Passage
 
-# A correction or clarification note, in the words newsrooms use for them.
-_CORRECTION = re.compile(
-    r"\b(?:an?|the)\s+(?:earlier|previous|original|prior)\s+version\s+of\s+this\s+"
-    r"(?:article|story|report|piece)\b"
-    r"|\bthis\s+(?:article|story|report|piece)\s+(?:has\s+been|was|is\s+being)\s+"
-    r"(?:corrected|amended|clarified)\b"
-    r"|\bthis\s+(?:article|story|report|version)\s+(?:corrects|amends)\b"
-    r"|^\W*(?:corrections?|clarification)\s*[:\-–—]"
-    r"|\bwe\s+(?:regret|apologi[sz]e\s+for)\s+(?:the|this)\s+error\b",
-    re.IGNORECASE)
 # Two sentences are one sentence edited when this share of their words is common.
 PAIR_SIMILARITY = 0.5
 # A pair whose values changed is also shown reworded when this many other words changed.
@@ -163,22 +154,6 @@ def describe_changes(old_text: str, new_text: str, *, old_title: str = "",
              and " ".join(old_title.split()) != " ".join(new_title.split()) else None)
     return ChangeSummary(tuple(corrections), tuple(values), tuple(added), tuple(removed),
                          tuple(reworded), title)
-
-
-def correction_notes(text: str) -> list[str]:
-    """The correction notes in `text`: a sentence in a newsroom's words for one ("An
-    earlier version of this article said…", "This article has been corrected", "Correction:
-    …"), with the rest of its paragraph when it opens one (the note often goes on to give
-    the right value)."""
-    notes: list[str] = []
-    for paragraph in re.split(r"\n\s*\n", text):
-        sentences = _sentences(paragraph)
-        for n, sentence in enumerate(sentences):
-            if _CORRECTION.search(sentence):
-                notes.append(" ".join(sentences[n:]) if n == 0 else sentence)
-                if n == 0:
-                    break
-    return notes
 
 
 def _without_label(note: str) -> str:
@@ -501,49 +476,3 @@ def _version_dict(version: ArticleVersion) -> dict[str, Any]:
             "published": version.published.isoformat() if version.published else None,
             "updated": version.updated.isoformat() if version.updated else None,
             "seen": version.seen.isoformat() if version.seen else None}
-
-
-# -- questions that ask what changed -------------------------------------------------------
-
-_STORY_WORDS = r"(?:story|article|report|piece|coverage)"
-_ASKED = [
-    re.compile(r"^\s*what(?:'s|’s|\s+has|\s+have)?\s+(?:(?:been\s+)?changed|been\s+corrected|"
-               r"was\s+corrected|been\s+updated)\s+(?:in|about|on|with)\s+(?P<t>.+?)"
-               r"\s*[?.!]?\s*$", re.IGNORECASE),
-    re.compile(rf"^\s*what(?:'s|’s|\s+is)\s+(?:new|different)\s+(?:in|about|with)\s+"
-               rf"(?P<t>.+?\s+{_STORY_WORDS})\s*[?.!]?\s*$", re.IGNORECASE),
-    re.compile(rf"^\s*how\s+(?:has|have|did)\s+(?P<t>.+?\s+{_STORY_WORDS})\s+"
-               r"(?:changed|change|been\s+updated|been\s+corrected)\s*[?.!]?\s*$",
-               re.IGNORECASE),
-    re.compile(r"^\s*(?:(?:show|list|give)\s+(?:me\s+)?)?(?:the\s+|any\s+)?(?:changes|"
-               r"corrections|edits|revisions)\s+(?:to|in|of)\s+(?P<t>.+?)\s*[?.!]?\s*$",
-               re.IGNORECASE),
-    re.compile(rf"^\s*(?:was|has)\s+(?P<t>.+?\s+{_STORY_WORDS})\s+(?:been\s+)?"
-               r"(?:corrected|updated|changed)\s*[?.!]?\s*$", re.IGNORECASE),
-]
-_EXPLICIT = re.compile(rf"\b{_STORY_WORDS}\b|\bcorrect|\bedits\b|\brevisions\b", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class ChangesQuestion:
-    """A question asking what changed in a story: the story's `topic`, and whether the
-    question names a story or a correction outright (`explicit`: "What changed in the ferry
-    strike story?") or might ask about the news itself ("What changed in the tax law?")."""
-
-    topic: str
-    explicit: bool = False
-
-
-def changes_question(question: str) -> ChangesQuestion | None:
-    """"What changed in the ferry strike story?" → topic "ferry strike" (explicit); "What
-    changed in the budget?" → "budget" (not explicit); None for any other question."""
-    for pattern in _ASKED:
-        match = pattern.match(question)
-        if match is None:
-            continue
-        topic = match.group("t").strip()
-        topic = re.sub(rf"\s+{_STORY_WORDS}$", "", topic, flags=re.IGNORECASE)
-        topic = re.sub(r"^(?:the|this|that)\s+", "", topic, flags=re.IGNORECASE).strip()
-        if topic:
-            return ChangesQuestion(topic, bool(_EXPLICIT.search(question)))
-    return None

@@ -9,21 +9,15 @@ first).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ingest.text.ids import chunk_number
 from ingest.text.sentences import first_sentence, split_sentences
-from retrieval.answer.extractive import TermAnalyzer
+from retrieval.question.reading import TermAnalyzer
 from retrieval.question.time_window import day_label
 from retrieval.records import Passage
 
-_TIMELINE = re.compile(
-    r"^\s*(?:(?:please\s+)?(?:give|show|make|build)\s+(?:me\s+)?|what\s+is\s+|what's\s+)?"
-    r"(?:a\s+|the\s+)?(?:timeline|chronology)\s+(?:of|for|on)\s+(?P<a>.+?)\s*[?.!]?\s*$|"
-    r"^\s*how\s+(?:did|has|have)\s+(?P<b>.+?)\s+(?:unfold(?:ed)?|develop(?:ed)?|evolve[d]?|"
-    r"played\s+out|play\s+out)\s*[?.!]?\s*$", re.IGNORECASE)
 # An article is part of the story when it holds this share of the topic's weight.
 STORY_COVERAGE = 0.6
 # ...and is about it when its headline and lead hold more than this share (as a later version
@@ -31,15 +25,6 @@ STORY_COVERAGE = 0.6
 ABOUT_SHARE = 0.5
 # Words of a sentence that make it a development rather than a fragment.
 _MIN_WORDS = 6
-
-
-def timeline_topic(question: str) -> str | None:
-    """"Timeline of the ferry strike" / "How did the ferry strike unfold?" → "the ferry
-    strike"; None for any other question."""
-    match = _TIMELINE.match(question)
-    if match is None:
-        return None
-    return (match.group("a") or match.group("b")).strip() or None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from retrieval.records import Turn
+Turn = tuple[str, str]  # (question, answer)
 
 _ANAPHORA = re.compile(
     r"\b(he|she|it|its|it's|they|them|their|theirs|his|her|hers|him|there|then|"
@@ -61,5 +61,9 @@ def earlier_question(history: Sequence[Turn]) -> str | None:
 
 def search_query(question: str, history: Sequence[Turn]) -> str:
     """What to retrieve with: the question, plus the conversation it follows up on."""
-    context = conversation_context(question, history)
+    return with_context(question, conversation_context(question, history))
+
+
+def with_context(question: str, context: str) -> str:
+    """The question, then the conversation context it leans on ('' when none)."""
     return f"{question} {context}".strip() if context else question

@@ -22,7 +22,7 @@ from ingest.text.vocabulary import (
 )
 from retrieval.question.answer_types import AnswerType, answer_type
 from retrieval.question.time_window import asks_change, asks_latest
-from retrieval.question.two_part import describes_another, split_two_part
+from retrieval.question.two_part import describes_another, describes_first, split_two_part
 
 
 class TermAnalyzer(Protocol):
@@ -37,9 +37,6 @@ class TermAnalyzer(Protocol):
 # word of the question (capitalised only as such).
 _NAME_OR_NUMBER = re.compile(
     r"(?<!^)(?<![.?!]\s)\b([A-Z][a-z][\w'’-]+|[A-Z]{2,}[\w'’-]*|\d[\d,.]{2,}\w*)")
-# A sentence of context, then the question: "Kasabian are named after a killer's driver.
-# Which producer ...?"
-_CONTEXT_FIRST = re.compile(r"\w{4,}[.!]\s+[A-Z][^.!?]*\?\s*$|\s[-–—]\s+\w[^-–—]*\?\s*$")
 _YEAR_ASKED = re.compile(r"\b(what|which|in what|since what|since which) year\b", re.IGNORECASE)
 _CURRENT = re.compile(rf"\b(?:{'|'.join(w for w in CURRENT_WORDS if ' ' not in w)})\b",
                       re.IGNORECASE)
@@ -88,9 +85,11 @@ class QuestionReading:
 
 
 def read_question(question: str, analyzer: TermAnalyzer, context: str = "",
-                  context_weight: float = 0.4) -> QuestionReading:
+                  context_weight: float = 0.4, described: bool | None = None
+                  ) -> QuestionReading:
     """Read `question` once; `context` is what the conversation adds (earlier turns), its
-    terms weighted by `context_weight` of their IDF."""
+    terms weighted by `context_weight` of their IDF. `described`: as the question's Asked
+    read it (intent.read_asked); read from the question when None."""
     change = asks_change(question)
     framing = set(analyzer.terms(" ".join(FRAMING_WORDS)))
     if change:
@@ -112,5 +111,6 @@ def read_question(question: str, analyzer: TermAnalyzer, context: str = "",
         year_asked=bool(_YEAR_ASKED.search(question)), role=role, context=context,
         score=bool(re.search(r"\bscore\b", question, re.IGNORECASE)),
         framing=frozenset(framing), question_terms=tuple(analyzer.terms(question)),
-        described=split_two_part(question) is not None or bool(_CONTEXT_FIRST.search(question)),
+        described=(described if described is not None
+                   else describes_first(question, split_two_part(question))),
         compound=describes_another(question))

@@ -28,6 +28,9 @@ _RELATIVE = re.compile(r"\b(the|a|an) ((?:[\w'’-]+ ){0,3}?[\w'’-]+) (who|who
 _PRONOUNS = re.compile(rf"\b{alternation((*THIRD_PERSON_PRONOUNS, 'this', 'that'))}\b",
                        re.IGNORECASE)
 _AUXILIARY = re.compile(r"\b(is|was|are|were|does|did|do|will|has|have|had)$", re.IGNORECASE)
+# A sentence of context, then the question: "Kasabian are named after a killer's driver.
+# Which producer ...?"
+_CONTEXT_FIRST = re.compile(r"\w{4,}[.!]\s+[A-Z][^.!?]*\?\s*$|\s[-–—]\s+\w[^-–—]*\?\s*$")
 
 
 @dataclass(frozen=True)
@@ -101,3 +104,9 @@ def _names_person(description: str) -> bool:
                     maxsplit=1, flags=re.IGNORECASE)
     return bool(_PERSON_HEADS.search(head[0])) or bool(
         re.search(r"\b(who|whose)\b", description, re.IGNORECASE))
+
+
+def describes_first(question: str, parts: TwoPart | None) -> bool:
+    """Whether the question describes its subject before asking about it: a two-part
+    question (`parts`, its split_two_part), or a sentence of context then the question."""
+    return parts is not None or bool(_CONTEXT_FIRST.search(question))

@@ -1,10 +1,11 @@
-"""The hybrid searcher as a LangChain retriever, and Documents back to Passages."""
+"""The hybrid searcher as a LangChain retriever, any LangChain retriever as a PassageSearch,
+and Documents back to Passages."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -14,6 +15,16 @@ from pydantic import ConfigDict, SkipValidation
 from ingest.model.records import SearchFilter, calendar_epoch
 from retrieval.records import Passage
 from retrieval.search.hybrid import Searcher
+
+
+class PassageSearch(Protocol):
+    """What the answer engine searches with: `search` gives up to `k` passages best first
+    within `where`; `context` the other chunks of the first `articles` articles of
+    `passages` (the answerer reads them too)."""
+
+    def search(self, query: str, k: int, where: SearchFilter | None) -> list[Passage]: ...
+
+    def context(self, passages: list[Passage], articles: int) -> list[Passage]: ...
 
 
 class NewsdeskRetriever(BaseRetriever):
@@ -71,3 +82,23 @@ def filtered(passages: Sequence[Passage], where: SearchFilter | None) -> list[Pa
         return list(passages)
     return [p for p in passages
             if where.accepts(p.source, calendar_epoch(p.published))]
+
+
+class LangChainSearch:
+    """Any other LangChain retriever as a PassageSearch. It knows nothing of our filters:
+    they are applied to what it returns (so a filtered question may get fewer than k
+    passages), never dropped; it has no context chunks."""
+
+    def __init__(self, retriever: BaseRetriever) -> None:
+        self.retriever = retriever
+
+    def search(self, query: str, k: int, where: SearchFilter | None) -> list[Passage]:
+        return filtered(to_passages(self.retriever.invoke(query)), where)[:k]
+
+    def context(self, passages: list[Passage], articles: int) -> list[Passage]:
+        return []
+
+
+def passage_search(retriever: BaseRetriever) -> PassageSearch:
+    """Ours as it is (it applies filters and reads context); any other behind LangChainSearch."""
+    return retriever if isinstance(retriever, NewsdeskRetriever) else LangChainSearch(retriever)

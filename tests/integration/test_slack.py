@@ -38,7 +38,8 @@ from config.errors import StoreError
 from config.settings import ServeSettings, SlackSettings
 from ingest.embed.embedder import Embedder
 from retrieval.news.alerts import Alert
-from retrieval.records import Answer, Citation, Passage, Reprint, Turn
+from retrieval.question.history import Turn
+from retrieval.records import Answer, Citation, Passage, Reprint
 from tests.fakes import MemoryStore
 from tests.helpers import FIXTURES, SAMPLES, ingested_copy
 from tests.peers import BOT_USER, FakeSlack, slack_signature

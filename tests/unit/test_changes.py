@@ -11,14 +11,14 @@ import pytest
 
 from ingest.model.records import Article, ChunkMeta
 from ingest.model.versions import ArticleVersion, rebuild_text, replaced_version, stored_version
+from retrieval.answer.corrections import correction_notes
 from retrieval.citations import validate_citations
 from retrieval.news.changes import (
     StoryHistory,
-    changes_question,
     compose_changes,
-    correction_notes,
     describe_changes,
 )
+from retrieval.question.intent import changes_question
 from retrieval.records import Passage
 
 OLD = ("Storm Orla killed three people in Kell on Friday, police said. The death toll rose to "

@@ -39,7 +39,8 @@ from ingest.text.near_duplicates import (
 )
 from ingest.text.terms import analyze
 from retrieval.answer.extractive import compose, find_evidence
-from retrieval.news.timeline import compose_timeline, developments, timeline_topic
+from retrieval.news.timeline import compose_timeline, developments
+from retrieval.question.intent import timeline_topic
 from retrieval.question.time_window import TimeWindow
 from retrieval.records import Answer, Citation, Passage, Reprint
 from retrieval.search.hybrid import HybridSearcher

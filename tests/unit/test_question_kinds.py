@@ -10,8 +10,9 @@ import pytest
 
 from ingest.model.records import SearchFilter
 from retrieval.engine import AnswerEngine
-from retrieval.news.brief import Brief, asks_what_happened
+from retrieval.news.brief import Brief
 from retrieval.question.dates import read_question_time
+from retrieval.question.intent import asks_what_happened
 from retrieval.question.time_window import TimeWindow
 from retrieval.records import Citation, Passage
 from tests.unit.test_engine_swap import TwoDocs, engine_with
