@@ -77,11 +77,12 @@ class AnswerEngine:
 
     def ask(self, question: str, history: Sequence[Turn] = (), *, k: int | None = None,
             where: SearchFilter | None = None, on_token: TokenSink | None = None,
-            as_of: datetime | None = None) -> Answer:
+            as_of: datetime | None = None, time_words: bool = True) -> Answer:
         """Answer `question`. Time words in it ("last week", "in March") restrict retrieval to
         that publication window, relative to `as_of` (default now), unless `where` already
-        has dates; "timeline of X" questions get the story's dated developments."""
-        intent = self.read(question, history, where, as_of)
+        has dates or `time_words` is False (then they are only taken out of the question);
+        "timeline of X" questions get the story's dated developments."""
+        intent = self.read(question, history, where, as_of, time_words=time_words)
         where = _as_it_stood(_within(where, intent.window), as_of)
         topic = intent.timeline if self.analyzer is not None else None
         changed = self._changes_asked(intent, where) if topic is None else None
@@ -105,10 +106,16 @@ class AnswerEngine:
         return replace(answer, question=intent.question)
 
     def read(self, question: str, history: Sequence[Turn] = (),
-             where: SearchFilter | None = None, as_of: datetime | None = None) -> Intent:
-        """What `question` asks for, read once (retrieval.question.intent.read_intent)."""
+             where: SearchFilter | None = None, as_of: datetime | None = None, *,
+             time_words: bool = True) -> Intent:
+        """What `question` asks for, read once (retrieval.question.intent.read_intent);
+        with `time_words` False and no dates in `where`, its time words are taken out of
+        it and set no window."""
         question = question.strip()
-        return read_intent(question, history, self._time(question, where, as_of))
+        time = self._time(question, where, as_of)
+        if not time_words and time is not None and not _dated(where):
+            return replace(read_intent(time.question, history), question=question)
+        return read_intent(question, history, time)
 
     def timeline(self, topic: str, *, where: SearchFilter | None = None,
                  as_of: datetime | None = None) -> Answer:
@@ -241,7 +248,7 @@ class AnswerEngine:
               ) -> QuestionTime | None:
         """The publication window and the question to search for: --since/--until when given
         (they win), else the question's own time words, taken out of it."""
-        if where is not None and (where.since is not None or where.until is not None):
+        if where is not None and _dated(where):
             return QuestionTime(TimeWindow(where.since, where.until), question)
         if self.time_reader is None:
             return None
@@ -347,3 +354,8 @@ def _as_it_stood(where: SearchFilter | None, as_of: datetime | None) -> SearchFi
     until = min(where.until, end) if where is not None and where.until is not None else end
     return SearchFilter(sources=where.sources if where is not None else (),
                         since=where.since if where is not None else None, until=until)
+
+
+def _dated(where: SearchFilter | None) -> bool:
+    """Whether `where` has dates (--since/--until), which win over a question's time words."""
+    return where is not None and (where.since is not None or where.until is not None)

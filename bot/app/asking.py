@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -132,7 +132,7 @@ class Engine(Protocol):
 
     def ask(self, question: str, history: Sequence[Turn] = (), *, k: int | None = None,
             where: SearchFilter | None = None, on_token: TokenSink | None = None,
-            as_of: datetime | None = None) -> Answer: ...
+            as_of: datetime | None = None, time_words: bool = True) -> Answer: ...
 
     def search(self, question: str, *, k: int | None = None,
                where: SearchFilter | None = None) -> list[Passage]: ...
@@ -198,16 +198,9 @@ class Desk:
         started = time.perf_counter()
         answer: Answer | None = None
         try:
-            engine = self.engine
-            question = request.question
-            if not request.time_words and not (request.where.since or request.where.until):
-                # The engine reads time words unless given dates: ask without them.
-                question, _ = engine.windowed(question, _where(request), request.as_of)
-            answer = engine.ask(question, request.history, k=request.k,
-                                where=_where(request), on_token=on_token,
-                                as_of=request.as_of)
-            if question != request.question:
-                answer = replace(answer, question=request.question)
+            answer = self.engine.ask(request.question, request.history, k=request.k,
+                                     where=_where(request), on_token=on_token,
+                                     as_of=request.as_of, time_words=request.time_words)
             return answer
         finally:
             self._answered(route, answer, started)

@@ -115,3 +115,21 @@ def test_time_words_in_an_undated_store_stay_part_of_the_question() -> None:
     # Tried in the window first, then without it.
     assert [w.since.year if w and w.since else None for w in searcher.wheres][:2] == [2004,
                                                                                        None]
+
+
+def test_time_words_turned_off_leave_the_question_and_set_no_window() -> None:
+    """`time_words=False` (the web page's switch): read once, taken out, no window; dates
+    given in the filter still win."""
+    searcher = FilteringSearcher()
+    answerer = ExtractiveAnswerer(Analyzer, extractive_config(min_evidence=0.3))
+    engine = AnswerEngine(NewsdeskRetriever(searcher=searcher, k=6), answerer, k=6,
+                          time_reader=read_question_time)
+    question = "How much did the Kestrel bridge repair cost in 2004?"
+    intent = engine.read(question, as_of=datetime(2026, 1, 1, tzinfo=UTC), time_words=False)
+    assert intent.window is None and "2004" not in intent.asked.text
+    answer = engine.ask(question, as_of=datetime(2026, 1, 1, tzinfo=UTC), time_words=False)
+    assert "84 million euros" in answer.answer and answer.question == question
+    first = searcher.wheres[0]  # only as it stood on as_of: no since from "in 2004"
+    assert answer.window is None and first is not None and first.since is None
+    dated = SearchFilter(until=datetime(2025, 1, 1, tzinfo=UTC))
+    assert engine.read(question, where=dated, time_words=False).window is not None
