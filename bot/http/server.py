@@ -3,7 +3,7 @@
 uvicorn bounds idle keep-alive connections but not a client that sends its headers a byte at a
 time; `HeaderDeadline` closes a connection whose request headers are not complete within
 `header_timeout` seconds of its first byte (or of the connection). Bodies have their own
-deadline in bot.http.app.RequestGuard.
+deadline in bot.http.guard.RequestGuard.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from starlette.testclient import TestClient
 
 from bot.app.asking import Desk
 from bot.app.metrics import Metrics
-from bot.http.app import (
-    build_app,
+from bot.http.app import build_app
+from bot.http.guard import (
     client_share,
     cross_site_problem,
     host_allowed,
