@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from bot.app.asking import Request, read_request
 from bot.app.logs import configure_logging, safe
-from bot.cli import surface, terminal
+from bot.cli import terminal
 from bot.cli.watch_commands import brief, echo_alerts, watch
 from config import load_settings
 from config.errors import NewsdeskError, RequestError, StoreError
@@ -560,88 +560,6 @@ def _read_questions(handle: Any) -> list[EvalQuestion]:
     return items
 
 
-# -- servers (bot/cli/runtime.py runs them) ------------------------------------------------------
-
-
-def _announce(text: str) -> None:
-    click.echo(text, err=True)
-
-
-@cli.command()
-@click.option("--socket/--http", "socket", default=None,
-              help="Socket Mode (default when SLACK_APP_TOKEN is set) or HTTP mode.")
-@click.option("--port", type=click.IntRange(0, 65535), default=3000, show_default=True,
-              help="HTTP mode: port for /slack/events.")
-@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP mode: address.")
-@click.option("--refresh", is_flag=True,
-              help="Also re-ingest the configured [[sources]] on their schedules.")
-@click.pass_context
-def slack(ctx: click.Context, socket: bool | None, port: int, host: str,
-          refresh: bool) -> None:
-    """Run the Slack app (tokens from SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN).
-
-    HTTP mode serves /slack/events, /healthz, /readyz and /metrics (the server of
-    `newsdesk serve`, without its API).
-    """
-    from bot.app.metrics import Metrics
-    from bot.cli import runtime
-    from bot.slack.app import slack_tokens
-
-    tokens = slack_tokens(dict(os.environ), socket)  # fail fast, before loading the model
-    components = _components(ctx)
-    components.require_store(refresh=refresh)
-    if tokens.app is not None:
-        runtime.run_socket_mode(components, tokens, refresh, _announce)
-        return
-    metrics = Metrics()
-    desk = components.build_desk(metrics, lazy=True)
-    bot = components.build_slack_bot(tokens, desk)
-    service = components.build_service(api=False, desk=desk, slack=bot, metrics=metrics,
-                                       host=host)
-    runtime.serve_http(components, service, host, port, refresh, _announce, on_stop=bot.close,
-                       slack_client=bot.client)
-
-
-@cli.command(help=surface.serve_help())
-@click.option("--host", help="Address to listen on (default from [serve] host: 127.0.0.1).")
-@click.option("--port", type=click.IntRange(0, 65535),
-              help="Port (default from [serve] port: 8080).")
-@click.option("--refresh", is_flag=True,
-              help="Also re-ingest the configured [[sources]] on their schedules.")
-@click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, refresh: bool) -> None:
-    from bot.app.metrics import Metrics
-    from bot.cli import runtime
-    from bot.slack.app import slack_tokens
-
-    components = _components(ctx)
-    settings = components.settings.serve
-    host = host or settings.host
-    port = settings.port if port is None else port
-    components.require_api_token(host)  # before the store: the command line's mistake first
-    components.require_store(refresh=refresh)
-    metrics = Metrics()
-    desk = components.build_desk(metrics, lazy=True)
-    bot = None
-    if os.environ.get("SLACK_BOT_TOKEN"):
-        bot = components.build_slack_bot(slack_tokens(dict(os.environ), False), desk)
-    service = components.build_service(api=True, desk=desk, slack=bot, metrics=metrics,
-                                       host=host)
-    runtime.serve_http(components, service, host, port, refresh, _announce,
-                       on_stop=bot.close if bot is not None else None,
-                       slack_client=bot.client if bot is not None else None)
-
-
-@cli.command(help=surface.mcp_help())
-@click.pass_context
-def mcp(ctx: click.Context) -> None:
-    from bot.cli import runtime
-
-    components = _components(ctx)
-    components.require_store()
-    runtime.run_mcp_stdio(components)
-
-
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON lines.")
 @click.pass_context
@@ -657,11 +575,15 @@ def feedback(ctx: click.Context, as_json: bool) -> None:
         click.echo("No feedback yet.")
 
 
-from bot.cli.change_commands import changes  # noqa: E402  (a command of its own module)
+from bot.cli.change_commands import changes  # noqa: E402  (commands of their own modules)
+from bot.cli.server_commands import mcp, serve, slack  # noqa: E402
 
 cli.add_command(changes)
 cli.add_command(watch)
 cli.add_command(brief)
+cli.add_command(slack)
+cli.add_command(serve)
+cli.add_command(mcp)
 
 
 def main() -> None:

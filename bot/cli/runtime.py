@@ -1,6 +1,6 @@
 """Long-running Newsdesk processes: the HTTP server, Slack's Socket Mode, MCP over stdio, and
 the in-process refresh of the configured sources. Signals, threads and shutdown live here;
-the click commands in bot/cli/commands.py only choose which to run.
+the click commands in bot/cli/server_commands.py only choose which to run.
 
 Shutdown of the HTTP server (SIGTERM or Ctrl-C), in `serve_http`:
 1. drain: new requests get a JSON 503 with Retry-After, /readyz reports "shutting down";
