@@ -7,7 +7,7 @@ write the model the package ships (retrieval/answer/answer_model.json).
 ../shared/bench/bbc`). Default questions: bbc-qa dev.jsonl ∪ dev2.jsonl (320).
 
 1. Rows: for each question, the passages the engine's answerer reads, and every candidate
-   sentence with its features (retrieval.answer.extractive.candidate_table; semantic similarity
+   sentence with its features (retrieval.answer.candidates.candidate_table; semantic similarity
    for all of them). A sentence that holds the gold answer (or an alias) is a positive.
    Rows are cached beside the results (delete the cache after changing features).
 2. Folds: 5-fold cross-validation grouped by article (questions that share an evidence
@@ -45,8 +45,9 @@ from bench.common import RESULTS, SHARED, median, save
 from bot.factory import Components
 from config import load_settings
 from ingest.embed.embedder import EmbeddingSimilarity
+from retrieval.answer.candidates import Candidate, candidate_table, lead_features
 from retrieval.answer.evaluation import EvalQuestion, answer_matches, score_question, summarise
-from retrieval.answer.extractive import Candidate, ExtractiveConfig, candidate_table, lead_features
+from retrieval.answer.extractive_config import ExtractiveConfig
 from retrieval.answer.scorer import AnswerModel, LinearModel
 from retrieval.engine import AnswerEngine
 from retrieval.question.intent import read_asked

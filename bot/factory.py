@@ -27,7 +27,7 @@ from ingest.run.refresh import RefreshHealth
 from ingest.store.change_log import Timing
 from ingest.store.chroma import ChromaStore
 from retrieval.answer.answerers import ExtractiveAnswerer
-from retrieval.answer.extractive import ExtractiveConfig
+from retrieval.answer.extractive_config import ExtractiveConfig
 from retrieval.engine import AnswerEngine
 from retrieval.question.dates import read_question_time
 from retrieval.search.hybrid import HybridConfig, HybridSearcher

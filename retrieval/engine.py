@@ -17,7 +17,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from ingest.model.records import SearchFilter
 from retrieval.answer.answerers import Answerer, Draft, TokenSink
-from retrieval.answer.extractive import abstention_text
+from retrieval.answer.compose import abstention_text
 from retrieval.citations import CitationStream, join_answers, validate_citations
 from retrieval.news.brief import Brief
 from retrieval.news.story_changes import ChangeReport, StoryChanges, VersionStore

@@ -17,7 +17,7 @@ from bot.factory import Components
 from config import load_settings
 from config.settings import AnswerSettings
 from ingest.sources.fetch import Fetched
-from retrieval.answer.extractive import ExtractiveConfig
+from retrieval.answer.extractive_config import ExtractiveConfig
 from retrieval.answer.scorer import AnswerModel, LinearModel
 from tests.peers import QuietHandler, server_url, start_server, stop_server
 

@@ -7,13 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from retrieval.answer.extractive import (
-    ExtractiveConfig,
-    Similarity,
-    abstention_text,
-    compose,
-    find_evidence,
-)
+from retrieval.answer.candidates import Similarity
+from retrieval.answer.compose import abstention_text, compose
+from retrieval.answer.extractive import find_evidence
+from retrieval.answer.extractive_config import ExtractiveConfig
 from retrieval.question.intent import Asked
 from retrieval.question.reading import TermAnalyzer
 from retrieval.records import Passage

@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from config.errors import ConfigError
 from config.settings import LLMSettings
 from retrieval.answer.answerers import Answerer, Draft, TokenSink
-from retrieval.answer.extractive import abstention_text
+from retrieval.answer.compose import abstention_text
 from retrieval.answer.prompts import answer_messages, condense_messages, is_abstention
 from retrieval.citations import cited_numbers
 from retrieval.question.history import Turn

@@ -4,7 +4,7 @@ Two logistic-regression models, fitted by `bench/train_scorer.py` on labelled qu
 (bbc-qa `dev.jsonl` ∪ `dev2.jsonl`) and shipped as `retrieval/answer/answer_model.json`:
 
 - `sentence`: P(a candidate sentence holds the answer), from the features of
-  retrieval.answer.extractive (topic coverage, focus, type fit, span fit, semantic similarity...).
+  retrieval.answer.candidates (topic coverage, focus, type fit, span fit, semantic similarity...).
   The best sentence is answered with when its probability clears `abstain_below`.
 - `lead`: P(the value found in the best sentence is the right answer). The value is shown
   first, in bold, only when this clears `lead_above`, a threshold chosen for precision.

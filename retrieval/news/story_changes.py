@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from ingest.model.records import SearchFilter, StoredChunk
 from ingest.model.versions import ArticleVersion, stored_version
 from ingest.text.ids import canonical_url
-from retrieval.answer.extractive import abstention_text
+from retrieval.answer.compose import abstention_text
 from retrieval.citations import validate_citations
 from retrieval.news.changes import (
     ChangeStep,

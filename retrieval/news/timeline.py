@@ -21,7 +21,7 @@ from retrieval.records import Passage
 # An article is part of the story when it holds this share of the topic's weight.
 STORY_COVERAGE = 0.6
 # ...and is about it when its headline and lead hold more than this share (as a later version
-# of a story must: retrieval.answer.extractive.VERSION_NAMED_SHARE).
+# of a story must: retrieval.answer.rules.VERSION_NAMED_SHARE).
 ABOUT_SHARE = 0.5
 # Words of a sentence that make it a development rather than a fragment.
 _MIN_WORDS = 6

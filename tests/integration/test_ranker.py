@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from retrieval.answer.extractive import compose, find_evidence
+from retrieval.answer.compose import compose
+from retrieval.answer.extractive import find_evidence
 from retrieval.answer.ranker import Ranker, RankerInput, model_directory
 from retrieval.answer.reader import Reader
 from retrieval.answer.scoring import AnswerWeights

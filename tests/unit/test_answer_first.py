@@ -10,7 +10,8 @@ import pytest
 
 from bot.slack.blocks import answer_mrkdwn
 from ingest.text.terms import analyze
-from retrieval.answer.extractive import compose, find_evidence
+from retrieval.answer.compose import compose
+from retrieval.answer.extractive import find_evidence
 from retrieval.answer.spans import answer_span, shaped_span
 from retrieval.citations import join_answers
 from retrieval.question.answer_types import AnswerType, answer_type

@@ -9,7 +9,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from ingest.text.terms import analyze
-from retrieval.answer.extractive import RULES, compose, find_evidence
+from retrieval.answer.compose import compose
+from retrieval.answer.extractive import find_evidence
+from retrieval.answer.rules import RULES
 from retrieval.answer.scorer import AnswerModel, LinearModel
 from retrieval.answer.spans import answer_span, find_span
 from retrieval.question.answer_types import AnswerType, answer_type
@@ -286,7 +288,7 @@ def test_a_follow_up_is_not_answered_with_what_was_already_said() -> None:
 
 def test_the_shipped_model_reads_only_features_the_answerer_computes() -> None:
     from retrieval.answer.answer_model import load_packaged
-    from retrieval.answer.extractive import candidate_table, lead_features
+    from retrieval.answer.candidates import candidate_table, lead_features
 
     shipped = load_packaged()
     rows = candidate_table("How much did the bridge repair cost?", [BRIDGE], Terms(),

@@ -2,7 +2,8 @@
 
 from collections.abc import Sequence
 
-from retrieval.answer.extractive import compose, find_evidence
+from retrieval.answer.compose import compose
+from retrieval.answer.extractive import find_evidence
 from retrieval.records import Passage
 from tests.helpers import Analyzer, extractive_config
 

@@ -38,7 +38,8 @@ from ingest.text.near_duplicates import (
     shingles,
 )
 from ingest.text.terms import analyze
-from retrieval.answer.extractive import compose, find_evidence
+from retrieval.answer.compose import compose
+from retrieval.answer.extractive import find_evidence
 from retrieval.news.timeline import compose_timeline, developments
 from retrieval.question.intent import timeline_topic
 from retrieval.question.time_window import TimeWindow

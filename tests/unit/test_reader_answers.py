@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from retrieval.answer.extractive import READER_RULES, compose, find_evidence
+from retrieval.answer.compose import compose
+from retrieval.answer.extractive import find_evidence
 from retrieval.answer.ranker import RankerInput
 from retrieval.answer.reader import ReaderInput, Reading, no_answer_probability
+from retrieval.answer.rules import READER_RULES
 from retrieval.answer.scoring import AnswerWeights
 from tests.helpers import extractive_config
 from tests.unit.test_answer_rules import BRIDGE, Terms, passage

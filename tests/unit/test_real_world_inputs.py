@@ -11,7 +11,7 @@ from config.settings import IngestSettings
 from ingest.model.records import Article
 from ingest.sources.discover import SourceItem
 from ingest.sources.loaders import load
-from retrieval.answer.extractive import RULES
+from retrieval.answer.rules import RULES
 from retrieval.question.dates import read_question_time
 from tests.fakes import MemoryStore
 from tests.helpers import NoNetwork
