@@ -97,11 +97,10 @@ def read_moment(name: str, value: str | None, as_of: datetime | None,
                              "\"yesterday\", \"3 days ago\")")
 
 
-def read_date(text: str, as_of: datetime | None, end_of_day: bool, *,
-              relative_days: bool = True) -> datetime:
-    """`text` as a moment (see read_moment; `relative_days` False: no "yesterday", as a brief
-    has never taken them); OverflowError or ValueError when it is no usable date."""
-    relative = _RELATIVE_DAY.match(text) if relative_days else None
+def read_date(text: str, as_of: datetime | None, end_of_day: bool) -> datetime:
+    """`text` as a moment (see read_moment); OverflowError or ValueError when it is no usable
+    date."""
+    relative = _RELATIVE_DAY.match(text)
     if relative is not None:
         now = as_of or datetime.now(UTC)
         word = relative.group(1).lower()
@@ -125,26 +124,24 @@ def read_date(text: str, as_of: datetime | None, end_of_day: bool, *,
 def read_period(since: str | None, until: str | None, sources: Sequence[str] = (),
                 as_of: datetime | None = None) -> SearchFilter:
     """The period of a brief: `since` a duration back from `as_of` (default now: "24h",
-    "3d") or a date (YYYY-MM-DD: from that day's start), `until` a date (that whole day) or,
-    when absent, `as_of` (default now) — so `--since 2026-12-01` reads as `git log --since`
-    does. ValueError for anything else ("not a date: …", "… is before since …")."""
+    "3d") or a date as `ask` reads one (YYYY-MM-DD: from that day's start; "yesterday", "3
+    days ago"), `until` a date (that whole day) or, when absent, `as_of` (default now) — so
+    `--since 2026-12-01` reads as `git log --since` does. ValueError for anything else ("not
+    a date: …", "… is before since …")."""
     since = since or DEFAULT_PERIOD
     try:
         seconds = parse_interval(since)
     except ValueError:
         seconds = None
-    if seconds is not None:
-        # Dates are compared as each publisher's wall clock read as UTC (SearchFilter).
-        now = as_of or datetime.now(UTC)
-        end = read_date(until, None, True, relative_days=False) if until else now
-        return SearchFilter(sources=tuple(sources), since=now - timedelta(seconds=seconds),
-                            until=end)
-    start = read_date(since, None, False, relative_days=False)
-    last = read_date(until, None, True, relative_days=False) if until else None
+    now = as_of or datetime.now(UTC)
+    # Dates are compared as each publisher's wall clock read as UTC (SearchFilter).
+    start = (now - timedelta(seconds=seconds) if seconds is not None
+             else read_date(since, as_of, False))
+    last = read_date(until, as_of, True) if until else None
     if last is not None and last < start:
         raise ValueError(f"{until!r} is before since {since!r}")
-    if until is None:  # none: up to as_of; an empty one ("until=") has always left it open
-        last = as_of or datetime.now(UTC)
+    if until is None or (seconds is not None and not until):
+        last = now  # none: up to as_of; an empty one after a date has always left it open
     return SearchFilter(sources=tuple(sources), since=start, until=last)
 
 
@@ -152,11 +149,7 @@ def read_brief_period(since: str | None, until: str | None, sources: Sequence[st
                       as_of: str | None) -> SearchFilter:
     """read_period from a user's text (`as_of` too); RequestError naming since, until or
     as_of."""
-    moment: datetime | None = None
-    if as_of:
-        moment = parse_date(as_of)
-        if moment is None:
-            raise RequestError("as_of", f"not a date: {as_of!r}")
+    moment = read_moment("as_of", as_of, None, False)  # as ask reads it
     try:
         return read_period(since or DEFAULT_PERIOD, until, sources, moment)
     except (ValueError, OverflowError) as exc:  # OverflowError: out of the calendar

@@ -26,7 +26,9 @@ def changes(ctx: click.Context, target: str, as_json: bool, sources: tuple[str, 
     changed, sentences added and removed, each cited to the version it comes from. Chat,
     Slack and the API answer "What changed in the … story?" the same way."""
     asked = read_request({"question": target, "source": list(sources)}, name="target")
-    report = ctx.find_root().obj.components().build_desk().changes(asked, ROUTE)
+    components = ctx.find_root().obj.components()
+    components.require_store()  # a mistyped --data-dir is said, not created
+    report = components.build_desk().changes(asked, ROUTE)
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, default=str))
         return

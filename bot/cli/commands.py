@@ -406,7 +406,9 @@ def search(ctx: click.Context, question: str, as_json: bool, k: int | None,
            as_of: str | None) -> None:
     """Show the ranked passages retrieved for QUESTION (its time words set the window)."""
     asked = _request(question, k, sources, since, until, as_of)
-    found = _components(ctx).build_desk().search(asked, ROUTE)
+    components = _components(ctx)
+    components.require_store()  # a mistyped --data-dir is said, not created
+    found = components.build_desk().search(asked, ROUTE)
     if as_json:
         _print_json([{"rank": i, **p.as_dict()} for i, p in enumerate(found.passages, start=1)])
         return
@@ -424,7 +426,9 @@ def timeline(ctx: click.Context, topic: str, as_json: bool, k: int | None,
     """List TOPIC's dated developments, oldest first: one cited sentence per article, wire
     copies collapsed. Chat, Slack and the API answer "timeline of …" questions the same way."""
     asked = _request(topic, k, sources, since, until, as_of, name="topic")
-    answer = _components(ctx).build_desk().timeline(asked, ROUTE)
+    components = _components(ctx)
+    components.require_store()  # a mistyped --data-dir is said, not created
+    answer = components.build_desk().timeline(asked, ROUTE)
     if as_json:
         _print_json(answer.as_dict())
         return

@@ -134,7 +134,9 @@ def brief(ctx: click.Context, since: str, until: str | None, sources: tuple[str,
     """The stories published in a period, most covered first: wire copies as one story
     ("ran in 3 sources"), each with its lead sentence cited and its date, and a short
     timeline for a story that developed over the period."""
-    result = _components(ctx).watch_service.brief(
+    components = _components(ctx)
+    components.require_store()  # a mistyped --data-dir is said, not created
+    result = components.watch_service.brief(
         {"since": since, "until": until, "source": list(sources), "as_of": as_of})
     if as_json:
         _print_json(result.as_dict())

@@ -120,9 +120,6 @@ DIMENSION_UNITS: dict[str, tuple[str, ...]] = {
 HOW_DIMENSIONS = ("tall", "high", "long", "far", "big", "heavy", "old", "fast", "large", "deep",
                   "wide")
 WHAT_DIMENSIONS = ("age", "weight")
-_MEASURED = re.compile(rf"\bhow ({'|'.join(HOW_DIMENSIONS)})\b|"
-                       rf"\bwhat ({'|'.join(WHAT_DIMENSIONS)})\b|\bhow much (weight)\b",
-                       re.IGNORECASE)
 
 # Number words and their values ("twelve" → 12; "dozen" is 12 too), and the scales after a
 # number ("4.5 million").
@@ -264,9 +261,3 @@ def month_names() -> tuple[str, ...]:
     """Full month names, then their abbreviations."""
     return MONTHS + MONTH_ABBREVIATIONS
 
-
-def asked_dimension(question: str) -> str | None:
-    """The dimension `question` measures, lower-case ("How tall is it?" → "tall"; a key of
-    DIMENSION_UNITS), or None."""
-    measured = _MEASURED.search(question)
-    return next(g for g in measured.groups() if g).lower() if measured else None

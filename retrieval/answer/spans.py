@@ -30,10 +30,9 @@ from ingest.text.vocabulary import (
     SMALL_WORDS,
     WEEKDAYS,
     alternation,
-    asked_dimension,
     month_names,
 )
-from retrieval.question.answer_types import AnswerType
+from retrieval.question.answer_types import AnswerType, asked_dimension
 
 _CURRENCY_WORDS = alternation(CURRENCY_WORDS)
 _SCALE = rf"(?:\s?(?:{alternation(SCALE_ABBREVIATIONS + SCALE_WORDS)})\b)"

@@ -8,12 +8,14 @@ from enum import Enum
 from ingest.text.vocabulary import (
     CURRENCY_SIGNS,
     CURRENCY_WORDS,
+    HOW_DIMENSIONS,
     MONTHS,
     NUMBER_WORDS,
     REASON_CUES,
     RELATIVE_DAYS,
     SCALE_WORDS,
     WEEKDAYS,
+    WHAT_DIMENSIONS,
     alternation,
 )
 
@@ -116,3 +118,13 @@ def _without(sentence: str, question: str) -> str:
     """The sentence minus tokens the question already has (so '2004' in both is no answer)."""
     asked = {w.lower() for w in re.findall(r"\w+", question)}
     return " ".join(w for w in re.findall(r"[\w%$£€.,'-]+", sentence) if w.lower() not in asked)
+
+
+_MEASURED = re.compile(rf"\bhow ({'|'.join(HOW_DIMENSIONS)})\b|"
+                       rf"\bwhat ({'|'.join(WHAT_DIMENSIONS)})\b|\bhow much (weight)\b",
+                       re.IGNORECASE)
+def asked_dimension(question: str) -> str | None:
+    """The dimension `question` measures, lower-case ("How tall is it?" → "tall"; a key of
+    DIMENSION_UNITS), or None."""
+    measured = _MEASURED.search(question)
+    return next(g for g in measured.groups() if g).lower() if measured else None

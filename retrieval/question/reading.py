@@ -18,9 +18,8 @@ from ingest.text.vocabulary import (
     CURRENT_WORDS,
     FORMER_WORDS,
     FRAMING_WORDS,
-    asked_dimension,
 )
-from retrieval.question.answer_types import AnswerType, answer_type
+from retrieval.question.answer_types import AnswerType, answer_type, asked_dimension
 from retrieval.question.time_window import asks_change, asks_latest
 from retrieval.question.two_part import describes_another, describes_first, split_two_part
 

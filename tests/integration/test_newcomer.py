@@ -22,9 +22,12 @@ def test_asking_an_empty_store_says_so_and_names_the_directory(tmp_path: Path) -
         assert f"no articles in the store at {empty}" in result.output
         assert "The articles don't say" not in result.output
     assert not empty.exists()  # a question creates no directory
-    result = CliRunner().invoke(cli, ["--data-dir", str(empty), "stats"])
-    assert result.exit_code == 1 and f"no store at {empty}" in result.output, result.output
-    assert not empty.exists()  # nor does `stats`
+    for command in (["stats"], ["search", "bridge"], ["timeline", "bridge"],
+                    ["changes", "bridge"], ["brief"]):
+        result = CliRunner().invoke(cli, ["--data-dir", str(empty), *command])
+        assert result.exit_code == 1 and f"no store at {empty}" in result.output, (
+            command, result.output)
+        assert not empty.exists()  # nor does reading the store (a fresh-clone tester's finding)
 
 
 def test_a_service_started_on_a_mistyped_directory_says_so_and_creates_nothing(

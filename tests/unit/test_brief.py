@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from bot.app.briefing import daily_brief
-from bot.app.user_values import read_period
+from bot.app.user_values import read_brief_period, read_period
+from config.errors import RequestError
 from ingest.model.records import Chunk, ChunkMeta
 from retrieval.news.brief import BriefItem, compose_brief, group_stories, lead_sentence, related
 from retrieval.question.time_window import TimeWindow
@@ -128,6 +129,26 @@ def test_the_period_is_a_duration_back_or_dates() -> None:
         read_period("last tuesdayish", None)
     with pytest.raises(ValueError, match="is before since"):
         read_period("2026-11-25", "2026-11-01")
+
+
+def test_the_brief_reads_dates_as_ask_does() -> None:
+    """The same date words as `ask` ("yesterday", "3 days ago"), the same reader of as_of, and
+    a period that ends before it starts refused whichever way it starts (a fresh-clone
+    tester's findings: `brief --since yesterday` was "not a date", `--since 3d --until
+    2020-01-01` an empty brief, an as_of offset of +25:00 taken)."""
+    as_of = datetime(2026, 12, 3, 18, tzinfo=UTC)
+    since_yesterday = read_period("yesterday", None, as_of=as_of)
+    assert (since_yesterday.since, since_yesterday.until) == (datetime(2026, 12, 2, tzinfo=UTC),
+                                                              as_of)
+    assert read_period("3 days ago", None, as_of=as_of).since == datetime(2026, 11, 30,
+                                                                          tzinfo=UTC)
+    with pytest.raises(ValueError, match="is before since"):
+        read_period("3d", "2020-01-01", as_of=as_of)
+    assert read_brief_period("24h", None, (), "yesterday").until is not None
+    with pytest.raises(RequestError, match=r"^as_of: not a date"):
+        read_brief_period("24h", None, (), "2025-11-04T00:00+25:00")
+    opened = read_period("3d", "", as_of=as_of)  # an empty until after a duration: up to as_of
+    assert opened.until == as_of
 
 
 def test_the_adapter_reads_only_the_periods_leads() -> None:

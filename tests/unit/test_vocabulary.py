@@ -15,10 +15,9 @@ from ingest.text.vocabulary import (
     ROLE_WORDS,
     WEEKDAYS,
     alternation,
-    asked_dimension,
 )
 from retrieval.answer.spans import answer_span, find_span
-from retrieval.question.answer_types import AnswerType, answer_type, offers
+from retrieval.question.answer_types import AnswerType, answer_type, asked_dimension, offers
 
 
 @pytest.mark.parametrize("currency", CURRENCY_WORDS)
