@@ -13,6 +13,7 @@ from typing import Any
 from config.durations import parse_interval
 from config.errors import RequestError
 from ingest.model.records import SearchFilter
+from ingest.run.shards import Shard
 from ingest.sources.parse import parse_date
 from ingest.text.ids import source_names
 from ingest.text.vocabulary import DAYS_BACK, DAYS_PER_UNIT, alternation
@@ -166,6 +167,36 @@ def read_watch_number(value: Any) -> int:
         return int(str(value).strip().lstrip("#"))
     except ValueError:
         raise RequestError("id", f"not a saved question's number: {value!r}") from None
+
+
+_SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+
+def parse_shard(text: str) -> Shard:
+    """"2/4" → Shard(2, 4); a ValueError that says the form otherwise."""
+    match = _SHARD.match(text or "")
+    if match is None:
+        raise ValueError(f"not a shard: {text!r} (use i/N, e.g. 1/4)")
+    return Shard(int(match.group(1)), int(match.group(2)))
+
+
+def read_shard(text: str | None) -> Shard | None:
+    """`ingest --shard i/N` as typed; None for none, RequestError under "--shard" otherwise."""
+    if text is None:
+        return None
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise RequestError("--shard", str(exc)) from None
+
+
+LARGEST_WATCH_NUMBER = 2**63 - 1  # SQLite's largest integer: no saved question has a larger id
+
+
+def can_exist(watch_id: int) -> bool:
+    """Whether a saved question could have this number (they count up from 1): one that
+    cannot is simply not there, rather than an error of the store."""
+    return 1 <= watch_id <= LARGEST_WATCH_NUMBER
 
 
 def shown(value: str, limit: int = 60) -> str:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.app.asking import read_request
 from bot.app.briefing import LeadReader, daily_brief
-from bot.app.user_values import read_brief_period, read_sources, read_watch_number
+from bot.app.user_values import can_exist, read_brief_period, read_sources, read_watch_number
 from bot.app.watches import WatchStore
 from config.errors import RequestError
 from ingest.text.ids import source_names
@@ -93,7 +93,7 @@ class WatchService:
         """Delete saved question `watch_id` (only `channel`'s, when given); False if there
         is none. RequestError when `watch_id` is not a number."""
         number = read_watch_number(watch_id)
-        if not 0 < number < 2**63:  # SQLite's integers: no saved question has such a number
+        if not can_exist(number):
             return False
         return self._watches.remove(number, channel)
 

@@ -19,12 +19,12 @@ from pydantic import ValidationError
 
 from bot.app.asking import Request, read_request
 from bot.app.logs import configure_logging, safe
+from bot.app.user_values import read_shard
 from bot.cli import terminal
 from bot.cli.watch_commands import brief, echo_alerts, watch
 from config import load_settings
 from config.errors import NewsdeskError, RequestError, StoreError
 from ingest.model.records import IngestSummary
-from ingest.run.shards import Shard, parse_shard
 from retrieval.answer.evaluation import EvalQuestion, score_question, summarise
 from retrieval.records import Answer
 
@@ -161,7 +161,7 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
     from bot.cli.runtime import scheduled_sources
     from ingest.run.pipeline import Interrupted
 
-    split = _shard(shard)
+    split = read_shard(shard)
     components = _components(ctx)
     scheduled = scheduled_sources(components.settings, sources, every)
     ingestor = components.build_ingestor()
@@ -201,15 +201,6 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], prune: bool, force: boo
         click.echo(safe(terminal.ingest_text(data)))
         echo_alerts(data["alerts"])
     ctx.exit(130 if interrupted else 1 if summary.failed else 0)
-
-
-def _shard(text: str | None) -> Shard | None:
-    if text is None:
-        return None
-    try:
-        return parse_shard(text)
-    except ValueError as exc:
-        raise RequestError("--shard", str(exc)) from None
 
 
 @cli.command()

@@ -21,10 +21,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bot.app.user_values import can_exist
 from bot.app.watching import WatchService
 from bot.http.answer_view import brief_view
 from bot.http.service import Service, error_response, failure_response, json_object, pooled
-from bot.mcp.watch_tools import can_exist
 from config.errors import RequestError
 
 log = logging.getLogger(__name__)

@@ -13,18 +13,12 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from bot.app.logs import safe
+from bot.app.user_values import can_exist
 from bot.app.watching import WatchService
 from bot.mcp.tools import passage_summary
 from config.errors import NewsdeskError
 
 T = TypeVar("T")
-LARGEST_ID = 2**63 - 1  # SQLite's largest integer: no saved question has a larger id
-
-
-def can_exist(watch_id: int) -> bool:
-    """Whether a saved question could have this id (ids count up from 1): one that cannot is
-    simply not there, rather than an error of the store."""
-    return 1 <= watch_id <= LARGEST_ID
 
 
 def register_watch_tools(server: MCPServer, watch_service: WatchService,

@@ -18,10 +18,7 @@ different shards of the same run are compared only with what is already stored; 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
-
-_SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -44,10 +41,3 @@ class Shard:
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
 
-
-def parse_shard(text: str) -> Shard:
-    """"2/4" → Shard(2, 4); a ValueError that says the form otherwise."""
-    match = _SHARD.match(text or "")
-    if match is None:
-        raise ValueError(f"not a shard: {text!r} (use i/N, e.g. 1/4)")
-    return Shard(int(match.group(1)), int(match.group(2)))

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.run.shards import Shard, parse_shard
+from bot.app.user_values import parse_shard
+from ingest.run.shards import Shard
 from tests.fakes import MemoryStore
 from tests.helpers import write_article
 from tests.unit.test_pipeline import TOPICS, ingestor, story
