@@ -126,7 +126,7 @@ def _bold_matrix(rows: list[dict[str, Any]]) -> Any:
 
 
 def fit_bold(rows: list[dict[str, Any]], refuse_below: float) -> tuple[list[float], float]:
-    """The bold model (answer_scoring.BoldModel) fitted on the answered rows with a span:
+    """The bold model (retrieval.answer.scoring.BoldModel) fitted on the answered rows with a span:
     is the span right?"""
     from sklearn.linear_model import LogisticRegression
 

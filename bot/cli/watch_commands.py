@@ -120,8 +120,8 @@ def watch_remove(ctx: click.Context, watch_id: str) -> None:
 
 @click.command()
 @click.option("--since", default="24h", show_default=True,
-              help="The period: a duration back from now (24h, 3d) or a date (YYYY-MM-DD: "
-                   "from that day on).")
+              help="The period: a duration back from now (24h, 3d) or a date (YYYY-MM-DD, "
+                   "yesterday, \"3 days ago\": from that day on).")
 @click.option("--until", help="End of the period (YYYY-MM-DD, that whole day).")
 @click.option("--source", "sources", multiple=True,
               help="Only articles from this source (repeatable).")

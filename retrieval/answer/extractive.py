@@ -316,7 +316,7 @@ def _evidence(state: State) -> Evidence:
 
 
 def _bold_features(state: State, first: Candidate, span: str) -> dict[str, float]:
-    """The bold model's inputs (answer_scoring.bold_features) for the chosen sentence."""
+    """The bold model's inputs (retrieval.answer.scoring.bold_features) for the chosen sentence."""
     second = next((c.score for c in state.ranked if c is not first), 0.0)
     words = [w.lower() for w in WORDS.findall(span)]
     asked = {w.lower() for w in WORDS.findall(state.reading.text)}

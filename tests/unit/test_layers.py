@@ -50,12 +50,22 @@ def imports(path: Path, known: dict[str, Path]) -> Iterator[str]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        elif isinstance(node, ast.ImportFrom):
             # `from package import module` imports the module; `from module import name` not.
-            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            base = absolute(node, path)
+            names = [base, *(f"{base}.{alias.name}" for alias in node.names)]
         else:
             continue
         yield from (name for name in names if name in known)
+
+
+def absolute(node: ast.ImportFrom, path: Path) -> str:
+    """The module a `from … import` names, a relative one (`from ..slack import x`) resolved."""
+    if not node.level:
+        return node.module or ""
+    package = path.relative_to(ROOT).parent.parts
+    base = package[: len(package) - node.level + 1]
+    return ".".join([*base, *([node.module] if node.module else [])])
 
 
 def graph() -> dict[str, set[str]]:
@@ -117,6 +127,14 @@ def test_no_import_runs_in_a_circle() -> None:
         if node not in index:
             visit(node)
     assert circles == []
+
+
+def test_a_relative_import_is_read_as_the_module_it_names() -> None:
+    tree = ast.parse("from ..slack import app\nfrom . import service\n")
+    first, second = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    module = ROOT / "bot" / "http" / "app.py"
+    assert absolute(first, module) == "bot.slack"
+    assert absolute(second, module) == "bot.http"
 
 
 @pytest.mark.parametrize(("module", "target", "allowed"), [

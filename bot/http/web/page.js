@@ -7,8 +7,8 @@
 (() => {
   const TOKEN_KEY = "newsdesk.token";
   const CONVERSATION_KEY = "newsdesk.conversation";
-  const MAX_HISTORY = 20; // turns sent with a follow-up (bot/app/asking.py MAX_HISTORY_TURNS)
-  const MAX_TURN_CHARS = 8000; // each side of one turn (bot/app/asking.py MAX_TURN_CHARS)
+  const MAX_HISTORY = 20; // turns sent with a follow-up (bot/app/user_values.py MAX_HISTORY_TURNS)
+  const MAX_TURN_CHARS = 8000; // each side of one turn (bot/app/user_values.py MAX_TURN_CHARS)
   const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
                   "Nov", "Dec"];
   const $ = (id) => document.getElementById(id);
