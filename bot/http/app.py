@@ -1,23 +1,5 @@
-"""`newsdesk serve`: one ASGI application (Starlette) for every HTTP front end.
-
-Routes: Slack events at /slack/events; the JSON and streaming API at /api/ask, /api/search,
-/api/stats, /api/changes, /api/timeline and /api/feedback; MCP at /mcp; /healthz, /readyz and
-/metrics for operators; the web page at / with its files under /static/ (bot/http/web_page.py), a
-front end over the same API.
-
-Every request passes the request guard first (bot/http/guard.py: `RequestGuard`), which counts
-every response in /metrics and refuses, before any route parses anything, what its headers
-already refuse, what finds no request slot, and a body too large or too slow. Routes then see
-the whole, bounded body.
-
-Questions run in a bounded pool of their own, so Slack acks never wait behind API answers; a
-question whose client has gone is dropped from that pool (or, already running, its answer is
-thrown away), so abandoned requests do not delay the next ones.
-
-Shutting down (`Lifecycle`, driven by bot/cli/runtime.py): `drain` refuses new requests with a
-JSON 503 and reports not ready; requests in progress get the grace period to finish;
-`abandon` then answers those still waiting with a JSON 503 (an `error` event on a stream).
-"""
+"""`newsdesk serve`: one ASGI application (Starlette) for every HTTP front end; its routes,
+guard, pools and shutdown: docs/architecture.md, "Serving"."""
 
 from __future__ import annotations
 

@@ -1,23 +1,5 @@
-"""How a reader follows a change log that several writers append to at once (pure: no I/O).
-
-Each write is one log entry with a unique id, the time its writer recorded it (`ts`, seconds on
-the store's clock: see ingest/store/change_log_collection.py) and whether the writer has
-finished writing its chunks (`done`). Entries become visible in any order, and a writer may die
-before `done`.
-
-A reader keeps a `Cursor`: it reads again every entry at or after `low`, skips those it has
-already applied in their final state (`applied`), and applies the rest by re-reading their
-chunks from the store (idempotent). Why nothing is skipped:
-
-- An entry not yet visible when a reader lists the log was recorded at most `window` seconds
-  (store clock) before the newest entry the reader has seen, so `low = high - window` still
-  covers it: `window` bounds the clock difference between processes plus the time one small
-  write of an entry takes to land.
-- An entry is final once `done` (its chunks are written) or once it is older than
-  `abandon_after` (its writer died; whatever it wrote has landed by then). Until final, it is
-  applied at every catch-up and holds `low` back, so it stays in the window however long its
-  writer takes.
-"""
+"""How a reader follows a change log that several writers append to at once (pure: no I/O);
+why nothing is skipped: docs/architecture.md, "Following the change log"."""
 
 from __future__ import annotations
 

@@ -1,35 +1,5 @@
-"""The keyword (BM25) index: a Tantivy index on disk, a replica of the store kept current from
-the store's change log (see ingest/store/change_log_collection.py), on whichever machine the
-bot runs.
-
-- Texts are analysed here (ingest.text.terms: the terms the extractive answerer weighs) and
-  indexed as whitespace-separated terms, so index and questions always agree, and questions
-  become term queries built in code: no query parser ever sees user text.
-- `sync.json` beside the index records which store (collection id) and write (head token) the
-  index reflects, and its cursor in the change log (ingest.store.change_log: several writers append
-  to it at once, out of order). Catching up re-reads the chunk ids named by the entries not
-  yet applied — those still in the store are indexed again, the others deleted — and commits,
-  then moves the cursor. Applying an entry twice changes nothing, so a catch-up killed at
-  any point is completed by the next one. A missing, damaged or foreign index, or a gap in
-  the log, means one full rebuild.
-- `check` compares the index with the store (chunk ids and a digest of what each was indexed
-  from) and repairs what differs: `newsdesk doctor`.
-- Each article's first chunk also carries its wire story group and what a reprint line shows
-  (article id, source, byline, URL), so that search lists a story's other copies from this
-  replica (`KeywordSnapshot.reprints`: a term lookup, 1 ms) rather than by a metadata filter
-  on the store, which Chroma answers by scanning every chunk (8.7 ms at 100k chunks, growing
-  with the store: most of a search's time at 1M; docs/benchmarks.md).
-- Statistics are exact: BM25 in Tantivy counts deleted documents in its term statistics
-  until their segment is merged (tantivy-py cannot ask for a merge), so an index that holds
-  deleted documents after a catch-up is rebuilt (compacted) from the store, and `idf` counts
-  live documents only. Ingest compacts once at the end of its run, not after every batch.
-  The index's live document count is checked against the store's chunk count after every
-  catch-up: an index that holds something else (a `meta.json` that lists no segments) is
-  rebuilt, never served.
-- One process catches up at a time (a file lock beside the index; ingest holds it while it
-  updates the index after each batch). Readers never serve an index older than the store
-  version they read: they catch up first, or wait for whoever is doing so.
-"""
+"""The keyword (BM25) index: a Tantivy replica of the store kept current from its change log,
+on whichever machine the bot runs; its design: docs/architecture.md, "The keyword index"."""
 
 from __future__ import annotations
 
