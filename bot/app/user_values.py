@@ -18,6 +18,7 @@ from ingest.sources.parse import parse_date
 from ingest.text.ids import source_names
 from ingest.text.vocabulary import DAYS_BACK, DAYS_PER_UNIT, alternation
 from retrieval.question.history import Turn
+from retrieval.question.time_window import day_label
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +137,12 @@ def read_period(since: str | None, until: str | None, sources: Sequence[str] = (
         seconds = None
     now = as_of or datetime.now(UTC)
     # Dates are compared as each publisher's wall clock read as UTC (SearchFilter).
-    start = (now - timedelta(seconds=seconds) if seconds is not None
-             else read_date(since, as_of, False))
+    try:
+        start = (now - timedelta(seconds=seconds) if seconds is not None
+                 else read_date(since, as_of, False))
+    except OverflowError:
+        raise ValueError(f"{since!r} back from {day_label(now)} is before the calendar's "
+                         "first day") from None
     last = read_date(until, as_of, True) if until else None
     if last is not None and last < start:
         raise ValueError(f"{until!r} is before since {since!r}")
@@ -155,9 +160,11 @@ def read_brief_period(since: str | None, until: str | None, sources: Sequence[st
         return read_period(since or DEFAULT_PERIOD, until, sources, moment)
     except (ValueError, OverflowError) as exc:  # OverflowError: out of the calendar
         bad_until = bool(until) and repr(until) in str(exc)
-        raise RequestError("until" if bad_until else "since",
-                           f"{exc} (use a duration such as 24h or 3d, or YYYY-MM-DD)"
-                           ) from None
+        if bad_until:
+            raise RequestError("until", f"{exc} (use YYYY-MM-DD, or e.g. \"yesterday\")"
+                               ) from None
+        raise RequestError("since", f"{exc} (use a duration such as 24h or 3d, or YYYY-MM-DD, "
+                                    "or e.g. \"yesterday\")") from None
 
 
 def read_watch_number(value: Any) -> int:

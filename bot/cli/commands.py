@@ -249,6 +249,7 @@ def doctor(ctx: click.Context, check_only: bool, as_json: bool) -> None:
     Exits 1 if it found damage, 0 if all matched the store.
     """
     components = _components(ctx)
+    components.require_store()  # a mistyped --data-dir is said, not created
     found = components.keyword_index.check(repair=not check_only)
     leads_missing, leads_stale = components.store.check_leads(repair=not check_only)
     data = {"chunks": found.chunks, "missing": found.missing, "extra": found.extra,
@@ -561,6 +562,7 @@ def _read_questions(handle: Any) -> list[EvalQuestion]:
 def feedback(ctx: click.Context, as_json: bool) -> None:
     """List the 👍/👎 votes given to answers in Slack and on the web page."""
     components = _components(ctx)
+    components.require_store()  # a mistyped --data-dir is said, not created
     votes = components.feedback.votes()
     components.close()
     for vote in votes:

@@ -10,6 +10,7 @@ window: whole days, both ends inclusive, relative to the `as_of` moment.
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
@@ -310,8 +311,9 @@ def _span(since: datetime, until: datetime) -> str:
     if first.day == 1 and first.month == 1 and last.month == 12 and last.day == 31 \
             and first.year == last.year:
         return str(first.year)
-    following = last + timedelta(days=1)
-    if first.day == 1 and following.day == 1 and first.month == last.month \
+    # last day of its month (not `last + 1 day`: that runs past 9999-12-31)
+    month_end = last.day == calendar.monthrange(last.year, last.month)[1]
+    if first.day == 1 and month_end and first.month == last.month \
             and first.year == last.year:
         return f"{MONTHS[first.month - 1].title()} {first.year}"
     month = MONTHS[last.month - 1][:3].title()

@@ -23,7 +23,7 @@ def test_asking_an_empty_store_says_so_and_names_the_directory(tmp_path: Path) -
         assert "The articles don't say" not in result.output
     assert not empty.exists()  # a question creates no directory
     for command in (["stats"], ["search", "bridge"], ["timeline", "bridge"],
-                    ["changes", "bridge"], ["brief"]):
+                    ["changes", "bridge"], ["brief"], ["doctor"], ["feedback"]):
         result = CliRunner().invoke(cli, ["--data-dir", str(empty), *command])
         assert result.exit_code == 1 and f"no store at {empty}" in result.output, (
             command, result.output)

@@ -149,6 +149,10 @@ def test_the_brief_reads_dates_as_ask_does() -> None:
         read_brief_period("24h", None, (), "2025-11-04T00:00+25:00")
     opened = read_period("3d", "", as_of=as_of)  # an empty until after a duration: up to as_of
     assert opened.until == as_of
+    with pytest.raises(RequestError, match="before the calendar's first day"):
+        read_brief_period(None, None, (), "0001-01-01")
+    with pytest.raises(RequestError, match=r"^until: not a date: '1d' \(use YYYY-MM-DD"):
+        read_brief_period("3d", "1d", (), None)
 
 
 def test_the_adapter_reads_only_the_periods_leads() -> None:

@@ -141,3 +141,12 @@ def test_a_moments_distance_from_a_window_is_zero_inside_it() -> None:
     assert july.distance(datetime(2026, 6, 29, tzinfo=UTC)) == timedelta(days=2)
     assert july.distance(datetime(2026, 8, 3, tzinfo=UTC)) == timedelta(days=3)
     assert TimeWindow(None, None).distance(datetime(1999, 1, 1, tzinfo=UTC)) == timedelta(0)
+
+
+def test_a_window_at_the_end_of_the_calendar_is_labelled() -> None:
+    # `brief --until 9999-12-31` crashed labelling its period (a fresh-clone tester's finding)
+    december = TimeWindow(datetime(9999, 12, 1, tzinfo=UTC),
+                          datetime(9999, 12, 31, 23, 59, tzinfo=UTC))
+    assert december.label == "Articles from December 9999"
+    assert TimeWindow(datetime(2025, 1, 1, tzinfo=UTC),
+                      datetime(9999, 12, 31, tzinfo=UTC)).label.endswith("31 Dec 9999")
