@@ -562,7 +562,10 @@ def _read_questions(handle: Any) -> list[EvalQuestion]:
 def feedback(ctx: click.Context, as_json: bool) -> None:
     """List the 👍/👎 votes given to answers in Slack and on the web page."""
     components = _components(ctx)
-    components.require_store()  # a mistyped --data-dir is said, not created
+    data_dir = components.settings.data_dir
+    if not data_dir.exists():  # a mistyped --data-dir is said, not created
+        raise StoreError(f"no data directory at {data_dir}: point --data-dir or "
+                         "NEWSDESK_DATA_DIR at the one the bot answers from")
     votes = components.feedback.votes()
     components.close()
     for vote in votes:
