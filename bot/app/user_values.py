@@ -151,6 +151,19 @@ def read_period(since: str | None, until: str | None, sources: Sequence[str] = (
     return SearchFilter(sources=tuple(sources), since=start, until=last)
 
 
+def chat_period(text: str) -> dict[str, str]:
+    """The period typed after "brief" in a chat, as brief fields: none (the default), a
+    duration back ("3d": since), or a date ("2026-12-01", "yesterday": that one day)."""
+    text = text.strip()
+    if not text:
+        return {}
+    try:
+        read_date(text, None, False)
+    except (OverflowError, ValueError):  # a duration, or not a date: read as since says
+        return {"since": text}
+    return {"since": text, "until": text}
+
+
 def read_brief_period(since: str | None, until: str | None, sources: Sequence[str],
                       as_of: str | None) -> SearchFilter:
     """read_period from a user's text (`as_of` too); RequestError naming since, until or

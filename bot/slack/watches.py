@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
+from bot.app.user_values import chat_period
 from bot.app.watching import WatchService
 from bot.slack.blocks import plain_text
 from bot.slack.watch_blocks import (
@@ -33,7 +34,6 @@ from retrieval.news.alerts import Alert
 
 log = logging.getLogger(__name__)
 
-_ONE_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SUB = re.compile(r"^\s*(watch|watches|unwatch|brief)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
@@ -77,9 +77,7 @@ class SlackWatchCommands:
                     removed = False
                 ack(text=removed_text(rest, removed))
             else:
-                # "brief 2026-12-01" in a chat asks for that day's brief
-                fields = ({"since": rest, "until": rest} if _ONE_DAY.match(rest)
-                          else {"since": rest} if rest else {})
+                fields = chat_period(rest)  # "brief 2026-12-01": that day's brief
                 ack(text=":newspaper: Composing the brief…")
                 self._work.submit(self._brief, fields, channel, respond)
         except RequestError as exc:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bot.app.briefing import daily_brief
-from bot.app.user_values import read_brief_period, read_period
+from bot.app.user_values import chat_period, read_brief_period, read_period
 from config.errors import RequestError
 from ingest.model.records import Chunk, ChunkMeta
 from retrieval.news.brief import BriefItem, compose_brief, group_stories, lead_sentence, related
@@ -169,3 +169,13 @@ def test_the_adapter_reads_only_the_periods_leads() -> None:
     brief = daily_brief(store, read_period("2026-12-01", "2026-12-03"))
     assert brief.articles == 3
     assert sorted(s.passage.article_id for s in brief.stories) == ["afp", "flood-2"]
+
+
+@pytest.mark.parametrize(("typed", "fields"), [
+    ("", {}), ("3d", {"since": "3d"}), ("24h", {"since": "24h"}),
+    ("2026-12-01", {"since": "2026-12-01", "until": "2026-12-01"}),
+    ("yesterday", {"since": "yesterday", "until": "yesterday"}),
+    ("fortnightish", {"since": "fortnightish"})])  # refused later, as since
+def test_a_chats_brief_period_is_a_duration_back_or_one_day(typed: str,
+                                                             fields: dict[str, str]) -> None:
+    assert chat_period(typed) == fields
